@@ -1,0 +1,1 @@
+//! fio external engine (placeholder until the engine lands).

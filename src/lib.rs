@@ -1,0 +1,16 @@
+//! dgen: a deterministic, offset-addressable data generator with exact deduplication and
+//! compression ratios, for storage testing.
+//!
+//! * [`gen`]: the bytes, a pure function of `(seed, stream id, parameters, offset)`.
+//! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
+//! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
+
+pub mod analyze;
+pub mod error;
+pub mod gen;
+pub mod params;
+pub mod size;
+
+pub use error::{Error, Result};
+pub use gen::Generator;
+pub use params::GenParams;

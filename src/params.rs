@@ -1,0 +1,132 @@
+//! The parameters that define a stream's bytes, and their validation.
+
+use crate::error::{Error, Result};
+use crate::size::format_size;
+
+/// Default dedup block size: 128 KiB. See the README ("Choosing the dedup unit"): it is the largest
+/// fixed dedup block that common arrays use, and the ratio holds at every unit from 4 KiB up to it.
+pub const DEFAULT_DEDUP_UNIT: u64 = 128 << 10;
+/// Smallest dedup unit (one atom).
+pub const MIN_DEDUP_UNIT: u64 = 4 << 10;
+/// Largest dedup unit.
+pub const MAX_DEDUP_UNIT: u64 = 16 << 20;
+/// Largest dedup ratio accepted.
+pub const MAX_DEDUP_RATIO: f64 = 1_000_000.0;
+/// Largest compression ratio accepted.
+pub const MAX_COMPRESS_RATIO: f64 = 50.0;
+
+/// Everything that determines the bytes of a stream.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GenParams {
+    /// The seed: same seed (and other fields), same bytes.
+    pub seed: u64,
+    /// Separates streams (files) generated from one seed: different ids give unrelated content.
+    pub stream_id: u64,
+    /// Deduplication ratio `d >= 1`: a `1/d` share of dedup blocks is unique.
+    pub dedup_ratio: f64,
+    /// Compression ratio `c >= 1`: every 4 KiB unit compresses to about `1/c`.
+    pub compress_ratio: f64,
+    /// Dedup block size in bytes: a power of two from 4 KiB to 16 MiB.
+    pub dedup_unit: u64,
+}
+
+impl GenParams {
+    /// Parameters for incompressible, unique data from `seed`, stream 0, default dedup unit.
+    pub fn new(seed: u64) -> Self {
+        GenParams {
+            seed,
+            stream_id: 0,
+            dedup_ratio: 1.0,
+            compress_ratio: 1.0,
+            dedup_unit: DEFAULT_DEDUP_UNIT,
+        }
+    }
+
+    /// Checks every field; the error names the offending parameter.
+    pub fn validate(&self) -> Result<()> {
+        check_ratio("dedup ratio", self.dedup_ratio, MAX_DEDUP_RATIO)?;
+        check_ratio("compression ratio", self.compress_ratio, MAX_COMPRESS_RATIO)?;
+        check_dedup_unit(self.dedup_unit)
+    }
+}
+
+/// Checks that a ratio is a finite number in `[1, max]`.
+pub fn check_ratio(name: &'static str, value: f64, max: f64) -> Result<()> {
+    if !value.is_finite() {
+        return Err(Error::invalid(name, format!("{value} is not a finite number")));
+    }
+    if value < 1.0 {
+        return Err(Error::invalid(name, format!("{value} is below 1.0 (1.0 means no reduction)")));
+    }
+    if value > max {
+        return Err(Error::invalid(name, format!("{value} is above the supported maximum {max}")));
+    }
+    Ok(())
+}
+
+/// Checks that a dedup unit is a power of two from 4 KiB to 16 MiB.
+pub fn check_dedup_unit(unit: u64) -> Result<()> {
+    if !unit.is_power_of_two() || !(MIN_DEDUP_UNIT..=MAX_DEDUP_UNIT).contains(&unit) {
+        return Err(Error::invalid(
+            "dedup unit",
+            format!(
+                "{} ({unit} bytes) must be a power of two from {} to {}",
+                format_size(unit),
+                format_size(MIN_DEDUP_UNIT),
+                format_size(MAX_DEDUP_UNIT)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The default stream id of a file: a hash of its file name (not its directory), so the same name
+/// gets the same content and different names get unrelated content.
+pub fn stream_id_for_path(path: &std::path::Path) -> u64 {
+    let name = path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or(b"");
+    xxhash_rust::xxh3::xxh3_64(name)
+}
+
+/// Draws a random seed from the OS (used when the user gives none; always report it).
+pub fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        bytes = (nanos ^ (std::process::id() as u64).rotate_left(32)).to_le_bytes();
+    }
+    u64::from_le_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_parameter() {
+        let mut p = GenParams::new(1);
+        p.dedup_ratio = 0.5;
+        assert!(p.validate().unwrap_err().to_string().contains("dedup ratio"));
+        p.dedup_ratio = 1.37;
+        p.compress_ratio = f64::NAN;
+        assert!(p.validate().unwrap_err().to_string().contains("compression ratio"));
+        p.compress_ratio = f64::INFINITY;
+        assert!(p.validate().is_err());
+        p.compress_ratio = 2.0;
+        p.dedup_unit = 12 << 10;
+        assert!(p.validate().unwrap_err().to_string().contains("dedup unit"));
+        p.dedup_unit = 32 << 20;
+        assert!(p.validate().is_err());
+        p.dedup_unit = 64 << 10;
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn stream_id_depends_on_file_name_only() {
+        use std::path::Path;
+        assert_eq!(stream_id_for_path(Path::new("/a/x.bin")), stream_id_for_path(Path::new("/b/x.bin")));
+        assert_ne!(stream_id_for_path(Path::new("/a/x.bin")), stream_id_for_path(Path::new("/a/y.bin")));
+    }
+}
