@@ -39,7 +39,12 @@ impl Error {
     }
 
     /// Shorthand for [`Error::Io`].
-    pub fn io(op: &'static str, path: impl Into<PathBuf>, offset: Option<u64>, source: io::Error) -> Self {
+    pub fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        offset: Option<u64>,
+        source: io::Error,
+    ) -> Self {
         Error::Io {
             op,
             path: path.into(),

@@ -53,13 +53,22 @@ impl GenParams {
 /// Checks that a ratio is a finite number in `[1, max]`.
 pub fn check_ratio(name: &'static str, value: f64, max: f64) -> Result<()> {
     if !value.is_finite() {
-        return Err(Error::invalid(name, format!("{value} is not a finite number")));
+        return Err(Error::invalid(
+            name,
+            format!("{value} is not a finite number"),
+        ));
     }
     if value < 1.0 {
-        return Err(Error::invalid(name, format!("{value} is below 1.0 (1.0 means no reduction)")));
+        return Err(Error::invalid(
+            name,
+            format!("{value} is below 1.0 (1.0 means no reduction)"),
+        ));
     }
     if value > max {
-        return Err(Error::invalid(name, format!("{value} is above the supported maximum {max}")));
+        return Err(Error::invalid(
+            name,
+            format!("{value} is above the supported maximum {max}"),
+        ));
     }
     Ok(())
 }
@@ -83,7 +92,10 @@ pub fn check_dedup_unit(unit: u64) -> Result<()> {
 /// The default stream id of a file: a hash of its file name (not its directory), so the same name
 /// gets the same content and different names get unrelated content.
 pub fn stream_id_for_path(path: &std::path::Path) -> u64 {
-    let name = path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or(b"");
+    let name = path
+        .file_name()
+        .map(|n| n.as_encoded_bytes())
+        .unwrap_or(b"");
     xxhash_rust::xxh3::xxh3_64(name)
 }
 
@@ -108,10 +120,18 @@ mod tests {
     fn validation_names_the_parameter() {
         let mut p = GenParams::new(1);
         p.dedup_ratio = 0.5;
-        assert!(p.validate().unwrap_err().to_string().contains("dedup ratio"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("dedup ratio"));
         p.dedup_ratio = 1.37;
         p.compress_ratio = f64::NAN;
-        assert!(p.validate().unwrap_err().to_string().contains("compression ratio"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("compression ratio"));
         p.compress_ratio = f64::INFINITY;
         assert!(p.validate().is_err());
         p.compress_ratio = 2.0;
@@ -126,7 +146,13 @@ mod tests {
     #[test]
     fn stream_id_depends_on_file_name_only() {
         use std::path::Path;
-        assert_eq!(stream_id_for_path(Path::new("/a/x.bin")), stream_id_for_path(Path::new("/b/x.bin")));
-        assert_ne!(stream_id_for_path(Path::new("/a/x.bin")), stream_id_for_path(Path::new("/a/y.bin")));
+        assert_eq!(
+            stream_id_for_path(Path::new("/a/x.bin")),
+            stream_id_for_path(Path::new("/b/x.bin"))
+        );
+        assert_ne!(
+            stream_id_for_path(Path::new("/a/x.bin")),
+            stream_id_for_path(Path::new("/a/y.bin"))
+        );
     }
 }

@@ -7,12 +7,24 @@
 
 use crate::error::{Error, Result};
 
-const SUFFIXES: [(char, u32); 6] = [('k', 10), ('m', 20), ('g', 30), ('t', 40), ('p', 50), ('e', 60)];
+const SUFFIXES: [(char, u32); 6] = [
+    ('k', 10),
+    ('m', 20),
+    ('g', 30),
+    ('t', 40),
+    ('p', 50),
+    ('e', 60),
+];
 
 /// Parses a size such as `4k`, `64KiB`, `1.5G` or `4096` into bytes. `name` is used in the error.
 pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
     let s = text.trim();
-    let err = |why: &str| Error::invalid(name, format!("{text:?} {why} (examples: 4096, 4k, 64KiB, 1.5G, 2T)"));
+    let err = |why: &str| {
+        Error::invalid(
+            name,
+            format!("{text:?} {why} (examples: 4096, 4k, 64KiB, 1.5G, 2T)"),
+        )
+    };
     if s.is_empty() {
         return Err(err("is empty"));
     }
@@ -42,9 +54,19 @@ pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
     }
     let multiplier = 1u128 << shift;
     let bytes: u128 = if let Some((whole, frac)) = number.split_once('.') {
-        let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err("is not a number"))? };
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| err("is not a number"))?
+        };
         let frac_digits = frac.len().min(18) as u32;
-        let frac_val: u128 = if frac_digits == 0 { 0 } else { frac[..frac_digits as usize].parse().map_err(|_| err("is not a number"))? };
+        let frac_val: u128 = if frac_digits == 0 {
+            0
+        } else {
+            frac[..frac_digits as usize]
+                .parse()
+                .map_err(|_| err("is not a number"))?
+        };
         let scale = 10u128.pow(frac_digits);
         whole
             .checked_mul(multiplier)
@@ -52,7 +74,9 @@ pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
             .ok_or_else(|| err("is too large"))?
     } else {
         let whole: u128 = number.parse().map_err(|_| err("is too large"))?;
-        whole.checked_mul(multiplier).ok_or_else(|| err("is too large"))?
+        whole
+            .checked_mul(multiplier)
+            .ok_or_else(|| err("is too large"))?
     };
     u64::try_from(bytes).map_err(|_| err("is too large"))
 }

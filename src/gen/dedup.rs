@@ -55,6 +55,7 @@ impl DedupMap {
 
     /// Whether block `b` is unique (carries content seen nowhere earlier in the stream).
     #[inline]
+    #[cfg(test)]
     pub(crate) fn is_unique(&self, b: u64) -> bool {
         self.uniques_before(b + 1) > self.uniques_before(b)
     }
@@ -76,7 +77,9 @@ impl DedupMap {
         // Index of this copy among the copies of its region.
         let copy_index = (b - region_start) - (before - keys_before_region);
         let available = keys_before_region.min(self.window);
-        let mut rng = Rng::new(mix64(self.salt ^ region.wrapping_mul(0xe703_7ed1_a0b4_28db)));
+        let mut rng = Rng::new(mix64(
+            self.salt ^ region.wrapping_mul(0xe703_7ed1_a0b4_28db),
+        ));
         let start = rng.below(available);
         keys_before_region - 1 - (start + copy_index) % available
     }

@@ -39,7 +39,11 @@ impl Generator {
         let stream_salt = mix64(mix64(params.seed ^ 0x7374_7265_616d) ^ params.stream_id);
         Ok(Generator {
             keys: StreamKeys::from_seed(params.seed),
-            dedup: DedupMap::new(params.dedup_ratio, params.dedup_unit, stream_salt ^ 0x6465_6475_70),
+            dedup: DedupMap::new(
+                params.dedup_ratio,
+                params.dedup_unit,
+                stream_salt ^ 0x6465_6475_70,
+            ),
             plan: CompressPlan {
                 literal_bytes: literal_bytes_for_ratio(params.compress_ratio),
             },
@@ -47,6 +51,17 @@ impl Generator {
             atoms_per_block: params.dedup_unit / ATOM as u64,
             params,
         })
+    }
+
+    /// A generator whose atoms hold `literal_bytes` literal bytes on average, whatever the params'
+    /// compression ratio says. For calibrating against codecs only (`examples/calibrate.rs`).
+    #[doc(hidden)]
+    pub fn with_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
+        let mut generator = Generator::new(params)?;
+        generator.plan = CompressPlan {
+            literal_bytes: literal_bytes.clamp(1.0, ATOM as f64),
+        };
+        Ok(generator)
     }
 
     /// The parameters this generator was built with.
@@ -59,7 +74,11 @@ impl Generator {
     fn atom_id(&self, key: u64, atom_in_block: u64) -> u64 {
         // `key * atoms_per_block + atom` is injective and mix64 is a bijection: ids never collide
         // within a stream.
-        mix64(key.wrapping_mul(self.atoms_per_block).wrapping_add(atom_in_block) ^ self.stream_salt)
+        mix64(
+            key.wrapping_mul(self.atoms_per_block)
+                .wrapping_add(atom_in_block)
+                ^ self.stream_salt,
+        )
     }
 
     /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`).
@@ -114,9 +133,11 @@ impl Generator {
         let head = head.min(buf.len());
         let (first, rest) = buf.split_at_mut(head);
         self.fill(offset, first);
-        rest.par_chunks_mut(PIECE).enumerate().for_each(|(i, chunk)| {
-            self.fill(offset + (head + i * PIECE) as u64, chunk);
-        });
+        rest.par_chunks_mut(PIECE)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                self.fill(offset + (head + i * PIECE) as u64, chunk);
+            });
     }
 }
 
@@ -141,7 +162,12 @@ fn atom_pieces(offset: u64, len: usize) -> impl Iterator<Item = AtomPiece> {
         }
         let skip = if pos == 0 { head_skip } else { 0 };
         let take = (ATOM - skip).min(len - pos);
-        let piece = AtomPiece { atom_index, skip, pos, len: take };
+        let piece = AtomPiece {
+            atom_index,
+            skip,
+            pos,
+            len: take,
+        };
         pos += take;
         Some(piece)
     })

@@ -96,7 +96,12 @@ mod x86 {
     /// # Safety
     /// The CPU must support AES-NI; `out.len()` must be a multiple of 16.
     #[target_feature(enable = "aes,sse2")]
-    pub(super) unsafe fn fill_blocks_aesni(keys: &StreamKeys, id: u64, first_block: u64, out: &mut [u8]) {
+    pub(super) unsafe fn fill_blocks_aesni(
+        keys: &StreamKeys,
+        id: u64,
+        first_block: u64,
+        out: &mut [u8],
+    ) {
         // SAFETY (whole function): loads and stores are unaligned (`loadu`/`storeu`) and stay inside
         // `keys.k` and `out`, whose length is a multiple of 16 (caller's contract).
         let k0 = _mm_loadu_si128(keys.k[0].as_ptr().cast());
@@ -144,7 +149,12 @@ mod tests {
     #[test]
     fn simd_and_portable_paths_agree() {
         let keys = StreamKeys::from_seed(42);
-        for (id, first, len) in [(0u64, 0u64, 4096usize), (7, 3, 16), (u64::MAX, 250, 96), (99, 1 << 40, 4096 + 48)] {
+        for (id, first, len) in [
+            (0u64, 0u64, 4096usize),
+            (7, 3, 16),
+            (u64::MAX, 250, 96),
+            (99, 1 << 40, 4096 + 48),
+        ] {
             let mut a = vec![0u8; len];
             let mut b = vec![1u8; len];
             fill_blocks(&keys, id, first, &mut a);

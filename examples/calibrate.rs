@@ -1,0 +1,103 @@
+//! Finds, for a grid of compression ratios, the literal bytes per atom that make lz4 and zstd-1
+//! measure that ratio, and prints the table for `src/gen/calibration.rs`.
+//!
+//! `cargo run --release --example calibrate -- [MiB per sample]`
+//!
+//! The primary codecs (lz4 block and zstd-1, what arrays use most) are kept inside 90% of their
+//! tolerance (3% at 4 KiB units, 2% at 8 KiB to 1 MiB); inside that band, up to 4.5:1, the point that
+//! brings zstd-3 and deflate closest to the ratio is taken.
+use dgen::analyze::{analyze_bytes, AnalyzeOptions, Codec};
+use dgen::{GenParams, Generator};
+
+const GRID: [f64; 23] = [
+    1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0,
+    25.0, 30.0, 35.0, 40.0, 50.0,
+];
+
+/// Relative tolerances: lz4 and zstd-1 (primary) 3% at 4 KiB, 2% at 8 KiB to 1 MiB; zstd-3 and
+/// deflate (secondary) 5%.
+fn tolerance(codec: Codec, unit: u64) -> f64 {
+    match codec {
+        Codec::Lz4 | Codec::Zstd1 if unit == 4096 => 0.03,
+        Codec::Lz4 | Codec::Zstd1 => 0.02,
+        _ => 0.05,
+    }
+}
+
+/// Normalised errors `ln(measured / c) / tolerance`, split into (primary, secondary).
+fn errors(buf: &mut [u8], literal: f64, c: f64) -> (Vec<f64>, Vec<f64>) {
+    let g = Generator::with_literal_bytes(GenParams::new(11), literal).unwrap();
+    g.fill_parallel(0, buf);
+    let r = analyze_bytes(buf, &AnalyzeOptions::default()).unwrap();
+    let (mut primary, mut secondary) = (Vec::new(), Vec::new());
+    for u in &r.units {
+        for cr in &u.compression {
+            let e = (cr.ratio / c).ln() / tolerance(cr.codec, u.unit);
+            match cr.codec {
+                Codec::Lz4 | Codec::Zstd1 => primary.push(e),
+                _ => secondary.push(e),
+            }
+        }
+    }
+    (primary, secondary)
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().cloned().fold(f64::MIN, f64::max)
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().cloned().fold(f64::MAX, f64::min)
+}
+
+/// Smallest literal count (in [1, 4096]) where `pred` holds, for a `pred` that turns true as literals grow.
+fn bisect(mut pred: impl FnMut(f64) -> bool) -> f64 {
+    let (mut lo, mut hi) = (1.0f64, 4096.0f64);
+    for _ in 0..18 {
+        let mid = (lo + hi) / 2.0;
+        if pred(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// Literal bytes for ratio `c`: the primary codecs stay inside 90% of their tolerance; inside that
+/// band, the point that balances the secondary codecs' errors (for c <= 4.5, where they have a
+/// tolerance) or else the primary codecs' own balance point.
+fn calibrate(buf: &mut [u8], c: f64) -> f64 {
+    const MARGIN: f64 = 0.9;
+    // All ratios fall as literals rise, so every error below decreases with `literal`.
+    let primary_centre = bisect(|l| {
+        let (p, _) = errors(buf, l, c);
+        max(&p) <= -min(&p)
+    });
+    if c > 4.5 {
+        return primary_centre;
+    }
+    let band_low = bisect(|l| max(&errors(buf, l, c).0) <= MARGIN);
+    let band_high = bisect(|l| min(&errors(buf, l, c).0) < -MARGIN);
+    if band_low > band_high {
+        return primary_centre;
+    }
+    let secondary_centre = bisect(|l| {
+        let (_, s) = errors(buf, l, c);
+        max(&s) <= -min(&s)
+    });
+    secondary_centre.clamp(band_low, band_high)
+}
+
+fn main() {
+    let mib: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(8);
+    let mut buf = vec![0u8; mib << 20];
+    println!("const TABLE: [(f64, f64); {}] = [", GRID.len());
+    for c in GRID {
+        println!("    ({c:.2}, {:.2}),", calibrate(&mut buf, c));
+    }
+    println!("];");
+}

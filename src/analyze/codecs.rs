@@ -1,0 +1,112 @@
+//! The codecs the analyzer measures with: the real ones arrays use, through their crates.
+
+use std::io;
+
+/// A compression codec and level, as arrays apply it to independent units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Codec {
+    /// zstd level 1 (standard frame).
+    #[serde(rename = "zstd-1")]
+    Zstd1,
+    /// zstd level 3 (standard frame).
+    #[serde(rename = "zstd-3")]
+    Zstd3,
+    /// LZ4 block format (no frame), as `lz4_flex::block` writes it.
+    #[serde(rename = "lz4")]
+    Lz4,
+    /// Raw deflate, level 1.
+    #[serde(rename = "deflate-1")]
+    Deflate1,
+    /// Raw deflate, level 6.
+    #[serde(rename = "deflate-6")]
+    Deflate6,
+}
+
+impl Codec {
+    /// Every codec, in report order.
+    pub const ALL: [Codec; 5] = [
+        Codec::Zstd1,
+        Codec::Zstd3,
+        Codec::Lz4,
+        Codec::Deflate1,
+        Codec::Deflate6,
+    ];
+
+    /// The name used in reports (`zstd-1`, `lz4`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Zstd1 => "zstd-1",
+            Codec::Zstd3 => "zstd-3",
+            Codec::Lz4 => "lz4",
+            Codec::Deflate1 => "deflate-1",
+            Codec::Deflate6 => "deflate-6",
+        }
+    }
+}
+
+/// Per-thread compressor state, reused across units (no allocation per unit).
+pub struct Compressors {
+    zstd1: zstd::bulk::Compressor<'static>,
+    zstd3: zstd::bulk::Compressor<'static>,
+    deflate1: flate2::Compress,
+    deflate6: flate2::Compress,
+    out: Vec<u8>,
+}
+
+impl Compressors {
+    /// Fresh compressors for units of up to `max_unit` bytes.
+    pub fn new(max_unit: usize) -> io::Result<Self> {
+        Ok(Compressors {
+            zstd1: zstd::bulk::Compressor::new(1)?,
+            zstd3: zstd::bulk::Compressor::new(3)?,
+            deflate1: flate2::Compress::new(flate2::Compression::new(1), false),
+            deflate6: flate2::Compress::new(flate2::Compression::new(6), false),
+            out: Vec::with_capacity(zstd::zstd_safe::compress_bound(max_unit) + 1024),
+        })
+    }
+
+    /// The compressed size of `unit` with `codec`.
+    pub fn compressed_len(&mut self, codec: Codec, unit: &[u8]) -> io::Result<usize> {
+        let bound = zstd::zstd_safe::compress_bound(unit.len())
+            .max(lz4_flex::block::get_maximum_output_size(unit.len()))
+            + 1024;
+        self.out.clear();
+        self.out.resize(bound, 0);
+        match codec {
+            Codec::Zstd1 => self.zstd1.compress_to_buffer(unit, &mut self.out),
+            Codec::Zstd3 => self.zstd3.compress_to_buffer(unit, &mut self.out),
+            Codec::Lz4 => {
+                lz4_flex::block::compress_into(unit, &mut self.out).map_err(io::Error::other)
+            }
+            Codec::Deflate1 => deflate_len(&mut self.deflate1, unit, &mut self.out),
+            Codec::Deflate6 => deflate_len(&mut self.deflate6, unit, &mut self.out),
+        }
+    }
+}
+
+fn deflate_len(c: &mut flate2::Compress, unit: &[u8], out: &mut Vec<u8>) -> io::Result<usize> {
+    c.reset();
+    out.clear();
+    let status = c
+        .compress_vec(unit, out, flate2::FlushCompress::Finish)
+        .map_err(io::Error::other)?;
+    if status != flate2::Status::StreamEnd {
+        return Err(io::Error::other("deflate output buffer too small"));
+    }
+    Ok(c.total_out() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeros_compress_and_sizes_are_plausible() {
+        let mut c = Compressors::new(1 << 20).unwrap();
+        let zeros = vec![0u8; 65536];
+        for codec in Codec::ALL {
+            let n = c.compressed_len(codec, &zeros).unwrap();
+            assert!(n > 0 && n < 1024, "{}: {n}", codec.name());
+        }
+    }
+}

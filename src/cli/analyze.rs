@@ -1,0 +1,104 @@
+//! `dgen analyze`: what an array would see in a file (dedup, compression per codec, zero units).
+
+use super::data_args::size_arg;
+use clap::Args;
+use dgen::analyze::{analyze_file, AnalyzeOptions, Codec, Report, DEFAULT_UNITS};
+use dgen::size::format_size;
+use dgen::{Error, Result};
+use std::path::PathBuf;
+
+/// Arguments of `dgen analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// File (or block device) to analyze.
+    pub file: PathBuf,
+    /// Unit sizes, comma-separated (powers of two from 512 bytes to 64MiB).
+    #[arg(long, value_delimiter = ',', value_parser = size_arg, default_values_t = DEFAULT_UNITS.to_vec(), value_name = "SIZES")]
+    pub units: Vec<u64>,
+    /// Codecs, comma-separated: zstd-1, zstd-3, lz4, deflate-1, deflate-6.
+    #[arg(long, value_delimiter = ',', value_parser = codec_arg, value_name = "CODECS")]
+    pub codecs: Vec<Codec>,
+    /// Analyze only the first SIZE bytes.
+    #[arg(long, value_parser = size_arg, value_name = "SIZE")]
+    pub limit: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn codec_arg(text: &str) -> Result<Codec, String> {
+    Codec::ALL
+        .into_iter()
+        .find(|c| c.name() == text)
+        .ok_or_else(|| {
+            format!("unknown codec {text:?} (known: zstd-1, zstd-3, lz4, deflate-1, deflate-6)")
+        })
+}
+
+/// Runs `dgen analyze`; returns the exit status.
+pub fn run(args: AnalyzeArgs) -> Result<i32> {
+    let opts = AnalyzeOptions {
+        units: args.units,
+        codecs: if args.codecs.is_empty() {
+            Codec::ALL.to_vec()
+        } else {
+            args.codecs
+        },
+        limit: args.limit,
+    };
+    let report = analyze_file(&args.file, &opts)?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
+        println!("{text}");
+    } else {
+        print_table(&args.file, &report);
+    }
+    Ok(0)
+}
+
+fn print_table(file: &std::path::Path, r: &Report) {
+    println!(
+        "{}: {} analyzed in {:.2} s ({:.0} MB/s over {} unit sizes)",
+        file.display(),
+        format_size(r.bytes),
+        r.seconds,
+        r.throughput_mbps,
+        r.units.len()
+    );
+    let Some(first) = r.units.first() else { return };
+    print!("{:>8} {:>9} {:>7} {:>7}", "unit", "units", "dedup", "zero%");
+    for c in &first.compression {
+        print!(" {:>9}", c.codec.name());
+    }
+    println!();
+    for u in &r.units {
+        print!(
+            "{:>8} {:>9} {:>7.3} {:>7.2}",
+            format_size(u.unit),
+            u.units,
+            u.dedup_ratio,
+            u.zero_share * 100.0
+        );
+        for c in &u.compression {
+            print!(" {:>9.3}", c.ratio);
+        }
+        println!();
+    }
+    if let Some(u) = r.units.iter().min_by_key(|u| u.unit) {
+        println!(
+            "per-unit compression ratio at {} (p5 / p50 / p95):",
+            format_size(u.unit)
+        );
+        for c in &u.compression {
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+            println!(
+                "  {:>9}  {} / {} / {}",
+                c.codec.name(),
+                f(c.p5),
+                f(c.p50),
+                f(c.p95)
+            );
+        }
+    }
+}
