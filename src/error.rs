@@ -27,6 +27,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The caller cancelled the run (a progress hook returned `false`, Ctrl-C in Python).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {
@@ -57,7 +60,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Io { source, .. } => source.raw_os_error(),
-            Error::InvalidArgument { .. } => None,
+            Error::InvalidArgument { .. } | Error::Interrupted => None,
         }
     }
 }
