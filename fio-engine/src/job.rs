@@ -1,0 +1,143 @@
+//! Per-job state (fio's `td->io_ops_data`): the configuration, one generator per file, and the
+//! job's io_uring ring. fio never calls one job's engine hooks concurrently, so no locking.
+
+use std::io;
+use std::path::Path;
+
+use dgen::Generator;
+
+use crate::log;
+use crate::options::{EngineConfig, IoMode};
+use crate::ring::Ring;
+
+/// One fio job's engine state.
+pub struct Job {
+    /// The job's name (for messages).
+    pub name: String,
+    /// Parsed options.
+    pub config: EngineConfig,
+    /// Generator of each file, by fio's file number, created on first use.
+    generators: Vec<Option<Generator>>,
+    /// The job's ring (`dgen_io=uring` only).
+    pub ring: Option<Ring>,
+}
+
+impl Job {
+    /// Builds the job state; opens the ring for `dgen_io=uring`.
+    pub fn new(name: &str, config: EngineConfig, iodepth: u32) -> io::Result<Self> {
+        let ring = match config.io {
+            IoMode::Uring => Some(Ring::new(iodepth)?),
+            IoMode::Psync | IoMode::Null => None,
+        };
+        Ok(Job {
+            name: name.to_string(),
+            config,
+            generators: Vec::new(),
+            ring,
+        })
+    }
+
+    /// The generator of file `fileno` (named `file`).
+    pub fn generator(&mut self, fileno: usize, file: &Path) -> dgen::Result<&Generator> {
+        if self.generators.len() <= fileno {
+            self.generators.resize(fileno + 1, None);
+        }
+        let slot = &mut self.generators[fileno];
+        if slot.is_none() {
+            *slot = Some(Generator::new(self.config.params_for(file))?);
+        }
+        Ok(slot.as_ref().expect("just set"))
+    }
+
+    /// Fills `buf` with the file's bytes at `offset`.
+    pub fn fill(
+        &mut self,
+        fileno: usize,
+        file: &Path,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> dgen::Result<()> {
+        self.generator(fileno, file)?.fill(offset, buf);
+        Ok(())
+    }
+
+    /// Checks `data`, read at `offset`, against the file's content. On a mismatch, logs the
+    /// file, the absolute offset and both byte values, and returns `Err(EILSEQ)`.
+    pub fn verify(
+        &mut self,
+        fileno: usize,
+        file: &Path,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), i32> {
+        let job = self.name.clone();
+        let gen = self.generator(fileno, file).map_err(|e| {
+            log::error(&format!("dgen: job {job}: {e}"));
+            libc::EINVAL
+        })?;
+        let Some(i) = gen.first_mismatch(offset, data) else {
+            return Ok(());
+        };
+        let at = offset + i as u64;
+        let mut expected = [0u8; 1];
+        gen.fill(at, &mut expected);
+        let p = gen.params();
+        log::error(&format!(
+            "dgen: job {job}: verify failed: file {} offset {at} (0x{at:x}): expected \
+             0x{:02x}, read 0x{:02x} (io at offset {offset}, length {}, byte {i}; seed {} \
+             stream {} dedupe {} compress {} unit {})",
+            file.display(),
+            expected[0],
+            data[i],
+            data.len(),
+            p.seed,
+            p.stream_id,
+            p.dedup_ratio,
+            p.compress_ratio,
+            p.dedup_unit
+        ));
+        Err(libc::EILSEQ)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::RawOptions;
+
+    fn job(io: &str) -> Job {
+        let raw = RawOptions {
+            seed: Some("5"),
+            compress_ratio: Some("2"),
+            io: Some(io),
+            ..Default::default()
+        };
+        Job::new("t", EngineConfig::parse(&raw).unwrap(), 8).unwrap()
+    }
+
+    #[test]
+    fn fill_matches_core_generator_for_the_file_stream() {
+        let mut j = job("psync");
+        let mut buf = vec![0u8; 8192];
+        j.fill(0, Path::new("dir/f.0.0"), 4096, &mut buf).unwrap();
+        let gen = Generator::new(j.config.params_for(Path::new("f.0.0"))).unwrap();
+        let mut want = vec![0u8; 8192];
+        gen.fill(4096, &mut want);
+        assert_eq!(buf, want);
+        assert!(j.ring.is_none());
+        assert!(job("uring").ring.is_some());
+    }
+
+    #[test]
+    fn verify_reports_the_first_flipped_byte() {
+        let mut j = job("null");
+        let mut buf = vec![0u8; 65536];
+        j.fill(1, Path::new("x"), 1 << 20, &mut buf).unwrap();
+        assert_eq!(j.verify(1, Path::new("x"), 1 << 20, &buf), Ok(()));
+        buf[12345] ^= 0x40;
+        assert_eq!(j.verify(1, Path::new("x"), 1 << 20, &buf), Err(libc::EILSEQ));
+        // another file (stream) does not match
+        buf[12345] ^= 0x40;
+        assert_eq!(j.verify(2, Path::new("y"), 1 << 20, &buf), Err(libc::EILSEQ));
+    }
+}

@@ -1,0 +1,313 @@
+//! The engine's `dgen_*` options: parsing and validation of the strings fio stores.
+//!
+//! Every value is checked when fio parses it (so a bad job fails before any file is laid out)
+//! and again when a job starts; errors name the option and the value.
+
+use std::fmt;
+use std::path::Path;
+
+use dgen::params::{check_dedup_unit, check_ratio, stream_id_for_path};
+use dgen::params::{MAX_COMPRESS_RATIO, MAX_DEDUP_RATIO};
+use dgen::GenParams;
+
+/// How the engine performs I/O (`dgen_io=`). The discriminants are the C enum's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum IoMode {
+    /// Own io_uring ring per job, asynchronous (default).
+    Uring = 0,
+    /// pread/pwrite, one at a time.
+    Psync = 1,
+    /// No I/O at all: writes are generated and counted, reads complete at once.
+    Null = 2,
+}
+
+/// Which stream id each file gets (`dgen_stream=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamPolicy {
+    /// xxh3 of the file name (default): same as `dgen gen --stream-id $(that id)`, and what
+    /// `dgen::params::stream_id_for_path` gives.
+    FileName,
+    /// The same id for every file.
+    Fixed(u64),
+}
+
+/// A bad option value: which option, the value, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionError {
+    /// The option name, e.g. `dgen_compress_ratio`.
+    pub option: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "dgen: bad option {}={}: {}",
+            self.option, self.value, self.reason
+        )
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// The option strings as fio stored them (`None` when unset: the default applies).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawOptions<'a> {
+    /// `dgen_dedupe_ratio`
+    pub dedupe_ratio: Option<&'a str>,
+    /// `dgen_compress_ratio`
+    pub compress_ratio: Option<&'a str>,
+    /// `dgen_dedupe_unit`
+    pub dedupe_unit: Option<&'a str>,
+    /// `dgen_seed`
+    pub seed: Option<&'a str>,
+    /// `dgen_stream`
+    pub stream: Option<&'a str>,
+    /// `dgen_io`
+    pub io: Option<&'a str>,
+    /// `dgen_verify`
+    pub verify: Option<&'a str>,
+    /// `dgen_prepopulate`
+    pub prepopulate: Option<&'a str>,
+}
+
+/// A job's complete engine configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineConfig {
+    /// Seed, ratios and dedup unit; the stream id is set per file by [`EngineConfig::params_for`].
+    pub params: GenParams,
+    /// Stream id policy.
+    pub stream: StreamPolicy,
+    /// I/O mode.
+    pub io: IoMode,
+    /// Compare every byte read with the generated content.
+    pub verify: bool,
+    /// Rewrite fio's layout of fresh files with generated content.
+    pub prepopulate: bool,
+}
+
+impl EngineConfig {
+    /// Parses and validates every option. A missing seed is an error here: the shim draws it
+    /// when fio parses the options, so every user of the job sees the same seed.
+    pub fn parse(raw: &RawOptions<'_>) -> Result<Self, OptionError> {
+        let seed = raw.seed.ok_or_else(|| OptionError {
+            option: "dgen_seed",
+            value: String::new(),
+            reason: "no seed (internal error: it should have been drawn when parsing)".into(),
+        })?;
+        let mut params = GenParams::new(parse_seed(seed)?);
+        if let Some(v) = raw.dedupe_ratio {
+            params.dedup_ratio = parse_ratio("dgen_dedupe_ratio", v, MAX_DEDUP_RATIO)?;
+        }
+        if let Some(v) = raw.compress_ratio {
+            params.compress_ratio = parse_ratio("dgen_compress_ratio", v, MAX_COMPRESS_RATIO)?;
+        }
+        if let Some(v) = raw.dedupe_unit {
+            params.dedup_unit = parse_unit(v)?;
+        }
+        params.validate().map_err(|e| OptionError {
+            option: "dgen_*",
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+        Ok(EngineConfig {
+            params,
+            stream: raw.stream.map_or(Ok(StreamPolicy::FileName), parse_stream)?,
+            io: raw.io.map_or(Ok(IoMode::Uring), parse_io)?,
+            verify: raw.verify.map_or(Ok(false), |v| parse_bool("dgen_verify", v))?,
+            prepopulate: raw
+                .prepopulate
+                .map_or(Ok(true), |v| parse_bool("dgen_prepopulate", v))?,
+        })
+    }
+
+    /// The generator parameters of one file.
+    pub fn params_for(&self, file: &Path) -> GenParams {
+        let mut p = self.params.clone();
+        p.stream_id = match self.stream {
+            StreamPolicy::FileName => stream_id_for_path(file),
+            StreamPolicy::Fixed(id) => id,
+        };
+        p
+    }
+}
+
+/// Validates one option value (called by fio's parser through the shim).
+pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
+    match name {
+        "dgen_dedupe_ratio" => parse_ratio("dgen_dedupe_ratio", value, MAX_DEDUP_RATIO).map(drop),
+        "dgen_compress_ratio" => {
+            parse_ratio("dgen_compress_ratio", value, MAX_COMPRESS_RATIO).map(drop)
+        }
+        "dgen_dedupe_unit" => parse_unit(value).map(drop),
+        "dgen_seed" => parse_seed(value).map(drop),
+        "dgen_stream" => parse_stream(value).map(drop),
+        "dgen_io" => parse_io(value).map(drop),
+        "dgen_verify" => parse_bool("dgen_verify", value).map(drop),
+        "dgen_prepopulate" => parse_bool("dgen_prepopulate", value).map(drop),
+        _ => Err(OptionError {
+            option: "dgen_?",
+            value: format!("{name}={value}"),
+            reason: "unknown dgen option".into(),
+        }),
+    }
+}
+
+fn bad(option: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
+    OptionError {
+        option,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_ratio(option: &'static str, value: &str, max: f64) -> Result<f64, OptionError> {
+    let r: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| bad(option, value, "not a number (examples: 1, 2, 1.37)"))?;
+    check_ratio(option, r, max).map_err(|e| bad(option, value, reason_of(e)))?;
+    Ok(r)
+}
+
+fn parse_unit(value: &str) -> Result<u64, OptionError> {
+    let option = "dgen_dedupe_unit";
+    let unit =
+        dgen::size::parse_size(option, value).map_err(|e| bad(option, value, reason_of(e)))?;
+    check_dedup_unit(unit).map_err(|e| bad(option, value, reason_of(e)))?;
+    Ok(unit)
+}
+
+/// Accepts decimal or 0x-prefixed hexadecimal.
+fn parse_seed(value: &str) -> Result<u64, OptionError> {
+    let v = value.trim();
+    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => v.parse(),
+    };
+    parsed.map_err(|_| {
+        bad(
+            "dgen_seed",
+            value,
+            "not an unsigned 64-bit integer (decimal or 0x hex), nor 'random'",
+        )
+    })
+}
+
+fn parse_stream(value: &str) -> Result<StreamPolicy, OptionError> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("name") {
+        return Ok(StreamPolicy::FileName);
+    }
+    parse_seed(v).map(StreamPolicy::Fixed).map_err(|_| {
+        bad(
+            "dgen_stream",
+            value,
+            "expected 'name' (stream id from the file name) or an unsigned integer",
+        )
+    })
+}
+
+fn parse_io(value: &str) -> Result<IoMode, OptionError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "uring" | "io_uring" => Ok(IoMode::Uring),
+        "psync" => Ok(IoMode::Psync),
+        "null" | "none" => Ok(IoMode::Null),
+        _ => Err(bad("dgen_io", value, "expected uring, psync or null")),
+    }
+}
+
+fn parse_bool(option: &'static str, value: &str) -> Result<bool, OptionError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(option, value, "expected 0 or 1")),
+    }
+}
+
+fn reason_of(e: dgen::Error) -> String {
+    match e {
+        dgen::Error::InvalidArgument { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(seed: &str) -> RawOptions<'_> {
+        RawOptions {
+            seed: Some(seed),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = EngineConfig::parse(&raw("7")).unwrap();
+        assert_eq!(c.params, GenParams::new(7));
+        assert_eq!(c.stream, StreamPolicy::FileName);
+        assert_eq!(c.io, IoMode::Uring);
+        assert!(!c.verify);
+        assert!(c.prepopulate);
+    }
+
+    #[test]
+    fn values_parse() {
+        let r = RawOptions {
+            dedupe_ratio: Some("1.37"),
+            compress_ratio: Some("3"),
+            dedupe_unit: Some("64k"),
+            seed: Some("0x10"),
+            stream: Some("42"),
+            io: Some("psync"),
+            verify: Some("1"),
+            prepopulate: Some("0"),
+        };
+        let c = EngineConfig::parse(&r).unwrap();
+        assert_eq!(c.params.seed, 16);
+        assert_eq!(c.params.dedup_ratio, 1.37);
+        assert_eq!(c.params.compress_ratio, 3.0);
+        assert_eq!(c.params.dedup_unit, 64 << 10);
+        assert_eq!(c.params_for(Path::new("any/file")).stream_id, 42);
+        assert_eq!(c.io, IoMode::Psync);
+        assert!(c.verify && !c.prepopulate);
+    }
+
+    #[test]
+    fn stream_from_file_name_ignores_directory() {
+        let c = EngineConfig::parse(&raw("1")).unwrap();
+        let id = |p: &str| c.params_for(Path::new(p)).stream_id;
+        let a = id("/mnt/a/job.0.0");
+        assert_eq!(a, id("/other/job.0.0"));
+        assert_eq!(a, stream_id_for_path(Path::new("job.0.0")));
+        assert_ne!(a, id("/mnt/a/job.1.0"));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for (name, value) in [
+            ("dgen_compress_ratio", "0.5"),
+            ("dgen_dedupe_ratio", "abc"),
+            ("dgen_dedupe_ratio", "nan"),
+            ("dgen_dedupe_unit", "3k"),
+            ("dgen_dedupe_unit", "64q"),
+            ("dgen_seed", "-1"),
+            ("dgen_stream", "file"),
+            ("dgen_io", "libaio"),
+            ("dgen_verify", "2"),
+        ] {
+            let e = check_option(name, value).unwrap_err();
+            assert_eq!(e.option, name);
+            let msg = e.to_string();
+            assert!(msg.contains(name) && msg.contains(value), "{msg}");
+        }
+        assert!(check_option("dgen_compress_ratio", "1.5").is_ok());
+    }
+}
