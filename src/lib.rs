@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod error;
 pub mod gen;
 pub mod params;
+pub mod pipeline;
 pub mod size;
 
 pub use error::{Error, Result};

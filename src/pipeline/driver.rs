@@ -1,0 +1,414 @@
+//! The run loop, on the calling thread: hands pool buffers to the workers and to the I/O engine
+//! in turn, completes short transfers, retries EINTR/EAGAIN, stops at the first error or when the
+//! progress hook asks, and always drains what is in flight before returning.
+//!
+//! Write: free buffer -> worker (fill) -> engine (write) -> free buffer.
+//! Verify: free buffer -> engine (read) -> worker (check) -> free buffer.
+
+use super::engine::{Dir, Engine, IoDone, IoOp};
+use super::pool::Slot;
+use super::workers::{Check, Chunk, Job, Ready, Task};
+use crate::error::Error;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+/// How often the progress hook is called.
+pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+/// One file of a run, as the driver sees it.
+pub(crate) struct FileIo<'a> {
+    pub(crate) fd: RawFd,
+    pub(crate) path: &'a Path,
+    /// The pipeline covers bytes `0..end` of the file.
+    pub(crate) end: u64,
+    /// Verify with O_DIRECT: reads are rounded up to `align`.
+    pub(crate) round_reads_to: usize,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// Bytes written or checked, in all files.
+    pub(crate) bytes_done: u64,
+    /// Per file: bytes written or checked.
+    pub(crate) file_bytes: Vec<u64>,
+    /// Per file: I/O operations completed.
+    pub(crate) file_ops: Vec<u64>,
+    /// Checks summed over the run (verify).
+    pub(crate) bad_blocks: u64,
+    pub(crate) first_bad: Option<u64>,
+    /// The first error, if any (the run stopped there).
+    pub(crate) error: Option<Error>,
+    /// The progress hook asked to stop.
+    pub(crate) cancelled: bool,
+    /// False when the engine failed with operations still in flight (the pool must be leaked).
+    pub(crate) drained: bool,
+}
+
+/// Everything the run loop needs.
+pub(crate) struct Driver<'a, 'p> {
+    pub(crate) task: Task,
+    pub(crate) files: &'a [FileIo<'a>],
+    pub(crate) buffer_size: usize,
+    pub(crate) queue_depth: usize,
+    /// Total for the progress hook (may include bytes written outside the pipeline).
+    pub(crate) progress_total: u64,
+    /// Added to `bytes_done` in progress reports.
+    pub(crate) progress_base: u64,
+    pub(crate) jobs: Sender<Job<'p>>,
+    pub(crate) ready: Receiver<Ready<'p>>,
+}
+
+/// A transfer in flight.
+struct Flight<'p> {
+    slot: Slot<'p>,
+    chunk: Chunk,
+    /// Bytes already transferred.
+    done: usize,
+}
+
+/// The mutable state of a run.
+struct State<'a, 'p, 'e> {
+    d: Driver<'a, 'p>,
+    engine: &'e mut dyn Engine,
+    free: Vec<Slot<'p>>,
+    /// Filled buffers waiting for a free queue slot (write).
+    queued: VecDeque<(Slot<'p>, Chunk)>,
+    flights: Vec<Option<Flight<'p>>>,
+    in_flight: usize,
+    at_workers: usize,
+    /// Next offset per file, and the file to take the next chunk from (round robin).
+    next_offset: Vec<u64>,
+    cursor: usize,
+    stopping: bool,
+    out: Outcome,
+}
+
+impl<'a, 'p> Driver<'a, 'p> {
+    /// Runs until every byte is done, an error occurs or the hook cancels; always drains.
+    pub(crate) fn run(
+        self,
+        engine: &mut dyn Engine,
+        slots: Vec<Slot<'p>>,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Outcome {
+        let n_files = self.files.len();
+        let mut st = State {
+            flights: (0..slots.len()).map(|_| None).collect(),
+            free: slots,
+            queued: VecDeque::new(),
+            in_flight: 0,
+            at_workers: 0,
+            next_offset: vec![0; n_files],
+            cursor: 0,
+            stopping: false,
+            out: Outcome {
+                file_bytes: vec![0; n_files],
+                file_ops: vec![0; n_files],
+                drained: true,
+                ..Outcome::default()
+            },
+            engine,
+            d: self,
+        };
+        st.run(progress);
+        st.out
+    }
+}
+
+impl<'p> State<'_, 'p, '_> {
+    fn run(&mut self, progress: &mut dyn FnMut(u64, u64) -> bool) {
+        let mut done = Vec::new();
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            self.take_ready();
+            self.feed();
+            if self.finished() {
+                break;
+            }
+            let timeout = next_tick.saturating_duration_since(Instant::now());
+            if let Err(e) = self.engine.wait(timeout, &mut done) {
+                // The engine itself failed: what is in flight can no longer be tracked.
+                self.fail(Error::io("wait for I/O on", self.d.files[0].path, None, e));
+                if self.in_flight > 0 {
+                    self.out.drained = false;
+                }
+                // Workers still hand back their buffers; only the kernel's are lost.
+                while self.at_workers > 0 {
+                    match self.d.ready.recv() {
+                        Ok(_) => self.at_workers -= 1,
+                        Err(_) => break,
+                    }
+                }
+                return;
+            }
+            for d in done.drain(..) {
+                self.complete(d);
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                next_tick = now + TICK;
+                if !self.stopping
+                    && !progress(
+                        self.d.progress_base + self.out.bytes_done,
+                        self.d.progress_total,
+                    )
+                {
+                    self.out.cancelled = true;
+                    self.stopping = true;
+                }
+            }
+        }
+    }
+
+    /// Nothing in flight, nothing at the workers, and nothing left to do (or stopping).
+    fn finished(&self) -> bool {
+        self.in_flight == 0
+            && self.at_workers == 0
+            && self.queued.is_empty()
+            && (self.stopping || self.next_chunk_peek().is_none())
+    }
+
+    /// Records the first error and stops handing out work.
+    fn fail(&mut self, e: Error) {
+        if self.out.error.is_none() {
+            self.out.error = Some(e);
+        }
+        self.stopping = true;
+    }
+
+    fn next_chunk_peek(&self) -> Option<usize> {
+        let n = self.d.files.len();
+        (0..n)
+            .map(|i| (self.cursor + i) % n)
+            .find(|&f| self.next_offset[f] < self.d.files[f].end)
+    }
+
+    /// The next chunk, taking files in turn so that several files progress together.
+    fn next_chunk(&mut self) -> Option<Chunk> {
+        let f = self.next_chunk_peek()?;
+        let file = &self.d.files[f];
+        let offset = self.next_offset[f];
+        let len = (file.end - offset).min(self.d.buffer_size as u64) as usize;
+        let io_len = match self.d.task {
+            Task::Fill => len,
+            Task::Check => len
+                .next_multiple_of(file.round_reads_to.max(1))
+                .min(self.d.buffer_size),
+        };
+        self.next_offset[f] = offset + len as u64;
+        self.cursor = (f + 1) % self.d.files.len();
+        Some(Chunk {
+            file: f,
+            offset,
+            len,
+            io_len,
+        })
+    }
+
+    /// Gives free buffers work and fills the queue up to the queue depth.
+    fn feed(&mut self) {
+        if self.stopping {
+            while let Some((slot, _)) = self.queued.pop_front() {
+                self.free.push(slot);
+            }
+            return;
+        }
+        match self.d.task {
+            Task::Fill => {
+                while !self.free.is_empty() {
+                    let Some(chunk) = self.next_chunk() else {
+                        break;
+                    };
+                    let slot = self.free.pop().expect("checked non-empty");
+                    self.to_workers(slot, chunk);
+                }
+                while self.in_flight < self.d.queue_depth && !self.stopping {
+                    let Some((slot, chunk)) = self.queued.pop_front() else {
+                        break;
+                    };
+                    self.submit(Flight {
+                        slot,
+                        chunk,
+                        done: 0,
+                    });
+                }
+            }
+            Task::Check => {
+                while self.in_flight < self.d.queue_depth && !self.free.is_empty() && !self.stopping
+                {
+                    let Some(chunk) = self.next_chunk() else {
+                        break;
+                    };
+                    let slot = self.free.pop().expect("checked non-empty");
+                    self.submit(Flight {
+                        slot,
+                        chunk,
+                        done: 0,
+                    });
+                }
+            }
+        }
+    }
+
+    fn to_workers(&mut self, slot: Slot<'p>, chunk: Chunk) {
+        match self.d.jobs.send(Job { slot, chunk }) {
+            Ok(()) => self.at_workers += 1,
+            Err(err) => {
+                self.free.push(err.0.slot);
+                self.fail(Error::io(
+                    "run workers for",
+                    self.d.files[chunk.file].path,
+                    None,
+                    io::Error::other("worker threads are gone"),
+                ));
+            }
+        }
+    }
+
+    /// Buffers back from the workers.
+    fn take_ready(&mut self) {
+        while let Ok(Ready {
+            slot,
+            chunk,
+            outcome,
+        }) = self.d.ready.try_recv()
+        {
+            self.at_workers -= 1;
+            match outcome {
+                Err(text) => {
+                    self.free.push(slot);
+                    let path = self.d.files[chunk.file].path;
+                    self.fail(Error::io(
+                        "generate for",
+                        path,
+                        Some(chunk.offset),
+                        io::Error::other(text),
+                    ));
+                }
+                Ok(check) => match self.d.task {
+                    Task::Fill if self.stopping => self.free.push(slot),
+                    Task::Fill => self.queued.push_back((slot, chunk)),
+                    Task::Check => {
+                        self.add_check(check);
+                        self.out.bytes_done += chunk.len as u64;
+                        self.out.file_bytes[chunk.file] += chunk.len as u64;
+                        self.free.push(slot);
+                    }
+                },
+            }
+        }
+    }
+
+    fn add_check(&mut self, check: Check) {
+        self.out.bad_blocks += check.bad_blocks;
+        if let Some(b) = check.first_bad {
+            self.out.first_bad = Some(self.out.first_bad.map_or(b, |a| a.min(b)));
+        }
+    }
+
+    /// Starts (or continues, after a short transfer) the transfer of a flight.
+    fn submit(&mut self, flight: Flight<'p>) {
+        let file = &self.d.files[flight.chunk.file];
+        let index = flight.slot.index;
+        let op = IoOp {
+            token: index as u64,
+            fd: file.fd,
+            dir: match self.d.task {
+                Task::Fill => Dir::Write,
+                Task::Check => Dir::Read,
+            },
+            // SAFETY (of the add): `done < io_len <= buffer length`.
+            ptr: unsafe { flight.slot.buf.as_mut_ptr().add(flight.done) },
+            len: flight.chunk.io_len - flight.done,
+            offset: flight.chunk.offset + flight.done as u64,
+            buf_index: index as u16,
+        };
+        // SAFETY: the buffer is moved into `flights` below and stays there, untouched, until the
+        // engine returns this token's completion (`complete`); the pool outlives the run or is
+        // leaked when the engine cannot be drained.
+        match unsafe { self.engine.push(op) } {
+            Ok(()) => {
+                self.flights[index] = Some(flight);
+                self.in_flight += 1;
+            }
+            Err(e) => {
+                let path = file.path;
+                let offset = flight.chunk.offset + flight.done as u64;
+                self.free.push(flight.slot);
+                self.fail(Error::io("submit I/O to", path, Some(offset), e));
+            }
+        }
+    }
+
+    /// One completion from the engine.
+    fn complete(&mut self, done: IoDone) {
+        let Some(mut flight) = self
+            .flights
+            .get_mut(done.token as usize)
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        self.in_flight -= 1;
+        let chunk = flight.chunk;
+        let path = self.d.files[chunk.file].path;
+        self.out.file_ops[chunk.file] += 1;
+        let at = chunk.offset + flight.done as u64;
+        let (op, wanted) = match self.d.task {
+            Task::Fill => ("write", chunk.io_len),
+            Task::Check => ("read", chunk.len),
+        };
+        match done.result {
+            Ok(0) => {
+                self.free.push(flight.slot);
+                let e = match self.d.task {
+                    Task::Fill => {
+                        io::Error::new(io::ErrorKind::WriteZero, "the write wrote nothing")
+                    }
+                    Task::Check => io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the file ends at byte {at}, before the size to verify"),
+                    ),
+                };
+                self.fail(Error::io(op, path, Some(at), e));
+            }
+            Ok(n) => {
+                flight.done += n;
+                if self.d.task == Task::Fill {
+                    self.out.bytes_done += n as u64;
+                    self.out.file_bytes[chunk.file] += n as u64;
+                }
+                if flight.done < wanted {
+                    // Short transfer: continue where it stopped.
+                    if self.stopping {
+                        self.free.push(flight.slot);
+                    } else {
+                        self.submit(flight);
+                    }
+                } else {
+                    match self.d.task {
+                        Task::Fill => self.free.push(flight.slot),
+                        Task::Check if self.stopping => self.free.push(flight.slot),
+                        Task::Check => self.to_workers(flight.slot, chunk),
+                    }
+                }
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) => {
+                if self.stopping {
+                    self.free.push(flight.slot);
+                } else {
+                    self.submit(flight);
+                }
+            }
+            Err(e) => {
+                self.free.push(flight.slot);
+                self.fail(Error::io(op, path, Some(at), e));
+            }
+        }
+    }
+}

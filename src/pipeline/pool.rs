@@ -1,0 +1,116 @@
+//! The buffer pool: `count` buffers of `size` bytes, aligned for O_DIRECT, allocated once per run
+//! and reused for every chunk. Memory use of a run is the pool, whatever the file size.
+
+use std::io;
+use std::ptr::NonNull;
+
+/// One anonymous mapping cut into equal, aligned buffers.
+pub(crate) struct Pool {
+    /// Start of the mapping.
+    map: NonNull<u8>,
+    map_len: usize,
+    /// First buffer (the mapping's start rounded up to the alignment).
+    ptr: NonNull<u8>,
+    buffer_size: usize,
+    count: usize,
+}
+
+// SAFETY: the pool owns its mapping; access to the bytes goes through `Slot`s, which are
+// exclusive borrows of disjoint parts of it.
+unsafe impl Send for Pool {}
+
+impl Pool {
+    /// Maps `count` buffers of `buffer_size` bytes, each aligned to `align` (a power of two that
+    /// divides `buffer_size`). Anonymous memory is zero-filled and not resident until touched:
+    /// pages become resident when a buffer is first filled (or pinned by io_uring registration).
+    pub(crate) fn new(buffer_size: usize, count: usize, align: usize) -> io::Result<Pool> {
+        debug_assert!(align.is_power_of_two() && buffer_size % align == 0 && count > 0);
+        let oom = || io::Error::new(io::ErrorKind::OutOfMemory, "buffer pool size overflows");
+        let total = buffer_size.checked_mul(count).ok_or_else(oom)?;
+        // mmap gives page alignment; ask for `align` extra bytes when more is needed.
+        let page = 4096;
+        let extra = if align > page { align } else { 0 };
+        let map_len = total.checked_add(extra).ok_or_else(oom)?;
+        // SAFETY: an anonymous private mapping with no address hint touches no existing memory.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot map a buffer pool of {total} bytes: {e}"),
+            ));
+        }
+        let map = NonNull::new(raw.cast::<u8>()).ok_or_else(oom)?;
+        let skip = (align - (raw as usize % align)) % align;
+        // SAFETY: `skip < align <= extra` when non-zero, so the buffers stay inside the mapping.
+        let ptr = unsafe { NonNull::new_unchecked(map.as_ptr().add(skip)) };
+        Ok(Pool {
+            map,
+            map_len,
+            ptr,
+            buffer_size,
+            count,
+        })
+    }
+
+    /// Size of each buffer in bytes.
+    pub(crate) fn buffer_size(&self) -> usize {
+        self.buffer_size
+    }
+
+    /// The buffers as `iovec`s, for io_uring buffer registration (index `i` is slot `i`).
+    pub(crate) fn iovecs(&self) -> Vec<libc::iovec> {
+        (0..self.count)
+            .map(|i| libc::iovec {
+                // SAFETY: `i * buffer_size` is inside the allocation (i < count).
+                iov_base: unsafe { self.ptr.as_ptr().add(i * self.buffer_size) }.cast(),
+                iov_len: self.buffer_size,
+            })
+            .collect()
+    }
+
+    /// Hands out every buffer once, as exclusive slots that borrow the pool.
+    pub(crate) fn slots(&mut self) -> Vec<Slot<'_>> {
+        // SAFETY: the buffers are `buffer_size * count` initialised (zero-filled) bytes of the
+        // mapping, owned by `self` and borrowed mutably for the slots' lifetime.
+        let all = unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.buffer_size * self.count)
+        };
+        all.chunks_exact_mut(self.buffer_size)
+            .enumerate()
+            .map(|(index, buf)| Slot { index, buf })
+            .collect()
+    }
+
+    /// Gives up the memory without freeing it: used when the kernel may still write into the
+    /// buffers (an io_uring that could not be drained), so that nothing else can reuse them.
+    pub(crate) fn leak(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // SAFETY: `map`/`map_len` describe the mapping made in `new`, unmapped once, here.
+        unsafe {
+            libc::munmap(self.map.as_ptr().cast(), self.map_len);
+        }
+    }
+}
+
+/// One buffer of the pool, held by exactly one party at a time (driver, worker or kernel).
+pub(crate) struct Slot<'p> {
+    /// Index of the buffer in the pool (and in the io_uring registered buffer table).
+    pub(crate) index: usize,
+    /// The buffer's bytes.
+    pub(crate) buf: &'p mut [u8],
+}

@@ -1,0 +1,249 @@
+//! The files and block devices a run reads or writes: what they are (looked at without changing
+//! anything), opening them (O_DIRECT with a buffered fallback), the unaligned tail of a direct
+//! write, and fsync.
+
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Smallest alignment used for O_DIRECT buffers, offsets and lengths.
+pub(crate) const MIN_ALIGN: usize = 4096;
+
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A regular file, or a path that does not exist yet (created as one).
+    Regular,
+    /// A block device: never truncated, never written past its end.
+    Block,
+    /// Anything else that can be written (character devices such as /dev/null, FIFOs).
+    Other,
+}
+
+/// A path as found before the run, with nothing changed.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    pub(crate) path: PathBuf,
+    pub(crate) kind: Kind,
+    /// Current size: file length, device size, 0 for others or missing files.
+    pub(crate) size: u64,
+    /// O_DIRECT alignment: the logical block size, at least 4096.
+    pub(crate) align: usize,
+}
+
+/// Looks at `path` without changing anything. A missing file is fine when its directory exists
+/// (`for_write`); a directory is an error.
+pub(crate) fn probe(path: &Path, for_write: bool) -> Result<Probe> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && for_write => {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parent.is_dir() {
+                return Err(Error::io(
+                    "create",
+                    path,
+                    None,
+                    io::Error::from_raw_os_error(libc::ENOENT),
+                ));
+            }
+            return Ok(Probe {
+                path: path.to_path_buf(),
+                kind: Kind::Regular,
+                size: 0,
+                align: MIN_ALIGN,
+            });
+        }
+        Err(e) => return Err(Error::io("open", path, None, e)),
+    };
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err(Error::io(
+            "open",
+            path,
+            None,
+            io::Error::from_raw_os_error(libc::EISDIR),
+        ));
+    }
+    if ft.is_block_device() {
+        let (size, logical) = block_geometry(path)?;
+        return Ok(Probe {
+            path: path.to_path_buf(),
+            kind: Kind::Block,
+            size,
+            align: logical.max(MIN_ALIGN),
+        });
+    }
+    Ok(Probe {
+        path: path.to_path_buf(),
+        kind: if ft.is_file() {
+            Kind::Regular
+        } else {
+            Kind::Other
+        },
+        size: if ft.is_file() { meta.len() } else { 0 },
+        align: MIN_ALIGN,
+    })
+}
+
+/// Size in bytes and logical block size of a block device (opened read-only, then closed).
+fn block_geometry(path: &Path) -> Result<(u64, usize)> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, None, e))?;
+    let fd = file.as_raw_fd();
+    let mut size: u64 = 0;
+    // SAFETY: BLKGETSIZE64 writes one u64 into `size`, a live local.
+    if unsafe { libc::ioctl(fd, BLKGETSIZE64, &mut size as *mut u64) } < 0 {
+        return Err(Error::io(
+            "get the size of",
+            path,
+            None,
+            io::Error::last_os_error(),
+        ));
+    }
+    let mut logical: libc::c_int = 0;
+    // SAFETY: BLKSSZGET writes one int into `logical`, a live local.
+    if unsafe { libc::ioctl(fd, BLKSSZGET, &mut logical as *mut libc::c_int) } < 0 {
+        return Err(Error::io(
+            "get the block size of",
+            path,
+            None,
+            io::Error::last_os_error(),
+        ));
+    }
+    let logical = usize::try_from(logical).unwrap_or(0);
+    Ok((
+        size,
+        if logical.is_power_of_two() {
+            logical
+        } else {
+            MIN_ALIGN
+        },
+    ))
+}
+
+/// `_IOR(0x12, 114, size_t)`: block device size in bytes.
+const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
+/// `_IO(0x12, 104)`: logical block size.
+const BLKSSZGET: libc::c_ulong = 0x1268;
+
+/// An open target, with the I/O mode it really got.
+pub(crate) struct Opened {
+    pub(crate) file: File,
+    pub(crate) direct: bool,
+}
+
+/// Opens a target for writing: regular files are created or truncated; block devices are opened
+/// exclusively (fails with EBUSY when mounted or in use) and never truncated. With `direct`, a
+/// file system that refuses O_DIRECT (EINVAL) gets buffered I/O and a warning.
+pub(crate) fn open_for_write(
+    probe: &Probe,
+    direct: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Opened> {
+    let mut flags = 0;
+    let mut opts = OpenOptions::new();
+    opts.write(true);
+    match probe.kind {
+        Kind::Regular => {
+            opts.create(true).truncate(true).mode(0o644);
+        }
+        Kind::Block => flags |= libc::O_EXCL,
+        Kind::Other => {}
+    }
+    open_with_fallback(probe, opts, flags, direct, warnings)
+}
+
+/// Opens a target for reading (O_DIRECT with the same fallback as writes).
+pub(crate) fn open_for_read(
+    probe: &Probe,
+    direct: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Opened> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    open_with_fallback(probe, opts, 0, direct, warnings)
+}
+
+fn open_with_fallback(
+    probe: &Probe,
+    opts: OpenOptions,
+    flags: libc::c_int,
+    direct: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Opened> {
+    let open = |direct: bool| {
+        let mut o = opts.clone();
+        o.custom_flags(flags | if direct { libc::O_DIRECT } else { 0 });
+        o.open(&probe.path)
+    };
+    match open(direct) {
+        Ok(file) => Ok(Opened { file, direct }),
+        Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
+            warnings.push(format!(
+                "{}: the file system refuses O_DIRECT (EINVAL): using buffered I/O",
+                probe.path.display()
+            ));
+            let file = open(false).map_err(|e| Error::io("open", &probe.path, None, e))?;
+            Ok(Opened {
+                file,
+                direct: false,
+            })
+        }
+        Err(e) => Err(Error::io("open", &probe.path, None, e)),
+    }
+}
+
+/// Writes `data` at `offset` with buffered I/O (clearing O_DIRECT on the descriptor first):
+/// the part of a direct write that is not a whole block. Completes short writes, retries EINTR.
+pub(crate) fn write_tail(file: &File, path: &Path, offset: u64, data: &[u8]) -> Result<u64> {
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own change only its status flags.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 && fl & libc::O_DIRECT != 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_DIRECT);
+        }
+    }
+    let mut done = 0usize;
+    let mut ops = 0u64;
+    while done < data.len() {
+        let rest = &data[done..];
+        // SAFETY: writes from a live slice of `rest.len()` bytes.
+        let n = unsafe {
+            libc::pwrite(
+                fd,
+                rest.as_ptr().cast(),
+                rest.len(),
+                (offset + done as u64) as libc::off_t,
+            )
+        };
+        ops += 1;
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) {
+                continue;
+            }
+            return Err(Error::io("write", path, Some(offset + done as u64), e));
+        }
+        if n == 0 {
+            let e = io::Error::new(io::ErrorKind::WriteZero, "the write wrote nothing");
+            return Err(Error::io("write", path, Some(offset + done as u64), e));
+        }
+        done += n as usize;
+    }
+    Ok(ops)
+}
+
+/// Flushes a written target to stable storage (character devices and FIFOs are skipped).
+pub(crate) fn sync(file: &File, probe: &Probe) -> Result<()> {
+    if probe.kind == Kind::Other {
+        return Ok(());
+    }
+    file.sync_all()
+        .map_err(|e| Error::io("fsync", &probe.path, None, e))
+}

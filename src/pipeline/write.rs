@@ -1,0 +1,260 @@
+//! Writing: check everything, open the targets, run the pipeline, write unaligned tails, fsync.
+
+use super::driver::{FileIo, TICK};
+use super::options::WriteOptions;
+use super::pool::Pool;
+use super::stats::{PipelineError, WriteStats};
+use super::target::{self, Kind, Opened, Probe};
+use super::workers::Task;
+use super::{run, stop_error, RunConfig};
+use crate::error::{Error, Result};
+use crate::gen::Generator;
+use crate::params::stream_id_for_path;
+use crate::size::format_size;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::time::Instant;
+
+/// Writes `opts.size` bytes of the stream `opts.params` (stream id included) to `path`.
+///
+/// Regular files are created or truncated and end with exactly `size` bytes; block devices are
+/// written from the start, never truncated nor written past their end (`size` defaults to the
+/// device size). Nothing is touched when an option is invalid.
+pub fn write_file(
+    path: &Path,
+    opts: &WriteOptions,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<WriteStats, PipelineError> {
+    let stats = write_files_with_streams(
+        &[path.to_path_buf()],
+        &[opts.params.stream_id],
+        opts,
+        progress,
+    )?;
+    Ok(stats
+        .into_iter()
+        .next()
+        .expect("one file in, one stats out"))
+}
+
+/// Writes several files at once, sharing one buffer pool, each with its own stream: the stream id
+/// of each file is [`stream_id_for_path`] of its name (`opts.params.stream_id` is ignored).
+pub fn write_files(
+    paths: &[PathBuf],
+    opts: &WriteOptions,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<Vec<WriteStats>, PipelineError> {
+    let ids: Vec<u64> = paths.iter().map(|p| stream_id_for_path(p)).collect();
+    write_files_with_streams(paths, &ids, opts, progress)
+}
+
+/// Like [`write_files`], with the stream id of each file given (`stream_ids[i]` for `paths[i]`).
+pub fn write_files_with_streams(
+    paths: &[PathBuf],
+    stream_ids: &[u64],
+    opts: &WriteOptions,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<Vec<WriteStats>, PipelineError> {
+    // Everything that can be checked is checked before any file is opened for writing.
+    let plan = plan(paths, stream_ids, opts)?;
+    let align = plan
+        .iter()
+        .map(|t| t.probe.align)
+        .max()
+        .unwrap_or(target::MIN_ALIGN);
+    if opts.direct_io && opts.buffer_size % align != 0 {
+        return Err(Error::invalid(
+            "buffer size",
+            format!(
+                "{} is not a multiple of the device's logical block size {align}",
+                opts.buffer_size
+            ),
+        )
+        .into());
+    }
+    let pool = Pool::new(opts.buffer_size, opts.resolved_buffer_count(), align)
+        .map_err(|e| Error::io("allocate buffers for", &paths[0], None, e))?;
+
+    let start = Instant::now();
+    let mut warnings = Vec::new();
+    let mut opened: Vec<Opened> = Vec::with_capacity(plan.len());
+    for t in &plan {
+        opened.push(target::open_for_write(
+            &t.probe,
+            opts.direct_io,
+            &mut warnings,
+        )?);
+    }
+    let files: Vec<FileIo> = plan
+        .iter()
+        .zip(&opened)
+        .map(|(t, o)| FileIo {
+            fd: o.file.as_raw_fd(),
+            path: &t.probe.path,
+            // With O_DIRECT the pipeline writes whole blocks; the rest is the tail.
+            end: if o.direct {
+                t.size - t.size % t.probe.align as u64
+            } else {
+                t.size
+            },
+            round_reads_to: 1,
+        })
+        .collect();
+    let generators: Vec<Generator> = plan.iter().map(|t| t.generator.clone()).collect();
+    let total: u64 = plan.iter().map(|t| t.size).sum();
+    let cfg = RunConfig {
+        task: Task::Fill,
+        io_uring: opts.io_uring,
+        queue_depth: opts.queue_depth.min(opts.resolved_buffer_count()),
+        threads: opts.resolved_threads(),
+        progress_total: total,
+    };
+    let (mut outcome, engine) = run(&cfg, &files, &generators, pool, progress, &mut warnings);
+    if let Some(e) = stop_error(&mut outcome) {
+        return Err(PipelineError::new(e, outcome.bytes_done));
+    }
+
+    // Tails and fsync, on a helper thread so that the hook keeps being called (an fsync of a
+    // buffered write can take long).
+    let ends: Vec<u64> = files.iter().map(|f| f.end).collect();
+    let mut file_bytes = outcome.file_bytes.clone();
+    let mut file_ops = outcome.file_ops.clone();
+    let mut cancelled = false;
+    let finish = std::thread::scope(|scope| {
+        let (tx, rx) = channel();
+        let (plan, opened, ends) = (&plan, &opened, &ends);
+        scope.spawn(move || {
+            for (i, (t, o)) in plan.iter().zip(opened).enumerate() {
+                if ends[i] < t.size {
+                    let mut tail = vec![0u8; (t.size - ends[i]) as usize];
+                    t.generator.fill(ends[i], &mut tail);
+                    match target::write_tail(&o.file, &t.probe.path, ends[i], &tail) {
+                        Ok(ops) => {
+                            let _ = tx.send(Ok((i, tail.len() as u64, ops)));
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            }
+            if opts.fsync {
+                for (t, o) in plan.iter().zip(opened) {
+                    if let Err(e) = target::sync(&o.file, &t.probe) {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        loop {
+            match rx.recv_timeout(TICK) {
+                Ok(Ok((i, bytes, ops))) => {
+                    file_bytes[i] += bytes;
+                    file_ops[i] += ops;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Timeout) => {
+                    let done: u64 = file_bytes.iter().sum();
+                    if !cancelled && !progress(done, total) {
+                        cancelled = true;
+                    }
+                }
+            }
+        }
+    });
+    let duration = start.elapsed();
+    let done: u64 = file_bytes.iter().sum();
+    finish.map_err(|e| PipelineError::new(e, done))?;
+    if cancelled {
+        return Err(PipelineError::new(Error::Interrupted, done));
+    }
+    // Final report; the run is complete, so its answer no longer matters.
+    progress(done, total);
+
+    Ok(plan
+        .iter()
+        .zip(&opened)
+        .enumerate()
+        .map(|(i, (t, o))| WriteStats {
+            path: t.probe.path.clone(),
+            bytes_written: file_bytes[i],
+            operations: file_ops[i],
+            duration,
+            seed: opts.params.seed,
+            stream_id: t.generator.params().stream_id,
+            io_engine: engine,
+            direct_io: o.direct,
+            warnings: warnings.clone(),
+        })
+        .collect())
+}
+
+/// One target of a write, checked.
+struct Planned {
+    probe: Probe,
+    size: u64,
+    generator: Generator,
+}
+
+/// Validates the options and looks at every path, touching nothing.
+fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Vec<Planned>> {
+    opts.validate()?;
+    if paths.is_empty() {
+        return Err(Error::invalid("paths", "no file to write"));
+    }
+    if paths.len() != stream_ids.len() {
+        return Err(Error::invalid(
+            "stream ids",
+            format!("{} stream ids for {} files", stream_ids.len(), paths.len()),
+        ));
+    }
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].contains(p) {
+            return Err(Error::invalid(
+                "paths",
+                format!("{} is given twice", p.display()),
+            ));
+        }
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for (path, &stream_id) in paths.iter().zip(stream_ids) {
+        let probe = target::probe(path, true)?;
+        let size = match (opts.size, probe.kind) {
+            (Some(s), Kind::Block) if s > probe.size => {
+                return Err(Error::invalid(
+                    "size",
+                    format!(
+                        "{} ({s} bytes) is larger than the device {} ({} bytes)",
+                        format_size(s),
+                        path.display(),
+                        probe.size
+                    ),
+                ))
+            }
+            (Some(s), _) => s,
+            (None, Kind::Block) if probe.size > 0 => probe.size,
+            (None, _) => {
+                return Err(Error::invalid(
+                    "size",
+                    format!(
+                        "required for {} (only block devices default to their size)",
+                        path.display()
+                    ),
+                ))
+            }
+        };
+        let mut params = opts.params.clone();
+        params.stream_id = stream_id;
+        let generator = Generator::new(params)?;
+        out.push(Planned {
+            probe,
+            size,
+            generator,
+        });
+    }
+    Ok(out)
+}
