@@ -199,7 +199,9 @@ pub unsafe extern "C" fn dgen_rs_job_new(
 ) -> *mut Job {
     guard("job init", std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
-        let name = unsafe { opt_str(job_name) }.unwrap_or_default().into_owned();
+        let name = unsafe { opt_str(job_name) }
+            .unwrap_or_default()
+            .into_owned();
         // SAFETY: guaranteed by the caller.
         let Some(config) = (unsafe { parse_opts(opts) }) else {
             return std::ptr::null_mut();

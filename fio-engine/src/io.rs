@@ -7,7 +7,8 @@ use dgen::Generator;
 
 /// One `pread`/`pwrite` of `buf` at `offset`; returns the bytes transferred.
 pub fn pio(fd: i32, is_write: bool, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let off = libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     loop {
         let r = if is_write {
             // SAFETY: `buf` is a valid, initialised slice for its whole length during the call.
@@ -32,7 +33,9 @@ pub fn prepopulate(gen: &Generator, fd: i32, len: u64, chunk: usize) -> io::Resu
     let mut buf = vec![0u8; chunk.min(usize::try_from(len).unwrap_or(usize::MAX)).max(1)];
     let mut off = 0u64;
     while off < len {
-        let n = buf.len().min(usize::try_from(len - off).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(len - off).unwrap_or(usize::MAX));
         let part = &mut buf[..n];
         gen.fill(off, part);
         let mut done = 0;
@@ -61,7 +64,10 @@ mod tests {
         let len = 3 * 4096 + 100;
         prepopulate(&gen, f.as_raw_fd(), len, 4096).unwrap();
         let mut got = vec![0u8; len as usize];
-        assert_eq!(pio(f.as_raw_fd(), false, &mut got, 0).unwrap(), len as usize);
+        assert_eq!(
+            pio(f.as_raw_fd(), false, &mut got, 0).unwrap(),
+            len as usize
+        );
         let mut want = vec![0u8; len as usize];
         gen.fill(0, &mut want);
         assert_eq!(got, want);

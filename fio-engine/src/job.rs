@@ -135,9 +135,15 @@ mod tests {
         j.fill(1, Path::new("x"), 1 << 20, &mut buf).unwrap();
         assert_eq!(j.verify(1, Path::new("x"), 1 << 20, &buf), Ok(()));
         buf[12345] ^= 0x40;
-        assert_eq!(j.verify(1, Path::new("x"), 1 << 20, &buf), Err(libc::EILSEQ));
+        assert_eq!(
+            j.verify(1, Path::new("x"), 1 << 20, &buf),
+            Err(libc::EILSEQ)
+        );
         // another file (stream) does not match
         buf[12345] ^= 0x40;
-        assert_eq!(j.verify(2, Path::new("y"), 1 << 20, &buf), Err(libc::EILSEQ));
+        assert_eq!(
+            j.verify(2, Path::new("y"), 1 << 20, &buf),
+            Err(libc::EILSEQ)
+        );
     }
 }

@@ -117,9 +117,13 @@ impl EngineConfig {
         })?;
         Ok(EngineConfig {
             params,
-            stream: raw.stream.map_or(Ok(StreamPolicy::FileName), parse_stream)?,
+            stream: raw
+                .stream
+                .map_or(Ok(StreamPolicy::FileName), parse_stream)?,
             io: raw.io.map_or(Ok(IoMode::Uring), parse_io)?,
-            verify: raw.verify.map_or(Ok(false), |v| parse_bool("dgen_verify", v))?,
+            verify: raw
+                .verify
+                .map_or(Ok(false), |v| parse_bool("dgen_verify", v))?,
             prepopulate: raw
                 .prepopulate
                 .map_or(Ok(true), |v| parse_bool("dgen_prepopulate", v))?,

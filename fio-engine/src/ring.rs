@@ -132,10 +132,9 @@ mod tests {
         let mut bufs: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i + 1; 4096]).collect();
         for (i, b) in bufs.iter_mut().enumerate() {
             // SAFETY: the buffers outlive the reap below; the file stays open.
-            let ok = unsafe {
-                ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096)
-            }
-            .unwrap();
+            let ok =
+                unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096) }
+                    .unwrap();
             assert!(ok);
         }
         assert_eq!(ring.pending(), 4);
