@@ -73,7 +73,9 @@ fn installed_fio_version() -> Result<String, String> {
     })?;
     let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if !out.status.success() || !v.starts_with("fio-") {
-        return Err(format!("`{fio} --version` printed {v:?}, not a fio version"));
+        return Err(format!(
+            "`{fio} --version` printed {v:?}, not a fio version"
+        ));
     }
     Ok(v)
 }

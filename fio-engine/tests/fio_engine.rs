@@ -633,3 +633,24 @@ fn client_server_on_localhost() {
     drop(server);
     assert_generated(&file, &params(51, &file, 2.0, 2.0, 128 << 10));
 }
+
+#[test]
+fn quickstart_job_writes_and_verifies() {
+    let d = tmp();
+    let o = Command::new("fio")
+        .current_dir(d.path())
+        .arg(engine_arg())
+        .arg(repo_root().join("jobs/quickstart.fio"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "quickstart failed:\n{t}");
+    assert!(t.contains("WRITE:") && t.contains("READ:"), "{t}");
+    let file = d.path().join("demo/quickstart.bin");
+    let seed = drawn_seed(&t);
+    let p = params(seed, &file, 2.0, 3.0, 128 << 10);
+    let got = fs::read(&file).unwrap();
+    assert_eq!(got.len(), 256 << 20);
+    let gen = Generator::new(p).unwrap();
+    assert_eq!(gen.first_mismatch(0, &got), None);
+}
