@@ -558,6 +558,7 @@ fn bad_options_fail_with_a_message_naming_them() {
         ("--buffer_pattern=0xdeadbeef", "buffer_pattern"),
         ("--scramble_buffers=1", "scramble_buffers"),
         ("--zero_buffers", "zero_buffers"),
+        ("--io_submit_mode=offload", "offloaded submit"),
     ] {
         let o = fio_in(
             d.path(),
