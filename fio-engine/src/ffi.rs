@@ -480,3 +480,53 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_value() {
+        assert_eq!(guard("test", 7, || -> i32 { panic!("boom") }), 7);
+        assert_eq!(guard("test", 7, || 3), 3);
+    }
+
+    #[test]
+    fn entry_points_reject_null_pointers_without_crashing() {
+        // SAFETY: NULL is allowed for these arguments and must be reported as an error.
+        unsafe {
+            assert_eq!(
+                dgen_rs_fill(
+                    std::ptr::null_mut(),
+                    0,
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                    0
+                ),
+                libc::EINVAL
+            );
+            assert_eq!(dgen_rs_uring_commit(std::ptr::null_mut()), -libc::EINVAL);
+            assert!(
+                dgen_rs_job_new(std::ptr::null(), std::ptr::null(), 1, std::ptr::null_mut())
+                    .is_null()
+            );
+            assert_eq!(dgen_rs_io_mode(std::ptr::null()), IoMode::Uring as c_int);
+            assert_eq!(dgen_rs_io_mode(c"psync".as_ptr()), IoMode::Psync as c_int);
+            assert_eq!(dgen_rs_io_mode(c"nope".as_ptr()), -1);
+            assert_eq!(
+                dgen_rs_check_option(c"dgen_io".as_ptr(), c"null".as_ptr()),
+                0
+            );
+            assert_eq!(
+                dgen_rs_check_option(c"dgen_io".as_ptr(), c"aio".as_ptr()),
+                1
+            );
+            let mut buf = [0 as c_char; 32];
+            assert_eq!(dgen_rs_random_seed(buf.as_mut_ptr(), buf.len()), 0);
+            let seed = CStr::from_ptr(buf.as_ptr()).to_str().unwrap();
+            assert!(seed.parse::<u64>().is_ok());
+            assert_eq!(dgen_rs_random_seed(buf.as_mut_ptr(), 2), 1);
+        }
+    }
+}

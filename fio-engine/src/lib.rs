@@ -11,6 +11,12 @@
 //! Use: `fio --ioengine=external:/path/libdgen_fio.so --dgen_compress_ratio=3 ...`.
 //! License: GPL-2.0-only (it compiles against fio's headers); see `fio-engine/LICENSE`.
 
+// Panics are caught at every FFI entry point (ffi.rs); that needs unwinding.
+#[cfg(panic = "abort")]
+compile_error!(
+    "the fio engine must be built with panic = \"unwind\": panics are caught at the FFI boundary"
+);
+
 pub mod ffi;
 pub mod io;
 pub mod job;
