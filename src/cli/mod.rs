@@ -3,6 +3,9 @@
 mod analyze;
 mod data_args;
 mod gen;
+mod io_args;
+mod verify;
+mod write;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,10 @@ enum Command {
     Gen(gen::GenArgs),
     /// Measure a file's dedup and compression ratios with real codecs.
     Analyze(analyze::AnalyzeArgs),
+    /// Write generated data to a file or block device at the storage's speed (O_DIRECT, io_uring).
+    Write(write::WriteArgs),
+    /// Read a file or device back and check every byte against the generator (exit 1 on mismatch).
+    Verify(verify::VerifyArgs),
 }
 
 /// Exit status for bad input (flags, paths that cannot be opened).
@@ -32,10 +39,26 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Parses the command line, runs the subcommand and returns the process exit status.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if err.use_stderr() => {
+            // One line that names the problem (clap's own text, without its usage hints).
+            let text = err.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("dgen: {}", first.trim());
+            return EXIT_USAGE;
+        }
+        Err(err) => {
+            // --help and --version.
+            let _ = err.print();
+            return 0;
+        }
+    };
     let result = match cli.command {
         Command::Gen(args) => gen::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Write(args) => write::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,

@@ -225,7 +225,7 @@ impl<'p> State<'_, 'p, '_> {
                         break;
                     };
                     let slot = self.free.pop().expect("checked non-empty");
-                    self.to_workers(slot, chunk);
+                    self.hand_to_workers(slot, chunk);
                 }
                 while self.in_flight < self.d.queue_depth && !self.stopping {
                     let Some((slot, chunk)) = self.queued.pop_front() else {
@@ -255,7 +255,7 @@ impl<'p> State<'_, 'p, '_> {
         }
     }
 
-    fn to_workers(&mut self, slot: Slot<'p>, chunk: Chunk) {
+    fn hand_to_workers(&mut self, slot: Slot<'p>, chunk: Chunk) {
         match self.d.jobs.send(Job { slot, chunk }) {
             Ok(()) => self.at_workers += 1,
             Err(err) => {
@@ -394,7 +394,7 @@ impl<'p> State<'_, 'p, '_> {
                     match self.d.task {
                         Task::Fill => self.free.push(flight.slot),
                         Task::Check if self.stopping => self.free.push(flight.slot),
-                        Task::Check => self.to_workers(flight.slot, chunk),
+                        Task::Check => self.hand_to_workers(flight.slot, chunk),
                     }
                 }
             }

@@ -95,7 +95,7 @@ impl Waker {
 
 /// Opens the engine for a run: io_uring with the pool's buffers registered when `want_uring`
 /// and the kernel allows it, else pwrite/pread on `queue_depth` threads of `scope`. Fallbacks are
-/// explained in `warnings`.
+/// explained in `warnings`. Fails only when the pwrite threads cannot be started.
 ///
 /// # Safety
 /// `iovecs` must describe memory that outlives the returned engine, and the engine must not be
@@ -106,13 +106,13 @@ pub(crate) unsafe fn open<'scope, 'env>(
     queue_depth: usize,
     iovecs: &[libc::iovec],
     warnings: &mut Vec<String>,
-) -> Box<dyn Engine + 'scope> {
+) -> io::Result<Box<dyn Engine + 'scope>> {
     if want_uring {
         // SAFETY: forwarded from this function's contract.
         match unsafe { UringEngine::new(queue_depth, iovecs) } {
             Ok((engine, notes)) => {
                 warnings.extend(notes);
-                return Box::new(engine);
+                return Ok(Box::new(engine));
             }
             Err(e) => warnings.push(format!(
                 "io_uring unavailable ({}): using pwrite/pread on {} threads instead",
@@ -121,7 +121,7 @@ pub(crate) unsafe fn open<'scope, 'env>(
             )),
         }
     }
-    Box::new(PwriteEngine::new(scope, queue_depth))
+    Ok(Box::new(PwriteEngine::new(scope, queue_depth)?))
 }
 
 /// `EPERM (Operation not permitted)`-style text for warnings.

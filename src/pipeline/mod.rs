@@ -63,20 +63,50 @@ fn run(
     let buffer_size = pool.buffer_size();
     let pool_ref = &mut pool;
     let (outcome, kind) = std::thread::scope(|scope| {
+        let failed = |e: std::io::Error| {
+            let path = files.first().map_or(std::path::Path::new(""), |f| f.path);
+            let outcome = Outcome {
+                error: Some(Error::io("start threads for", path, None, e)),
+                drained: true,
+                file_bytes: vec![0; files.len()],
+                file_ops: vec![0; files.len()],
+                ..Outcome::default()
+            };
+            (outcome, IoEngine::Pwrite)
+        };
         // SAFETY: the pool outlives the scope (it is owned by this function), and is leaked
         // below when the engine reports operations it could not drain.
-        let mut engine =
-            unsafe { engine::open(scope, cfg.io_uring, cfg.queue_depth, &iovecs, warnings) };
+        let mut engine = match unsafe {
+            engine::open(scope, cfg.io_uring, cfg.queue_depth, &iovecs, warnings)
+        } {
+            Ok(e) => e,
+            Err(e) => return failed(e),
+        };
         let kind = engine.kind();
         let (job_tx, job_rx) = channel();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (ready_tx, ready_rx) = channel();
+        let mut workers = Vec::with_capacity(cfg.threads);
         for _ in 0..cfg.threads {
             let jobs = Arc::clone(&job_rx);
             let ready = ready_tx.clone();
             let waker = engine.waker();
             let task = cfg.task;
-            scope.spawn(move || workers::worker(task, generators, &jobs, ready, waker));
+            let spawned = std::thread::Builder::new()
+                .name("dgen-worker".into())
+                .spawn_scoped(scope, move || {
+                    workers::worker(task, generators, &jobs, ready, waker)
+                });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    drop(job_tx);
+                    for w in workers {
+                        let _ = w.join();
+                    }
+                    return failed(e);
+                }
+            }
         }
         drop(ready_tx);
         let driver = Driver {
@@ -89,9 +119,13 @@ fn run(
             jobs: job_tx,
             ready: ready_rx,
         };
-        // The driver's job sender is dropped when `run` returns: the workers then exit and the
-        // scope joins them (and the pwrite engine's threads once the engine is dropped).
+        // The driver's job sender is dropped when `run` returns: the workers then exit. They
+        // and the pwrite engine's threads are joined explicitly, so that no thread is still
+        // exiting when this function returns.
         let outcome = driver.run(&mut *engine, pool_ref.slots(), progress);
+        for w in workers {
+            let _ = w.join();
+        }
         drop(engine);
         (outcome, kind)
     });

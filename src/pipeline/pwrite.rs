@@ -7,7 +7,7 @@ use super::IoEngine;
 use std::io;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::Scope;
+use std::thread::{Builder, Scope, ScopedJoinHandle};
 use std::time::Duration;
 
 /// Most I/O threads one run starts.
@@ -20,29 +20,36 @@ pub(crate) enum Msg {
 }
 
 /// Blocking system calls on a small thread pool.
-pub(crate) struct PwriteEngine {
+pub(crate) struct PwriteEngine<'scope> {
     /// Operations for the I/O threads; dropping it ends them.
     ops: Option<Sender<IoOp>>,
     msgs: Receiver<Msg>,
     msg_tx: Sender<Msg>,
+    threads: Vec<ScopedJoinHandle<'scope, ()>>,
 }
 
-impl PwriteEngine {
+impl<'scope> PwriteEngine<'scope> {
     /// Starts `min(queue_depth, MAX_THREADS)` I/O threads in `scope`.
-    pub(crate) fn new<'scope>(scope: &'scope Scope<'scope, '_>, queue_depth: usize) -> Self {
+    pub(crate) fn new(scope: &'scope Scope<'scope, '_>, queue_depth: usize) -> io::Result<Self> {
         let (op_tx, op_rx) = channel::<IoOp>();
         let op_rx = Arc::new(Mutex::new(op_rx));
         let (msg_tx, msgs) = channel();
-        for _ in 0..queue_depth.clamp(1, MAX_THREADS) {
-            let op_rx = Arc::clone(&op_rx);
-            let done_tx = msg_tx.clone();
-            scope.spawn(move || io_thread(&op_rx, &done_tx));
-        }
-        PwriteEngine {
+        let mut engine = PwriteEngine {
             ops: Some(op_tx),
             msgs,
             msg_tx,
+            threads: Vec::new(),
+        };
+        for _ in 0..queue_depth.clamp(1, MAX_THREADS) {
+            let op_rx = Arc::clone(&op_rx);
+            let done_tx = engine.msg_tx.clone();
+            // On failure, dropping `engine` ends and joins the threads already started.
+            let handle = Builder::new()
+                .name("dgen-io".into())
+                .spawn_scoped(scope, move || io_thread(&op_rx, &done_tx))?;
+            engine.threads.push(handle);
         }
+        Ok(engine)
     }
 }
 
@@ -84,7 +91,7 @@ fn io_thread(ops: &Mutex<Receiver<IoOp>>, done: &Sender<Msg>) {
     }
 }
 
-impl Engine for PwriteEngine {
+impl Engine for PwriteEngine<'_> {
     fn kind(&self) -> IoEngine {
         IoEngine::Pwrite
     }
@@ -126,9 +133,13 @@ impl Engine for PwriteEngine {
     }
 }
 
-impl Drop for PwriteEngine {
+impl Drop for PwriteEngine<'_> {
     fn drop(&mut self) {
-        // Closing the operation channel ends the I/O threads (the scope joins them).
+        // Closing the operation channel ends the I/O threads; join them so that none is still
+        // exiting when the run returns.
         self.ops.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }

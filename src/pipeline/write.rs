@@ -124,39 +124,43 @@ pub fn write_files_with_streams(
     let finish = std::thread::scope(|scope| {
         let (tx, rx) = channel();
         let (plan, opened, ends) = (&plan, &opened, &ends);
-        scope.spawn(move || {
-            for (i, (t, o)) in plan.iter().zip(opened).enumerate() {
-                if ends[i] < t.size {
-                    let mut tail = vec![0u8; (t.size - ends[i]) as usize];
-                    t.generator.fill(ends[i], &mut tail);
-                    match target::write_tail(&o.file, &t.probe.path, ends[i], &tail) {
-                        Ok(ops) => {
-                            let _ = tx.send(Ok((i, tail.len() as u64, ops)));
+        let spawned = std::thread::Builder::new()
+            .name("dgen-sync".into())
+            .spawn_scoped(scope, move || {
+                for (i, (t, o)) in plan.iter().zip(opened).enumerate() {
+                    if ends[i] < t.size {
+                        let mut tail = vec![0u8; (t.size - ends[i]) as usize];
+                        t.generator.fill(ends[i], &mut tail);
+                        match target::write_tail(&o.file, &t.probe.path, ends[i], &tail) {
+                            Ok(ops) => {
+                                let _ = tx.send(Ok((i, tail.len() as u64, ops)));
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
                         }
-                        Err(e) => {
+                    }
+                }
+                if opts.fsync {
+                    for (t, o) in plan.iter().zip(opened) {
+                        if let Err(e) = target::sync(&o.file, &t.probe) {
                             let _ = tx.send(Err(e));
                             return;
                         }
                     }
                 }
-            }
-            if opts.fsync {
-                for (t, o) in plan.iter().zip(opened) {
-                    if let Err(e) = target::sync(&o.file, &t.probe) {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
-        loop {
+            });
+        let handle =
+            spawned.map_err(|e| Error::io("start a thread for", &plan[0].probe.path, None, e))?;
+        let result = loop {
             match rx.recv_timeout(TICK) {
                 Ok(Ok((i, bytes, ops))) => {
                     file_bytes[i] += bytes;
                     file_ops[i] += ops;
                 }
-                Ok(Err(e)) => return Err(e),
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Ok(Err(e)) => break Err(e),
+                Err(RecvTimeoutError::Disconnected) => break Ok(()),
                 Err(RecvTimeoutError::Timeout) => {
                     let done: u64 = file_bytes.iter().sum();
                     if !cancelled && !progress(done, total) {
@@ -164,7 +168,9 @@ pub fn write_files_with_streams(
                     }
                 }
             }
-        }
+        };
+        let _ = handle.join();
+        result
     });
     let duration = start.elapsed();
     let done: u64 = file_bytes.iter().sum();

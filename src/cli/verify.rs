@@ -1,0 +1,111 @@
+//! `dgen verify`: read a file or device back and compare every byte with what `dgen write` (or
+//! `dgen gen`, the fio engine, `dgen_py`) wrote there for the same seed and flags.
+
+use super::data_args::{describe, size_arg, DataArgs};
+use super::io_args::{fail, progress_bar, update, IoArgs};
+use clap::Args;
+use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
+use dgen::size::format_size;
+use dgen::{Error, Result};
+use std::path::PathBuf;
+
+/// Arguments of `dgen verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// File or block device to check.
+    pub path: PathBuf,
+    /// Bytes to check from the start. Default: the whole file or device.
+    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE")]
+    pub size: Option<u64>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `dgen verify`: exit 0 when every byte matches, 1 (with the first bad offset) otherwise.
+pub fn run(args: VerifyArgs) -> Result<i32> {
+    if args.data.seed.is_none() {
+        return Err(Error::invalid(
+            "seed",
+            "--seed is required: give the seed that the write printed",
+        ));
+    }
+    let params = args.data.params(Some(args.path.as_path()));
+    let opts = VerifyOptions {
+        params,
+        size: args.size,
+        buffer_size: args.io.buffer_size(),
+        buffer_count: args.io.buffers,
+        direct_io: !args.io.no_direct,
+        io_uring: !args.io.no_uring,
+        threads: args.io.threads,
+        queue_depth: args.io.queue_depth,
+    };
+    opts.validate()?;
+    let bar = progress_bar(!args.json);
+    let result = verify_file(&args.path, &opts, &mut |done, total| {
+        update(&bar, done, total)
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let stats = match result {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    for w in &stats.warnings {
+        eprintln!("dgen: warning: {w}");
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&to_json(&stats, &opts))
+            .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
+        println!("{text}");
+    } else {
+        match stats.first_mismatch_offset {
+            None => println!(
+                "dgen verify: {} ({} bytes) of {} match in {:.3} s = {:.2} GB/s, {}{}; {}",
+                format_size(stats.bytes_checked),
+                stats.bytes_checked,
+                stats.path.display(),
+                stats.duration.as_secs_f64(),
+                stats.throughput_gbps(),
+                stats.io_engine,
+                if stats.direct_io { " O_DIRECT" } else { " buffered" },
+                describe(&opts.params),
+            ),
+            Some(off) => println!(
+                "dgen verify: MISMATCH in {}: first bad byte at offset {off}, {} bad 4KiB blocks in {} bytes checked; {}",
+                stats.path.display(),
+                stats.mismatched_blocks,
+                stats.bytes_checked,
+                describe(&opts.params),
+            ),
+        }
+    }
+    Ok(if stats.is_clean() {
+        0
+    } else {
+        super::EXIT_FAILURE
+    })
+}
+
+fn to_json(s: &VerifyStats, o: &VerifyOptions) -> serde_json::Value {
+    serde_json::json!({
+        "path": s.path,
+        "clean": s.is_clean(),
+        "bytes_checked": s.bytes_checked,
+        "mismatched_blocks": s.mismatched_blocks,
+        "first_mismatch_offset": s.first_mismatch_offset,
+        "duration_secs": s.duration.as_secs_f64(),
+        "throughput_gbps": s.throughput_gbps(),
+        "seed": o.params.seed,
+        "stream_id": o.params.stream_id,
+        "io_engine": s.io_engine.as_str(),
+        "direct_io": s.direct_io,
+        "warnings": s.warnings,
+    })
+}
