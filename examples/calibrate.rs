@@ -28,7 +28,16 @@ fn tolerance(codec: Codec, unit: u64) -> f64 {
 fn errors(buf: &mut [u8], literal: f64, c: f64) -> (Vec<f64>, Vec<f64>) {
     let g = Generator::with_literal_bytes(GenParams::new(11), literal).unwrap();
     g.fill_parallel(0, buf);
-    let r = analyze_bytes(buf, &AnalyzeOptions::default()).unwrap();
+    let codecs = if c > 4.5 {
+        vec![Codec::Lz4, Codec::Zstd1]
+    } else {
+        Codec::ALL.to_vec()
+    };
+    let opts = AnalyzeOptions {
+        codecs,
+        ..AnalyzeOptions::default()
+    };
+    let r = analyze_bytes(buf, &opts).unwrap();
     let (mut primary, mut secondary) = (Vec::new(), Vec::new());
     for u in &r.units {
         for cr in &u.compression {
@@ -50,18 +59,46 @@ fn min(v: &[f64]) -> f64 {
     v.iter().cloned().fold(f64::MAX, f64::min)
 }
 
-/// Smallest literal count (in [1, 4096]) where `pred` holds, for a `pred` that turns true as literals grow.
-fn bisect(mut pred: impl FnMut(f64) -> bool) -> f64 {
-    let (mut lo, mut hi) = (1.0f64, 4096.0f64);
-    for _ in 0..18 {
-        let mid = (lo + hi) / 2.0;
-        if pred(mid) {
-            hi = mid;
+/// The literal count (in [1, 4096]) where `f` crosses zero, for an `f` that falls as literals grow:
+/// regula falsi (Illinois variant) on a bracket, to within half a byte, in a handful of evaluations.
+fn root(mut f: impl FnMut(f64) -> f64, guess: f64) -> f64 {
+    let (mut a, mut b) = ((guess * 0.9).max(1.0), (guess * 1.1).min(4096.0));
+    let (mut fa, mut fb) = (f(a), f(b));
+    while fa < 0.0 && a > 1.0 {
+        a = (a * 0.8).max(1.0);
+        fa = f(a);
+    }
+    while fb > 0.0 && b < 4096.0 {
+        b = (b * 1.25).min(4096.0);
+        fb = f(b);
+    }
+    if fa < 0.0 || fb > 0.0 {
+        return if fa < 0.0 { a } else { b };
+    }
+    let mut side = 0;
+    for _ in 0..12 {
+        if b - a < 0.5 {
+            break;
+        }
+        let m = (a * fb - b * fa) / (fb - fa);
+        let fm = f(m);
+        if fm > 0.0 {
+            a = m;
+            fa = fm;
+            if side == 1 {
+                fb /= 2.0;
+            }
+            side = 1;
         } else {
-            lo = mid;
+            b = m;
+            fb = fm;
+            if side == -1 {
+                fa /= 2.0;
+            }
+            side = -1;
         }
     }
-    (lo + hi) / 2.0
+    (a + b) / 2.0
 }
 
 /// Literal bytes for ratio `c`: the primary codecs stay inside 90% of their tolerance; inside that
@@ -69,23 +106,30 @@ fn bisect(mut pred: impl FnMut(f64) -> bool) -> f64 {
 /// tolerance) or else the primary codecs' own balance point.
 fn calibrate(buf: &mut [u8], c: f64) -> f64 {
     const MARGIN: f64 = 0.9;
+    let guess = 4096.0 / c;
     // All ratios fall as literals rise, so every error below decreases with `literal`.
-    let primary_centre = bisect(|l| {
-        let (p, _) = errors(buf, l, c);
-        max(&p) <= -min(&p)
-    });
+    let primary_centre = root(
+        |l| {
+            let (p, _) = errors(buf, l, c);
+            max(&p) + min(&p)
+        },
+        guess,
+    );
     if c > 4.5 {
         return primary_centre;
     }
-    let band_low = bisect(|l| max(&errors(buf, l, c).0) <= MARGIN);
-    let band_high = bisect(|l| min(&errors(buf, l, c).0) < -MARGIN);
+    let band_low = root(|l| max(&errors(buf, l, c).0) - MARGIN, primary_centre);
+    let band_high = root(|l| min(&errors(buf, l, c).0) + MARGIN, primary_centre);
     if band_low > band_high {
         return primary_centre;
     }
-    let secondary_centre = bisect(|l| {
-        let (_, s) = errors(buf, l, c);
-        max(&s) <= -min(&s)
-    });
+    let secondary_centre = root(
+        |l| {
+            let (_, s) = errors(buf, l, c);
+            max(&s) + min(&s)
+        },
+        primary_centre,
+    );
     secondary_centre.clamp(band_low, band_high)
 }
 

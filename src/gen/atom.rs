@@ -1,76 +1,242 @@
 //! One *atom*: a 4 KiB-aligned piece of the stream, the unit that compression is built into.
 //!
-//! An atom is a sequence of literal runs (incompressible bytes from [`super::random`]) and matches
-//! (copies of earlier bytes of the same atom), like the output of an LZ parser read backwards:
-//! `lit0 match1 lit1 match2 ... match_n lit_n`. A codec stores the literals and a few bytes per match,
-//! so an atom compresses to about `literal bytes + n * (cost of a match)`, on its own and inside any
-//! larger unit (atoms share nothing). The compressible part is real LZ work (matches at varied
-//! distances, 128-256 bytes long), never zeros or a repeated byte.
+//! An atom is a sequence of *pieces*, each a fresh literal run (incompressible bytes from
+//! [`super::random`]) followed by a match that repeats the tail of that run, like the output of an
+//! LZ parser read backwards. A codec stores the literals and a few bytes per match, so an atom
+//! compresses to about `literal bytes + pieces * (cost of a match)`, on its own and inside any larger
+//! unit (atoms share nothing). The compressible part is real LZ work (back-references over
+//! overlapping and non-overlapping distances), never zeros or a repeated byte.
 //!
-//! All choices (how many literal bytes, the run and match lengths, the match sources) are drawn from
-//! the atom's id, so the atom is a pure function of `(keys, plan, id)`.
+//! The shapes (run and match lengths, distances) come from a table of [`LAYOUTS`] layouts drawn once
+//! per compression ratio, with the dithered quantities stratified so that the table's averages are
+//! exact; each atom picks one by its id. The literal bytes themselves are unique to the atom. So an
+//! atom is a pure function of `(keys, plan, id)`, and generating it costs no per-atom decisions.
 
 use super::mix::{mix64, Rng};
-use super::random::{fill_blocks, StreamKeys};
+#[cfg(target_arch = "x86_64")]
+use super::random::x86;
+use super::random::{fill_blocks_portable, level, Level, StreamKeys};
+use std::sync::Arc;
 
 /// Bytes per atom.
 pub const ATOM: usize = 4096;
+/// Number of layouts in a plan's table (a power of two).
+pub(crate) const LAYOUTS: usize = 1024;
 /// Shortest mean length of a match, in bytes (matches vary from 2/3 to 4/3 of their mean).
 const MEAN_MATCH: f64 = 256.0;
 /// Share of the compressed size that codec differences in match cost may take.
 const SPREAD_BUDGET: f64 = 0.025;
 /// Bytes by which lz4 and zstd differ per match (besides lz4's length bytes).
 const MATCH_COST_GAP: f64 = 3.0;
-/// Literal runs are at least about this long, so a repeat is never a short pattern.
-const MIN_RUN: usize = 16;
-/// Most matches an atom can hold.
-const MAX_MATCHES: usize = 64;
+/// Lengths and distances are whole granules of this many bytes (so a repeat is never a short
+/// pattern, and the writer moves whole vectors).
+pub(crate) const GRANULE: usize = 32;
+/// Most pieces an atom has (more cost more to write and widen the codecs' disagreement).
+const MAX_PIECES: f64 = 4.0;
+/// Room for pieces in a layout.
+const MAX_MATCHES: usize = 8;
 
-/// How compressible atoms are: the expected number of literal bytes per atom.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How compressible atoms are.
+#[derive(Clone, Debug)]
 pub(crate) struct CompressPlan {
     /// Expected literal bytes per atom, in `(0, ATOM]`; `ATOM` means incompressible.
     pub(crate) literal_bytes: f64,
+    /// The layouts atoms choose from; `None` when incompressible.
+    layouts: Option<Arc<[Layout]>>,
 }
 
 impl CompressPlan {
-    /// Whether atoms are pure random bytes.
-    pub(crate) fn is_incompressible(&self) -> bool {
-        self.literal_bytes >= ATOM as f64
+    /// A plan for `literal_bytes` literal bytes per atom on average.
+    pub(crate) fn new(literal_bytes: f64) -> Self {
+        let literal_bytes = literal_bytes.clamp(1.0, ATOM as f64);
+        let layouts = (literal_bytes < ATOM as f64).then(|| {
+            (0..LAYOUTS)
+                .map(|k| Layout::draw(literal_bytes, k))
+                .collect::<Vec<_>>()
+                .into()
+        });
+        CompressPlan {
+            literal_bytes,
+            layouts,
+        }
     }
 }
 
-/// Writes atom `id` into `out`.
-pub(crate) fn write_atom(keys: &StreamKeys, plan: &CompressPlan, id: u64, out: &mut [u8; ATOM]) {
-    if plan.is_incompressible() {
-        fill_blocks(keys, id, 0, out);
+/// Writes atom `id` into `out`, with the best implementation for this CPU (all give the same bytes).
+/// `work` is scratch space (its contents do not matter).
+pub(crate) fn write_atom(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    out: &mut [u8; ATOM],
+    work: &mut Scratch,
+) {
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` reported VAES, AES-NI and AVX2 on this CPU.
+        Level::Vaes256 => unsafe { write_atom_vaes256(keys, plan, id, out, work) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` reported AES-NI and AVX2 on this CPU.
+        Level::AesNi => unsafe { write_atom_aesni(keys, plan, id, out, work) },
+        _ => write_atom_with::<false>(plan, id, out, work, |first, dst, copy| {
+            fill_blocks_portable(keys, id, first, dst);
+            if let Some(copy) = copy {
+                copy.copy_from_slice(dst);
+            }
+        }),
+    }
+}
+
+/// [`write_atom`] compiled for AES-NI and AVX2.
+///
+/// # Safety
+/// The CPU must support AES-NI and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "aes,avx2")]
+unsafe fn write_atom_aesni(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    out: &mut [u8; ATOM],
+    work: &mut Scratch,
+) {
+    let k = x86::Keys128::load(keys);
+    // SAFETY: this function has the `aes` feature; the writer passes lengths that are multiples of 16.
+    write_atom_with::<true>(plan, id, out, work, |first, dst, copy| unsafe {
+        x86::fill_aesni(&k, id, first, dst, copy)
+    })
+}
+
+/// [`write_atom`] compiled for VAES on 256-bit registers.
+///
+/// # Safety
+/// The CPU must support VAES, AES-NI and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "aes,avx2,vaes")]
+unsafe fn write_atom_vaes256(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    out: &mut [u8; ATOM],
+    work: &mut Scratch,
+) {
+    let k = x86::Keys128::load(keys);
+    // SAFETY: this function has the needed features; lengths are multiples of 16.
+    write_atom_with::<true>(plan, id, out, work, |first, dst, copy| unsafe {
+        x86::fill_vaes256(&k, id, first, dst, copy)
+    })
+}
+
+/// The atom writer, generic over how literal blocks are produced (inlined into each caller so the
+/// caller's target features apply). `fill(first_block, dst, copy)` writes blocks `first_block..` of
+/// the atom's stream into `dst`, and into `copy` too when given.
+/// `AVX2` says the caller has AVX2 enabled (vector copies are used).
+#[inline(always)]
+fn write_atom_with<const AVX2: bool>(
+    plan: &CompressPlan,
+    id: u64,
+    out: &mut [u8; ATOM],
+    scratch: &mut Scratch,
+    mut fill: impl FnMut(u64, &mut [u8], Option<&mut [u8]>),
+) {
+    let Some(layouts) = &plan.layouts else {
+        fill(0, out, None);
+        return;
+    };
+    let layout = &layouts[(id >> 54) as usize % LAYOUTS];
+    // Matches are written to `out` from a copy of their pattern in a cache-hot scratch. Nothing is
+    // read back from `out`: its lines may still be on their way from memory, and loads that wait
+    // for them stall.
+    let work = scratch.atom();
+    let mut pos = 0usize;
+    for i in 0..layout.n {
+        let run = layout.runs[i] as usize * GRANULE;
+        let len = layout.matches[i] as usize * GRANULE;
+        let dist = layout.dists[i] as usize * GRANULE;
+        // The run into `out` and, from the same registers, into the scratch, where the match
+        // reads its pattern.
+        fill(
+            (pos / 16) as u64,
+            &mut out[pos..pos + run],
+            Some(&mut work[pos..pos + run]),
+        );
+        pos += run;
+        // An LZ77 match at distance `dist`: the run's last `dist` bytes, repeated, one period at
+        // a time from the scratch.
+        let mut t = 0;
+        while t < len {
+            let chunk = dist.min(len - t);
+            copy_granules::<AVX2>(out, pos + t, work, pos - dist, chunk);
+            t += chunk;
+        }
+        pos += len;
+    }
+    debug_assert_eq!(pos, ATOM);
+}
+
+/// Copies `len` bytes (a multiple of [`GRANULE`]) from `src[from..]` to `out[to..]`, with inlined
+/// 32-byte vector moves when `AVX2` (no library call: the copies are short).
+#[inline(always)]
+fn copy_granules<const AVX2: bool>(
+    out: &mut [u8; ATOM],
+    to: usize,
+    src: &[u8; ATOM],
+    from: usize,
+    len: usize,
+) {
+    let dst = &mut out[to..to + len];
+    let src = &src[from..from + len];
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: the caller has AVX2 enabled (`AVX2`); both slices are `len` bytes (a multiple
+        // of 32) and belong to different arrays.
+        unsafe { x86::copy32(dst.as_mut_ptr(), src.as_ptr(), len) };
         return;
     }
-    let mut rng = Rng::new(mix64(id ^ 0x5bd1_e995_7f4a_7c15));
-    let layout = Layout::draw(plan, &mut rng);
-    layout.fill_literals(keys, id, out);
-    layout.copy_matches(out);
+    dst.copy_from_slice(src);
 }
 
-/// The pieces of one atom: piece `i` is a fresh literal run of `runs[i]` bytes followed by a match of
-/// `matches[i]` bytes that repeats the last `dists[i]` bytes of that run (an LZ match at distance
-/// `dists[i]`, overlapping when it is longer than the distance).
+/// Scratch space for building atoms in cache.
+#[repr(align(64))]
+pub(crate) struct Scratch([u8; ATOM]);
+
+impl Scratch {
+    /// Zeroed scratch space.
+    pub(crate) fn new() -> Self {
+        Scratch([0u8; ATOM])
+    }
+
+    /// The scratch as one atom.
+    #[inline]
+    pub(crate) fn atom(&mut self) -> &mut [u8; ATOM] {
+        &mut self.0
+    }
+}
+
+/// The pieces of one atom, in [`GRANULE`]s: piece `i` is a fresh literal run of `runs[i]` granules
+/// followed by a match of `matches[i]` granules that repeats the last `dists[i]` granules of that run
+/// (an LZ match at distance `dists[i]`, overlapping when it is longer than the distance).
 ///
 /// Every match copies fresh bytes that occur nowhere else, so any LZ parser finds each match whole,
-/// as one sequence: lz4, zstd and deflate then agree on the compressed size.
-struct Layout {
-    runs: [u16; MAX_MATCHES],
-    matches: [u16; MAX_MATCHES],
-    dists: [u16; MAX_MATCHES],
+/// as one sequence: lz4, zstd and deflate then agree on the compressed size. Lengths in whole
+/// granules let the writer move 32-byte vectors only.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    runs: [u8; MAX_MATCHES],
+    matches: [u8; MAX_MATCHES],
+    dists: [u8; MAX_MATCHES],
     n: usize,
 }
 
-/// Splits `total` into `out.len()` integers with random weights in `[256, 512)`, in place.
-fn split(total: usize, out: &mut [u16], rng: &mut Rng) {
+/// Splits `total` into `out.len()` integers of at least 1 with random weights, in place.
+fn split(total: usize, out: &mut [u8], rng: &mut Rng) {
+    let parts = out.len();
+    debug_assert!(total >= parts);
+    let spare = total - parts;
     let mut weights = [0u32; MAX_MATCHES];
     let mut sum = 0u64;
     let mut bits = 0u64;
-    for (i, w) in weights[..out.len()].iter_mut().enumerate() {
+    for (i, w) in weights[..parts].iter_mut().enumerate() {
         if i % 8 == 0 {
             bits = rng.next_u64();
         }
@@ -80,98 +246,123 @@ fn split(total: usize, out: &mut [u16], rng: &mut Rng) {
     }
     let mut given = 0usize;
     for (slot, w) in out.iter_mut().zip(weights) {
-        let share = (total as u64 * w as u64 / sum) as usize;
-        *slot = share as u16;
+        let share = (spare as u64 * w as u64 / sum) as usize;
+        *slot = 1 + share as u8;
         given += share;
     }
-    // Rounding leftovers (fewer than `out.len()`) go to the first slots.
-    for slot in out.iter_mut().take(total - given) {
+    // Rounding leftovers (fewer than `parts`) go to the first slots.
+    for slot in out.iter_mut().take(spare - given) {
         *slot += 1;
     }
 }
 
 impl Layout {
-    /// How many pieces an atom has (dithered to a whole number).
+    /// How many pieces an atom has, before dithering to a whole number.
     ///
     /// Codecs differ in what a match costs: lz4 spends 3-4 bytes plus one byte per 255 of length,
     /// zstd about 3 bytes at 4 KiB and 2 at 1 MiB (its entropy coder learns the lengths). The
     /// difference, times the number of matches, must stay a small share of the compressed size, so
-    /// the more compressible the atom, the fewer (and longer) its matches: many short ones at 1.5:1,
-    /// one or two long ones at 8:1.
-    fn pieces(literal_bytes: f64, match_bytes: f64, rng: &mut Rng) -> usize {
+    /// the more compressible the atom, the fewer (and longer) its matches: several short ones at
+    /// 1.5:1, one or two long ones at 8:1.
+    fn pieces(literal_bytes: f64, match_bytes: f64) -> f64 {
         let allowed = (SPREAD_BUDGET * literal_bytes - match_bytes / 255.0) / MATCH_COST_GAP;
         let by_length = match_bytes / MEAN_MATCH;
-        let by_runs = literal_bytes / MIN_RUN as f64;
-        let target = allowed.min(by_length).min(by_runs).max(1.0);
-        ((target + rng.unit()) as usize).clamp(1, MAX_MATCHES)
+        allowed.min(by_length).min(MAX_PIECES).max(1.0)
     }
 
-    fn draw(plan: &CompressPlan, rng: &mut Rng) -> Self {
-        let match_target = ATOM as f64 - plan.literal_bytes;
-        let (n, match_bytes) = if match_target < MEAN_MATCH {
-            // Fewer bytes than one match: one match of the mean length in a share of the atoms.
-            let hit = rng.unit() * MEAN_MATCH < match_target;
-            (hit as usize, if hit { MEAN_MATCH as usize } else { 0 })
-        } else {
-            let bytes = ((match_target + rng.unit()) as usize).min(ATOM - MIN_RUN);
-            (Self::pieces(plan.literal_bytes, match_target, rng), bytes)
-        };
+    /// Layout `k` of the table for `literal_bytes` literal bytes per atom on average.
+    ///
+    /// The two dithers (match granules and number of pieces) take stratified values over the
+    /// table, so the table's average is exact; the rest (lengths, distances) is random.
+    fn draw(literal_bytes: f64, k: usize) -> Self {
+        const GRANULES: usize = ATOM / GRANULE;
+        let mut rng = Rng::new(mix64(k as u64 ^ 0x5bd1_e995_7f4a_7c15));
+        let u_bytes = (k as f64 + 0.5) / LAYOUTS as f64;
+        let u_pieces = ((k as f64 + 0.5) * 0.618_033_988_749_894_9).fract();
+        let match_target = ATOM as f64 - literal_bytes;
+        let match_granules = ((match_target / GRANULE as f64 + u_bytes) as usize).min(GRANULES - 1);
         let mut layout = Layout {
             runs: [0; MAX_MATCHES],
             matches: [0; MAX_MATCHES],
             dists: [0; MAX_MATCHES],
-            n,
+            n: 1,
         };
-        if n == 0 {
-            layout.n = 1;
-            layout.runs[0] = ATOM as u16;
+        if match_granules == 0 {
+            layout.runs[0] = GRANULES as u8;
             return layout;
         }
-        split(match_bytes, &mut layout.matches[..n], rng);
-        split(ATOM - match_bytes, &mut layout.runs[..n], rng);
-        let mut bits = 0u64;
+        let run_granules = GRANULES - match_granules;
+        let n = (Self::pieces(literal_bytes, match_target) + u_pieces) as usize;
+        let n = n.clamp(1, match_granules.min(run_granules).min(MAX_MATCHES));
+        layout.n = n;
+        split(match_granules, &mut layout.matches[..n], &mut rng);
+        split(run_granules, &mut layout.runs[..n], &mut rng);
         for i in 0..n {
-            if i % 4 == 0 {
-                bits = rng.next_u64();
-            }
-            // Distance from half the run to the whole run (at least MIN_RUN / 2 bytes).
+            // A distance from half the run to the whole run.
             let run = layout.runs[i] as u64;
-            let low = (run / 2).max((MIN_RUN / 2) as u64).min(run);
-            let span = run - low + 1;
-            layout.dists[i] = (low + ((bits & 0xffff) * span >> 16)) as u16;
-            bits >>= 16;
+            let low = run.div_ceil(2);
+            layout.dists[i] = (low + rng.below(run - low + 1)) as u8;
         }
         layout
     }
+}
 
-    /// Writes the literal runs (rounded out to 16-byte blocks: the spill lands in the neighbouring
-    /// matches, which [`Layout::copy_matches`] overwrites next).
-    fn fill_literals(&self, keys: &StreamKeys, id: u64, out: &mut [u8; ATOM]) {
-        let mut pos = 0usize;
-        for i in 0..self.n {
-            let run = self.runs[i] as usize;
-            let first = pos / 16;
-            let end = (pos + run).div_ceil(16);
-            fill_blocks(keys, id, first as u64, &mut out[first * 16..end * 16]);
-            pos += run + self.matches[i] as usize;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SIMD writers give the bytes of the portable one, for every kind of layout.
+    #[test]
+    fn every_level_writes_the_portable_bytes() {
+        let keys = StreamKeys::from_seed(5);
+        for literal in [4096.0, 3500.0, 2048.0, 1000.0, 300.0, 80.0] {
+            let plan = CompressPlan::new(literal);
+            for id in (0..300u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
+                let mut want = [0u8; ATOM];
+                write_atom_with::<false>(
+                    &plan,
+                    id,
+                    &mut want,
+                    &mut Scratch::new(),
+                    |first, dst, copy| {
+                        fill_blocks_portable(&keys, id, first, dst);
+                        if let Some(copy) = copy {
+                            copy.copy_from_slice(dst);
+                        }
+                    },
+                );
+                let mut got = [1u8; ATOM];
+                write_atom(&keys, &plan, id, &mut got, &mut Scratch::new());
+                assert!(
+                    got == want,
+                    "literal {literal} id {id}: level {:?} differs",
+                    level()
+                );
+            }
         }
     }
 
-    /// Writes each match as an LZ copy (forward, overlapping allowed) from `dist` bytes back.
-    fn copy_matches(&self, out: &mut [u8; ATOM]) {
-        let mut pos = 0usize;
-        for i in 0..self.n {
-            pos += self.runs[i] as usize;
-            let len = self.matches[i] as usize;
-            let dist = self.dists[i] as usize;
-            let mut done = 0;
-            while done < len {
-                // Each pass copies what is already final: at most `dist << passes` bytes.
-                let chunk = (dist + done).min(len - done);
-                out.copy_within(pos - dist..pos - dist + chunk, pos + done);
-                done += chunk;
+    /// Each layout fills the atom exactly, with repeats no longer than their distance allows.
+    #[test]
+    fn layouts_tile_the_atom() {
+        for literal in [4000.0, 3000.0, 2048.0, 1024.0, 512.0, 200.0, 70.0] {
+            let plan = CompressPlan::new(literal);
+            let layouts = plan.layouts.as_ref().expect("compressible");
+            let mut total_literal = 0usize;
+            for l in layouts.iter() {
+                let mut sum = 0;
+                for i in 0..l.n {
+                    assert!(l.runs[i] >= 1 && l.dists[i] >= 1 && l.dists[i] <= l.runs[i]);
+                    sum += (l.runs[i] as usize + l.matches[i] as usize) * GRANULE;
+                    total_literal += l.runs[i] as usize * GRANULE;
+                }
+                assert_eq!(sum, ATOM);
             }
-            pos += len;
+            let mean = total_literal as f64 / LAYOUTS as f64;
+            assert!(
+                (mean - literal).abs() < 1.0,
+                "mean literal {mean} for {literal}"
+            );
         }
     }
 }

@@ -5,14 +5,19 @@
 //! stream and on every prefix, not just on average. A unique block gets a fresh content key (its rank
 //! among the unique blocks); every other block copies the key of an earlier unique block.
 //!
-//! Where copies point: the stream is cut into *regions* of `max(dedup_unit, 1 MiB)`. A copy in region
-//! `r` takes one of the last `window` unique keys that lie before region `r`, chosen from a seeded
-//! random starting point, and the copies inside one region take distinct keys. So no compression unit
-//! of up to 1 MiB (aligned) holds both a block and its copy, nor two copies of the same block, and
-//! dedup does not leak into compression. Only the first region, which has nothing before it, copies
-//! from inside itself (and when a region has more copies than keys exist before it, keys repeat).
-//! `window` is 256 MiB of unique data (at least one region): a copy sits at most about
-//! `256 MiB * d + 1 MiB` after its original.
+//! Where copies point: the stream is cut into *regions* of `max(dedup_unit, 1 MiB)`. A copy never
+//! points into its own region, and the copies inside one region take distinct keys, so no
+//! compression unit of up to 1 MiB (aligned) holds both a block and its copy, nor two copies of the
+//! same block: dedup does not leak into compression. Past the warm-up zone (the first
+//! `max(256 blocks, 2 regions)`), a copy takes one of the last `window` unique keys before its
+//! region, from a seeded random starting point; `window` is 256 MiB of unique data, so a copy
+//! sits at most about `256 MiB * d + 1 MiB` after its original. Inside the warm-up zone, where
+//! too little lies behind, a copy takes any unique block of the zone outside its own region,
+//! earlier or later: every prefix the ratio is promised for (the whole stream of at least 256
+//! blocks, or any prefix of at least 1024 blocks) contains the whole zone, so the count of
+//! distinct blocks stays exact. (With a dedup unit under 8 KiB the zone is 2 MiB, more than 256
+//! blocks: a stream shorter than that may be off by a few blocks.) When a region has more copies
+//! than keys are available (very high ratios), keys repeat within the region.
 
 use super::mix::{mix64, Rng};
 
@@ -20,6 +25,9 @@ use super::mix::{mix64, Rng};
 const ONE: u128 = 1 << 32;
 /// Size of a region: compression units up to this size never see a block and its copy together.
 pub(crate) const REGION_BYTES: u64 = 1 << 20;
+/// The warm-up zone, in blocks (at least two regions): the ratio is promised for whole streams of
+/// at least this many blocks.
+const WARMUP_BLOCKS: u64 = 256;
 /// How much unique data (in bytes) a copy may reach back over.
 const WINDOW_BYTES: u64 = 256 << 20;
 
@@ -30,6 +38,8 @@ pub(crate) struct DedupMap {
     inv_ratio: u128,
     blocks_per_region: u64,
     window: u64,
+    /// Blocks at the start whose copies may also point forward (within this zone).
+    warmup_blocks: u64,
     salt: u64,
 }
 
@@ -39,10 +49,14 @@ impl DedupMap {
         let inv_ratio = ((ONE as f64) / d).round().max(1.0) as u128;
         let blocks_per_region = (REGION_BYTES / unit).max(1);
         let window = (WINDOW_BYTES / unit).max(blocks_per_region);
+        let warmup_blocks = WARMUP_BLOCKS
+            .max(2 * blocks_per_region)
+            .next_multiple_of(blocks_per_region);
         DedupMap {
             inv_ratio,
             blocks_per_region,
             window,
+            warmup_blocks,
             salt,
         }
     }
@@ -69,17 +83,29 @@ impl DedupMap {
         let region = b / self.blocks_per_region;
         let region_start = region * self.blocks_per_region;
         let keys_before_region = self.uniques_before(region_start);
-        if keys_before_region == 0 {
-            // First region: copy any earlier unique block of this region (block 0 always is one).
-            let mut rng = Rng::new(mix64(self.salt ^ b.wrapping_mul(0xa076_1d64_78bd_642f)));
-            return rng.below(before);
-        }
         // Index of this copy among the copies of its region.
         let copy_index = (b - region_start) - (before - keys_before_region);
-        let available = keys_before_region.min(self.window);
         let mut rng = Rng::new(mix64(
             self.salt ^ region.wrapping_mul(0xe703_7ed1_a0b4_28db),
         ));
+        if region_start < self.warmup_blocks {
+            // Warm-up: copy any unique block of the warm-up zone outside this region, earlier or
+            // later (every prefix the ratio is promised for holds the whole zone).
+            let total = self.uniques_before(self.warmup_blocks);
+            let own =
+                self.uniques_before(region_start + self.blocks_per_region) - keys_before_region;
+            let available = total - own;
+            if available == 0 {
+                return rng.below(before);
+            }
+            let index = (rng.below(available) + copy_index) % available;
+            return if index < keys_before_region {
+                index
+            } else {
+                index + own
+            };
+        }
+        let available = keys_before_region.min(self.window);
         let start = rng.below(available);
         keys_before_region - 1 - (start + copy_index) % available
     }
@@ -106,14 +132,22 @@ mod tests {
         let unit = 64 << 10;
         let map = DedupMap::new(2.0, unit, 3);
         let per_region = REGION_BYTES / unit;
-        for region in 1..200u64 {
+        for region in 0..200u64 {
             let mut seen = HashSet::new();
             for b in region * per_region..(region + 1) * per_region {
                 let key = map.content_key(b);
-                assert!(key <= map.uniques_before(b));
+                assert!(key < map.uniques_before(map.warmup_blocks.max(b + 1)));
                 assert!(seen.insert(key), "key {key} repeated in region {region}");
-                if !map.is_unique(b) {
+                if !map.is_unique(b) && region * per_region >= map.warmup_blocks {
                     assert!(key < map.uniques_before(region * per_region));
+                }
+                if !map.is_unique(b) {
+                    let own = map.uniques_before(region * per_region)
+                        ..map.uniques_before((region + 1) * per_region);
+                    assert!(
+                        !own.contains(&key),
+                        "copy in region {region} points into its own region"
+                    );
                 }
             }
         }

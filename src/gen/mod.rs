@@ -12,7 +12,7 @@ mod mix;
 mod random;
 
 use crate::params::GenParams;
-use atom::{write_atom, CompressPlan};
+use atom::{write_atom, CompressPlan, Scratch};
 use dedup::DedupMap;
 use mix::mix64;
 use random::StreamKeys;
@@ -44,9 +44,7 @@ impl Generator {
                 params.dedup_unit,
                 stream_salt ^ 0x6465_6475_70,
             ),
-            plan: CompressPlan {
-                literal_bytes: literal_bytes_for_ratio(params.compress_ratio),
-            },
+            plan: CompressPlan::new(literal_bytes_for_ratio(params.compress_ratio)),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
             params,
@@ -58,9 +56,7 @@ impl Generator {
     #[doc(hidden)]
     pub fn with_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
         let mut generator = Generator::new(params)?;
-        generator.plan = CompressPlan {
-            literal_bytes: literal_bytes.clamp(1.0, ATOM as f64),
-        };
+        generator.plan = CompressPlan::new(literal_bytes);
         Ok(generator)
     }
 
@@ -83,19 +79,20 @@ impl Generator {
 
     /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`).
     #[inline]
-    fn write_atom_at(&self, atom_index: u64, key_cache: &mut (u64, u64), out: &mut [u8; ATOM]) {
+    fn write_atom_at(&self, atom_index: u64, cursor: &mut Cursor, out: &mut [u8; ATOM]) {
         let block = atom_index / self.atoms_per_block;
-        if key_cache.0 != block {
-            *key_cache = (block, self.dedup.content_key(block));
+        if cursor.block != block {
+            cursor.block = block;
+            cursor.key = self.dedup.content_key(block);
         }
-        let id = self.atom_id(key_cache.1, atom_index % self.atoms_per_block);
-        write_atom(&self.keys, &self.plan, id, out);
+        let id = self.atom_id(cursor.key, atom_index % self.atoms_per_block);
+        write_atom(&self.keys, &self.plan, id, out, &mut cursor.work);
     }
 
     /// Fills `buf` with the bytes at `offset..offset + buf.len()` of the stream.
     pub fn fill(&self, offset: u64, buf: &mut [u8]) {
         let mut scratch = [0u8; ATOM];
-        let mut key_cache = (u64::MAX, 0);
+        let mut key_cache = Cursor::new();
         for piece in atom_pieces(offset, buf.len()) {
             let dst = &mut buf[piece.pos..piece.pos + piece.len];
             if let Ok(whole) = <&mut [u8; ATOM]>::try_from(&mut *dst) {
@@ -111,7 +108,7 @@ impl Generator {
     /// the first byte that differs, or `None` when all match. Uses no heap memory.
     pub fn first_mismatch(&self, offset: u64, data: &[u8]) -> Option<usize> {
         let mut expected = [0u8; ATOM];
-        let mut key_cache = (u64::MAX, 0);
+        let mut key_cache = Cursor::new();
         for piece in atom_pieces(offset, data.len()) {
             self.write_atom_at(piece.atom_index, &mut key_cache, &mut expected);
             let got = &data[piece.pos..piece.pos + piece.len];
@@ -138,6 +135,23 @@ impl Generator {
             .for_each(|(i, chunk)| {
                 self.fill(offset + (head + i * PIECE) as u64, chunk);
             });
+    }
+}
+
+/// What consecutive atoms share: the current block's content key and scratch space.
+struct Cursor {
+    block: u64,
+    key: u64,
+    work: Scratch,
+}
+
+impl Cursor {
+    fn new() -> Self {
+        Cursor {
+            block: u64::MAX,
+            key: 0,
+            work: Scratch::new(),
+        }
     }
 }
 

@@ -30,41 +30,63 @@ impl StreamKeys {
     }
 }
 
-/// Fills `out` with blocks `first_block..` of stream `id`. `out.len()` must be a multiple of 16.
+/// The fastest implementation this CPU supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// The `aes` crate's round function (any CPU).
+    Portable,
+    /// x86_64 AES-NI, 128 bits at a time, with AVX2 for copies.
+    AesNi,
+    /// x86_64 VAES on 256-bit registers (two blocks per instruction), with AVX2.
+    Vaes256,
+}
+
+/// The implementation level, detected once (`DGEN_FORCE_PORTABLE=1` forces the portable one).
 #[inline]
-pub(crate) fn fill_blocks(keys: &StreamKeys, id: u64, first_block: u64, out: &mut [u8]) {
-    debug_assert_eq!(out.len() % 16, 0);
+pub(crate) fn level() -> Level {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static LEVEL: AtomicU8 = AtomicU8::new(0); // 0 = not yet detected
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Portable,
+        2 => Level::AesNi,
+        3 => Level::Vaes256,
+        _ => {
+            let level = detect();
+            LEVEL.store(level as u8 + 1, Ordering::Relaxed);
+            level
+        }
+    }
+}
+
+fn detect() -> Level {
+    if std::env::var_os("DGEN_FORCE_PORTABLE").is_some_and(|v| v != "0") {
+        return Level::Portable;
+    }
     #[cfg(target_arch = "x86_64")]
     {
-        if aesni_available() {
-            // SAFETY: AES-NI (and SSE2, part of x86_64) was detected on this CPU just above.
-            unsafe { x86::fill_blocks_aesni(keys, id, first_block, out) };
-            return;
+        let aes = std::is_x86_feature_detected!("aes") && std::is_x86_feature_detected!("avx2");
+        let vaes = aes && std::is_x86_feature_detected!("vaes");
+        if vaes && std::env::var_os("DGEN_NO_VAES").is_none() {
+            return Level::Vaes256;
+        }
+        if aes {
+            return Level::AesNi;
         }
     }
-    fill_blocks_portable(keys, id, first_block, out);
+    Level::Portable
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn aesni_available() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
-    match STATE.load(Ordering::Relaxed) {
-        2 => true,
-        1 => false,
-        _ => {
-            let yes = std::is_x86_feature_detected!("aes") && !forced_portable();
-            STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
+/// Fills `out` with blocks `first_block..` of stream `id` (`out.len()` a multiple of 16), with the
+/// best implementation for this CPU.
+pub(crate) fn fill_blocks(keys: &StreamKeys, id: u64, first_block: u64, out: &mut [u8]) {
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        Level::AesNi | Level::Vaes256 => {
+            // SAFETY: `level()` reported AES-NI and AVX2 on this CPU.
+            unsafe { x86::fill_aesni_entry(keys, id, first_block, out) }
         }
+        _ => fill_blocks_portable(keys, id, first_block, out),
     }
-}
-
-/// `DGEN_FORCE_PORTABLE=1` disables the SIMD path (used to check that both paths agree).
-#[cfg(target_arch = "x86_64")]
-fn forced_portable() -> bool {
-    std::env::var_os("DGEN_FORCE_PORTABLE").is_some_and(|v| v != "0")
 }
 
 /// The reference implementation, on the `aes` crate's round function.
@@ -87,35 +109,77 @@ pub(crate) fn fill_blocks_portable(keys: &StreamKeys, id: u64, first_block: u64,
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
+    //! AES-NI and VAES versions of [`super::fill_blocks_portable`]. The `fill_*` helpers are
+    //! `#[inline(always)]` so that they inline into the `#[target_feature]` function that calls them
+    //! (the whole atom writer), where the intrinsics are enabled.
     use super::StreamKeys;
     use std::arch::x86_64::*;
 
-    /// AES-NI version of [`super::fill_blocks_portable`], eight blocks in flight.
+    /// The three keys in registers.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Keys128 {
+        k: [__m128i; 3],
+    }
+
+    impl Keys128 {
+        /// Loads the keys.
+        #[inline(always)]
+        pub(crate) fn load(keys: &StreamKeys) -> Self {
+            // SAFETY: unaligned 16-byte loads from three `[u8; 16]` arrays; SSE2 is part of x86_64.
+            unsafe {
+                Keys128 {
+                    k: [
+                        _mm_loadu_si128(keys.k[0].as_ptr().cast()),
+                        _mm_loadu_si128(keys.k[1].as_ptr().cast()),
+                        _mm_loadu_si128(keys.k[2].as_ptr().cast()),
+                    ],
+                }
+            }
+        }
+    }
+
+    /// Entry point for callers outside a `#[target_feature]` context.
     ///
     /// # Safety
-    /// The CPU must support AES-NI; `out.len()` must be a multiple of 16.
-    #[target_feature(enable = "aes,sse2")]
-    pub(super) unsafe fn fill_blocks_aesni(
+    /// The CPU must support AES-NI and AVX2; `out.len()` must be a multiple of 16.
+    #[target_feature(enable = "aes,avx2")]
+    pub(super) unsafe fn fill_aesni_entry(
         keys: &StreamKeys,
         id: u64,
         first_block: u64,
         out: &mut [u8],
     ) {
-        // SAFETY (whole function): loads and stores are unaligned (`loadu`/`storeu`) and stay inside
-        // `keys.k` and `out`, whose length is a multiple of 16 (caller's contract).
-        let k0 = _mm_loadu_si128(keys.k[0].as_ptr().cast());
-        let k1 = _mm_loadu_si128(keys.k[1].as_ptr().cast());
-        let k2 = _mm_loadu_si128(keys.k[2].as_ptr().cast());
-        // Input block i is (id, first_block + i) in (low, high) lanes; the high lane wraps like
-        // `u64::wrapping_add`, exactly as the portable definition.
+        fill_aesni(&Keys128::load(keys), id, first_block, out, None)
+    }
+
+    /// Input block `i` is `(id, first_block + i)` in (low, high) lanes, XOR `k0`, then two rounds.
+    /// The high lane wraps like `u64::wrapping_add`, exactly as the portable definition.
+    ///
+    /// When `copy` is given (as long as `out`), every block is stored there too.
+    ///
+    /// # Safety
+    /// Call only from a function with the `aes` target feature enabled; `out.len() % 16 == 0`.
+    #[inline(always)]
+    pub(crate) unsafe fn fill_aesni(
+        keys: &Keys128,
+        id: u64,
+        first_block: u64,
+        out: &mut [u8],
+        copy: Option<&mut [u8]>,
+    ) {
+        let [k0, k1, k2] = keys.k;
         let step = _mm_set_epi64x(1, 0);
         let mut counter = _mm_set_epi64x(first_block as i64, id as i64);
         let n = out.len() / 16;
         let ptr = out.as_mut_ptr();
+        let copy_ptr = copy.map(|c| {
+            assert_eq!(c.len(), out.len());
+            c.as_mut_ptr()
+        });
         let mut i = 0;
-        while i + 8 <= n {
-            let mut b = [_mm_setzero_si128(); 8];
+        while i + 4 <= n {
+            let mut b = [_mm_setzero_si128(); 4];
             for slot in &mut b {
                 *slot = _mm_xor_si128(counter, k0);
                 counter = _mm_add_epi64(counter, step);
@@ -127,17 +191,113 @@ mod x86 {
                 *slot = _mm_aesenc_si128(*slot, k2);
             }
             for (l, slot) in b.iter().enumerate() {
+                // SAFETY: block i + l < n lies inside `out` and `copy` (same length).
                 _mm_storeu_si128(ptr.add((i + l) * 16).cast(), *slot);
+                if let Some(c) = copy_ptr {
+                    _mm_storeu_si128(c.add((i + l) * 16).cast(), *slot);
+                }
             }
-            i += 8;
+            i += 4;
         }
         while i < n {
             let mut x = _mm_xor_si128(counter, k0);
             counter = _mm_add_epi64(counter, step);
             x = _mm_aesenc_si128(x, k1);
             x = _mm_aesenc_si128(x, k2);
+            // SAFETY: block i < n lies inside `out` and `copy`.
             _mm_storeu_si128(ptr.add(i * 16).cast(), x);
+            if let Some(c) = copy_ptr {
+                _mm_storeu_si128(c.add(i * 16).cast(), x);
+            }
             i += 1;
+        }
+    }
+
+    /// [`fill_aesni`] two blocks per instruction on 256-bit registers; same bytes.
+    ///
+    /// # Safety
+    /// Call only from a function with `aes,avx2,vaes` enabled; `out.len() % 16 == 0`.
+    #[inline(always)]
+    pub(crate) unsafe fn fill_vaes256(
+        keys: &Keys128,
+        id: u64,
+        first_block: u64,
+        out: &mut [u8],
+        mut copy: Option<&mut [u8]>,
+    ) {
+        let n = out.len() / 16;
+        let whole = n / 2 * 2;
+        if let Some(c) = &copy {
+            assert_eq!(c.len(), out.len());
+        }
+        if whole > 0 {
+            let [k0, k1, k2] = keys.k.map(|k| _mm256_broadcastsi128_si256(k));
+            let j = first_block as i64;
+            let id = id as i64;
+            let mut counter = _mm256_set_epi64x(j.wrapping_add(1), id, j, id);
+            let step = _mm256_set_epi64x(2, 0, 2, 0);
+            let ptr = out.as_mut_ptr();
+            let copy_ptr = copy.as_mut().map(|c| c.as_mut_ptr());
+            let mut i = 0;
+            while i + 8 <= whole {
+                let mut b = [_mm256_setzero_si256(); 4];
+                for slot in &mut b {
+                    *slot = _mm256_xor_si256(counter, k0);
+                    counter = _mm256_add_epi64(counter, step);
+                }
+                for slot in &mut b {
+                    *slot = _mm256_aesenc_epi128(*slot, k1);
+                }
+                for slot in &mut b {
+                    *slot = _mm256_aesenc_epi128(*slot, k2);
+                }
+                for (l, slot) in b.iter().enumerate() {
+                    // SAFETY: blocks i + 2l, i + 2l + 1 lie inside `out` and `copy` (same
+                    // length; i + 8 <= whole <= n).
+                    _mm256_storeu_si256(ptr.add((i + 2 * l) * 16).cast(), *slot);
+                    if let Some(c) = copy_ptr {
+                        _mm256_storeu_si256(c.add((i + 2 * l) * 16).cast(), *slot);
+                    }
+                }
+                i += 8;
+            }
+            while i < whole {
+                let mut x = _mm256_xor_si256(counter, k0);
+                counter = _mm256_add_epi64(counter, step);
+                x = _mm256_aesenc_epi128(x, k1);
+                x = _mm256_aesenc_epi128(x, k2);
+                // SAFETY: blocks i, i + 1 lie inside `out` and `copy` (i + 2 <= whole <= n).
+                _mm256_storeu_si256(ptr.add(i * 16).cast(), x);
+                if let Some(c) = copy_ptr {
+                    _mm256_storeu_si256(c.add(i * 16).cast(), x);
+                }
+                i += 2;
+            }
+        }
+        if whole == n {
+            return;
+        }
+        let copy_tail = copy.map(|c| &mut c[whole * 16..]);
+        fill_aesni(
+            keys,
+            id,
+            first_block.wrapping_add(whole as u64),
+            &mut out[whole * 16..],
+            copy_tail,
+        );
+    }
+
+    /// Copies `len` bytes (a multiple of 32) from `src` to `dst` with 32-byte vector moves.
+    ///
+    /// # Safety
+    /// Call only from a function with `avx` enabled; both ranges must be valid for `len` bytes and
+    /// not overlap.
+    #[inline(always)]
+    pub(crate) unsafe fn copy32(dst: *mut u8, src: *const u8, len: usize) {
+        let mut t = 0;
+        while t < len {
+            _mm256_storeu_si256(dst.add(t).cast(), _mm256_loadu_si256(src.add(t).cast()));
+            t += 32;
         }
     }
 }

@@ -1,0 +1,42 @@
+//! One-core fill speed into a reused 8 MiB buffer, interleaved across ratios so that machine noise
+//! hits all alike: `cargo run --release --example speed -- ROUNDS C1 C2 ...` (medians, GB/s).
+use dgen::{GenParams, Generator};
+use std::time::Instant;
+fn main() {
+    let a: Vec<f64> = std::env::args()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let rounds = a[0] as usize;
+    let gens: Vec<Generator> = a[1..]
+        .iter()
+        .map(|&c| {
+            let mut p = GenParams::new(1);
+            p.compress_ratio = c;
+            Generator::new(p).unwrap()
+        })
+        .collect();
+    let mut buf = vec![
+        0u8;
+        std::env::var("BUF_KIB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(8192)
+            << 10
+    ];
+    let mut rates = vec![Vec::new(); gens.len()];
+    for r in 0..rounds {
+        for (g, rate) in gens.iter().zip(&mut rates) {
+            let t = Instant::now();
+            for k in 0..4u64 {
+                g.fill((r as u64 * 4 + k) * buf.len() as u64, &mut buf);
+            }
+            rate.push(4.0 * buf.len() as f64 / t.elapsed().as_secs_f64() / 1e9);
+        }
+    }
+    for (c, mut r) in a[1..].iter().zip(rates) {
+        r.sort_by(|x, y| x.total_cmp(y));
+        print!("c={c}: {:.1}  ", r[r.len() / 2]);
+    }
+    println!();
+}

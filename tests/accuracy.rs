@@ -1,0 +1,174 @@
+//! Accuracy of the data model, measured with the real codecs (zstd, lz4, deflate) and hashes
+//! (xxh3) through the analyzer: the tolerances of the data model, at every unit size.
+
+use dgen::analyze::{analyze_bytes, AnalyzeOptions, Codec, Report};
+use dgen::{GenParams, Generator};
+use std::collections::HashSet;
+
+const SAMPLE: usize = 16 << 20;
+
+fn sample(p: GenParams, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    Generator::new(p).unwrap().fill_parallel(0, &mut buf);
+    buf
+}
+
+fn params(seed: u64, d: f64, c: f64) -> GenParams {
+    GenParams {
+        dedup_ratio: d,
+        compress_ratio: c,
+        ..GenParams::new(seed)
+    }
+}
+
+/// Relative tolerance of `codec` at `unit` for ratio `c` (None: only reported).
+fn tolerance(codec: Codec, unit: u64, c: f64) -> Option<f64> {
+    match codec {
+        Codec::Lz4 | Codec::Zstd1 if unit == 4096 => Some(0.03),
+        Codec::Lz4 | Codec::Zstd1 => Some(0.02),
+        _ if c <= 4.0 => Some(0.05),
+        _ => None,
+    }
+}
+
+fn check_compression(report: &Report, c: f64, failures: &mut Vec<String>) {
+    for u in &report.units {
+        for cr in &u.compression {
+            let err = cr.ratio / c - 1.0;
+            if let Some(tol) = tolerance(cr.codec, u.unit, c) {
+                if err.abs() > tol {
+                    failures.push(format!(
+                        "c={c} {} at {} KiB: {:.3} ({:+.2}%, tolerance {:.0}%)",
+                        cr.codec.name(),
+                        u.unit >> 10,
+                        cr.ratio,
+                        err * 100.0,
+                        tol * 100.0
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn compression_ratio_holds_for_every_codec_and_unit() {
+    let mut failures = Vec::new();
+    for (i, c) in [1.5, 2.0, 3.0, 4.0, 8.0].into_iter().enumerate() {
+        let data = sample(params(100 + i as u64, 1.0, c), SAMPLE);
+        let report = analyze_bytes(&data, &AnalyzeOptions::default()).unwrap();
+        check_compression(&report, c, &mut failures);
+        let u4 = report.unit(4096).unwrap();
+        assert_eq!(u4.zero_units, 0, "c={c}: all-zero 4 KiB units");
+        for codec in [Codec::Lz4, Codec::Zstd1] {
+            let share = u4.codec(codec).unwrap().histogram.share_within(c, 0.10);
+            assert!(
+                share >= 0.90,
+                "c={c} {}: only {:.1}% of 4 KiB units within 10%",
+                codec.name(),
+                share * 100.0
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "outside tolerance:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn incompressible_data_gains_nothing() {
+    let data = sample(params(7, 1.0, 1.0), SAMPLE);
+    let report = analyze_bytes(&data, &AnalyzeOptions::default()).unwrap();
+    for u in &report.units {
+        assert_eq!(u.zero_units, 0);
+        assert!((u.dedup_ratio - 1.0).abs() < 1e-9);
+        for cr in &u.compression {
+            assert!(
+                cr.ratio <= 1.01,
+                "{} at {}: {}",
+                cr.codec.name(),
+                u.unit,
+                cr.ratio
+            );
+        }
+    }
+}
+
+/// Dedup ratio at every unit from 4 KiB to the dedup unit, on every aligned prefix of at least
+/// 1024 blocks (and so on the whole stream), within 0.5%.
+fn check_dedup_prefixes(d: f64, dedup_unit: u64, blocks: u64, seed: u64) {
+    let mut p = params(seed, d, 1.0);
+    p.dedup_unit = dedup_unit;
+    let data = sample(p, (blocks * dedup_unit) as usize);
+    let mut unit = 4096u64;
+    while unit <= dedup_unit {
+        let per_block = (dedup_unit / unit) as usize;
+        let mut seen = HashSet::new();
+        for (i, chunk) in data.chunks_exact(unit as usize).enumerate() {
+            seen.insert(xxhash_rust::xxh3::xxh3_128(chunk));
+            let units = i + 1;
+            if units % per_block == 0 && units / per_block >= 1024 {
+                let ratio = units as f64 / seen.len() as f64;
+                assert!(
+                    (ratio / d - 1.0).abs() <= 0.005,
+                    "d={d} unit {unit} dedup unit {dedup_unit}: prefix of {} blocks measures {ratio:.4}",
+                    units / per_block
+                );
+            }
+        }
+        unit *= 2;
+    }
+}
+
+#[test]
+fn dedup_ratio_holds_on_every_prefix_and_unit() {
+    check_dedup_prefixes(1.37, 64 << 10, 1100, 3);
+    check_dedup_prefixes(2.0, 128 << 10, 1050, 4);
+    check_dedup_prefixes(3.0, 16 << 10, 2048, 5);
+}
+
+#[test]
+fn dedup_ratio_holds_on_small_whole_streams() {
+    // 256 blocks of the default 128 KiB unit: 32 MiB.
+    for (d, seed) in [(1.37, 1), (2.0, 2), (5.0, 3)] {
+        let data = sample(params(seed, d, 1.0), 32 << 20);
+        let opts = AnalyzeOptions {
+            units: vec![4 << 10, 32 << 10, 128 << 10],
+            codecs: vec![Codec::Lz4],
+            limit: None,
+        };
+        let report = analyze_bytes(&data, &opts).unwrap();
+        for u in &report.units {
+            assert!(
+                (u.dedup_ratio / d - 1.0).abs() <= 0.005,
+                "d={d} unit {}: {}",
+                u.unit,
+                u.dedup_ratio
+            );
+        }
+    }
+}
+
+/// Dedup and compression at once: d = 2 and c = 3 both hold at every unit in range.
+#[test]
+fn dedup_and_compression_compose() {
+    let data = sample(params(11, 2.0, 3.0), 32 << 20);
+    let report = analyze_bytes(&data, &AnalyzeOptions::default()).unwrap();
+    let mut failures = Vec::new();
+    check_compression(&report, 3.0, &mut failures);
+    assert!(
+        failures.is_empty(),
+        "outside tolerance:\n{}",
+        failures.join("\n")
+    );
+    for u in report.units.iter().filter(|u| u.unit <= 128 << 10) {
+        assert!(
+            (u.dedup_ratio / 2.0 - 1.0).abs() <= 0.005,
+            "unit {}: dedup {}",
+            u.unit,
+            u.dedup_ratio
+        );
+    }
+}
