@@ -90,7 +90,7 @@ pub fn format_size(bytes: u64) -> String {
     }
     for (i, unit) in UNITS.iter().enumerate().rev() {
         let div = 1u64 << (10 * (i + 1));
-        if bytes >= div && bytes % div == 0 {
+        if bytes >= div && bytes.is_multiple_of(div) {
             return format!("{}{unit}", bytes / div);
         }
     }

@@ -39,8 +39,6 @@ const MAX_MATCHES: usize = 8;
 /// How compressible atoms are.
 #[derive(Clone, Debug)]
 pub(crate) struct CompressPlan {
-    /// Expected literal bytes per atom, in `(0, ATOM]`; `ATOM` means incompressible.
-    pub(crate) literal_bytes: f64,
     /// The layouts atoms choose from; `None` when incompressible.
     layouts: Option<Arc<[Layout]>>,
 }
@@ -55,10 +53,7 @@ impl CompressPlan {
                 .collect::<Vec<_>>()
                 .into()
         });
-        CompressPlan {
-            literal_bytes,
-            layouts,
-        }
+        CompressPlan { layouts }
     }
 }
 
@@ -267,7 +262,7 @@ impl Layout {
     fn pieces(literal_bytes: f64, match_bytes: f64) -> f64 {
         let allowed = (SPREAD_BUDGET * literal_bytes - match_bytes / 255.0) / MATCH_COST_GAP;
         let by_length = match_bytes / MEAN_MATCH;
-        allowed.min(by_length).min(MAX_PIECES).max(1.0)
+        allowed.min(by_length).clamp(1.0, MAX_PIECES)
     }
 
     /// Layout `k` of the table for `literal_bytes` literal bytes per atom on average.

@@ -42,7 +42,7 @@ impl Generator {
             dedup: DedupMap::new(
                 params.dedup_ratio,
                 params.dedup_unit,
-                stream_salt ^ 0x6465_6475_70,
+                stream_salt ^ 0x0064_6564_7570,
             ),
             plan: CompressPlan::new(literal_bytes_for_ratio(params.compress_ratio)),
             stream_salt,

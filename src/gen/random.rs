@@ -76,19 +76,6 @@ fn detect() -> Level {
     Level::Portable
 }
 
-/// Fills `out` with blocks `first_block..` of stream `id` (`out.len()` a multiple of 16), with the
-/// best implementation for this CPU.
-pub(crate) fn fill_blocks(keys: &StreamKeys, id: u64, first_block: u64, out: &mut [u8]) {
-    match level() {
-        #[cfg(target_arch = "x86_64")]
-        Level::AesNi | Level::Vaes256 => {
-            // SAFETY: `level()` reported AES-NI and AVX2 on this CPU.
-            unsafe { x86::fill_aesni_entry(keys, id, first_block, out) }
-        }
-        _ => fill_blocks_portable(keys, id, first_block, out),
-    }
-}
-
 /// The reference implementation, on the `aes` crate's round function.
 pub(crate) fn fill_blocks_portable(keys: &StreamKeys, id: u64, first_block: u64, out: &mut [u8]) {
     let k1 = Block::from(keys.k[1]);
@@ -137,20 +124,6 @@ pub(crate) mod x86 {
                 }
             }
         }
-    }
-
-    /// Entry point for callers outside a `#[target_feature]` context.
-    ///
-    /// # Safety
-    /// The CPU must support AES-NI and AVX2; `out.len()` must be a multiple of 16.
-    #[target_feature(enable = "aes,avx2")]
-    pub(super) unsafe fn fill_aesni_entry(
-        keys: &StreamKeys,
-        id: u64,
-        first_block: u64,
-        out: &mut [u8],
-    ) {
-        fill_aesni(&Keys128::load(keys), id, first_block, out, None)
     }
 
     /// Input block `i` is `(id, first_block + i)` in (low, high) lanes, XOR `k0`, then two rounds.
@@ -309,17 +282,32 @@ mod tests {
     #[test]
     fn simd_and_portable_paths_agree() {
         let keys = StreamKeys::from_seed(42);
-        for (id, first, len) in [
-            (0u64, 0u64, 4096usize),
-            (7, 3, 16),
-            (u64::MAX, 250, 96),
-            (99, 1 << 40, 4096 + 48),
-        ] {
-            let mut a = vec![0u8; len];
-            let mut b = vec![1u8; len];
-            fill_blocks(&keys, id, first, &mut a);
-            fill_blocks_portable(&keys, id, first, &mut b);
-            assert_eq!(a, b, "id {id} first {first}");
+        let cases = [(0u64, 0u64, 4096usize), (7, 3, 16), (u64::MAX, u64::MAX - 2, 96), (99, 1 << 40, 4096 + 48)];
+        for (id, first, len) in cases {
+            let mut want = vec![1u8; len];
+            fill_blocks_portable(&keys, id, first, &mut want);
+            #[cfg(target_arch = "x86_64")]
+            for lvl in [Level::AesNi, Level::Vaes256] {
+                if level() == Level::Portable || (lvl == Level::Vaes256 && level() != Level::Vaes256) {
+                    continue;
+                }
+                let mut got = vec![0u8; len];
+                let mut copy = vec![0u8; len];
+                // SAFETY: `level()` reported at least `lvl` on this CPU.
+                unsafe { simd_entry(lvl, &keys, id, first, &mut got, &mut copy) };
+                assert_eq!(got, want, "{lvl:?}, id {id} first {first}");
+                assert_eq!(copy, want, "{lvl:?} copy, id {id} first {first}");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "aes,avx2,vaes")]
+    unsafe fn simd_entry(lvl: Level, keys: &StreamKeys, id: u64, first: u64, out: &mut [u8], copy: &mut [u8]) {
+        let k = x86::Keys128::load(keys);
+        match lvl {
+            Level::Vaes256 => x86::fill_vaes256(&k, id, first, out, Some(copy)),
+            _ => x86::fill_aesni(&k, id, first, out, Some(copy)),
         }
     }
 
@@ -327,9 +315,9 @@ mod tests {
     fn blocks_are_addressable() {
         let keys = StreamKeys::from_seed(1);
         let mut whole = vec![0u8; 64 * 16];
-        fill_blocks(&keys, 5, 0, &mut whole);
+        fill_blocks_portable(&keys, 5, 0, &mut whole);
         let mut part = vec![0u8; 16 * 3];
-        fill_blocks(&keys, 5, 10, &mut part);
+        fill_blocks_portable(&keys, 5, 10, &mut part);
         assert_eq!(&whole[160..208], &part[..]);
     }
 }

@@ -174,7 +174,7 @@ fn check_pool(
     threads: usize,
     queue_depth: usize,
 ) -> Result<()> {
-    if buffer_size == 0 || buffer_size % 4096 != 0 {
+    if buffer_size == 0 || !buffer_size.is_multiple_of(4096) {
         return Err(Error::invalid(
             "buffer size",
             format!(

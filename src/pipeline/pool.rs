@@ -24,7 +24,7 @@ impl Pool {
     /// divides `buffer_size`). Anonymous memory is zero-filled and not resident until touched:
     /// pages become resident when a buffer is first filled (or pinned by io_uring registration).
     pub(crate) fn new(buffer_size: usize, count: usize, align: usize) -> io::Result<Pool> {
-        debug_assert!(align.is_power_of_two() && buffer_size % align == 0 && count > 0);
+        debug_assert!(align.is_power_of_two() && buffer_size.is_multiple_of(align) && count > 0);
         let oom = || io::Error::new(io::ErrorKind::OutOfMemory, "buffer pool size overflows");
         let total = buffer_size.checked_mul(count).ok_or_else(oom)?;
         // mmap gives page alignment; ask for `align` extra bytes when more is needed.

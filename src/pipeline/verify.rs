@@ -52,7 +52,7 @@ pub fn verify_file(
         (Some(s), _) => s,
         (None, _) => probe.size,
     };
-    if opts.direct_io && opts.buffer_size % probe.align != 0 {
+    if opts.direct_io && !opts.buffer_size.is_multiple_of(probe.align) {
         return Err(Error::invalid(
             "buffer size",
             format!(

@@ -63,7 +63,7 @@ pub fn write_files_with_streams(
         .map(|t| t.probe.align)
         .max()
         .unwrap_or(target::MIN_ALIGN);
-    if opts.direct_io && opts.buffer_size % align != 0 {
+    if opts.direct_io && !opts.buffer_size.is_multiple_of(align) {
         return Err(Error::invalid(
             "buffer size",
             format!(
@@ -80,11 +80,11 @@ pub fn write_files_with_streams(
     let mut warnings = Vec::new();
     let mut opened: Vec<Opened> = Vec::with_capacity(plan.len());
     for t in &plan {
-        opened.push(target::open_for_write(
-            &t.probe,
-            opts.direct_io,
-            &mut warnings,
-        )?);
+        let o = target::open_for_write(&t.probe, opts.direct_io, &mut warnings)?;
+        if t.probe.kind == Kind::Regular {
+            target::set_length(&o.file, &t.probe.path, t.size)?;
+        }
+        opened.push(o);
     }
     let files: Vec<FileIo> = plan
         .iter()
