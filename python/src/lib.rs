@@ -1,1 +1,33 @@
-//! Python bindings (placeholder until the module lands).
+//! `dgen_py._dgen`: the native half of the `dgen_py` Python package.
+//!
+//! Glue only: argument conversion ([`args`], [`buffer`]), GIL release and progress callbacks
+//! ([`progress`]), exceptions ([`errors`]) and result objects ([`stats`]). Generation is
+//! `dgen::Generator` and all file I/O is `dgen::pipeline`; nothing here knows what the bytes are.
+//! The public documentation lives in the stubs, `dgen_py/_dgen.pyi`.
+
+mod args;
+mod buffer;
+mod errors;
+mod generator;
+mod io;
+mod progress;
+mod stats;
+
+use pyo3::prelude::*;
+
+/// The native module; `dgen_py/__init__.py` re-exports everything.
+#[pymodule]
+fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(io::write_file, m)?)?;
+    m.add_function(wrap_pyfunction!(io::write_files, m)?)?;
+    m.add_function(wrap_pyfunction!(io::read_and_validate, m)?)?;
+    m.add_function(wrap_pyfunction!(generator::generate_buffer, m)?)?;
+    m.add_class::<generator::PyGenerator>()?;
+    m.add_class::<stats::WriteStats>()?;
+    m.add_class::<stats::VerifyStats>()?;
+    m.add("DEFAULT_BUFFER_SIZE", dgen::pipeline::DEFAULT_BUFFER_SIZE)?;
+    m.add("DEFAULT_QUEUE_DEPTH", dgen::pipeline::DEFAULT_QUEUE_DEPTH)?;
+    m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,45 @@
+"""dgen_py: deterministic data for storage testing, from Python.
+
+Bytes are a pure function of (seed, stream id, dedup ratio, compression ratio, dedup unit,
+offset): the same parameters give the same bytes whichever way they are produced
+(``write_file``, ``Generator``, ``generate_buffer``, the ``dgen`` CLI or the fio engine).
+
+* ``write_file`` / ``write_files``: stream any size to files or block devices at device speed
+  (generation on worker threads, io_uring or pwrite, O_DIRECT), with the GIL released.
+* ``read_and_validate``: read a file back and check every byte.
+* ``Generator`` / ``generate_buffer``: the bytes into your own buffers (dgen-py compatible shapes).
+
+Everything is implemented in Rust (``dgen_py._dgen``); see ``_dgen.pyi`` for the full reference.
+"""
+
+from ._dgen import (
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_DEDUP_UNIT,
+    DEFAULT_QUEUE_DEPTH,
+    Generator,
+    VerifyStats,
+    WriteStats,
+    __version__,
+    generate_buffer,
+    read_and_validate,
+    write_file,
+    write_files,
+)
+
+#: dgen-py's alias for ``Generator``.
+StreamingGenerator = Generator
+
+__all__ = [
+    "DEFAULT_BUFFER_SIZE",
+    "DEFAULT_DEDUP_UNIT",
+    "DEFAULT_QUEUE_DEPTH",
+    "Generator",
+    "StreamingGenerator",
+    "VerifyStats",
+    "WriteStats",
+    "__version__",
+    "generate_buffer",
+    "read_and_validate",
+    "write_file",
+    "write_files",
+]

@@ -1,0 +1,308 @@
+"""Type stubs for dgen_py._dgen, the native half of dgen_py (re-exported by dgen_py)."""
+
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union, final
+
+from typing_extensions import Buffer
+
+StrPath = Union[str, "os.PathLike[str]"]
+#: A byte count: an int, or fio-style text such as "64KiB", "4k", "1.5G" (binary units).
+Size = Union[int, str]
+#: Called as ``progress(bytes_done, total)`` from the calling thread, at most ~10 times a second
+#: and once more at the end. Raising from it stops the run (the exception propagates).
+ProgressCallback = Callable[[int, int], Any]
+
+__version__: str
+#: Default size of each pool buffer and of each write: 8 MiB.
+DEFAULT_BUFFER_SIZE: int
+#: Default number of writes (or reads) in flight: 4.
+DEFAULT_QUEUE_DEPTH: int
+#: Default dedup block size: 128 KiB.
+DEFAULT_DEDUP_UNIT: int
+
+@final
+class WriteStats:
+    """What ``write_file`` / ``write_files`` report for one file.
+
+    ``repr()`` lists every field, ``str()`` is a one-line summary, ``to_dict()`` gives a
+    JSON-serialisable dict.
+    """
+
+    @property
+    def path(self) -> str:
+        """The file or device written."""
+    @property
+    def bytes_written(self) -> int:
+        """Bytes written: the file's size."""
+    @property
+    def operations(self) -> int:
+        """Write operations completed (continuations of short writes included)."""
+    @property
+    def duration_secs(self) -> float:
+        """Seconds from opening the file to the end of fsync."""
+    @property
+    def throughput_gbps(self) -> float:
+        """Decimal GB/s (10**9 bytes per second)."""
+    @property
+    def seed(self) -> int:
+        """The seed used (drawn at random when none was given): keep it to verify the file."""
+    @property
+    def stream_id(self) -> int:
+        """The stream id used."""
+    @property
+    def dedup_ratio(self) -> float: ...
+    @property
+    def compress_ratio(self) -> float: ...
+    @property
+    def dedup_unit(self) -> int: ...
+    @property
+    def io_engine(self) -> str:
+        """``"io_uring"`` or ``"pwrite"`` (after a fallback when io_uring is unavailable)."""
+    @property
+    def direct_io(self) -> bool:
+        """Whether O_DIRECT was used (False after a fallback, e.g. on tmpfs)."""
+    @property
+    def warnings(self) -> List[str]:
+        """Fallbacks and other notes, empty when everything went as asked."""
+    def to_dict(self) -> Dict[str, Any]:
+        """Every field as a plain dict."""
+
+@final
+class VerifyStats:
+    """What ``read_and_validate`` reports. A mismatch is reported here, not raised."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def bytes_checked(self) -> int:
+        """Bytes read and compared."""
+    @property
+    def mismatched_blocks(self) -> int:
+        """4 KiB blocks (aligned in the file) holding at least one wrong byte."""
+    @property
+    def first_mismatch_offset(self) -> Optional[int]:
+        """Offset in the file of the first wrong byte; None when every byte matched."""
+    @property
+    def is_clean(self) -> bool:
+        """True when every byte matched."""
+    @property
+    def duration_secs(self) -> float: ...
+    @property
+    def throughput_gbps(self) -> float:
+        """Decimal GB/s read and checked."""
+    @property
+    def seed(self) -> int: ...
+    @property
+    def stream_id(self) -> int: ...
+    @property
+    def io_engine(self) -> str: ...
+    @property
+    def direct_io(self) -> bool: ...
+    @property
+    def warnings(self) -> List[str]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """Every field as a plain dict."""
+
+def write_file(
+    path: StrPath,
+    size: Optional[Size],
+    buffer_size: Size = 8388608,
+    buffer_count: Optional[int] = None,
+    use_direct_io: bool = True,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    use_io_uring: bool = True,
+    *,
+    dedup_unit: Size = 131072,
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+    queue_depth: int = 4,
+    fsync: bool = True,
+    progress: Optional[ProgressCallback] = None,
+    stream_id: Optional[int] = None,
+) -> WriteStats:
+    """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
+
+    Generation runs on worker threads into a pool of ``buffer_count`` aligned buffers of
+    ``buffer_size`` bytes while io_uring (or pwrite) writes them out; memory stays at the pool
+    size whatever ``size`` is. The GIL is released for the whole run.
+
+    Args:
+        path: a regular file (created or truncated; it ends with exactly ``size`` bytes) or a
+            block device (never truncated nor written past its end; opened O_EXCL).
+        size: bytes to write; None only for a block device (its whole size).
+        buffer_size: size of each buffer and of each write; a multiple of 4096 (and of the
+            device's logical block size with O_DIRECT).
+        buffer_count: buffers in the pool; None: ``2 * threads + queue_depth``.
+        use_direct_io: O_DIRECT; file systems that refuse it (tmpfs) get buffered I/O, a warning
+            in ``WriteStats.warnings`` and ``direct_io=False``.
+        dedup_ratio: deduplication ratio >= 1 (at ``dedup_unit`` granularity).
+        compress_ratio: compression ratio >= 1 (per 4 KiB).
+        use_io_uring: io_uring with registered buffers; when False, or when the kernel refuses
+            io_uring, pwrite on I/O threads (the fallback is reported in the stats).
+        dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB.
+        seed: None draws a random seed; it is reported as ``WriteStats.seed``.
+        threads: generator threads; None or 0: one per CPU.
+        queue_depth: writes in flight.
+        fsync: fsync at the end (counted in the duration).
+        progress: ``progress(bytes_done, total)``, see ``ProgressCallback``.
+        stream_id: None: derived from the file NAME (``dgen write``'s default), so the same
+            name gives the same bytes in any directory.
+
+    Returns:
+        WriteStats.
+
+    Raises:
+        ValueError: a bad argument; raised before any file is touched.
+        TypeError: an argument of the wrong type.
+        OSError: an I/O error, with ``errno``, ``filename``, ``offset`` and ``bytes_written``
+            (the bytes written before it stopped). Python picks the subclass from the errno:
+            FileNotFoundError (missing directory), PermissionError, IsADirectoryError, ...;
+            plain OSError for ENOSPC and EIO.
+        KeyboardInterrupt: Ctrl-C; the run stops within a fraction of a second (in-flight I/O
+            drained, file closed, nothing left running), with ``bytes_written`` set.
+        RuntimeError: an internal error (a bug); never a crash.
+    """
+
+def write_files(
+    paths: Sequence[StrPath],
+    size: Optional[Size],
+    buffer_size: Size = 8388608,
+    buffer_count: Optional[int] = None,
+    use_direct_io: bool = True,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    use_io_uring: bool = True,
+    *,
+    dedup_unit: Size = 131072,
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+    queue_depth: int = 4,
+    fsync: bool = True,
+    progress: Optional[ProgressCallback] = None,
+    stream_ids: Optional[Sequence[int]] = None,
+) -> List[WriteStats]:
+    """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
+
+    Each file is its own stream: its stream id is derived from its file name (as in
+    ``write_file``) unless ``stream_ids`` gives one per path. ``progress`` sees the total over all
+    files. One failure ends the whole run (the exception's ``bytes_written`` counts all files).
+    Other arguments as ``write_file``.
+    """
+
+def read_and_validate(
+    path: StrPath,
+    size: Optional[Size] = None,
+    seed: Optional[int] = None,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    *,
+    dedup_unit: Size = 131072,
+    stream_id: Optional[int] = None,
+    buffer_size: Size = 8388608,
+    buffer_count: Optional[int] = None,
+    use_direct_io: bool = True,
+    use_io_uring: bool = True,
+    threads: Optional[int] = None,
+    queue_depth: int = 4,
+    progress: Optional[ProgressCallback] = None,
+) -> VerifyStats:
+    """Reads ``path`` back and compares every byte with what the stream holds at that offset.
+
+    Same pool design as ``write_file`` (O_DIRECT, io_uring, checking on worker threads, GIL
+    released). A mismatch is not an exception: see ``VerifyStats.first_mismatch_offset`` and
+    ``mismatched_blocks``.
+
+    Args:
+        path: the file or block device to check.
+        size: bytes to check from the start; None: the whole file or device.
+        seed: required (None raises ValueError): the seed the file was written with.
+        stream_id: None: derived from the file name, as ``write_file`` does; pass the written
+            stream id when the file was renamed.
+        Other arguments as ``write_file``; the data parameters must match the write's.
+
+    Raises:
+        ValueError: a bad argument, or ``size`` larger than the file.
+        OSError: an I/O error, with ``errno``, ``filename``, ``offset`` and ``bytes_checked``.
+        KeyboardInterrupt: Ctrl-C, as for ``write_file`` (with ``bytes_checked``).
+    """
+
+def generate_buffer(
+    size: Size,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    numa_mode: str = "auto",
+    max_threads: Optional[int] = None,
+    numa_node: Optional[int] = None,
+    *,
+    seed: Optional[int] = None,
+    dedup_unit: Size = 131072,
+    stream_id: int = 0,
+) -> bytes:
+    """Returns the first ``size`` bytes of the stream as ``bytes`` (GIL released while filling).
+
+    ``numa_mode`` and ``numa_node`` are accepted for dgen-py compatibility and have no effect.
+    ``max_threads``: None or 0 uses every CPU, 1 the calling thread only.
+    """
+
+class Generator:
+    """A stream of ``size`` bytes, produced chunk by chunk into your own buffers.
+
+    Same call shapes as dgen-py's ``Generator``. Every chunk is the stream's bytes at the current
+    position, so the concatenation of all chunks equals ``generate_buffer(size, ...)`` and
+    ``write_file(..., size, ...)`` with the same seed and stream id, whatever the chunk sizes.
+
+    ``numa_mode``, ``numa_node`` and ``block_size`` are accepted for dgen-py compatibility and
+    have no effect. ``max_threads``: None or 0 uses every CPU, 1 the calling thread only.
+    ``seed``: None draws a random seed (see ``.seed``). ``stream_id`` defaults to 0 (note that
+    ``write_file`` derives it from the file name unless given).
+    """
+
+    def __init__(
+        self,
+        size: Size,
+        dedup_ratio: float = 1.0,
+        compress_ratio: float = 1.0,
+        numa_mode: str = "auto",
+        max_threads: Optional[int] = None,
+        numa_node: Optional[int] = None,
+        chunk_size: Optional[Size] = None,
+        block_size: Optional[Size] = None,
+        seed: Optional[int] = None,
+        *,
+        dedup_unit: Size = 131072,
+        stream_id: int = 0,
+    ) -> None: ...
+    def fill_chunk(self, buffer: Buffer) -> int:
+        """Fills ``buffer`` in place with the next bytes of the stream; returns how many.
+
+        ``buffer``: any writable, C-contiguous buffer (bytearray, memoryview, mmap, numpy array
+        of any dtype). Fewer than ``len(buffer)`` bytes near the end, 0 once complete. The GIL
+        is released while filling. Raises TypeError for read-only or non-contiguous buffers.
+        """
+    def get_chunk(self, chunk_size: Optional[Size] = None) -> Optional[bytes]:
+        """Returns the next ``chunk_size`` bytes (default ``.chunk_size``), or None at the end."""
+    def reset(self) -> None:
+        """Goes back to the start of the stream (same bytes again)."""
+    def position(self) -> int:
+        """Bytes produced so far (a method, as in dgen-py)."""
+    def total_size(self) -> int:
+        """The stream's length in bytes."""
+    def is_complete(self) -> bool:
+        """True once all ``size`` bytes were produced."""
+    def set_seed(self, seed: Optional[int] = None) -> None:
+        """Switches to another seed (None: random) and goes back to the start."""
+    @property
+    def seed(self) -> int:
+        """The seed (drawn at random when none was given: keep it to reproduce the data)."""
+    @property
+    def stream_id(self) -> int: ...
+    @property
+    def dedup_ratio(self) -> float: ...
+    @property
+    def compress_ratio(self) -> float: ...
+    @property
+    def dedup_unit(self) -> int: ...
+    @property
+    def chunk_size(self) -> int:
+        """Default length of ``get_chunk()`` (8 MiB unless given)."""

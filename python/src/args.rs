@@ -1,0 +1,91 @@
+//! Converting Python arguments: sizes (int or fio-style text), counts, seeds, data parameters.
+//! Every bad value raises `ValueError` (or `TypeError` for a wrong type) naming the argument.
+
+use dgen::params::{random_seed, DEFAULT_DEDUP_UNIT};
+use dgen::size::parse_size;
+use dgen::GenParams;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyString};
+
+/// A byte count given as a non-negative int or as text such as `"64KiB"`, `"1.5G"`, `"4k"`.
+pub fn size(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if value.is_instance_of::<PyString>() {
+        let text: String = value.extract()?;
+        return parse_size(name, &text).map_err(|e| PyValueError::new_err(e.to_string()));
+    }
+    count(name, value)
+}
+
+/// A non-negative int (bools are refused: `size=True` is a mistake, not 1 byte).
+pub fn count(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, not bool"
+        )));
+    }
+    if let Ok(v) = value.extract::<u64>() {
+        return Ok(v);
+    }
+    match value.extract::<i64>() {
+        Ok(v) if v < 0 => Err(PyValueError::new_err(format!(
+            "invalid {name}: {v} is negative"
+        ))),
+        Ok(v) => Ok(v as u64),
+        Err(_) if value.extract::<i128>().is_ok() => Err(PyValueError::new_err(format!(
+            "invalid {name}: {value} is out of range (0 to 2**64 - 1)"
+        ))),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{name} must be an int, not {}",
+            value.get_type().name()?
+        ))),
+    }
+}
+
+/// An optional size; `None` stays `None`.
+pub fn opt_size(name: &'static str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    value
+        .filter(|v| !v.is_none())
+        .map(|v| size(name, v))
+        .transpose()
+}
+
+/// An optional count; `None` stays `None`.
+pub fn opt_count(name: &'static str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    value
+        .filter(|v| !v.is_none())
+        .map(|v| count(name, v))
+        .transpose()
+}
+
+/// A count that must fit the platform's `usize`.
+pub fn to_usize(name: &'static str, value: u64) -> PyResult<usize> {
+    usize::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("invalid {name}: {value} is too large")))
+}
+
+/// The seed: the one given, or a random one (always reported back to the caller).
+pub fn seed(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    Ok(opt_count("seed", value)?.unwrap_or_else(random_seed))
+}
+
+/// Builds and validates the data parameters shared by every entry point.
+pub fn gen_params(
+    seed: u64,
+    stream_id: u64,
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    dedup_unit: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GenParams> {
+    let params = GenParams {
+        seed,
+        stream_id,
+        dedup_ratio,
+        compress_ratio,
+        dedup_unit: opt_size("dedup_unit", dedup_unit)?.unwrap_or(DEFAULT_DEDUP_UNIT),
+    };
+    params
+        .validate()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(params)
+}

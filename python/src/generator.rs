@@ -1,0 +1,295 @@
+//! `Generator` (streaming, `fill_chunk` into caller buffers) and `generate_buffer` (one shot):
+//! thin wrappers over `dgen::Generator::fill` / `fill_parallel`, with the GIL released.
+
+use crate::args;
+use crate::buffer::WritableBuffer;
+use crate::errors::no_panic;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::sync::Arc;
+
+/// Below this many bytes a fill runs on the calling thread; above, on several threads.
+const PARALLEL_FROM: usize = 2 << 20;
+/// `chunk_size` when none is given (`get_chunk` without an argument).
+const DEFAULT_CHUNK: u64 = 8 << 20;
+
+/// Where fills run: the calling thread only, rayon's global pool, or a pool of `max_threads`.
+#[derive(Clone)]
+enum Threads {
+    One,
+    Global,
+    Pool(Arc<rayon::ThreadPool>),
+}
+
+impl Threads {
+    fn new(max_threads: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        match args::opt_count("max_threads", max_threads)? {
+            None | Some(0) => Ok(Threads::Global),
+            Some(1) => Ok(Threads::One),
+            Some(n) => {
+                let n = args::to_usize("max_threads", n)?;
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("dgen-py-fill-{i}"))
+                    .build()
+                    .map_err(|e| PyRuntimeError::new_err(format!("cannot start threads: {e}")))?;
+                Ok(Threads::Pool(Arc::new(pool)))
+            }
+        }
+    }
+
+    /// Fills `buf` with the stream's bytes at `offset`. Call with the GIL released.
+    fn fill(&self, gen: &dgen::Generator, offset: u64, buf: &mut [u8]) {
+        match self {
+            _ if buf.len() < PARALLEL_FROM => gen.fill(offset, buf),
+            Threads::One => gen.fill(offset, buf),
+            Threads::Global => gen.fill_parallel(offset, buf),
+            Threads::Pool(pool) => pool.install(|| gen.fill_parallel(offset, buf)),
+        }
+    }
+}
+
+/// Checks the dgen-py compatibility argument `numa_mode` (accepted, no effect here).
+fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
+    match numa_mode {
+        "auto" | "force" | "disabled" => Ok(()),
+        other => Err(PyValueError::new_err(format!(
+            "invalid numa_mode: {other:?} (expected 'auto', 'force' or 'disabled')"
+        ))),
+    }
+}
+
+/// A stream of `size` bytes read in chunks into caller-provided buffers.
+#[pyclass(module = "dgen_py", name = "Generator")]
+pub struct PyGenerator {
+    gen: dgen::Generator,
+    size: u64,
+    position: u64,
+    chunk_size: u64,
+    threads: Threads,
+}
+
+impl PyGenerator {
+    /// Reserves the next `want` bytes (fewer at the end): returns their offset and length.
+    fn reserve(&mut self, want: u64) -> (u64, u64) {
+        let offset = self.position;
+        let n = want.min(self.size - offset);
+        self.position += n;
+        (offset, n)
+    }
+}
+
+#[pymethods]
+impl PyGenerator {
+    #[new]
+    #[pyo3(signature = (
+        size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
+        numa_node=None, chunk_size=None, block_size=None, seed=None, *, dedup_unit=None,
+        stream_id=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        size: &Bound<'_, PyAny>,
+        dedup_ratio: f64,
+        compress_ratio: f64,
+        numa_mode: &str,
+        max_threads: Option<&Bound<'_, PyAny>>,
+        numa_node: Option<&Bound<'_, PyAny>>,
+        chunk_size: Option<&Bound<'_, PyAny>>,
+        block_size: Option<&Bound<'_, PyAny>>,
+        seed: Option<&Bound<'_, PyAny>>,
+        dedup_unit: Option<&Bound<'_, PyAny>>,
+        stream_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        check_numa_mode(numa_mode)?;
+        args::opt_count("numa_node", numa_node)?;
+        args::opt_size("block_size", block_size)?;
+        let chunk_size = args::opt_size("chunk_size", chunk_size)?.unwrap_or(DEFAULT_CHUNK);
+        if chunk_size == 0 {
+            return Err(PyValueError::new_err("invalid chunk_size: 0"));
+        }
+        let params = args::gen_params(
+            args::seed(seed)?,
+            args::opt_count("stream_id", stream_id)?.unwrap_or(0),
+            dedup_ratio,
+            compress_ratio,
+            dedup_unit,
+        )?;
+        let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(PyGenerator {
+            gen,
+            size: args::size("size", size)?,
+            position: 0,
+            chunk_size,
+            threads: Threads::new(max_threads)?,
+        })
+    }
+
+    /// Fills `buffer` with the next bytes of the stream; returns how many (0 at the end).
+    fn fill_chunk(slf: &Bound<'_, Self>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let mut view = WritableBuffer::get(buffer)?;
+        let (gen, threads, offset, n) = {
+            let mut me = slf.borrow_mut();
+            let (offset, n) = me.reserve(view.len() as u64);
+            (me.gen.clone(), me.threads.clone(), offset, n as usize)
+        };
+        if n == 0 {
+            return Ok(0);
+        }
+        let dst = &mut view.as_mut_slice()[..n];
+        slf.py()
+            .allow_threads(|| no_panic(|| threads.fill(&gen, offset, dst)))?;
+        Ok(n)
+    }
+
+    /// Returns the next `chunk_size` bytes (default: the generator's chunk_size) as `bytes`, or
+    /// None at the end.
+    #[pyo3(signature = (chunk_size=None))]
+    fn get_chunk<'py>(
+        slf: &Bound<'py, Self>,
+        chunk_size: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let want = match args::opt_size("chunk_size", chunk_size)? {
+            Some(n) => n,
+            None => slf.borrow().chunk_size,
+        };
+        let (gen, threads, offset, n) = {
+            let mut me = slf.borrow_mut();
+            let (offset, n) = me.reserve(want);
+            (me.gen.clone(), me.threads.clone(), offset, n)
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        let py = slf.py();
+        let bytes = new_bytes(py, args::to_usize("chunk_size", n)?, |buf| {
+            threads.fill(&gen, offset, buf)
+        })?;
+        Ok(Some(bytes))
+    }
+
+    /// Goes back to the start of the stream (same seed, same bytes).
+    fn reset(&mut self) {
+        self.position = 0;
+    }
+
+    /// Bytes produced so far (the offset of the next byte).
+    fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The stream's length in bytes.
+    fn total_size(&self) -> u64 {
+        self.size
+    }
+
+    /// True once all `size` bytes were produced.
+    fn is_complete(&self) -> bool {
+        self.position >= self.size
+    }
+
+    /// Changes the seed (None: a random one) and goes back to the start.
+    #[pyo3(signature = (seed=None))]
+    fn set_seed(&mut self, seed: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let mut params = self.gen.params().clone();
+        params.seed = args::seed(seed)?;
+        self.gen =
+            dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        self.position = 0;
+        Ok(())
+    }
+
+    /// The seed (drawn at random when none was given: keep it to reproduce the data).
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.gen.params().seed
+    }
+
+    #[getter]
+    fn stream_id(&self) -> u64 {
+        self.gen.params().stream_id
+    }
+
+    #[getter]
+    fn dedup_ratio(&self) -> f64 {
+        self.gen.params().dedup_ratio
+    }
+
+    #[getter]
+    fn compress_ratio(&self) -> f64 {
+        self.gen.params().compress_ratio
+    }
+
+    #[getter]
+    fn dedup_unit(&self) -> u64 {
+        self.gen.params().dedup_unit
+    }
+
+    /// Default length of `get_chunk()`.
+    #[getter]
+    fn chunk_size(&self) -> u64 {
+        self.chunk_size
+    }
+
+    fn __repr__(&self) -> String {
+        let p = self.gen.params();
+        format!(
+            "Generator(size={}, dedup_ratio={}, compress_ratio={}, seed={}, dedup_unit={}, \
+             stream_id={}, position={})",
+            self.size,
+            p.dedup_ratio,
+            p.compress_ratio,
+            p.seed,
+            p.dedup_unit,
+            p.stream_id,
+            self.position
+        )
+    }
+}
+
+/// A new `bytes` object of `len` bytes filled by `fill` with the GIL released.
+fn new_bytes<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, len, |buf| {
+        py.allow_threads(|| no_panic(|| fill(buf)))?;
+        Ok(())
+    })
+}
+
+/// Generates `size` bytes of the stream from offset 0 as `bytes`; see the stubs.
+#[pyfunction]
+#[pyo3(signature = (
+    size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
+    numa_node=None, *, seed=None, dedup_unit=None, stream_id=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn generate_buffer<'py>(
+    py: Python<'py>,
+    size: &Bound<'py, PyAny>,
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    numa_mode: &str,
+    max_threads: Option<&Bound<'py, PyAny>>,
+    numa_node: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
+    dedup_unit: Option<&Bound<'py, PyAny>>,
+    stream_id: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    check_numa_mode(numa_mode)?;
+    args::opt_count("numa_node", numa_node)?;
+    let len = args::to_usize("size", args::size("size", size)?)?;
+    let params = args::gen_params(
+        args::seed(seed)?,
+        args::opt_count("stream_id", stream_id)?.unwrap_or(0),
+        dedup_ratio,
+        compress_ratio,
+        dedup_unit,
+    )?;
+    let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let threads = Threads::new(max_threads)?;
+    new_bytes(py, len, |buf| threads.fill(&gen, 0, buf))
+}

@@ -1,0 +1,272 @@
+//! `write_file`, `write_files` and `read_and_validate`: argument conversion, then one call into
+//! `dgen::pipeline` with the GIL released and the progress hook attached.
+
+use crate::args;
+use crate::errors::{no_panic, pipeline_to_pyerr, set_attr};
+use crate::progress::Progress;
+use crate::stats::{VerifyStats, WriteStats};
+use dgen::params::stream_id_for_path;
+use dgen::pipeline::{self, PipelineError, VerifyOptions, WriteOptions};
+use dgen::GenParams;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+
+/// The pool and I/O settings shared by writes and verification, as given from Python.
+struct PoolArgs {
+    buffer_size: usize,
+    buffer_count: usize,
+    threads: usize,
+    queue_depth: usize,
+}
+
+impl PoolArgs {
+    fn new(
+        buffer_size: Option<&Bound<'_, PyAny>>,
+        buffer_count: Option<&Bound<'_, PyAny>>,
+        threads: Option<&Bound<'_, PyAny>>,
+        queue_depth: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let buffer_size = args::opt_size("buffer_size", buffer_size)?
+            .unwrap_or(pipeline::DEFAULT_BUFFER_SIZE as u64);
+        Ok(PoolArgs {
+            buffer_size: args::to_usize("buffer_size", buffer_size)?,
+            // 0 = automatic in the pipeline.
+            buffer_count: args::to_usize(
+                "buffer_count",
+                args::opt_count("buffer_count", buffer_count)?.unwrap_or(0),
+            )?,
+            threads: args::to_usize("threads", args::opt_count("threads", threads)?.unwrap_or(0))?,
+            queue_depth: args::to_usize(
+                "queue_depth",
+                args::opt_count("queue_depth", queue_depth)?
+                    .unwrap_or(pipeline::DEFAULT_QUEUE_DEPTH as u64),
+            )?,
+        })
+    }
+}
+
+fn check_callable(progress: &Option<Py<PyAny>>, py: Python<'_>) -> PyResult<()> {
+    match progress {
+        Some(p) if !p.bind(py).is_callable() => Err(PyTypeError::new_err(
+            "progress must be a callable taking (bytes_done, total)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Runs `job` with the GIL released and the progress hook attached, then turns its outcome into
+/// a Python result: an exception raised in the hook (KeyboardInterrupt, or one from the callback)
+/// wins over the pipeline's own `Interrupted`, and gets the bytes done as `bytes_attr`.
+fn run_pipeline<T, F>(
+    py: Python<'_>,
+    progress: Option<Py<PyAny>>,
+    bytes_attr: &str,
+    job: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: Send + FnOnce(&mut dyn FnMut(u64, u64) -> bool) -> Result<T, PipelineError>,
+{
+    let mut hook = Progress::new(progress);
+    let outcome = py.allow_threads(|| no_panic(|| job(&mut |done, total| hook.tick(done, total))));
+    let result = outcome?;
+    match (result, hook.take_error()) {
+        (Ok(value), None) => Ok(value),
+        // The callback raised on the final call, after all data was written: still raise it.
+        (Ok(_), Some(err)) => Err(err),
+        (Err(e), Some(err)) => {
+            set_attr(py, &err, bytes_attr, e.bytes_done);
+            Err(err)
+        }
+        (Err(e), None) => Err(pipeline_to_pyerr(py, e, bytes_attr)),
+    }
+}
+
+/// Builds and validates write options (ValueError before anything is touched).
+#[allow(clippy::too_many_arguments)]
+fn write_options(
+    size: Option<&Bound<'_, PyAny>>,
+    pool: PoolArgs,
+    use_direct_io: bool,
+    use_io_uring: bool,
+    fsync: bool,
+    params: GenParams,
+) -> PyResult<WriteOptions> {
+    let opts = WriteOptions {
+        params,
+        size: args::opt_size("size", size)?,
+        buffer_size: pool.buffer_size,
+        buffer_count: pool.buffer_count,
+        direct_io: use_direct_io,
+        io_uring: use_io_uring,
+        threads: pool.threads,
+        queue_depth: pool.queue_depth,
+        fsync,
+    };
+    opts.validate()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(opts)
+}
+
+/// Writes `size` bytes of generated data to `path`; see the stubs for the full documentation.
+#[pyfunction]
+#[pyo3(signature = (
+    path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
+    compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
+    queue_depth=None, fsync=true, progress=None, stream_id=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn write_file(
+    py: Python<'_>,
+    path: PathBuf,
+    size: Option<&Bound<'_, PyAny>>,
+    buffer_size: Option<&Bound<'_, PyAny>>,
+    buffer_count: Option<&Bound<'_, PyAny>>,
+    use_direct_io: bool,
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    use_io_uring: bool,
+    dedup_unit: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+    queue_depth: Option<&Bound<'_, PyAny>>,
+    fsync: bool,
+    progress: Option<Py<PyAny>>,
+    stream_id: Option<&Bound<'_, PyAny>>,
+) -> PyResult<WriteStats> {
+    check_callable(&progress, py)?;
+    let stream_id =
+        args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
+    let params = args::gen_params(
+        args::seed(seed)?,
+        stream_id,
+        dedup_ratio,
+        compress_ratio,
+        dedup_unit,
+    )?;
+    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
+    let stats = run_pipeline(py, progress, "bytes_written", |hook| {
+        pipeline::write_file(&path, &opts, hook)
+    })?;
+    Ok(WriteStats::new(stats, &opts.params))
+}
+
+/// Writes several files at once, each its own stream; see the stubs.
+#[pyfunction]
+#[pyo3(signature = (
+    paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
+    compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
+    queue_depth=None, fsync=true, progress=None, stream_ids=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn write_files(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    size: Option<&Bound<'_, PyAny>>,
+    buffer_size: Option<&Bound<'_, PyAny>>,
+    buffer_count: Option<&Bound<'_, PyAny>>,
+    use_direct_io: bool,
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    use_io_uring: bool,
+    dedup_unit: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+    queue_depth: Option<&Bound<'_, PyAny>>,
+    fsync: bool,
+    progress: Option<Py<PyAny>>,
+    stream_ids: Option<Vec<Bound<'_, PyAny>>>,
+) -> PyResult<Vec<WriteStats>> {
+    check_callable(&progress, py)?;
+    let ids: Vec<u64> = match stream_ids {
+        None => paths.iter().map(|p| stream_id_for_path(p)).collect(),
+        Some(ids) => {
+            if ids.len() != paths.len() {
+                return Err(PyValueError::new_err(format!(
+                    "invalid stream_ids: {} ids for {} paths",
+                    ids.len(),
+                    paths.len()
+                )));
+            }
+            ids.iter()
+                .map(|id| args::count("stream_ids", id))
+                .collect::<PyResult<_>>()?
+        }
+    };
+    let params = args::gen_params(
+        args::seed(seed)?,
+        0,
+        dedup_ratio,
+        compress_ratio,
+        dedup_unit,
+    )?;
+    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
+    let stats = run_pipeline(py, progress, "bytes_written", |hook| {
+        pipeline::write_files_with_streams(&paths, &ids, &opts, hook)
+    })?;
+    Ok(stats
+        .into_iter()
+        .map(|s| {
+            let mut params = opts.params.clone();
+            params.stream_id = s.stream_id;
+            WriteStats::new(s, &params)
+        })
+        .collect())
+}
+
+/// Reads a file back and compares every byte with the stream; see the stubs.
+#[pyfunction]
+#[pyo3(signature = (
+    path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
+    stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
+    threads=None, queue_depth=None, progress=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn read_and_validate(
+    py: Python<'_>,
+    path: PathBuf,
+    size: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    dedup_unit: Option<&Bound<'_, PyAny>>,
+    stream_id: Option<&Bound<'_, PyAny>>,
+    buffer_size: Option<&Bound<'_, PyAny>>,
+    buffer_count: Option<&Bound<'_, PyAny>>,
+    use_direct_io: bool,
+    use_io_uring: bool,
+    threads: Option<&Bound<'_, PyAny>>,
+    queue_depth: Option<&Bound<'_, PyAny>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<VerifyStats> {
+    check_callable(&progress, py)?;
+    let seed = args::opt_count("seed", seed)?.ok_or_else(|| {
+        PyValueError::new_err(
+            "invalid seed: required to validate (pass the seed the file was written with, \
+             e.g. WriteStats.seed)",
+        )
+    })?;
+    let stream_id =
+        args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
+    let params = args::gen_params(seed, stream_id, dedup_ratio, compress_ratio, dedup_unit)?;
+    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let opts = VerifyOptions {
+        params,
+        size: args::opt_size("size", size)?,
+        buffer_size: pool.buffer_size,
+        buffer_count: pool.buffer_count,
+        direct_io: use_direct_io,
+        io_uring: use_io_uring,
+        threads: pool.threads,
+        queue_depth: pool.queue_depth,
+    };
+    opts.validate()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let stats = run_pipeline(py, progress, "bytes_checked", |hook| {
+        pipeline::verify_file(&path, &opts, hook)
+    })?;
+    Ok(VerifyStats::new(stats, &opts.params))
+}
