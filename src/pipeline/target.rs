@@ -198,6 +198,15 @@ fn open_with_fallback(
     }
 }
 
+/// Gives a freshly truncated regular file its final length before the run (a sparse file), so
+/// that no write extends it: ext4 and others run extending O_DIRECT writes synchronously (one at a
+/// time, whatever the queue depth), and writes inside the file's length asynchronously. After a
+/// failed or cancelled run the file keeps this length; the bytes done are in the error.
+pub(crate) fn set_length(file: &File, path: &Path, size: u64) -> Result<()> {
+    file.set_len(size)
+        .map_err(|e| Error::io("set the length of", path, None, e))
+}
+
 /// Writes `data` at `offset` with buffered I/O (clearing O_DIRECT on the descriptor first):
 /// the part of a direct write that is not a whole block. Completes short writes, retries EINTR.
 pub(crate) fn write_tail(file: &File, path: &Path, offset: u64, data: &[u8]) -> Result<u64> {
