@@ -209,7 +209,7 @@ pub unsafe extern "C" fn dgen_rs_job_new(
         let job = match Job::new(&name, config, iodepth) {
             Ok(j) => j,
             Err(e) => {
-                log::error(&format!("dgen: job {name}: cannot set up io_uring: {e}"));
+                log::error(&format!("dgen: job {name}: cannot set up io_uring: {e} (dgen_io=psync works without it)"));
                 return std::ptr::null_mut();
             }
         };
