@@ -55,7 +55,7 @@ impl Progress {
         let now = Instant::now();
         let due = self
             .last_call
-            .map_or(true, |t| now.duration_since(t) >= MIN_INTERVAL);
+            .is_none_or(|t| now.duration_since(t) >= MIN_INTERVAL);
         let is_final = done == total && self.last_done != Some(done);
         if !(due || is_final) {
             return Ok(());

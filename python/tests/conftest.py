@@ -62,8 +62,19 @@ def dgen_cli():
 
 
 def os_threads() -> int:
-    """Threads of this process, Rust ones included."""
-    return len(os.listdir("/proc/self/task"))
+    """Threads of this process, Rust ones included. The kernel's io_uring workers (iou-wrk-*)
+    are left out: they exit on their own shortly after their ring is closed (the ring's fd is
+    covered by open_fds)."""
+    count = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().startswith("iou-wrk-"):
+                    continue
+        except OSError:  # exited meanwhile
+            continue
+        count += 1
+    return count
 
 
 def open_fds() -> int:
