@@ -184,3 +184,37 @@ fn bad_arguments_exit_two_with_one_line_and_touch_nothing() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!dir.path().join("nope").exists());
 }
+
+#[test]
+fn ctrl_c_stops_a_write_cleanly_with_exit_130() {
+    let dir = disk_tempdir();
+    let f = dir.path().join("big.bin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dgen"))
+        .args([
+            "write",
+            f.to_str().unwrap(),
+            "--size",
+            "64G",
+            "--seed",
+            "9",
+            "--no-fsync",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: sends SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let start = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupted after"), "{err}");
+    assert!(err.contains("seed 9"), "the seed is reported: {err}");
+}

@@ -2,7 +2,7 @@
 //! `dgen gen`, the fio engine, `dgen_py`) wrote there for the same seed and flags.
 
 use super::data_args::{describe, size_arg, DataArgs};
-use super::io_args::{fail, progress_bar, update, IoArgs};
+use super::io_args::{cancel_on_ctrl_c, fail, progress_bar, update, IoArgs};
 use clap::Args;
 use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
 use dgen::size::format_size;
@@ -46,6 +46,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         queue_depth: args.io.queue_depth,
     };
     opts.validate()?;
+    cancel_on_ctrl_c();
     let bar = progress_bar(!args.json);
     let result = verify_file(&args.path, &opts, &mut |done, total| {
         update(&bar, done, total)

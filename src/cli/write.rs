@@ -2,7 +2,7 @@
 //! io_uring, a fixed pool of buffers), then print a summary with the seed.
 
 use super::data_args::{describe, size_arg, DataArgs};
-use super::io_args::{fail, progress_bar, update, IoArgs};
+use super::io_args::{cancel_on_ctrl_c, fail, progress_bar, update, IoArgs};
 use clap::Args;
 use dgen::pipeline::{write_file, WriteOptions, WriteStats};
 use dgen::size::format_size;
@@ -46,6 +46,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
     };
     // Checked here too so that bad flags fail before the progress bar appears.
     opts.validate()?;
+    cancel_on_ctrl_c();
     let bar = progress_bar(!args.json);
     let result = write_file(&args.path, &opts, &mut |done, total| {
         update(&bar, done, total)
