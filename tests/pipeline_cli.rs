@@ -189,7 +189,7 @@ fn bad_arguments_exit_two_with_one_line_and_touch_nothing() {
 fn ctrl_c_stops_a_write_cleanly_with_exit_130() {
     let dir = disk_tempdir();
     let f = dir.path().join("big.bin");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dgen"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dgen"))
         .args([
             "write",
             f.to_str().unwrap(),
