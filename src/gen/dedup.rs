@@ -1,8 +1,9 @@
 //! The deduplication map: which content each dedup block carries.
 //!
-//! Blocks are `dedup_unit` bytes. Block `b` is *unique* when `ceil((b+1)/d) > ceil(b/d)`, so every
-//! prefix of `n` blocks holds exactly `ceil(n/d)` unique blocks: the ratio is exact on the whole
-//! stream and on every prefix, not just on average. A unique block gets a fresh content key (its rank
+//! Blocks are `dedup_unit` bytes. Block `b` is *unique* when `u(b+1) > u(b)` with
+//! `u(n) = max(1, round(n/d))`, so every prefix of `n` blocks holds exactly `u(n)` unique blocks:
+//! the ratio is as exact as a whole number of blocks allows, on the whole stream and on every
+//! prefix, not just on average. A unique block gets a fresh content key (its rank
 //! among the unique blocks); every other block copies the key of an earlier unique block.
 //!
 //! Where copies point: the stream is cut into *regions* of `max(dedup_unit, 1 MiB)`. A copy never
@@ -61,10 +62,14 @@ impl DedupMap {
         }
     }
 
-    /// Number of unique blocks among the first `n` blocks: `ceil(n / d)`.
+    /// Number of unique blocks among the first `n` blocks: `n / d` rounded to the nearest
+    /// integer, and at least 1 once `n >= 1` (the first block is always unique).
     #[inline]
     pub(crate) fn uniques_before(&self, n: u64) -> u64 {
-        ((n as u128 * self.inv_ratio).div_ceil(ONE)) as u64
+        if n == 0 {
+            return 0;
+        }
+        (((n as u128 * self.inv_ratio + ONE / 2) / ONE) as u64).max(1)
     }
 
     /// Whether block `b` is unique (carries content seen nowhere earlier in the stream).
@@ -122,7 +127,11 @@ mod tests {
             let map = DedupMap::new(d, 64 << 10, 9);
             for n in [1u64, 10, 1000, 1024, 4097] {
                 let uniques = (0..n).filter(|&b| map.is_unique(b)).count() as u64;
-                assert_eq!(uniques, (n as f64 / d).ceil() as u64, "d {d} n {n}");
+                assert_eq!(
+                    uniques,
+                    ((n as f64 / d).round() as u64).max(1),
+                    "d {d} n {n}"
+                );
             }
         }
     }

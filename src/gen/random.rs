@@ -282,13 +282,20 @@ mod tests {
     #[test]
     fn simd_and_portable_paths_agree() {
         let keys = StreamKeys::from_seed(42);
-        let cases = [(0u64, 0u64, 4096usize), (7, 3, 16), (u64::MAX, u64::MAX - 2, 96), (99, 1 << 40, 4096 + 48)];
+        let cases = [
+            (0u64, 0u64, 4096usize),
+            (7, 3, 16),
+            (u64::MAX, u64::MAX - 2, 96),
+            (99, 1 << 40, 4096 + 48),
+        ];
         for (id, first, len) in cases {
             let mut want = vec![1u8; len];
             fill_blocks_portable(&keys, id, first, &mut want);
             #[cfg(target_arch = "x86_64")]
             for lvl in [Level::AesNi, Level::Vaes256] {
-                if level() == Level::Portable || (lvl == Level::Vaes256 && level() != Level::Vaes256) {
+                if level() == Level::Portable
+                    || (lvl == Level::Vaes256 && level() != Level::Vaes256)
+                {
                     continue;
                 }
                 let mut got = vec![0u8; len];
@@ -303,7 +310,14 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "aes,avx2,vaes")]
-    unsafe fn simd_entry(lvl: Level, keys: &StreamKeys, id: u64, first: u64, out: &mut [u8], copy: &mut [u8]) {
+    unsafe fn simd_entry(
+        lvl: Level,
+        keys: &StreamKeys,
+        id: u64,
+        first: u64,
+        out: &mut [u8],
+        copy: &mut [u8],
+    ) {
         let k = x86::Keys128::load(keys);
         match lvl {
             Level::Vaes256 => x86::fill_vaes256(&k, id, first, out, Some(copy)),
