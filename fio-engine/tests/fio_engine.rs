@@ -657,7 +657,7 @@ fn quickstart_job_writes_and_verifies() {
     let seed = drawn_seed(&t);
     let p = params(seed, &file, 2.0, 3.0, 128 << 10);
     let got = fs::read(&file).unwrap();
-    assert_eq!(got.len(), 256 << 20);
+    assert_eq!(got.len(), 64 << 20);
     let gen = Generator::new(p).unwrap();
     assert_eq!(gen.first_mismatch(0, &got), None);
 }
