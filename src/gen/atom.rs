@@ -156,39 +156,37 @@ fn write_atom_with<const AVX2: bool>(
             Some(&mut work[pos..pos + run]),
         );
         pos += run;
-        // An LZ77 match at distance `dist`: the run's last `dist` bytes, repeated, one period at
-        // a time from the scratch.
-        let mut t = 0;
-        while t < len {
-            let chunk = dist.min(len - t);
-            copy_granules::<AVX2>(out, pos + t, work, pos - dist, chunk);
-            t += chunk;
-        }
+        // An LZ77 match at distance `dist`: the run's last `dist` bytes, repeated, from the scratch.
+        repeat_granules::<AVX2>(out, pos, work, pos - dist, dist, len);
         pos += len;
     }
     debug_assert_eq!(pos, ATOM);
 }
 
-/// Copies `len` bytes (a multiple of [`GRANULE`]) from `src[from..]` to `out[to..]`, with inlined
-/// 32-byte vector moves when `AVX2` (no library call: the copies are short).
+/// Writes `out[to..to + len]` by repeating `src[from..from + period]` (all multiples of
+/// [`GRANULE`]), with inline 32-byte vector moves when `AVX2` (the copies are too short for a
+/// library call to pay).
 #[inline(always)]
-fn copy_granules<const AVX2: bool>(
+fn repeat_granules<const AVX2: bool>(
     out: &mut [u8; ATOM],
     to: usize,
     src: &[u8; ATOM],
     from: usize,
+    period: usize,
     len: usize,
 ) {
     let dst = &mut out[to..to + len];
-    let src = &src[from..from + len];
+    let pattern = &src[from..from + period];
     #[cfg(target_arch = "x86_64")]
     if AVX2 {
-        // SAFETY: the caller has AVX2 enabled (`AVX2`); both slices are `len` bytes (a multiple
-        // of 32) and belong to different arrays.
-        unsafe { x86::copy32(dst.as_mut_ptr(), src.as_ptr(), len) };
+        // SAFETY: the caller has AVX2 enabled (`AVX2`); `dst` holds `len` bytes and `pattern`
+        // `period` bytes, both multiples of 32, in different arrays.
+        unsafe { x86::repeat32(dst.as_mut_ptr(), pattern.as_ptr(), period, len) };
         return;
     }
-    dst.copy_from_slice(src);
+    for (d, s) in dst.chunks_mut(period).zip(std::iter::repeat(pattern)) {
+        d.copy_from_slice(&s[..d.len()]);
+    }
 }
 
 /// Scratch space for building atoms in cache.

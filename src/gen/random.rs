@@ -260,16 +260,23 @@ pub(crate) mod x86 {
         );
     }
 
-    /// Copies `len` bytes (a multiple of 32) from `src` to `dst` with 32-byte vector moves.
+    /// Writes `len` bytes (a multiple of 32) to `dst` by repeating the `period` bytes at `src`
+    /// (a multiple of 32), 32 bytes per step, inline.
     ///
     /// # Safety
-    /// Call only from a function with `avx` enabled; both ranges must be valid for `len` bytes and
-    /// not overlap.
+    /// Call only from a function with `avx` enabled; `dst` must be valid for `len` bytes, `src`
+    /// for `period` bytes, and they must not overlap.
     #[inline(always)]
-    pub(crate) unsafe fn copy32(dst: *mut u8, src: *const u8, len: usize) {
+    pub(crate) unsafe fn repeat32(dst: *mut u8, src: *const u8, period: usize, len: usize) {
+        let mut phase = 0;
         let mut t = 0;
         while t < len {
-            _mm256_storeu_si256(dst.add(t).cast(), _mm256_loadu_si256(src.add(t).cast()));
+            // A volatile load keeps LLVM from turning this loop into calls to memcpy, which cost
+            // more than the copy for these short lengths.
+            let v = std::ptr::read_volatile(src.add(phase).cast::<__m256i>());
+            _mm256_storeu_si256(dst.add(t).cast(), v);
+            phase += 32;
+            phase = if phase == period { 0 } else { phase };
             t += 32;
         }
     }
