@@ -60,7 +60,11 @@ fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
     }
 }
 
-/// A stream of `size` bytes read in chunks into caller-provided buffers.
+/// A stream of `size` bytes produced chunk by chunk into your own buffers (dgen-py's shapes).
+/// Chunks are the stream's bytes at the current position: concatenated, they equal
+/// `generate_buffer(size, ...)` and `write_file(...)` output for the same seed and stream id.
+/// `seed=None` draws one (see `.seed`). `max_threads`: None or 0 = every CPU, 1 = this thread.
+/// `numa_mode`, `numa_node` and `block_size` are accepted for compatibility and have no effect.
 #[pyclass(module = "dgen_py", name = "Generator")]
 pub struct PyGenerator {
     gen: dgen::Generator,
@@ -126,7 +130,9 @@ impl PyGenerator {
         })
     }
 
-    /// Fills `buffer` with the next bytes of the stream; returns how many (0 at the end).
+    /// Fills `buffer` in place with the next bytes of the stream; returns how many (fewer near
+    /// the end, 0 once complete). Any writable C-contiguous buffer: bytearray, memoryview, mmap,
+    /// numpy array of any dtype (TypeError otherwise). The GIL is released while filling.
     fn fill_chunk(slf: &Bound<'_, Self>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
         let mut view = WritableBuffer::get(buffer)?;
         let (gen, threads, offset, n) = {
@@ -260,7 +266,11 @@ fn new_bytes<'py>(
     })
 }
 
-/// Generates `size` bytes of the stream from offset 0 as `bytes`; see the stubs.
+/// Returns the first `size` bytes of the stream as `bytes` (filled with the GIL released).
+///
+/// Same bytes as `Generator(...).fill_chunk` and `write_file` for the same seed and stream id.
+/// `max_threads`: None or 0 = every CPU, 1 = this thread; `numa_mode` and `numa_node` are
+/// accepted for dgen-py compatibility and have no effect.
 #[pyfunction]
 #[pyo3(signature = (
     size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,

@@ -109,7 +109,21 @@ fn write_options(
     Ok(opts)
 }
 
-/// Writes `size` bytes of generated data to `path`; see the stubs for the full documentation.
+/// Writes `size` bytes of generated data to `path` at the storage's speed; returns WriteStats.
+///
+/// Generation runs on worker threads into a fixed pool of `buffer_count` aligned buffers of
+/// `buffer_size` bytes while io_uring (or pwrite) writes them with O_DIRECT; the GIL is released
+/// for the whole run. `size` is an int or fio-style text ("64KiB", "1.5G"); None only for a block
+/// device (its whole size). `seed=None` draws a random seed (reported as `stats.seed`);
+/// `stream_id=None` derives it from the file name. `threads=None` uses every CPU;
+/// `buffer_count=None` picks `2 * threads + queue_depth`.
+///
+/// `progress(bytes_done, total)` is called from this thread at most ~10 times a second and once
+/// at the end; Ctrl-C or an exception raised by it stops the run within about 0.1 s.
+///
+/// Raises ValueError for bad arguments (before any file is touched), OSError subclasses with
+/// `errno`, `filename`, `offset` and `bytes_written` for I/O errors (ENOSPC, EIO: plain OSError),
+/// KeyboardInterrupt (with `bytes_written`) on Ctrl-C, RuntimeError for internal errors.
 #[pyfunction]
 #[pyo3(signature = (
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
@@ -153,7 +167,12 @@ pub fn write_file(
     Ok(WriteStats::new(stats, &opts.params))
 }
 
-/// Writes several files at once, each its own stream; see the stubs.
+/// Writes `size` bytes to each of `paths` at once, sharing one buffer pool; returns a list of
+/// WriteStats.
+///
+/// Each file is its own stream (stream id from its file name, or `stream_ids[i]`); `progress`
+/// sees the total over all files; one failure ends the whole run. Other arguments and errors as
+/// `write_file`.
 #[pyfunction]
 #[pyo3(signature = (
     paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
@@ -217,7 +236,13 @@ pub fn write_files(
         .collect())
 }
 
-/// Reads a file back and compares every byte with the stream; see the stubs.
+/// Reads `path` back and compares every byte with the stream; returns VerifyStats.
+///
+/// `seed` is required: the one the file was written with (`WriteStats.seed`); the data
+/// parameters must match the write's, and `stream_id=None` derives it from the file name as
+/// `write_file` does. `size=None` checks the whole file. A mismatch is reported, not raised:
+/// `first_mismatch_offset` (None when clean) and `mismatched_blocks` (4 KiB blocks). Same pool
+/// design, progress and errors as `write_file` (`bytes_checked` instead of `bytes_written`).
 #[pyfunction]
 #[pyo3(signature = (
     path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
