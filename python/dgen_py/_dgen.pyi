@@ -5,13 +5,26 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union, final
 
 from typing_extensions import Buffer
 
-StrPath = Union[str, "os.PathLike[str]"]
+_StrPath = Union[str, "os.PathLike[str]"]
 #: A byte count: an int, or fio-style text such as "64KiB", "4k", "1.5G" (binary units).
-Size = Union[int, str]
+_Size = Union[int, str]
 #: Called as ``progress(bytes_done, total)`` from the calling thread, at most ~10 times a second
 #: and once more at the end. Raising from it stops the run (the exception propagates).
-ProgressCallback = Callable[[int, int], Any]
+_ProgressCallback = Callable[[int, int], Any]
 
+__all__ = [
+    "write_file",
+    "write_files",
+    "read_and_validate",
+    "generate_buffer",
+    "Generator",
+    "WriteStats",
+    "VerifyStats",
+    "DEFAULT_BUFFER_SIZE",
+    "DEFAULT_QUEUE_DEPTH",
+    "DEFAULT_DEDUP_UNIT",
+    "__version__",
+]
 __version__: str
 #: Default size of each pool buffer and of each write: 8 MiB.
 DEFAULT_BUFFER_SIZE: int
@@ -104,21 +117,21 @@ class VerifyStats:
         """Every field as a plain dict."""
 
 def write_file(
-    path: StrPath,
-    size: Optional[Size],
-    buffer_size: Size = 8388608,
+    path: _StrPath,
+    size: Optional[_Size],
+    buffer_size: Optional[_Size] = None,
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
     dedup_ratio: float = 1.0,
     compress_ratio: float = 1.0,
     use_io_uring: bool = True,
     *,
-    dedup_unit: Size = 131072,
+    dedup_unit: Optional[_Size] = None,
     seed: Optional[int] = None,
     threads: Optional[int] = None,
-    queue_depth: int = 4,
+    queue_depth: Optional[int] = None,
     fsync: bool = True,
-    progress: Optional[ProgressCallback] = None,
+    progress: Optional[_ProgressCallback] = None,
     stream_id: Optional[int] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
@@ -132,7 +145,7 @@ def write_file(
             block device (never truncated nor written past its end; opened O_EXCL).
         size: bytes to write; None only for a block device (its whole size).
         buffer_size: size of each buffer and of each write; a multiple of 4096 (and of the
-            device's logical block size with O_DIRECT).
+            device's logical block size with O_DIRECT). None: 8 MiB (DEFAULT_BUFFER_SIZE).
         buffer_count: buffers in the pool; None: ``2 * threads + queue_depth``.
         use_direct_io: O_DIRECT; file systems that refuse it (tmpfs) get buffered I/O, a warning
             in ``WriteStats.warnings`` and ``direct_io=False``.
@@ -140,12 +153,12 @@ def write_file(
         compress_ratio: compression ratio >= 1 (per 4 KiB).
         use_io_uring: io_uring with registered buffers; when False, or when the kernel refuses
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
-        dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB.
+        dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
         seed: None draws a random seed; it is reported as ``WriteStats.seed``.
         threads: generator threads; None or 0: one per CPU.
-        queue_depth: writes in flight.
+        queue_depth: writes in flight; None: 4 (DEFAULT_QUEUE_DEPTH).
         fsync: fsync at the end (counted in the duration).
-        progress: ``progress(bytes_done, total)``, see ``ProgressCallback``.
+        progress: ``progress(bytes_done, total)``, called from the calling thread at most ~10 times a second and once more at the end; raising from it stops the run (the exception propagates).
         stream_id: None: derived from the file NAME (``dgen write``'s default), so the same
             name gives the same bytes in any directory.
 
@@ -165,21 +178,21 @@ def write_file(
     """
 
 def write_files(
-    paths: Sequence[StrPath],
-    size: Optional[Size],
-    buffer_size: Size = 8388608,
+    paths: Sequence[_StrPath],
+    size: Optional[_Size],
+    buffer_size: Optional[_Size] = None,
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
     dedup_ratio: float = 1.0,
     compress_ratio: float = 1.0,
     use_io_uring: bool = True,
     *,
-    dedup_unit: Size = 131072,
+    dedup_unit: Optional[_Size] = None,
     seed: Optional[int] = None,
     threads: Optional[int] = None,
-    queue_depth: int = 4,
+    queue_depth: Optional[int] = None,
     fsync: bool = True,
-    progress: Optional[ProgressCallback] = None,
+    progress: Optional[_ProgressCallback] = None,
     stream_ids: Optional[Sequence[int]] = None,
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
@@ -191,21 +204,21 @@ def write_files(
     """
 
 def read_and_validate(
-    path: StrPath,
-    size: Optional[Size] = None,
+    path: _StrPath,
+    size: Optional[_Size] = None,
     seed: Optional[int] = None,
     dedup_ratio: float = 1.0,
     compress_ratio: float = 1.0,
     *,
-    dedup_unit: Size = 131072,
+    dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
-    buffer_size: Size = 8388608,
+    buffer_size: Optional[_Size] = None,
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
     use_io_uring: bool = True,
     threads: Optional[int] = None,
-    queue_depth: int = 4,
-    progress: Optional[ProgressCallback] = None,
+    queue_depth: Optional[int] = None,
+    progress: Optional[_ProgressCallback] = None,
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -228,7 +241,7 @@ def read_and_validate(
     """
 
 def generate_buffer(
-    size: Size,
+    size: _Size,
     dedup_ratio: float = 1.0,
     compress_ratio: float = 1.0,
     numa_mode: str = "auto",
@@ -236,8 +249,8 @@ def generate_buffer(
     numa_node: Optional[int] = None,
     *,
     seed: Optional[int] = None,
-    dedup_unit: Size = 131072,
-    stream_id: int = 0,
+    dedup_unit: Optional[_Size] = None,
+    stream_id: Optional[int] = None,
 ) -> bytes:
     """Returns the first ``size`` bytes of the stream as ``bytes`` (GIL released while filling).
 
@@ -245,6 +258,7 @@ def generate_buffer(
     ``max_threads``: None or 0 uses every CPU, 1 the calling thread only.
     """
 
+@final
 class Generator:
     """A stream of ``size`` bytes, produced chunk by chunk into your own buffers.
 
@@ -258,21 +272,21 @@ class Generator:
     ``write_file`` derives it from the file name unless given).
     """
 
-    def __init__(
-        self,
-        size: Size,
+    def __new__(
+        cls,
+        size: _Size,
         dedup_ratio: float = 1.0,
         compress_ratio: float = 1.0,
         numa_mode: str = "auto",
         max_threads: Optional[int] = None,
         numa_node: Optional[int] = None,
-        chunk_size: Optional[Size] = None,
-        block_size: Optional[Size] = None,
+        chunk_size: Optional[_Size] = None,
+        block_size: Optional[_Size] = None,
         seed: Optional[int] = None,
         *,
-        dedup_unit: Size = 131072,
-        stream_id: int = 0,
-    ) -> None: ...
+        dedup_unit: Optional[_Size] = None,
+        stream_id: Optional[int] = None,
+    ) -> "Generator": ...
     def fill_chunk(self, buffer: Buffer) -> int:
         """Fills ``buffer`` in place with the next bytes of the stream; returns how many.
 
@@ -280,7 +294,7 @@ class Generator:
         of any dtype). Fewer than ``len(buffer)`` bytes near the end, 0 once complete. The GIL
         is released while filling. Raises TypeError for read-only or non-contiguous buffers.
         """
-    def get_chunk(self, chunk_size: Optional[Size] = None) -> Optional[bytes]:
+    def get_chunk(self, chunk_size: Optional[_Size] = None) -> Optional[bytes]:
         """Returns the next ``chunk_size`` bytes (default ``.chunk_size``), or None at the end."""
     def reset(self) -> None:
         """Goes back to the start of the stream (same bytes again)."""
