@@ -55,9 +55,25 @@ fn run(
     cfg: &RunConfig,
     files: &[FileIo<'_>],
     generators: &[Generator],
+    pool: Pool,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+    warnings: &mut Vec<String>,
+) -> (Outcome, IoEngine) {
+    run_with(cfg, files, generators, pool, progress, warnings, None)
+}
+
+/// A constructor for an engine that needs no threads of the run (tests use it to inject faults).
+type MakeEngine = fn() -> Box<dyn engine::Engine>;
+
+/// [`run`], with the engine from `make_engine` instead of io_uring/pwrite when given.
+fn run_with(
+    cfg: &RunConfig,
+    files: &[FileIo<'_>],
+    generators: &[Generator],
     mut pool: Pool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
     warnings: &mut Vec<String>,
+    make_engine: Option<MakeEngine>,
 ) -> (Outcome, IoEngine) {
     let iovecs = pool.iovecs();
     let buffer_size = pool.buffer_size();
@@ -74,11 +90,15 @@ fn run(
             };
             (outcome, IoEngine::Pwrite)
         };
-        // SAFETY: the pool outlives the scope (it is owned by this function), and is leaked
-        // below when the engine reports operations it could not drain.
-        let mut engine = match unsafe {
-            engine::open(scope, cfg.io_uring, cfg.queue_depth, &iovecs, warnings)
-        } {
+        let opened = match make_engine {
+            Some(make) => Ok(make()),
+            // SAFETY: the pool outlives the scope (it is owned by this function), and is leaked
+            // below when the engine reports operations it could not drain.
+            None => unsafe {
+                engine::open(scope, cfg.io_uring, cfg.queue_depth, &iovecs, warnings)
+            },
+        };
+        let mut engine = match opened {
             Ok(e) => e,
             Err(e) => return failed(e),
         };
@@ -146,4 +166,140 @@ fn stop_error(outcome: &mut Outcome) -> Option<Error> {
 /// Number of online CPUs (at least 1).
 fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The driver against an engine that returns short transfers, EINTR and EAGAIN.
+
+    use super::engine::{Dir, Engine, IoDone, IoOp, Waker};
+    use super::pwrite::Msg;
+    use super::*;
+    use crate::params::GenParams;
+    use std::collections::VecDeque;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::sync::mpsc::{Receiver, Sender};
+    use std::time::Duration;
+
+    /// Performs each operation at once with pwrite/pread, but moves at most a few bytes, and
+    /// answers EINTR or EAGAIN (doing nothing) to some operations.
+    struct Flaky {
+        n: u64,
+        done: VecDeque<IoDone>,
+        wake_tx: Sender<Msg>,
+        wake_rx: Receiver<Msg>,
+    }
+
+    fn flaky() -> Box<dyn Engine> {
+        let (wake_tx, wake_rx) = channel();
+        Box::new(Flaky {
+            n: 0,
+            done: VecDeque::new(),
+            wake_tx,
+            wake_rx,
+        })
+    }
+
+    impl Engine for Flaky {
+        fn kind(&self) -> IoEngine {
+            IoEngine::Pwrite
+        }
+
+        unsafe fn push(&mut self, op: IoOp) -> io::Result<()> {
+            self.n += 1;
+            let result = match self.n % 7 {
+                3 => Err(io::Error::from_raw_os_error(libc::EINTR)),
+                5 => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
+                k => {
+                    // Short: 1 byte, an odd count, or a few blocks.
+                    let len = op
+                        .len
+                        .min([1, 1000, 12345, 3 << 12, 77, 4096, 999][k as usize]);
+                    let off = op.offset as libc::off_t;
+                    // SAFETY: the driver guarantees op.ptr..op.ptr+op.len is a live buffer.
+                    let r = unsafe {
+                        match op.dir {
+                            Dir::Write => libc::pwrite(op.fd, op.ptr.cast(), len, off),
+                            Dir::Read => libc::pread(op.fd, op.ptr.cast(), len, off),
+                        }
+                    };
+                    if r < 0 {
+                        Err(io::Error::last_os_error())
+                    } else {
+                        Ok(r as usize)
+                    }
+                }
+            };
+            self.done.push_back(IoDone {
+                token: op.token,
+                result,
+            });
+            Ok(())
+        }
+
+        fn wait(&mut self, timeout: Duration, out: &mut Vec<IoDone>) -> io::Result<()> {
+            if self.done.is_empty() && !timeout.is_zero() {
+                let _ = self.wake_rx.recv_timeout(timeout);
+            }
+            while self.wake_rx.try_recv().is_ok() {}
+            out.extend(self.done.drain(..));
+            Ok(())
+        }
+
+        fn waker(&self) -> Waker {
+            Waker::Channel(self.wake_tx.clone())
+        }
+    }
+
+    #[test]
+    fn short_transfers_eintr_and_eagain_are_completed_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flaky.bin");
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let size = (3 << 20) + 17;
+        let generator = Generator::new(GenParams::new(99)).unwrap();
+        let files = [FileIo {
+            fd: file.as_raw_fd(),
+            path: &path,
+            end: size,
+            round_reads_to: 1,
+        }];
+        for task in [Task::Fill, Task::Check] {
+            let cfg = RunConfig {
+                task,
+                io_uring: false,
+                queue_depth: 3,
+                threads: 2,
+                progress_total: size,
+            };
+            let pool = Pool::new(64 << 10, 5, 4096).unwrap();
+            let gens = [generator.clone()];
+            let (mut out, _) = run_with(
+                &cfg,
+                &files,
+                &gens,
+                pool,
+                &mut |_, _| true,
+                &mut Vec::new(),
+                Some(flaky),
+            );
+            assert!(stop_error(&mut out).is_none());
+            assert_eq!(out.bytes_done, size, "{task:?}");
+            assert!(
+                out.file_ops[0] > size / 4096,
+                "{task:?}: short transfers were continued"
+            );
+            assert_eq!(out.first_bad, None, "{task:?}");
+        }
+        let mut want = vec![0u8; size as usize];
+        generator.fill(0, &mut want);
+        assert!(std::fs::read(&path).unwrap() == want);
+    }
 }
