@@ -15,6 +15,14 @@ mod stats;
 
 use pyo3::prelude::*;
 
+/// Panics inside the same guard every entry point uses (with the GIL released), so the tests
+/// can check that a Rust panic reaches Python as `RuntimeError` and the interpreter goes on.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    py.allow_threads(|| errors::no_panic(|| panic!("deliberate test panic")))?;
+    Ok(())
+}
+
 /// The native module; `dgen_py/__init__.py` re-exports everything.
 #[pymodule]
 fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,6 +36,8 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_BUFFER_SIZE", dgen::pipeline::DEFAULT_BUFFER_SIZE)?;
     m.add("DEFAULT_QUEUE_DEPTH", dgen::pipeline::DEFAULT_QUEUE_DEPTH)?;
     m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;
+    // setattr, not add: keeps it out of __all__.
+    m.setattr("_panic_for_tests", wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -165,3 +165,11 @@ def test_enospc_raises_oserror_with_partial_count(small_tmpfs, use_io_uring):
     assert 0 < e.bytes_written <= 8 * MiB
     assert "No space left on device" in str(e)
     assert os_threads() == threads and open_fds() == fds
+
+
+def test_rust_panic_becomes_runtime_error():
+    from dgen_py import _dgen
+
+    with pytest.raises(RuntimeError, match="deliberate test panic"):
+        _dgen._panic_for_tests()
+    assert dgen_py.generate_buffer(10, seed=1) == dgen_py.generate_buffer(10, seed=1)  # still alive
