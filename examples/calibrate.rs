@@ -140,8 +140,14 @@ fn main() {
         .unwrap_or(8);
     let mut buf = vec![0u8; mib << 20];
     // Optional: only ratios in [from, to] (to split the work across processes).
-    let from: f64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0.0);
-    let to: f64 = std::env::args().nth(3).and_then(|a| a.parse().ok()).unwrap_or(f64::MAX);
+    let from: f64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.0);
+    let to: f64 = std::env::args()
+        .nth(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(f64::MAX);
     println!("const TABLE: [(f64, f64); {}] = [", GRID.len());
     for c in GRID.into_iter().filter(|c| (from..=to).contains(c)) {
         println!("    ({c:.2}, {:.2}),", calibrate(&mut buf, c));

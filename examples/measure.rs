@@ -8,7 +8,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mib: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
     let ratios: Vec<f64> = if args.len() > 1 {
-        args[1..].iter().map(|a| a.parse().expect("a ratio")).collect()
+        args[1..]
+            .iter()
+            .map(|a| a.parse().expect("a ratio"))
+            .collect()
     } else {
         vec![1.0, 1.5, 2.0, 3.0, 4.0, 8.0]
     };
