@@ -1,5 +1,6 @@
 //! One-core fill speed into a reused 8 MiB buffer, interleaved across ratios so that machine noise
 //! hits all alike: `cargo run --release --example speed -- ROUNDS C1 C2 ...` (medians, GB/s).
+//! `BUF_KIB` sets the buffer (default 8192), `UNIT_KIB` the dedup unit, `DEDUP` the dedup ratio.
 use dgen::{GenParams, Generator};
 use std::time::Instant;
 fn main() {
@@ -13,6 +14,18 @@ fn main() {
         .map(|&c| {
             let mut p = GenParams::new(1);
             p.compress_ratio = c;
+            if let Some(kib) = std::env::var("UNIT_KIB")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                p.dedup_unit = kib << 10;
+            }
+            if let Some(d) = std::env::var("DEDUP")
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+            {
+                p.dedup_ratio = d;
+            }
             Generator::new(p).unwrap()
         })
         .collect();

@@ -9,8 +9,8 @@
 //!
 //! The shapes (run and match lengths, distances) come from a cycle of [`LAYOUTS`] layouts drawn once
 //! per compression ratio, with the dithered quantities stratified so that the cycle's averages are
-//! exact. The caller gives each atom its place in the cycle (consecutive atoms of a dedup block take
-//! consecutive places, so a 128 KiB block holds the whole cycle once and its ratio is exact). The
+//! exact. The caller gives each atom its place in the cycle (consecutive unique atoms take consecutive
+//! places, so any 32 of them, a 128 KiB block for one, hold the whole cycle once). The
 //! literal bytes themselves are unique to the atom. So an atom is a pure function of
 //! `(keys, plan, id, slot)`, and generating it costs no per-atom decisions.
 //!

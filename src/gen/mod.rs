@@ -78,25 +78,22 @@ impl Generator {
     }
 
     /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`).
-    /// Where the atoms of the block with content `key` start in the compression plan's cycle of
-    /// layouts: a function of the content, so a duplicate block gets the same layouts, and random,
-    /// so that with blocks shorter than the cycle every layout is used alike.
-    #[inline]
-    fn layout_phase(&self, key: u64) -> u64 {
-        mix64(key ^ self.stream_salt ^ 0x6c61_796f_7574) >> 32
-    }
-
     #[inline]
     fn write_atom_at(&self, atom_index: u64, cursor: &mut Cursor, out: &mut [u8; ATOM]) {
         let block = atom_index / self.atoms_per_block;
         if cursor.block != block {
             cursor.block = block;
             cursor.key = self.dedup.content_key(block);
-            cursor.phase = self.layout_phase(cursor.key);
         }
         let atom_in_block = atom_index % self.atoms_per_block;
         let id = self.atom_id(cursor.key, atom_in_block);
-        let slot = cursor.phase.wrapping_add(atom_in_block);
+        // The atom's place in the plan's cycle of layouts: consecutive atoms of consecutive unique
+        // blocks take consecutive places (so the cycle repeats unbroken, and every 32 such atoms
+        // hold it once), and a duplicate block takes its original's.
+        let slot = cursor
+            .key
+            .wrapping_mul(self.atoms_per_block)
+            .wrapping_add(atom_in_block);
         write_atom(&self.keys, &self.plan, id, slot, out, &mut cursor.work);
     }
 
@@ -153,7 +150,6 @@ impl Generator {
 struct Cursor {
     block: u64,
     key: u64,
-    phase: u64,
     work: Scratch,
 }
 
@@ -162,7 +158,6 @@ impl Cursor {
         Cursor {
             block: u64::MAX,
             key: 0,
-            phase: 0,
             work: Scratch::new(),
         }
     }
