@@ -102,43 +102,56 @@ impl Ring {
         if self.pending == 0 {
             return Ok(0);
         }
-        let to_submit = self.pending;
-        // Submit with GETEVENTS, as fio's io_uring engine commits: on a DEFER_TASKRUN ring the
-        // kernel then also posts the completions that are ready, so the next reap finds them
-        // without a system call of its own.
-        // SAFETY: the entries were pushed through `submission()` (whose drop published them);
-        // no argument struct is passed.
-        let n = retry_intr(|| unsafe {
-            self.ring.submitter().enter::<libc::sigset_t>(
-                to_submit,
-                0,
-                IORING_ENTER_GETEVENTS,
-                None,
-            )
-        })? as u32;
-        self.pending = self.pending.saturating_sub(n);
-        Ok(n)
+        // With GETEVENTS, as fio's io_uring engine commits: on a DEFER_TASKRUN ring the kernel
+        // then also posts the completions that are ready.
+        self.enter(0)
     }
 
     /// Reaps at least `min` (when that many are in flight) and at most `max` completions into
     /// the event list; returns how many.
+    ///
+    /// The loop of fio's io_uring engine: take what the completion queue holds; when that is
+    /// nothing, or fewer than `min`, enter the kernel (waiting for the missing ones, or with
+    /// `min` 0 just having it post the completions that are ready: on a DEFER_TASKRUN ring they
+    /// appear only then), and take again.
     pub fn getevents(&mut self, min: u32, max: u32) -> io::Result<u32> {
         self.events.clear();
         let max = max.max(min).max(1) as usize;
+        let mut entered = false;
         loop {
+            let before = self.events.len();
             for cqe in self.ring.completion() {
                 self.events.push((cqe.user_data(), cqe.result()));
                 if self.events.len() >= max {
                     break;
                 }
             }
-            if self.events.len() >= min as usize {
+            let reaped = self.events.len() > before;
+            if self.events.len() >= min as usize && (reaped || entered) {
                 return Ok(self.events.len() as u32);
             }
-            let want = min as usize - self.events.len();
-            let n = retry_intr(|| self.ring.submit_and_wait(want))? as u32;
-            self.pending = self.pending.saturating_sub(n);
+            let want = (min as usize).saturating_sub(self.events.len());
+            self.enter(want as u32)?;
+            entered = true;
         }
+    }
+
+    /// `io_uring_enter` with GETEVENTS: submits what is pending and waits for `min_complete`
+    /// completions (0: only posts those that are ready); returns how many were submitted.
+    fn enter(&mut self, min_complete: u32) -> io::Result<u32> {
+        let to_submit = self.pending;
+        // SAFETY: the pending entries were pushed through `submission()` (whose drop published
+        // them); no argument struct is passed.
+        let n = retry_intr(|| unsafe {
+            self.ring.submitter().enter::<libc::sigset_t>(
+                to_submit,
+                min_complete,
+                IORING_ENTER_GETEVENTS,
+                None,
+            )
+        })? as u32;
+        self.pending = self.pending.saturating_sub(n);
+        Ok(n)
     }
 
     /// The `idx`-th completion of the last reap: (user data, result: bytes or -errno).
@@ -201,5 +214,28 @@ mod tests {
         assert_eq!(ring.getevents(1, 1).unwrap(), 1);
         assert_eq!(ring.event(0), Some((9, 4096)));
         assert!(back.iter().all(|&b| b == 2));
+    }
+
+    /// A non-blocking reap (`min` 0) still finds completions that are done, though the ring
+    /// defers posting them until the task enters the kernel (fio polls this way between waits).
+    #[test]
+    fn polling_reap_finds_finished_completions() {
+        let file = tempfile::tempfile().unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        let mut buf = vec![7u8; 4096];
+        // SAFETY: `buf` outlives the reap below; the file stays open.
+        assert!(unsafe { ring.queue(1, fd, true, buf.as_mut_ptr(), 4096, 0) }.unwrap());
+        assert_eq!(ring.commit().unwrap(), 1);
+        let mut got = 0;
+        for _ in 0..1000 {
+            got = ring.getevents(0, 4).unwrap();
+            if got > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(got, 1, "a polling reap never saw the finished write");
+        assert_eq!(ring.event(0), Some((1, 4096)));
     }
 }
