@@ -175,6 +175,9 @@ def write_file(
         KeyboardInterrupt: Ctrl-C; the run stops within a fraction of a second (in-flight I/O
             drained, file closed, nothing left running), with ``bytes_written`` set.
         RuntimeError: an internal error (a bug); never a crash.
+
+        After an OSError or KeyboardInterrupt a regular file is cut back to its longest prefix
+        written in full (at most ``bytes_written``), so ``read_and_validate(path)`` passes on it.
     """
 
 def write_files(

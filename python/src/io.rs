@@ -123,7 +123,9 @@ fn write_options(
 ///
 /// Raises ValueError for bad arguments (before any file is touched), OSError subclasses with
 /// `errno`, `filename`, `offset` and `bytes_written` for I/O errors (ENOSPC, EIO: plain OSError),
-/// KeyboardInterrupt (with `bytes_written`) on Ctrl-C, RuntimeError for internal errors.
+/// KeyboardInterrupt (with `bytes_written`) on Ctrl-C, RuntimeError for internal errors. After
+/// an OSError or KeyboardInterrupt a regular file is cut back to its longest prefix written in
+/// full (at most `bytes_written`).
 #[pyfunction]
 #[pyo3(signature = (
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,

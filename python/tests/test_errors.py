@@ -163,6 +163,9 @@ def test_enospc_raises_oserror_with_partial_count(small_tmpfs, use_io_uring):
     assert e.errno == errno.ENOSPC
     assert e.filename == str(path)
     assert 0 < e.bytes_written <= 8 * MiB
+    # The file is cut back to what was written in full from its start, not left at 64 MiB.
+    assert path.stat().st_size <= e.bytes_written
+    assert path.stat().st_size % MiB == 0
     assert "No space left on device" in str(e)
     assert os_threads() == threads and open_fds() == fds
 

@@ -9,7 +9,7 @@ use super::engine::{Dir, Engine, IoDone, IoOp};
 use super::pool::Slot;
 use super::workers::{Check, Chunk, Job, Ready, Task};
 use crate::error::Error;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -29,6 +29,34 @@ pub(crate) struct FileIo<'a> {
     pub(crate) round_reads_to: usize,
 }
 
+/// The longest prefix of a file whose chunks have all been written, from completions that
+/// arrive in any order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WrittenPrefix {
+    end: u64,
+    /// Completed chunks beyond `end`: offset to length.
+    ahead: BTreeMap<u64, u64>,
+}
+
+impl WrittenPrefix {
+    /// Records that `offset..offset + len` is written.
+    pub(crate) fn add(&mut self, offset: u64, len: u64) {
+        if offset != self.end {
+            self.ahead.insert(offset, len);
+            return;
+        }
+        self.end += len;
+        while let Some(len) = self.ahead.remove(&self.end) {
+            self.end += len;
+        }
+    }
+
+    /// End of the prefix: every byte before it is written.
+    pub(crate) fn end(&self) -> u64 {
+        self.end
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -36,6 +64,8 @@ pub(crate) struct Outcome {
     pub(crate) bytes_done: u64,
     /// Per file: bytes written or checked.
     pub(crate) file_bytes: Vec<u64>,
+    /// Per file (writes): the longest prefix whose every chunk has been written.
+    pub(crate) written_prefix: Vec<WrittenPrefix>,
     /// Per file: I/O operations completed.
     pub(crate) file_ops: Vec<u64>,
     /// Checks summed over the run (verify).
@@ -109,6 +139,7 @@ impl<'a, 'p> Driver<'a, 'p> {
             out: Outcome {
                 file_bytes: vec![0; n_files],
                 file_ops: vec![0; n_files],
+                written_prefix: vec![WrittenPrefix::default(); n_files],
                 drained: true,
                 ..Outcome::default()
             },
@@ -392,7 +423,10 @@ impl<'p> State<'_, 'p, '_> {
                     }
                 } else {
                     match self.d.task {
-                        Task::Fill => self.free.push(flight.slot),
+                        Task::Fill => {
+                            self.out.written_prefix[chunk.file].add(chunk.offset, chunk.len as u64);
+                            self.free.push(flight.slot);
+                        }
                         Task::Check if self.stopping => self.free.push(flight.slot),
                         Task::Check => self.hand_to_workers(flight.slot, chunk),
                     }
@@ -410,5 +444,22 @@ impl<'p> State<'_, 'p, '_> {
                 self.fail(Error::io(op, path, Some(at), e));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WrittenPrefix;
+
+    #[test]
+    fn written_prefix_grows_only_over_contiguous_chunks() {
+        let mut p = WrittenPrefix::default();
+        p.add(8, 8);
+        assert_eq!(p.end(), 0, "a chunk past a gap does not count");
+        p.add(24, 4);
+        p.add(0, 8);
+        assert_eq!(p.end(), 16, "the gap closed: both leading chunks count");
+        p.add(16, 8);
+        assert_eq!(p.end(), 28, "and the one waiting beyond");
     }
 }

@@ -112,6 +112,8 @@ pub fn write_files_with_streams(
     };
     let (mut outcome, engine) = run(&cfg, &files, &generators, pool, progress, &mut warnings);
     if let Some(e) = stop_error(&mut outcome) {
+        let written: Vec<u64> = outcome.written_prefix.iter().map(|p| p.end()).collect();
+        cut_to_written(&plan, &opened, &written);
         return Err(PipelineError::new(e, outcome.bytes_done));
     }
 
@@ -174,6 +176,10 @@ pub fn write_files_with_streams(
     });
     let duration = start.elapsed();
     let done: u64 = file_bytes.iter().sum();
+    if finish.is_err() || cancelled {
+        // Every chunk is written; a tail is written when its bytes were counted.
+        cut_to_written(&plan, &opened, &file_bytes);
+    }
     finish.map_err(|e| PipelineError::new(e, done))?;
     if cancelled {
         return Err(PipelineError::new(Error::Interrupted, done));
@@ -263,4 +269,16 @@ fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Ve
         });
     }
     Ok(out)
+}
+
+/// After a run that stopped early (an error, or cancelled), cuts each regular file back to the
+/// bytes known to be written (`written[i]` for file `i`): it was given its final length before
+/// writing, and would otherwise show that length with holes. Best effort: a failure here leaves
+/// the file as it is, and the run's own error is what gets reported.
+fn cut_to_written(plan: &[Planned], opened: &[Opened], written: &[u64]) {
+    for ((t, o), &len) in plan.iter().zip(opened).zip(written) {
+        if t.probe.kind == Kind::Regular && len < t.size {
+            let _ = o.file.set_len(len);
+        }
+    }
 }
