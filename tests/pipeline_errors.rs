@@ -154,6 +154,9 @@ fn enospc_ends_the_run_with_errno_offset_and_bytes_done() {
             e.bytes_done
         );
         assert_eq!(len % o.buffer_size as u64, 0, "length {len}");
+        let allocated =
+            std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&path).unwrap()) * 512;
+        assert!(allocated <= 8 << 20, "allocated {allocated}");
         if len > 0 {
             let mut v = verify_opts(params(2, 0));
             v.size = Some(len);
