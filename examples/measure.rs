@@ -30,7 +30,7 @@ fn main() {
         };
         Generator::new(p).unwrap().fill_parallel(0, &mut buf);
         let r = analyze_bytes(&buf, &opts).unwrap();
-        for codec in Codec::ALL {
+        for &codec in Codec::ALL {
             print!("| {c} | {} |", codec.name());
             for u in &r.units {
                 let ratio = u.codec(codec).unwrap().ratio;

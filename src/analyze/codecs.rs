@@ -20,16 +20,31 @@ pub enum Codec {
     /// Raw deflate, level 6.
     #[serde(rename = "deflate-6")]
     Deflate6,
+    /// Snappy raw format (no framing), as Ceph BlueStore, RocksDB and MongoDB use it: a
+    /// skip-ahead scanner whose copies hold at most 64 bytes each.
+    #[serde(rename = "snappy")]
+    Snappy,
+    /// LZO1X-1 (btrfs's `lzo`): a skip-ahead scanner. Needs the `lzo` feature (GPL-2.0).
+    #[cfg(feature = "lzo")]
+    #[serde(rename = "lzo1x-1")]
+    Lzo1x1,
+    /// Brotli quality 1 (its fast one-pass mode, with skip-ahead), 4 MiB window.
+    #[serde(rename = "brotli-1")]
+    Brotli1,
 }
 
 impl Codec {
-    /// Every codec, in report order.
-    pub const ALL: [Codec; 5] = [
+    /// Every codec this build has, in report order.
+    pub const ALL: &'static [Codec] = &[
         Codec::Zstd1,
         Codec::Zstd3,
         Codec::Lz4,
         Codec::Deflate1,
         Codec::Deflate6,
+        Codec::Snappy,
+        #[cfg(feature = "lzo")]
+        Codec::Lzo1x1,
+        Codec::Brotli1,
     ];
 
     /// The name used in reports (`zstd-1`, `lz4`, ...).
@@ -40,6 +55,10 @@ impl Codec {
             Codec::Lz4 => "lz4",
             Codec::Deflate1 => "deflate-1",
             Codec::Deflate6 => "deflate-6",
+            Codec::Snappy => "snappy",
+            #[cfg(feature = "lzo")]
+            Codec::Lzo1x1 => "lzo1x-1",
+            Codec::Brotli1 => "brotli-1",
         }
     }
 }
@@ -50,6 +69,7 @@ pub struct Compressors {
     zstd3: zstd::bulk::Compressor<'static>,
     deflate1: flate2::Compress,
     deflate6: flate2::Compress,
+    snappy: snap::raw::Encoder,
     out: Vec<u8>,
 }
 
@@ -61,6 +81,7 @@ impl Compressors {
             zstd3: zstd::bulk::Compressor::new(3)?,
             deflate1: flate2::Compress::new(flate2::Compression::new(1), false),
             deflate6: flate2::Compress::new(flate2::Compression::new(6), false),
+            snappy: snap::raw::Encoder::new(),
             out: Vec::with_capacity(zstd::zstd_safe::compress_bound(max_unit) + 1024),
         })
     }
@@ -69,6 +90,7 @@ impl Compressors {
     pub fn compressed_len(&mut self, codec: Codec, unit: &[u8]) -> io::Result<usize> {
         let bound = zstd::zstd_safe::compress_bound(unit.len())
             .max(lz4_flex::block::get_maximum_output_size(unit.len()))
+            .max(snap::raw::max_compress_len(unit.len()))
             + 1024;
         self.out.clear();
         self.out.resize(bound, 0);
@@ -80,8 +102,27 @@ impl Compressors {
             }
             Codec::Deflate1 => deflate_len(&mut self.deflate1, unit, &mut self.out),
             Codec::Deflate6 => deflate_len(&mut self.deflate6, unit, &mut self.out),
+            Codec::Snappy => self
+                .snappy
+                .compress(unit, &mut self.out)
+                .map_err(io::Error::other),
+            #[cfg(feature = "lzo")]
+            Codec::Lzo1x1 => Ok(lzo1x::compress(unit, lzo1x::CompressLevel::new(3)).len()),
+            Codec::Brotli1 => brotli_len(unit, &mut self.out),
         }
     }
+}
+
+/// Brotli at quality 1 (window 2^22) through the streaming encoder, which gives the same sizes as
+/// the reference C library's `BrotliEncoderCompress` (checked against Python's `brotli` module).
+fn brotli_len(unit: &[u8], out: &mut Vec<u8>) -> io::Result<usize> {
+    use std::io::Write;
+    out.clear();
+    let mut writer = brotli::CompressorWriter::new(&mut *out, 4096, 1, 22);
+    writer.write_all(unit)?;
+    writer.flush()?;
+    drop(writer);
+    Ok(out.len())
 }
 
 fn deflate_len(c: &mut flate2::Compress, unit: &[u8], out: &mut Vec<u8>) -> io::Result<usize> {
@@ -104,7 +145,7 @@ mod tests {
     fn zeros_compress_and_sizes_are_plausible() {
         let mut c = Compressors::new(1 << 20).unwrap();
         let zeros = vec![0u8; 65536];
-        for codec in Codec::ALL {
+        for &codec in Codec::ALL {
             let n = c.compressed_len(codec, &zeros).unwrap();
             assert!(n > 0 && n < 1024, "{}: {n}", codec.name());
         }

@@ -62,6 +62,12 @@ impl AnalyzeOptions {
         if self.codecs.is_empty() {
             return Err(Error::invalid("codecs", "no codec given"));
         }
+        if self.codecs.len() > MAX_CODECS {
+            return Err(Error::invalid(
+                "codecs",
+                format!("{} given, at most {MAX_CODECS} at once", self.codecs.len()),
+            ));
+        }
         Ok(())
     }
 }
@@ -138,8 +144,12 @@ impl Report {
 struct UnitSample {
     hash: u128,
     zero: bool,
-    compressed: [u32; 5],
+    /// Compressed length per codec, in the options' codec order.
+    compressed: [u32; MAX_CODECS],
 }
+
+/// Room for every codec in [`UnitSample`].
+const MAX_CODECS: usize = 8;
 
 /// Incremental analysis: feed pieces whose length is a multiple of the largest unit (the last may be shorter).
 struct Analyzer {
@@ -197,7 +207,7 @@ impl Analyzer {
                         let comp = comp
                             .as_mut()
                             .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
-                        let mut compressed = [0u32; 5];
+                        let mut compressed = [0u32; MAX_CODECS];
                         for (slot, &codec) in compressed.iter_mut().zip(&codecs) {
                             *slot = comp.compressed_len(codec, chunk)? as u32;
                         }

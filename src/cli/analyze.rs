@@ -28,10 +28,12 @@ pub struct AnalyzeArgs {
 
 fn codec_arg(text: &str) -> Result<Codec, String> {
     Codec::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|c| c.name() == text)
         .ok_or_else(|| {
-            format!("unknown codec {text:?} (known: zstd-1, zstd-3, lz4, deflate-1, deflate-6)")
+            let known: Vec<&str> = Codec::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown codec {text:?} (known: {})", known.join(", "))
         })
 }
 

@@ -42,6 +42,11 @@ pub(crate) const GRANULE: usize = 32;
 const MAX_PIECES: f64 = 4.0;
 /// Room for pieces in a layout.
 const MAX_MATCHES: usize = 8;
+/// Longest literal run, in granules (896 bytes). Skip-ahead scanners (snappy, LZO1X-1, brotli's
+/// fast mode) look up every position for the first 32 bytes after a match, then step by
+/// `1 + run / 32`: at the end of an 896-byte run the step is 29, so the position where the scanner
+/// lands in the match (at most 28 bytes in) repeats a position it indexed at step 1.
+const MAX_RUN_GRANULES: usize = 28;
 
 /// How compressible atoms are.
 #[derive(Clone, Debug)]
@@ -298,16 +303,17 @@ impl Layout {
         }
         let run_granules = GRANULES - match_granules;
         let n = (Self::pieces(literal_bytes, match_target) + u_pieces) as usize;
+        // Enough pieces that no run outgrows what a skip-ahead scanner indexes at step 1 (see
+        // `MAX_RUN_GRANULES`): `split` gives a piece at most twice the mean.
+        let n = n.max((2 * run_granules).div_ceil(MAX_RUN_GRANULES));
         let n = n.clamp(1, match_granules.min(run_granules).min(MAX_MATCHES));
         layout.n = n;
         split(match_granules, &mut layout.matches[..n], &mut rng);
         split(run_granules, &mut layout.runs[..n], &mut rng);
-        for i in 0..n {
-            // A distance from half the run to the whole run.
-            let run = layout.runs[i] as u64;
-            let low = run.div_ceil(2);
-            layout.dists[i] = (low + rng.below(run - low + 1)) as u8;
-        }
+        // Each match repeats its run from the run's first byte (distance = the run's length). The
+        // first bytes after a match are the ones every scanner indexes at step 1, so a scanner that
+        // lands anywhere in the first granule of the match, whatever its step, finds the source.
+        layout.dists[..n].copy_from_slice(&layout.runs[..n]);
         layout
     }
 }
@@ -386,6 +392,12 @@ mod tests {
                     total_literal += l.runs[i] as usize * GRANULE;
                 }
                 assert_eq!(sum, ATOM);
+                if literal <= 3000.0 {
+                    assert!(
+                        l.runs[..l.n].iter().all(|&r| r as usize <= MAX_RUN_GRANULES),
+                        "literal {literal}: a run outgrows {MAX_RUN_GRANULES} granules: {l:?}"
+                    );
+                }
             }
             let mean = total_literal as f64 / LAYOUTS as f64;
             assert!(
