@@ -154,7 +154,11 @@ fn calibrate_snappy(buf: &mut [u8], c: f64) -> f64 {
                 ..AnalyzeOptions::default()
             };
             let r = analyze_bytes(buf, &opts).unwrap();
-            let e: Vec<f64> = r.units.iter().map(|u| (u.compression[0].ratio / c).ln()).collect();
+            let e: Vec<f64> = r
+                .units
+                .iter()
+                .map(|u| (u.compression[0].ratio / c).ln())
+                .collect();
             max(&e) + min(&e)
         },
         4096.0 / c,

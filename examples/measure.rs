@@ -1,11 +1,16 @@
 //! Prints the measured codec table (ratio x codec x unit) for generated data, as Markdown:
-//! `cargo run --release --example measure -- [MiB per sample] [ratios...]`.
+//! `cargo run --release --example measure -- [MiB per sample] [ratios...] [--snappy]`
+//! (`--snappy`: data made for snappy, `compress_codec = snappy`).
 use dgen::analyze::{analyze_bytes, AnalyzeOptions, Codec};
 use dgen::size::format_size;
 use dgen::{GenParams, Generator};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let snappy = std::env::args().any(|a| a == "--snappy");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--snappy")
+        .collect();
     let mib: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
     let ratios: Vec<f64> = if args.len() > 1 {
         args[1..]
@@ -26,6 +31,11 @@ fn main() {
     for c in ratios {
         let p = GenParams {
             compress_ratio: c,
+            compress_codec: if snappy {
+                dgen::CompressCodec::Snappy
+            } else {
+                dgen::CompressCodec::Lz
+            },
             ..GenParams::new(7)
         };
         Generator::new(p).unwrap().fill_parallel(0, &mut buf);

@@ -14,4 +14,4 @@ pub mod size;
 
 pub use error::{Error, Result};
 pub use gen::Generator;
-pub use params::GenParams;
+pub use params::{CompressCodec, GenParams};

@@ -17,6 +17,7 @@ fn params() -> impl Strategy<Value = GenParams> {
             dedup_ratio: d,
             compress_ratio: c,
             dedup_unit: 1 << unit_log,
+            ..GenParams::new(seed)
         })
 }
 

@@ -147,7 +147,9 @@ mod tests {
         let zeros = vec![0u8; 65536];
         for &codec in Codec::ALL {
             let n = c.compressed_len(codec, &zeros).unwrap();
-            assert!(n > 0 && n < 1024, "{}: {n}", codec.name());
+            // snappy's copies hold at most 64 bytes (3 bytes each): 64 KiB of zeros take ~3 KiB.
+            let bound = if codec == Codec::Snappy { 3200 } else { 1024 };
+            assert!(n > 0 && n < bound, "{}: {n}", codec.name());
         }
     }
 }

@@ -5,12 +5,17 @@ use dgen::params::{random_seed, stream_id_for_path};
 use dgen::size::{format_size, parse_size};
 
 // The dedup unit default below must stay equal to dgen::params::DEFAULT_DEDUP_UNIT (a test checks it).
-use dgen::GenParams;
+use dgen::{CompressCodec, GenParams};
 use std::path::Path;
 
 /// Parses a size flag for clap (`4k`, `64KiB`, `1.5G`).
 pub fn size_arg(text: &str) -> Result<u64, String> {
     parse_size("size", text).map_err(|e| e.to_string())
+}
+
+/// Parses `--compress-codec` for clap.
+fn codec_arg(text: &str) -> Result<CompressCodec, String> {
+    text.parse().map_err(|e: dgen::Error| e.to_string())
 }
 
 /// What the bytes are: the same flags give the same bytes.
@@ -33,6 +38,10 @@ pub struct DataArgs {
         value_name = "RATIO"
     )]
     pub compress_ratio: f64,
+    /// The codecs the compression ratio is made exact for: `lz` (lz4, zstd, LZO1X-1, deflate,
+    /// brotli: the default) or `snappy` (Ceph, RocksDB, MongoDB; lz4 and zstd then see more).
+    #[arg(long, default_value = "lz", value_parser = codec_arg, value_name = "CODEC")]
+    pub compress_codec: CompressCodec,
     /// Dedup block size: a power of two from 4KiB to 16MiB. The dedup ratio holds at every unit
     /// from 4KiB up to it.
     #[arg(long, value_parser = size_arg, default_value = "128KiB", value_name = "SIZE")]
@@ -58,6 +67,7 @@ impl DataArgs {
             dedup_ratio: self.dedup_ratio,
             compress_ratio: self.compress_ratio,
             dedup_unit: self.dedup_unit,
+            compress_codec: self.compress_codec,
         }
     }
 }
@@ -65,11 +75,15 @@ impl DataArgs {
 /// One line describing the data, for logs: `seed 42 stream 7 dedup 2 compress 3 dedup-unit 128KiB`.
 pub fn describe(p: &GenParams) -> String {
     format!(
-        "seed {} stream {} dedup {} compress {} dedup-unit {}",
+        "seed {} stream {} dedup {} compress {}{} dedup-unit {}",
         p.seed,
         p.stream_id,
         p.dedup_ratio,
         p.compress_ratio,
+        match p.compress_codec {
+            CompressCodec::Lz => "",
+            CompressCodec::Snappy => " (for snappy)",
+        },
         format_size(p.dedup_unit)
     )
 }

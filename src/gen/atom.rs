@@ -394,7 +394,9 @@ mod tests {
                 assert_eq!(sum, ATOM);
                 if literal <= 3000.0 {
                     assert!(
-                        l.runs[..l.n].iter().all(|&r| r as usize <= MAX_RUN_GRANULES),
+                        l.runs[..l.n]
+                            .iter()
+                            .all(|&r| r as usize <= MAX_RUN_GRANULES),
                         "literal {literal}: a run outgrows {MAX_RUN_GRANULES} granules: {l:?}"
                     );
                 }

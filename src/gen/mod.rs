@@ -18,7 +18,7 @@ use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
-pub use calibration::literal_bytes_for_ratio;
+pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 
 /// A configured generator. Cheap to clone, `Send + Sync`: share one across threads.
 #[derive(Clone, Debug)]
@@ -44,7 +44,10 @@ impl Generator {
                 params.dedup_unit,
                 stream_salt ^ 0x0064_6564_7570,
             ),
-            plan: CompressPlan::new(literal_bytes_for_ratio(params.compress_ratio)),
+            plan: CompressPlan::new(literal_bytes_for(
+                params.compress_ratio,
+                params.compress_codec,
+            )),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
             params,

@@ -25,6 +25,7 @@ pub fn params(seed: u64, stream_id: u64) -> GenParams {
         dedup_ratio: 2.0,
         compress_ratio: 3.0,
         dedup_unit: 64 << 10,
+        ..GenParams::new(seed)
     }
 }
 
