@@ -69,7 +69,7 @@ pub fn run(args: GenArgs) -> Result<i32> {
             &generator,
             args.offset,
             args.size,
-            &*out,
+            &out,
             "<stdout>".as_ref(),
         ) {
             // The reader went away (`dgen gen -o - | head`): end quietly, as `cat` or `yes`
