@@ -154,6 +154,17 @@ pub(crate) fn check_file_size(probe: &Probe, size: u64) -> Result<()> {
             ),
         ));
     }
+    if size > i64::MAX as u64 {
+        return Err(Error::invalid(
+            "size",
+            format!(
+                "{} ({size} bytes) for {} is above the largest size a file can have \
+                 (2^63 - 1 bytes)",
+                crate::size::format_size(size),
+                probe.path.display()
+            ),
+        ));
+    }
     if size <= probe.size {
         return Ok(());
     }

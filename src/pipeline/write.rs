@@ -354,3 +354,39 @@ fn cut_to_written(plan: &[Planned], opened: &[Opened], written: &[u64]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::GenParams;
+
+    /// Worker threads that cannot start (EAGAIN) fail the run before its first write: an
+    /// existing file keeps its content and length, a file the run created is removed.
+    #[test]
+    fn threads_that_cannot_start_leave_the_targets_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.bin");
+        let fresh = dir.path().join("fresh.bin");
+        std::fs::write(&old, b"old content").unwrap();
+        let opts = WriteOptions {
+            params: GenParams::new(5),
+            size: Some(4 << 20),
+            buffer_size: 1 << 20,
+            buffer_count: 4,
+            threads: 2,
+            direct_io: false,
+            ..WriteOptions::default()
+        };
+        super::super::FAIL_SPAWN.with(|f| f.set(true));
+        let e = write_files(&[old.clone(), fresh.clone()], &opts, &mut |_, _| true).unwrap_err();
+        assert_eq!(e.error.errno(), Some(libc::EAGAIN), "{e}");
+        assert!(e.to_string().contains("start threads"), "{e}");
+        assert_eq!(e.bytes_done, 0);
+        assert!(e.valid_lengths.is_empty());
+        assert_eq!(std::fs::read(&old).unwrap(), b"old content");
+        assert!(!fresh.exists());
+        // The same call with threads succeeds and overwrites.
+        write_files(&[old.clone(), fresh.clone()], &opts, &mut |_, _| true).unwrap();
+        assert_eq!(std::fs::metadata(&old).unwrap().len(), 4 << 20);
+    }
+}
