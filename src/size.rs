@@ -2,8 +2,9 @@
 //!
 //! Every suffix is a binary multiple (k = KiB = 1024, m = MiB, g = GiB, t = TiB, p = PiB),
 //! case-insensitive, with an optional `i` and `b`/`B` (`4k`, `4K`, `4KB`, `4KiB` are all 4096).
-//! A bare number is bytes. Fractions are allowed (`1.5G`) when the result is a whole number of bytes
-//! after rounding down.
+//! A bare number is bytes. Fractions are allowed (`1.5G`, `1.5k`) only when the result is a whole
+//! number of bytes: `1.5` bytes or `1.3k` (1331.2 bytes) are refused, never rounded. Negative,
+//! NaN and infinite values are refused with that reason.
 
 use crate::error::{Error, Result};
 
@@ -27,6 +28,13 @@ pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
     };
     if s.is_empty() {
         return Err(err("is empty"));
+    }
+    if s.starts_with('-') {
+        return Err(err("is negative (a size is a count of bytes)"));
+    }
+    let word = s.trim_start_matches('+').to_ascii_lowercase();
+    if word.starts_with("nan") || word.starts_with("inf") {
+        return Err(err("is not a finite number"));
     }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -59,6 +67,9 @@ pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
         } else {
             whole.parse().map_err(|_| err("is not a number"))?
         };
+        if frac.len() > 18 && frac[18..].bytes().any(|b| b != b'0') {
+            return Err(err("is not a whole number of bytes"));
+        }
         let frac_digits = frac.len().min(18) as u32;
         let frac_val: u128 = if frac_digits == 0 {
             0
@@ -68,6 +79,9 @@ pub fn parse_size(name: &'static str, text: &str) -> Result<u64> {
                 .map_err(|_| err("is not a number"))?
         };
         let scale = 10u128.pow(frac_digits);
+        if !(frac_val * multiplier).is_multiple_of(scale) {
+            return Err(err("is not a whole number of bytes"));
+        }
         whole
             .checked_mul(multiplier)
             .and_then(|w| w.checked_add(frac_val * multiplier / scale))
@@ -121,6 +135,25 @@ mod tests {
         assert_eq!(parse_size("size", "1.5G").unwrap(), 3 << 29);
         assert_eq!(parse_size("size", "2T").unwrap(), 2 << 40);
         assert_eq!(parse_size("size", " 8m ").unwrap(), 8 << 20);
+        assert_eq!(parse_size("size", "1.5k").unwrap(), 1536);
+        assert_eq!(parse_size("size", "2.0").unwrap(), 2);
+    }
+
+    #[test]
+    fn refuses_fractions_of_a_byte_negatives_and_nan_with_the_reason() {
+        for (bad, why) in [
+            ("1.5", "not a whole number of bytes"),
+            ("1.3k", "not a whole number of bytes"),
+            ("0.5b", "not a whole number of bytes"),
+            ("-4k", "negative"),
+            ("-1", "negative"),
+            ("nan", "not a finite number"),
+            ("NaN", "not a finite number"),
+            ("inf", "not a finite number"),
+        ] {
+            let e = parse_size("size", bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -139,10 +139,13 @@ fn bad_input_exits_2_with_one_line_and_touches_no_file() {
     let out = dgen(&["gen", "--size", "1M", "-o", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The seed line comes first (the record), then one error line.
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("dgen: ")).collect();
     assert!(
-        stderr.contains("no/such/dir") && stderr.trim().lines().count() == 1,
+        errors.len() == 1 && errors[0].contains("no/such/dir"),
         "{stderr}"
     );
+    assert!(stderr.lines().next().unwrap().contains("seed "), "{stderr}");
 }
 
 #[test]

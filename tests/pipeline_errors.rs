@@ -71,11 +71,20 @@ fn bad_options_are_rejected_before_the_file_is_touched() {
             "{name}"
         );
     }
-    // Verify: size beyond the end of the file.
+    // Verify: size beyond the end of the file is missing data, an Io error at its end.
     let mut v = verify_opts(params(1, 0));
     v.size = Some(8);
     let e = verify_file(&path, &v, &mut no_progress()).unwrap_err();
-    assert!(is_invalid(&e.error), "{e}");
+    assert!(
+        matches!(
+            e.error,
+            Error::Io {
+                offset: Some(7),
+                ..
+            }
+        ),
+        "{e}"
+    );
     v.size = None;
     v.queue_depth = 0;
     assert!(is_invalid(

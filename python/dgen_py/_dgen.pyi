@@ -141,8 +141,11 @@ def write_file(
     size whatever ``size`` is. The GIL is released for the whole run.
 
     Args:
-        path: a regular file (created or truncated; it ends with exactly ``size`` bytes) or a
-            block device (never truncated nor written past its end; opened O_EXCL).
+        path: str, bytes or os.PathLike (TypeError otherwise; ValueError for a NUL byte): a
+            regular file (created or overwritten, never truncated before the first write; it
+            ends with exactly ``size`` bytes), a block device (never truncated nor written past
+            its end; opened O_EXCL) or /dev/null. FIFOs, sockets and other character devices
+            are refused (ValueError).
         size: bytes to write; None only for a block device (its whole size).
         buffer_size: size of each buffer and of each write; a multiple of 4096 (and of the
             device's logical block size with O_DIRECT). None: 8 MiB (DEFAULT_BUFFER_SIZE).
@@ -166,8 +169,11 @@ def write_file(
         WriteStats.
 
     Raises:
-        ValueError: a bad argument; raised before any file is touched.
+        ValueError: a bad argument, or a size above the file system's or RLIMIT_FSIZE's limit;
+            raised before any file is touched.
         TypeError: an argument of the wrong type.
+        SystemExit: SIGTERM or SIGHUP during the run (when their handler is the default):
+            ``SystemExit(128 + signal)``, after a clean stop.
         OSError: an I/O error, with ``errno``, ``filename``, ``offset`` and ``bytes_written``
             (the bytes written before it stopped). Python picks the subclass from the errno:
             FileNotFoundError (missing directory), PermissionError, IsADirectoryError, ...;
@@ -176,8 +182,11 @@ def write_file(
             drained, file closed, nothing left running), with ``bytes_written`` set.
         RuntimeError: an internal error (a bug); never a crash.
 
-        After an OSError or KeyboardInterrupt a regular file is cut back to its longest prefix
-        written in full (at most ``bytes_written``), so ``read_and_validate(path)`` passes on it.
+        After an OSError, KeyboardInterrupt or SystemExit a regular file is cut back to its
+        longest prefix written in full (at most ``bytes_written``), so
+        ``read_and_validate(path, e.valid_length, seed=e.seed)`` passes on it. Every exception
+        of a run carries ``seed``, ``valid_length`` (None when no write had started: the file is
+        then as it was) and ``valid_lengths`` (one per file).
     """
 
 def write_files(
@@ -231,15 +240,19 @@ def read_and_validate(
 
     Args:
         path: the file or block device to check.
-        size: bytes to check from the start; None: the whole file or device.
+        size: bytes to check from the start (the length the write reported). None: the whole
+            current length of the file or device (an empty file is refused; only a size
+            catches a file cut short). Required for /dev/null.
         seed: required (None raises ValueError): the seed the file was written with.
         stream_id: None: derived from the file name, as ``write_file`` does; pass the written
             stream id when the file was renamed.
         Other arguments as ``write_file``; the data parameters must match the write's.
 
     Raises:
-        ValueError: a bad argument, or ``size`` larger than the file.
-        OSError: an I/O error, with ``errno``, ``filename``, ``offset`` and ``bytes_checked``.
+        ValueError: a bad argument, or an empty file without ``size``.
+        OSError: an I/O error, with ``errno``, ``filename``, ``offset`` and ``bytes_checked``;
+            missing data (a file shorter than ``size``, a read that ends early) is an OSError
+            with ``offset`` where the data ends, never a pass.
         KeyboardInterrupt: Ctrl-C, as for ``write_file`` (with ``bytes_checked``).
     """
 
@@ -258,7 +271,8 @@ def generate_buffer(
     """Returns the first ``size`` bytes of the stream as ``bytes`` (GIL released while filling).
 
     ``numa_mode`` and ``numa_node`` are accepted for dgen-py compatibility and have no effect.
-    ``max_threads``: None or 0 uses every CPU, 1 the calling thread only.
+    ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the calling thread
+    only; more than the CPUs available is capped to them with a RuntimeWarning.
     """
 
 @final
@@ -270,7 +284,8 @@ class Generator:
     ``write_file(..., size, ...)`` with the same seed and stream id, whatever the chunk sizes.
 
     ``numa_mode``, ``numa_node`` and ``block_size`` are accepted for dgen-py compatibility and
-    have no effect. ``max_threads``: None or 0 uses every CPU, 1 the calling thread only.
+    have no effect. ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the
+    calling thread only; more than the CPUs available is capped with a RuntimeWarning.
     ``seed``: None draws a random seed (see ``.seed``). ``stream_id`` defaults to 0 (note that
     ``write_file`` derives it from the file name unless given).
     """

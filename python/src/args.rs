@@ -6,7 +6,9 @@ use dgen::size::parse_size;
 use dgen::GenParams;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString};
+use pyo3::types::{PyBool, PyBytes, PyString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 
 /// A byte count given as a non-negative int or as text such as `"64KiB"`, `"1.5G"`, `"4k"`.
 pub fn size(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -88,4 +90,60 @@ pub fn gen_params(
         .validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(params)
+}
+
+/// A path given as `str`, `bytes` or `os.PathLike`: `TypeError` for any other type and
+/// `ValueError` for an embedded NUL byte, both naming the argument (`name`).
+pub fn path(name: &str, value: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = value.py();
+    let os = py.import("os")?;
+    let fspath = os.call_method1("fspath", (value,)).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be str, bytes or os.PathLike, not {}",
+            value
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string())
+        ))
+    })?;
+    let encoded = if fspath.is_instance_of::<PyBytes>() {
+        fspath
+    } else {
+        os.call_method1("fsencode", (&fspath,))?
+    };
+    let bytes: Vec<u8> = encoded.extract()?;
+    if bytes.contains(&0) {
+        return Err(PyValueError::new_err(format!(
+            "invalid {name}: {} contains a NUL byte",
+            value.repr()?
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(PyValueError::new_err(format!("invalid {name}: empty path")));
+    }
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+/// A sequence of paths (a list, a tuple...; a single `str` or `bytes` is a `TypeError`), each
+/// checked as [`path`] under the name `paths[i]`.
+pub fn paths(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a sequence of paths, not a single {}",
+            value.get_type().name()?
+        )));
+    }
+    let items = value.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a sequence of paths, not {}",
+            value
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string())
+        ))
+    })?;
+    items
+        .enumerate()
+        .map(|(i, item)| path(&format!("{name}[{i}]"), &item?))
+        .collect()
 }

@@ -8,7 +8,9 @@
 //! * A panic -> `RuntimeError`: a panic never unwinds into the interpreter.
 //!
 //! Pipeline failures also set `bytes_written` (writes) or `bytes_checked` (verification) on the
-//! exception: the bytes done before the run stopped.
+//! exception: the bytes done before the run stopped; and `seed`, `valid_length` (the length a
+//! file was cut back to, every byte of it written; None when no write had started) and
+//! `valid_lengths` (one per file).
 
 use dgen::pipeline::PipelineError;
 use dgen::Error;
@@ -17,10 +19,11 @@ use pyo3::prelude::*;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Converts a core error into the matching Python exception.
-pub fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
+/// Converts a core error into the matching Python exception, with `suffix` added to the message
+/// (the valid length after a failed write).
+fn to_pyerr_with(py: Python<'_>, error: Error, suffix: &str) -> PyErr {
     match error {
-        Error::InvalidArgument { .. } => PyValueError::new_err(error.to_string()),
+        Error::InvalidArgument { .. } => PyValueError::new_err(format!("{error}{suffix}")),
         Error::Io {
             op,
             path,
@@ -28,8 +31,8 @@ pub fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
             source,
         } => {
             let place = match offset {
-                Some(o) => format!(" (during {op} at byte offset {o})"),
-                None => format!(" (during {op})"),
+                Some(o) => format!(" (during {op} at byte offset {o}){suffix}"),
+                None => format!(" (during {op}){suffix}"),
             };
             let err = match source.raw_os_error() {
                 Some(errno) => {
@@ -43,19 +46,42 @@ pub fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
             set_attr(py, &err, "offset", offset);
             err
         }
-        Error::Interrupted => PyInterruptedError::new_err("the run was interrupted"),
+        Error::Interrupted => {
+            PyInterruptedError::new_err(format!("the run was interrupted{suffix}"))
+        }
+
         // The core's error enum may grow; show anything new as its message.
         #[allow(unreachable_patterns)]
         other => PyRuntimeError::new_err(other.to_string()),
     }
 }
 
-/// Converts a pipeline failure, recording the bytes done under `bytes_attr`.
-pub fn pipeline_to_pyerr(py: Python<'_>, error: PipelineError, bytes_attr: &str) -> PyErr {
-    let done = error.bytes_done;
-    let err = to_pyerr(py, error.error);
-    set_attr(py, &err, bytes_attr, done);
+/// Converts a pipeline failure, recording the bytes done under `bytes_attr`, and the seed and
+/// valid length(s) (see [`set_record`]). The message ends with the valid length when a write
+/// had started ("; the file is cut back to its first N bytes").
+pub fn pipeline_to_pyerr(
+    py: Python<'_>,
+    error: PipelineError,
+    bytes_attr: &str,
+    seed: u64,
+) -> PyErr {
+    let suffix = match error.valid_lengths.as_slice() {
+        [] => String::new(),
+        [one] => format!("; valid length {one} bytes (the file is cut back to it)"),
+        many => format!("; valid lengths {many:?} bytes (the files are cut back to them)"),
+    };
+    let err = to_pyerr_with(py, error.error, &suffix);
+    set_attr(py, &err, bytes_attr, error.bytes_done);
+    set_record(py, &err, seed, &error.valid_lengths);
     err
+}
+
+/// Sets `seed`, `valid_length` (the first or only file's valid prefix, None when no write had
+/// started) and `valid_lengths` (one per file) on an exception.
+pub fn set_record(py: Python<'_>, err: &PyErr, seed: u64, valid_lengths: &[u64]) {
+    set_attr(py, err, "seed", seed);
+    set_attr(py, err, "valid_length", valid_lengths.first().copied());
+    set_attr(py, err, "valid_lengths", valid_lengths.to_vec());
 }
 
 /// Sets an attribute on the exception instance; silently skipped for exception types that take

@@ -22,13 +22,54 @@ enum Threads {
     Pool(Arc<rayon::ThreadPool>),
 }
 
+/// The CPUs fills may use: the CPUs this process may run on, or fewer when the `DGEN_THREADS`
+/// environment variable says so (a positive integer; anything else is a `ValueError`). Returns
+/// the count and whether `DGEN_THREADS` set it.
+fn cpu_budget() -> PyResult<(usize, bool)> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match std::env::var("DGEN_THREADS") {
+        Err(_) => Ok((cpus, false)),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok((n.min(cpus), true)),
+            _ => Err(PyValueError::new_err(format!(
+                "invalid DGEN_THREADS: {text:?} is not a positive integer"
+            ))),
+        },
+    }
+}
+
 impl Threads {
+    /// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = the calling thread; more
+    /// than the CPUs available is capped to them with a `RuntimeWarning`.
     fn new(max_threads: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        match args::opt_count("max_threads", max_threads)? {
-            None | Some(0) => Ok(Threads::Global),
-            Some(1) => Ok(Threads::One),
+        let (cpus, from_env) = cpu_budget()?;
+        let asked = args::opt_count("max_threads", max_threads)?;
+        let n = match asked {
+            None | Some(0) if !from_env => return Ok(Threads::Global),
+            None | Some(0) => cpus,
             Some(n) => {
                 let n = args::to_usize("max_threads", n)?;
+                if n > cpus {
+                    if let Some(obj) = max_threads {
+                        let py = obj.py();
+                        PyErr::warn(
+                            py,
+                            &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
+                            &std::ffi::CString::new(format!(
+                                "max_threads={n} is more than the {cpus} CPUs available{}: using {cpus}",
+                                if from_env { " (DGEN_THREADS)" } else { "" }
+                            ))
+                            .unwrap_or_default(),
+                            1,
+                        )?;
+                    }
+                }
+                n.min(cpus)
+            }
+        };
+        match n {
+            1 => Ok(Threads::One),
+            n => {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
                     .thread_name(|i| format!("dgen-py-fill-{i}"))

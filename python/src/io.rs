@@ -2,15 +2,15 @@
 //! `dgen::pipeline` with the GIL released and the progress hook attached.
 
 use crate::args;
-use crate::errors::{no_panic, pipeline_to_pyerr, set_attr};
+use crate::errors::{no_panic, pipeline_to_pyerr, set_attr, set_record};
 use crate::progress::Progress;
 use crate::stats::{VerifyStats, WriteStats};
 use dgen::params::stream_id_for_path;
 use dgen::pipeline::{self, PipelineError, VerifyOptions, WriteOptions};
 use dgen::GenParams;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PySystemExit, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use std::path::PathBuf;
+use pyo3::types::{PyCFunction, PyDict, PyTuple};
 
 /// The pool and I/O settings shared by writes and verification, as given from Python.
 struct PoolArgs {
@@ -55,21 +55,81 @@ fn check_callable(progress: &Option<Py<PyAny>>, py: Python<'_>) -> PyResult<()> 
     }
 }
 
+/// While a run is in progress on the main thread, SIGTERM and SIGHUP (when their handler is the
+/// default, which would kill the process mid-write) raise `SystemExit(128 + signal)` from the
+/// progress hook instead: the run stops cleanly (in-flight I/O drained, a file cut back to its
+/// longest fully written prefix) and the exception carries the seed and the valid length; left
+/// uncaught, Python exits with status 128 + signal, as `dgen write` does. The previous handlers
+/// are restored when the run ends. (SIGINT is Python's KeyboardInterrupt already; Python
+/// ignores SIGXFSZ, so a file size limit shows as an OSError, EFBIG.)
+struct StopSignals<'py> {
+    py: Python<'py>,
+    saved: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+}
+
+impl<'py> StopSignals<'py> {
+    fn install(py: Python<'py>) -> PyResult<Self> {
+        let mut guard = StopSignals {
+            py,
+            saved: Vec::new(),
+        };
+        let threading = py.import("threading")?;
+        let current = threading.call_method0("current_thread")?;
+        if !current.is(&threading.call_method0("main_thread")?) {
+            return Ok(guard);
+        }
+        let signal = py.import("signal")?;
+        let default = signal.getattr("SIG_DFL")?;
+        let handler = PyCFunction::new_closure(
+            py,
+            None,
+            None,
+            |args: &Bound<'_, PyTuple>, _: Option<&Bound<'_, PyDict>>| -> PyResult<()> {
+                let signum: i32 = args.get_item(0)?.extract()?;
+                Err(PySystemExit::new_err(128 + signum))
+            },
+        )?;
+        for name in ["SIGTERM", "SIGHUP"] {
+            let num = signal.getattr(name)?;
+            let old = signal.call_method1("getsignal", (&num,))?;
+            if old.eq(&default)? {
+                signal.call_method1("signal", (&num, &handler))?;
+                guard.saved.push((num, old));
+            }
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for StopSignals<'_> {
+    fn drop(&mut self) {
+        if let Ok(signal) = self.py.import("signal") {
+            for (num, old) in self.saved.drain(..) {
+                let _ = signal.call_method1("signal", (num, old));
+            }
+        }
+    }
+}
+
 /// Runs `job` with the GIL released and the progress hook attached, then turns its outcome into
-/// a Python result: an exception raised in the hook (KeyboardInterrupt, or one from the callback)
-/// wins over the pipeline's own `Interrupted`, and gets the bytes done as `bytes_attr`.
+/// a Python result: an exception raised in the hook (KeyboardInterrupt, SystemExit from a stop
+/// signal, or one from the callback) wins over the pipeline's own `Interrupted`, and gets the
+/// bytes done as `bytes_attr`, the seed and the valid length(s).
 fn run_pipeline<T, F>(
     py: Python<'_>,
     progress: Option<Py<PyAny>>,
     bytes_attr: &str,
+    seed: u64,
     job: F,
 ) -> PyResult<T>
 where
     T: Send,
     F: Send + FnOnce(&mut dyn FnMut(u64, u64) -> bool) -> Result<T, PipelineError>,
 {
+    let signals = StopSignals::install(py)?;
     let mut hook = Progress::new(progress);
     let outcome = py.allow_threads(|| no_panic(|| job(&mut |done, total| hook.tick(done, total))));
+    drop(signals);
     let result = outcome?;
     match (result, hook.take_error()) {
         (Ok(value), None) => Ok(value),
@@ -77,9 +137,10 @@ where
         (Ok(_), Some(err)) => Err(err),
         (Err(e), Some(err)) => {
             set_attr(py, &err, bytes_attr, e.bytes_done);
+            set_record(py, &err, seed, &e.valid_lengths);
             Err(err)
         }
-        (Err(e), None) => Err(pipeline_to_pyerr(py, e, bytes_attr)),
+        (Err(e), None) => Err(pipeline_to_pyerr(py, e, bytes_attr, seed)),
     }
 }
 
@@ -135,7 +196,7 @@ fn write_options(
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
-    path: PathBuf,
+    path: &Bound<'_, PyAny>,
     size: Option<&Bound<'_, PyAny>>,
     buffer_size: Option<&Bound<'_, PyAny>>,
     buffer_count: Option<&Bound<'_, PyAny>>,
@@ -151,6 +212,7 @@ pub fn write_file(
     progress: Option<Py<PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WriteStats> {
+    let path = args::path("path", path)?;
     check_callable(&progress, py)?;
     let stream_id =
         args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
@@ -163,7 +225,8 @@ pub fn write_file(
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
-    let stats = run_pipeline(py, progress, "bytes_written", |hook| {
+    let seed = opts.params.seed;
+    let stats = run_pipeline(py, progress, "bytes_written", seed, |hook| {
         pipeline::write_file(&path, &opts, hook)
     })?;
     Ok(WriteStats::new(stats, &opts.params))
@@ -184,7 +247,7 @@ pub fn write_file(
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
+    paths: &Bound<'_, PyAny>,
     size: Option<&Bound<'_, PyAny>>,
     buffer_size: Option<&Bound<'_, PyAny>>,
     buffer_count: Option<&Bound<'_, PyAny>>,
@@ -200,6 +263,7 @@ pub fn write_files(
     progress: Option<Py<PyAny>>,
     stream_ids: Option<Vec<Bound<'_, PyAny>>>,
 ) -> PyResult<Vec<WriteStats>> {
+    let paths = args::paths("paths", paths)?;
     check_callable(&progress, py)?;
     let ids: Vec<u64> = match stream_ids {
         None => paths.iter().map(|p| stream_id_for_path(p)).collect(),
@@ -225,7 +289,8 @@ pub fn write_files(
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
-    let stats = run_pipeline(py, progress, "bytes_written", |hook| {
+    let seed = opts.params.seed;
+    let stats = run_pipeline(py, progress, "bytes_written", seed, |hook| {
         pipeline::write_files_with_streams(&paths, &ids, &opts, hook)
     })?;
     Ok(stats
@@ -254,7 +319,7 @@ pub fn write_files(
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
-    path: PathBuf,
+    path: &Bound<'_, PyAny>,
     size: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
     dedup_ratio: f64,
@@ -269,6 +334,7 @@ pub fn read_and_validate(
     queue_depth: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<VerifyStats> {
+    let path = args::path("path", path)?;
     check_callable(&progress, py)?;
     let seed = args::opt_count("seed", seed)?.ok_or_else(|| {
         PyValueError::new_err(
@@ -292,7 +358,7 @@ pub fn read_and_validate(
     };
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let stats = run_pipeline(py, progress, "bytes_checked", |hook| {
+    let stats = run_pipeline(py, progress, "bytes_checked", seed, |hook| {
         pipeline::verify_file(&path, &opts, hook)
     })?;
     Ok(VerifyStats::new(stats, &opts.params))

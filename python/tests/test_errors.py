@@ -72,8 +72,10 @@ def test_existing_file_is_not_truncated_by_bad_arguments(disk_dir):
 def test_bad_validation_arguments(disk_dir):
     path = disk_dir / "small.bin"
     w = dgen_py.write_file(path, MiB)
-    with pytest.raises(ValueError, match="size"):
-        dgen_py.read_and_validate(path, 2 * MiB, seed=w.seed)  # larger than the file
+    # Larger than the file: missing data is a failed verification (OSError at the data's end).
+    with pytest.raises(OSError, match="data ends at byte 1048576") as e:
+        dgen_py.read_and_validate(path, 2 * MiB, seed=w.seed)
+    assert e.value.offset == MiB and e.value.bytes_checked == 0
     with pytest.raises(ValueError, match="dedup ratio"):
         dgen_py.read_and_validate(path, seed=w.seed, dedup_ratio=0)
     with pytest.raises(ValueError, match="stream_ids"):

@@ -49,6 +49,19 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
         limit: args.limit,
     };
     let report = analyze_file(&args.file, &opts)?;
+    // Data smaller than a unit has no ratio at that unit: an error, not a row of zeros.
+    if let Some(u) = report.units.iter().find(|u| u.units == 0) {
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "{}: {} bytes analyzed, less than one {} unit: no ratio to report (use smaller \
+                 --units or more data)",
+                args.file.display(),
+                report.bytes,
+                format_size(u.unit)
+            ),
+        ));
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;

@@ -26,7 +26,8 @@ pub struct DataArgs {
         long = "dedup",
         short = 'd',
         default_value_t = 1.0,
-        value_name = "RATIO"
+        value_name = "RATIO",
+        allow_negative_numbers = true
     )]
     pub dedup_ratio: f64,
     /// Compression ratio, any real number from 1 to 50 (every 4 KiB unit compresses to about 1/RATIO
@@ -35,7 +36,8 @@ pub struct DataArgs {
         long = "compress",
         short = 'c',
         default_value_t = 1.0,
-        value_name = "RATIO"
+        value_name = "RATIO",
+        allow_negative_numbers = true
     )]
     pub compress_ratio: f64,
     /// The codecs the compression ratio is made exact for: `lz` (lz4, zstd, LZO1X-1, deflate,

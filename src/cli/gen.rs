@@ -3,17 +3,21 @@
 use super::data_args::{describe, size_arg, DataArgs};
 use clap::Args;
 use dgen::{Error, Generator, Result};
+use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 /// Arguments of `dgen gen`.
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// How many bytes to generate (4096, 4k, 64KiB, 1.5G, 2T: binary multiples, as fio).
-    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE")]
+    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE", allow_hyphen_values = true)]
     pub size: u64,
     /// Absolute stream offset of the first byte (the bytes are those a longer run has there).
-    #[arg(long, value_parser = size_arg, default_value = "0", value_name = "OFF")]
+    #[arg(long, value_parser = size_arg, default_value = "0", value_name = "OFF", allow_hyphen_values = true)]
     pub offset: u64,
     /// Output file, or `-` for standard output. An existing file is overwritten.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -38,34 +42,59 @@ pub fn run(args: GenArgs) -> Result<i32> {
         .params((!to_stdout).then_some(args.output.as_path()));
     // Everything is checked before the output is opened: a bad flag never truncates a file.
     let generator = Generator::new(params)?;
-    let out: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stdout().lock())
-    } else {
-        let file = std::fs::File::create(&args.output)
-            .map_err(|e| Error::io("create", &args.output, None, e))?;
-        Box::new(file)
-    };
+    // The record first: the seed is on stderr before any byte is written.
     eprintln!(
         "dgen gen: {} bytes at offset {}, {}",
         args.size,
         args.offset,
         describe(generator.params())
     );
-    let name = if to_stdout {
-        PathBuf::from("<stdout>")
-    } else {
-        args.output.clone()
-    };
-    write_stream(&generator, args.offset, args.size, out, &name)?;
+    if to_stdout {
+        // Rust hides a closed standard output (it reopens it on /dev/null, and its stdout
+        // ignores EBADF): refuse it, and write to descriptor 1 directly.
+        // SAFETY: F_GETFD only queries descriptor 1.
+        if super::STDOUT_WAS_CLOSED.load(Ordering::SeqCst)
+            || unsafe { libc::fcntl(1, libc::F_GETFD) } < 0
+        {
+            return Err(Error::io(
+                "write",
+                "<stdout>",
+                None,
+                std::io::Error::from_raw_os_error(libc::EBADF),
+            ));
+        }
+        // SAFETY: descriptor 1 is open (checked above); ManuallyDrop never closes it.
+        let out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+        return match write_stream(
+            &generator,
+            args.offset,
+            args.size,
+            &out,
+            "<stdout>".as_ref(),
+        ) {
+            // The reader went away (`dgen gen -o - | head`): end quietly, as `cat` or `yes`
+            // killed by SIGPIPE would (status 128 + SIGPIPE = 141).
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                Ok(EXIT_BROKEN_PIPE)
+            }
+            other => other.map(|()| 0),
+        };
+    }
+    let file =
+        File::create(&args.output).map_err(|e| Error::io("create", &args.output, None, e))?;
+    write_stream(&generator, args.offset, args.size, &file, &args.output)?;
     Ok(0)
 }
+
+/// Exit status when standard output's reader goes away (128 + SIGPIPE).
+const EXIT_BROKEN_PIPE: i32 = 141;
 
 fn write_stream(
     generator: &Generator,
     offset: u64,
     size: u64,
-    mut out: Box<dyn Write>,
-    name: &PathBuf,
+    mut out: &File,
+    name: &Path,
 ) -> Result<()> {
     let mut buf = vec![0u8; CHUNK.min(size as usize)];
     let mut done = 0u64;
@@ -73,9 +102,9 @@ fn write_stream(
         let n = (size - done).min(buf.len() as u64) as usize;
         generator.fill_parallel(offset + done, &mut buf[..n]);
         out.write_all(&buf[..n])
-            .map_err(|e| Error::io("write", name, Some(offset + done), e))?;
+            .map_err(|e| Error::io("write", name, Some(done), e))?;
         done += n as u64;
     }
     out.flush()
-        .map_err(|e| Error::io("write", name, Some(offset + done), e))
+        .map_err(|e| Error::io("write", name, Some(done), e))
 }

@@ -1,37 +1,132 @@
 //! Flags of the streaming pipeline (buffers, queue, threads, I/O mode) shared by `dgen write` and
-//! `dgen verify`, the progress bar, and the mapping of pipeline errors to exit statuses.
+//! `dgen verify`, the progress bar, stop signals, and how a failed run is reported (stderr,
+//! `--json`, exit status).
 
-use super::data_args::size_arg;
+use super::data_args::{describe, size_arg};
 use clap::Args;
 use dgen::pipeline::{PipelineError, DEFAULT_QUEUE_DEPTH};
+use dgen::GenParams;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
-/// Set by the SIGINT handler; the progress hook then cancels the run.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The first stop signal received (0: none); the progress hook then cancels the run.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// Makes the first Ctrl-C cancel the run cleanly (in-flight I/O drained, files closed, bytes done
-/// reported, exit 130); a second one kills the process as usual (SA_RESETHAND).
-pub fn cancel_on_ctrl_c() {
-    // SAFETY: installs a handler that only stores to an atomic (async-signal-safe); the
-    // sigaction struct is fully initialised.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        sa.sa_flags = libc::SA_RESETHAND;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+/// The signals that stop a run cleanly.
+const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGXFSZ];
+
+/// Makes SIGINT, SIGTERM, SIGHUP and SIGXFSZ stop the run cleanly (in-flight I/O drained, a file
+/// cut back to its longest fully written prefix, a one-line summary with the seed and the valid
+/// length, exit 128 + signal); a second one of the same kind acts as usual (SA_RESETHAND).
+pub fn stop_on_signals() {
+    for sig in STOP_SIGNALS {
+        // SAFETY: installs a handler that only does an atomic compare-exchange
+        // (async-signal-safe); the sigaction struct is fully initialised.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The stop signal received so far, if any.
+pub fn signal_received() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// `SIGTERM` for 15, and so on for the stop signals.
+fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGHUP => "SIGHUP".into(),
+        libc::SIGXFSZ => "SIGXFSZ".into(),
+        other => format!("signal {other}"),
     }
 }
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// What a run is about, for its failure report.
+pub struct Record<'a> {
+    /// `write` or `verify`.
+    pub command: &'static str,
+    /// The target.
+    pub path: &'a Path,
+    /// The data, seed first.
+    pub params: &'a GenParams,
+    /// `bytes_written` or `bytes_checked`.
+    pub bytes_key: &'static str,
+}
+
+/// Ends a failed, cancelled or signalled run: one line on stderr (the error or the signal, the
+/// seed, the bytes done and the valid length), with `json` one object with an `"error"` field on
+/// stdout, and the exit status: 128 + signal after a stop signal, 2 for bad input, 1 for
+/// failures while running.
+pub fn report_failure(e: PipelineError, r: &Record<'_>, json: bool) -> i32 {
+    let signal = signal_received();
+    let code = match signal {
+        Some(sig) => 128 + sig,
+        None if matches!(e.error, dgen::Error::Interrupted) => EXIT_INTERRUPTED,
+        None if e.bytes_done == 0 => super::exit_code(&e.error),
+        None => super::EXIT_FAILURE,
+    };
+    let valid = e.valid_length();
+    let line = match signal {
+        Some(sig) => {
+            let mut line = format!(
+                "dgen {}: stopped by {}: {} {} bytes",
+                r.command,
+                signal_name(sig),
+                r.bytes_key.replace('_', " "),
+                e.bytes_done
+            );
+            if let Some(v) = valid {
+                line += &format!(
+                    ", valid length {v} bytes ({} cut back to it; check it with --size {v})",
+                    r.path.display()
+                );
+            }
+            if !matches!(e.error, dgen::Error::Interrupted) {
+                line += &format!(", error: {}", e.error);
+            }
+            format!("{line}; {}", describe(r.params))
+        }
+        None => format!("dgen: error: {e}; {}", describe(r.params)),
+    };
+    eprintln!("{line}");
+    if json {
+        let mut obj = serde_json::json!({
+            "error": match signal {
+                Some(sig) => format!("stopped by {}", signal_name(sig)),
+                None => e.to_string(),
+            },
+            "exit_code": code,
+            "path": r.path,
+            "seed": r.params.seed,
+            "stream_id": r.params.stream_id,
+            "signal": signal.map(signal_name),
+            "valid_length": valid,
+        });
+        obj[r.bytes_key] = e.bytes_done.into();
+        println!("{obj}");
+    }
+    code
+}
 
 /// How the pipeline does its I/O.
 #[derive(Args, Debug, Clone)]
@@ -80,26 +175,11 @@ pub fn progress_bar(enabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Updates the bar (if any); cancels after Ctrl-C.
+/// Updates the bar (if any); cancels after a stop signal.
 pub fn update(bar: &Option<ProgressBar>, done: u64, total: u64) -> bool {
     if let Some(bar) = bar {
         bar.set_length(total);
         bar.set_position(done);
     }
-    !INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// Turns a pipeline failure into the CLI's convention: errors before anything was done go back
-/// to the caller (bad input exits 2); failures mid-run print the error with the bytes done and
-/// exit 1.
-pub fn fail(e: PipelineError) -> dgen::Result<i32> {
-    if matches!(e.error, dgen::Error::Interrupted) {
-        eprintln!("dgen: interrupted after {} bytes", e.bytes_done);
-        return Ok(EXIT_INTERRUPTED);
-    }
-    if e.bytes_done == 0 {
-        return Err(e.error);
-    }
-    eprintln!("dgen: error: {e}");
-    Ok(super::EXIT_FAILURE)
+    signal_received().is_none()
 }

@@ -7,14 +7,16 @@ mod io_args;
 mod verify;
 mod write;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
+use std::sync::atomic::AtomicBool;
 
 /// dgen: data with exact deduplication and compression ratios, for storage testing.
 ///
 /// Bytes are a pure function of (seed, stream id, ratios, dedup unit, offset): the same flags
 /// always give the same bytes, so any run can be reproduced and verified.
 #[derive(Parser, Debug)]
-#[command(name = "dgen", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("DGEN_GIT_REVISION"), ")"))]
+#[command(name = "dgen", arg_required_else_help = true, version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("DGEN_GIT_REVISION"), ")"))]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +34,9 @@ enum Command {
     Verify(verify::VerifyArgs),
 }
 
+/// Set at start-up when descriptor 1 (standard output) was closed when dgen started.
+pub static STDOUT_WAS_CLOSED: AtomicBool = AtomicBool::new(false);
+
 /// Exit status for bad input (flags, paths that cannot be opened).
 const EXIT_USAGE: i32 = 2;
 /// Exit status for a failure while running.
@@ -41,11 +46,20 @@ const EXIT_FAILURE: i32 = 1;
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Bare `dgen`: the help, on stderr (it is not the output asked for), exit 2.
+            eprint!("{}", err.render());
+            return EXIT_USAGE;
+        }
         Err(err) if err.use_stderr() => {
-            // One line that names the problem (clap's own text, without its usage hints).
-            let text = err.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("dgen: {}", first.trim());
+            let line = parse_error_line(&err);
+            eprintln!("dgen: {line}");
+            if std::env::args_os().any(|a| a == "--json") {
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": line, "exit_code": EXIT_USAGE })
+                );
+            }
             return EXIT_USAGE;
         }
         Err(err) => {
@@ -66,6 +80,34 @@ pub fn run() -> i32 {
             eprintln!("dgen: error: {err}");
             exit_code(&err)
         }
+    }
+}
+
+/// One line for a command-line error: clap's own first line (which names the argument, the value
+/// and the reason), with the missing arguments named when some are missing.
+fn parse_error_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let mut lines = text.lines();
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim()
+        .to_string();
+    if err.kind() != ErrorKind::MissingRequiredArgument {
+        return first;
+    }
+    let missing: Vec<&str> = lines
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if missing.is_empty() {
+        first
+    } else {
+        format!(
+            "error: missing required argument{}: {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        )
     }
 }
 

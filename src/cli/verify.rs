@@ -2,7 +2,7 @@
 //! `dgen gen`, the fio engine, `dgen_py`) wrote there for the same seed and flags.
 
 use super::data_args::{describe, size_arg, DataArgs};
-use super::io_args::{cancel_on_ctrl_c, fail, progress_bar, update, IoArgs};
+use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
 use clap::Args;
 use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
 use dgen::size::format_size;
@@ -14,8 +14,10 @@ use std::path::PathBuf;
 pub struct VerifyArgs {
     /// File or block device to check.
     pub path: PathBuf,
-    /// Bytes to check from the start. Default: the whole file or device.
-    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE")]
+    /// Bytes to check from the start: the length the write reported. Without it, the whole
+    /// current length of the file or device is checked (an empty file is refused), so a file
+    /// cut short is only caught with --size. Required for /dev/null.
+    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE", allow_hyphen_values = true)]
     pub size: Option<u64>,
     #[command(flatten)]
     pub data: DataArgs,
@@ -26,14 +28,10 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// Runs `dgen verify`: exit 0 when every byte matches, 1 (with the first bad offset) otherwise.
+/// Runs `dgen verify`: exit 0 when every byte matches, 1 (with the first bad offset) on a
+/// mismatch or missing data, 2 for bad input. Without `--size` the file's whole current length
+/// is checked and reported (an empty file is refused); only `--size` catches a file cut short.
 pub fn run(args: VerifyArgs) -> Result<i32> {
-    if args.data.seed.is_none() {
-        return Err(Error::invalid(
-            "seed",
-            "--seed is required: give the seed that the write printed",
-        ));
-    }
     let params = args.data.params(Some(args.path.as_path()));
     let opts = VerifyOptions {
         params,
@@ -45,8 +43,23 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         threads: args.io.threads,
         queue_depth: args.io.queue_depth,
     };
-    opts.validate()?;
-    cancel_on_ctrl_c();
+    let record = Record {
+        command: "verify",
+        path: &args.path,
+        params: &opts.params,
+        bytes_key: "bytes_checked",
+    };
+    if args.data.seed.is_none() {
+        let e = Error::invalid(
+            "seed",
+            "--seed is required: give the seed that the write printed",
+        );
+        return Ok(report_failure(e.into(), &record, args.json));
+    }
+    if let Err(e) = opts.validate() {
+        return Ok(report_failure(e.into(), &record, args.json));
+    }
+    stop_on_signals();
     let bar = progress_bar(!args.json);
     let result = verify_file(&args.path, &opts, &mut |done, total| {
         update(&bar, done, total)
@@ -56,13 +69,23 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     }
     let stats = match result {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return Ok(report_failure(e, &record, args.json)),
     };
     for w in &stats.warnings {
         eprintln!("dgen: warning: {w}");
     }
+    if args.size.is_none() {
+        eprintln!(
+            "dgen verify: no --size given: checked the whole current length of {} ({} bytes); \
+             give --size (the length the write reported) to catch a file cut short",
+            args.path.display(),
+            stats.bytes_checked
+        );
+    }
     if args.json {
-        let text = serde_json::to_string_pretty(&to_json(&stats, &opts))
+        let mut obj = to_json(&stats, &opts);
+        obj["size_given"] = args.size.is_some().into();
+        let text = serde_json::to_string_pretty(&obj)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
         println!("{text}");
     } else {

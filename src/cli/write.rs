@@ -2,7 +2,7 @@
 //! io_uring, a fixed pool of buffers), then print a summary with the seed.
 
 use super::data_args::{describe, size_arg, DataArgs};
-use super::io_args::{cancel_on_ctrl_c, fail, progress_bar, update, IoArgs};
+use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
 use clap::Args;
 use dgen::pipeline::{write_file, WriteOptions, WriteStats};
 use dgen::size::format_size;
@@ -16,7 +16,7 @@ pub struct WriteArgs {
     pub path: PathBuf,
     /// Bytes to write (4k, 64KiB, 1.5G, 2T: binary multiples). Default: the whole block device;
     /// required for files.
-    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE")]
+    #[arg(long, short = 's', value_parser = size_arg, value_name = "SIZE", allow_hyphen_values = true)]
     pub size: Option<u64>,
     #[command(flatten)]
     pub data: DataArgs,
@@ -30,9 +30,19 @@ pub struct WriteArgs {
     pub json: bool,
 }
 
-/// Runs `dgen write`; returns the exit status.
+/// Runs `dgen write`; returns the exit status. The seed is printed on stderr before anything
+/// is touched; every failure is reported by [`report_failure`].
 pub fn run(args: WriteArgs) -> Result<i32> {
     let params = args.data.params(Some(args.path.as_path()));
+    eprintln!(
+        "dgen write: {} {}, {}",
+        args.path.display(),
+        args.size.map_or("(whole device)".to_string(), |s| format!(
+            "{} ({s} bytes)",
+            format_size(s)
+        )),
+        describe(&params)
+    );
     let opts = WriteOptions {
         params,
         size: args.size,
@@ -44,9 +54,17 @@ pub fn run(args: WriteArgs) -> Result<i32> {
         queue_depth: args.io.queue_depth,
         fsync: !args.no_fsync,
     };
+    let record = Record {
+        command: "write",
+        path: &args.path,
+        params: &opts.params,
+        bytes_key: "bytes_written",
+    };
     // Checked here too so that bad flags fail before the progress bar appears.
-    opts.validate()?;
-    cancel_on_ctrl_c();
+    if let Err(e) = opts.validate() {
+        return Ok(report_failure(e.into(), &record, args.json));
+    }
+    stop_on_signals();
     let bar = progress_bar(!args.json);
     let result = write_file(&args.path, &opts, &mut |done, total| {
         update(&bar, done, total)
@@ -56,10 +74,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
     }
     let stats = match result {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("dgen write: {}", describe(&opts.params));
-            return fail(e);
-        }
+        Err(e) => return Ok(report_failure(e, &record, args.json)),
     };
     for w in &stats.warnings {
         eprintln!("dgen: warning: {w}");

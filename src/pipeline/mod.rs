@@ -51,6 +51,10 @@ struct RunConfig {
 
 /// Runs the pipeline over `files` with `pool`, starting the workers and the engine and joining
 /// them before returning. The pool is freed, or leaked when the engine could not be drained.
+///
+/// `prepare` runs once every thread has started and before the first I/O (writes give files
+/// their length there): a failure to start threads leaves the targets untouched. When `prepare`
+/// fails, its error ends the run before any I/O.
 fn run(
     cfg: &RunConfig,
     files: &[FileIo<'_>],
@@ -58,14 +62,24 @@ fn run(
     pool: Pool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
     warnings: &mut Vec<String>,
+    prepare: &mut dyn FnMut() -> Result<(), Error>,
 ) -> (Outcome, IoEngine) {
-    run_with(cfg, files, generators, pool, progress, warnings, None)
+    run_with(
+        cfg, files, generators, pool, progress, warnings, prepare, None,
+    )
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: make the next run on this thread fail to start its worker threads (EAGAIN).
+    static FAIL_SPAWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// A constructor for an engine that needs no threads of the run (tests use it to inject faults).
 type MakeEngine = fn() -> Box<dyn engine::Engine>;
 
 /// [`run`], with the engine from `make_engine` instead of io_uring/pwrite when given.
+#[allow(clippy::too_many_arguments)]
 fn run_with(
     cfg: &RunConfig,
     files: &[FileIo<'_>],
@@ -73,16 +87,16 @@ fn run_with(
     mut pool: Pool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
     warnings: &mut Vec<String>,
+    prepare: &mut dyn FnMut() -> Result<(), Error>,
     make_engine: Option<MakeEngine>,
 ) -> (Outcome, IoEngine) {
     let iovecs = pool.iovecs();
     let buffer_size = pool.buffer_size();
     let pool_ref = &mut pool;
     let (outcome, kind) = std::thread::scope(|scope| {
-        let failed = |e: std::io::Error| {
-            let path = files.first().map_or(std::path::Path::new(""), |f| f.path);
+        let failed = |e: Error| {
             let outcome = Outcome {
-                error: Some(Error::io("start threads for", path, None, e)),
+                error: Some(e),
                 drained: true,
                 file_bytes: vec![0; files.len()],
                 file_ops: vec![0; files.len()],
@@ -98,20 +112,31 @@ fn run_with(
                 engine::open(scope, cfg.io_uring, cfg.queue_depth, &iovecs, warnings)
             },
         };
+        let path = files.first().map_or(std::path::Path::new(""), |f| f.path);
+        let no_threads = |e| failed(Error::io("start threads for", path, None, e));
         let mut engine = match opened {
             Ok(e) => e,
-            Err(e) => return failed(e),
+            Err(e) => return no_threads(e),
         };
         let kind = engine.kind();
         let (job_tx, job_rx) = channel();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (ready_tx, ready_rx) = channel();
-        let mut workers = Vec::with_capacity(cfg.threads);
+        let mut workers: Vec<std::thread::ScopedJoinHandle<'_, ()>> =
+            Vec::with_capacity(cfg.threads);
         for _ in 0..cfg.threads {
             let jobs = Arc::clone(&job_rx);
             let ready = ready_tx.clone();
             let waker = engine.waker();
             let task = cfg.task;
+            #[cfg(test)]
+            if FAIL_SPAWN.with(|f| f.replace(false)) {
+                drop(job_tx);
+                for w in workers {
+                    let _ = w.join();
+                }
+                return no_threads(std::io::Error::from_raw_os_error(libc::EAGAIN));
+            }
             let spawned = std::thread::Builder::new()
                 .name("dgen-worker".into())
                 .spawn_scoped(scope, move || {
@@ -124,11 +149,18 @@ fn run_with(
                     for w in workers {
                         let _ = w.join();
                     }
-                    return failed(e);
+                    return no_threads(e);
                 }
             }
         }
         drop(ready_tx);
+        if let Err(e) = prepare() {
+            drop(job_tx);
+            for w in workers {
+                let _ = w.join();
+            }
+            return failed(e);
+        }
         let driver = Driver {
             task: cfg.task,
             files,
@@ -288,6 +320,7 @@ mod tests {
                 pool,
                 &mut |_, _| true,
                 &mut Vec::new(),
+                &mut || Ok(()),
                 Some(flaky),
             );
             assert!(stop_error(&mut out).is_none());

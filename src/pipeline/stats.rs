@@ -110,20 +110,31 @@ pub struct PipelineError {
     pub error: Error,
     /// Bytes written (or checked) in all files before the run stopped.
     pub bytes_done: u64,
+    /// Writes that had started writing: per target (in the order given), the length of its valid
+    /// prefix, every byte of which was written (a regular file is cut back to it; `dgen verify
+    /// --size <it>` passes on it). Empty for verification, and when the run stopped before its
+    /// first write (every target is then as it was: a file the run created is removed).
+    pub valid_lengths: Vec<u64>,
 }
 
 impl PipelineError {
     pub(crate) fn new(error: Error, bytes_done: u64) -> Self {
-        PipelineError { error, bytes_done }
+        PipelineError {
+            error,
+            bytes_done,
+            valid_lengths: Vec::new(),
+        }
+    }
+
+    /// The valid prefix of the first (or only) target, when writing had started.
+    pub fn valid_length(&self) -> Option<u64> {
+        self.valid_lengths.first().copied()
     }
 }
 
 impl From<Error> for PipelineError {
     fn from(error: Error) -> Self {
-        PipelineError {
-            error,
-            bytes_done: 0,
-        }
+        PipelineError::new(error, 0)
     }
 }
 
@@ -131,7 +142,15 @@ impl fmt::Display for PipelineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.error)?;
         if self.bytes_done > 0 {
-            write!(f, " ({} bytes done before it stopped)", self.bytes_done)?;
+            write!(f, "; {} bytes done before it stopped", self.bytes_done)?;
+        }
+        match self.valid_lengths.as_slice() {
+            [] => {}
+            [one] => write!(f, "; valid length {one} bytes (the file is cut back to it)")?,
+            many => write!(
+                f,
+                "; valid lengths {many:?} bytes (the files are cut back to them)"
+            )?,
         }
         Ok(())
     }

@@ -19,7 +19,8 @@ pub(crate) enum Kind {
     Regular,
     /// A block device: never truncated, never written past its end.
     Block,
-    /// Anything else that can be written (character devices such as /dev/null, FIFOs).
+    /// `/dev/null`, the only other target accepted (FIFOs, sockets and other character devices
+    /// are refused by [`probe`]).
     Other,
 }
 
@@ -32,10 +33,14 @@ pub(crate) struct Probe {
     pub(crate) size: u64,
     /// O_DIRECT alignment: the logical block size, at least 4096.
     pub(crate) align: usize,
+    /// Whether the path existed (a missing one is created, and removed again if the run fails
+    /// before its first write).
+    pub(crate) exists: bool,
 }
 
-/// Looks at `path` without changing anything. A missing file is fine when its directory exists
-/// (`for_write`); a directory is an error.
+/// Looks at `path` without changing anything (`stat`, never `open`, so a FIFO cannot block it).
+/// A missing file is fine when its directory exists (`for_write`); a directory is an error, and
+/// so are FIFOs, sockets and character devices other than `/dev/null` (bad input).
 pub(crate) fn probe(path: &Path, for_write: bool) -> Result<Probe> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -57,6 +62,7 @@ pub(crate) fn probe(path: &Path, for_write: bool) -> Result<Probe> {
                 kind: Kind::Regular,
                 size: 0,
                 align: MIN_ALIGN,
+                exists: false,
             });
         }
         Err(e) => return Err(Error::io("open", path, None, e)),
@@ -77,7 +83,18 @@ pub(crate) fn probe(path: &Path, for_write: bool) -> Result<Probe> {
             kind: Kind::Block,
             size,
             align: logical.max(MIN_ALIGN),
+            exists: true,
         });
+    }
+    if !ft.is_file() && !is_dev_null(&meta) {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "{} is {}: dgen writes and verifies regular files, block devices and /dev/null only",
+                path.display(),
+                describe_type(ft)
+            ),
+        ));
     }
     Ok(Probe {
         path: path.to_path_buf(),
@@ -88,7 +105,104 @@ pub(crate) fn probe(path: &Path, for_write: bool) -> Result<Probe> {
         },
         size: if ft.is_file() { meta.len() } else { 0 },
         align: MIN_ALIGN,
+        exists: true,
     })
+}
+
+/// `/dev/null` (character device 1:3), whatever the path it is reached by.
+fn is_dev_null(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let rdev = meta.rdev();
+    meta.file_type().is_char_device() && libc::major(rdev) == 1 && libc::minor(rdev) == 3
+}
+
+/// `a FIFO (named pipe)`, `a socket`, ... for errors.
+fn describe_type(ft: std::fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device other than /dev/null"
+    } else if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuses a size that a regular file at `probe` cannot have, before anything is touched: above
+/// this process's file size limit (`RLIMIT_FSIZE`, which would end the run with SIGXFSZ), or
+/// above the file system's largest file (EFBIG, tried on a sparse scratch file created and
+/// removed in the same directory; the target itself is not opened).
+pub(crate) fn check_file_size(probe: &Probe, size: u64) -> Result<()> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct into a live local.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim) };
+    if rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY && size > lim.rlim_cur {
+        return Err(Error::invalid(
+            "size",
+            format!(
+                "{} ({size} bytes) for {} is above this process's file size limit \
+                 (RLIMIT_FSIZE, `ulimit -f`) of {} bytes",
+                crate::size::format_size(size),
+                probe.path.display(),
+                lim.rlim_cur
+            ),
+        ));
+    }
+    if size > i64::MAX as u64 {
+        return Err(Error::invalid(
+            "size",
+            format!(
+                "{} ({size} bytes) for {} is above the largest size a file can have \
+                 (2^63 - 1 bytes)",
+                crate::size::format_size(size),
+                probe.path.display()
+            ),
+        ));
+    }
+    if size <= probe.size {
+        return Ok(());
+    }
+    let dir = match probe.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let scratch = dir.join(format!(".dgen-size-check.{}.{nanos}", std::process::id()));
+    let Ok(file) = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&scratch)
+    else {
+        // No scratch file (read-only directory, full file system...): the open of the target
+        // reports what is wrong, if anything.
+        return Ok(());
+    };
+    let result = file.set_len(size);
+    drop(file);
+    let _ = std::fs::remove_file(&scratch);
+    match result {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EFBIG | libc::EINVAL)) => {
+            Err(Error::invalid(
+                "size",
+                format!(
+                    "{} ({size} bytes) is larger than the file system holding {} allows for one \
+                     file (EFBIG)",
+                    crate::size::format_size(size),
+                    probe.path.display()
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Size in bytes and logical block size of a block device (opened read-only, then closed).
@@ -137,7 +251,9 @@ pub(crate) struct Opened {
     pub(crate) direct: bool,
 }
 
-/// Opens a target for writing: regular files are created or truncated; block devices are opened
+/// Opens a target for writing without changing it: a missing regular file is created (exclusively:
+/// it is ours to remove if the run fails before writing), an existing one is **not** truncated
+/// (its length is set by [`set_length`] just before the first write); block devices are opened
 /// exclusively (fails with EBUSY when mounted or in use) and never truncated. With `direct`, a
 /// file system that refuses O_DIRECT (EINVAL) gets buffered I/O and a warning.
 pub(crate) fn open_for_write(
@@ -149,9 +265,10 @@ pub(crate) fn open_for_write(
     let mut opts = OpenOptions::new();
     opts.write(true);
     match probe.kind {
-        Kind::Regular => {
-            opts.create(true).truncate(true).mode(0o644);
+        Kind::Regular if !probe.exists => {
+            opts.create_new(true).mode(0o644);
         }
+        Kind::Regular => {}
         Kind::Block => flags |= libc::O_EXCL,
         Kind::Other => {}
     }
@@ -176,10 +293,36 @@ fn open_with_fallback(
     direct: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Opened> {
+    // O_NONBLOCK: a path swapped for a FIFO since the probe cannot block the open; the type is
+    // checked again on the descriptor, then the flag is cleared.
     let open = |direct: bool| {
         let mut o = opts.clone();
-        o.custom_flags(flags | if direct { libc::O_DIRECT } else { 0 });
-        o.open(&probe.path)
+        o.custom_flags(flags | libc::O_NONBLOCK | if direct { libc::O_DIRECT } else { 0 });
+        let file = o.open(&probe.path)?;
+        let ft = file.metadata()?.file_type();
+        let same = match probe.kind {
+            Kind::Regular => ft.is_file(),
+            Kind::Block => ft.is_block_device(),
+            Kind::Other => ft.is_char_device(),
+        };
+        if !same {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the path changed type since it was checked (now {})",
+                    describe_type(ft)
+                ),
+            ));
+        }
+        let fd = file.as_raw_fd();
+        // SAFETY: F_GETFL/F_SETFL on a descriptor we own change only its status flags.
+        unsafe {
+            let fl = libc::fcntl(fd, libc::F_GETFL);
+            if fl >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+            }
+        }
+        Ok(file)
     };
     match open(direct) {
         Ok(file) => Ok(Opened { file, direct }),
@@ -198,10 +341,11 @@ fn open_with_fallback(
     }
 }
 
-/// Gives a freshly truncated regular file its final length before the run (a sparse file), so
-/// that no write extends it: ext4 and others run extending O_DIRECT writes synchronously (one at a
-/// time, whatever the queue depth), and writes inside the file's length asynchronously. After a
-/// failed or cancelled run the file keeps this length; the bytes done are in the error.
+/// Gives a regular file its final length just before the first write (extending it sparsely, or
+/// cutting an existing longer file), so that no write extends it: ext4 and others run extending
+/// O_DIRECT writes synchronously (one at a time, whatever the queue depth), and writes inside the
+/// file's length asynchronously. After a failed or cancelled run the file is cut back to its
+/// longest fully written prefix.
 pub(crate) fn set_length(file: &File, path: &Path, size: u64) -> Result<()> {
     file.set_len(size)
         .map_err(|e| Error::io("set the length of", path, None, e))

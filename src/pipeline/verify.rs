@@ -14,10 +14,15 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Instant;
 
-/// Reads the first `opts.size` bytes of `path` (default: all of it) and compares them with the
-/// stream `opts.params`. A mismatch is not an error: it is reported in the stats
-/// (`first_mismatch_offset`, `mismatched_blocks`). Errors are bad options, I/O errors (a file
-/// shorter than `size` included) and cancellation.
+/// Reads the first `opts.size` bytes of `path` and compares them with the stream `opts.params`.
+/// A mismatch is not an error: it is reported in the stats (`first_mismatch_offset`,
+/// `mismatched_blocks`). Errors are bad options, I/O errors and cancellation.
+///
+/// Never passes on missing data: a target shorter than `size`, or a read that ends early (end of
+/// file, from io_uring or pread alike), is an `Io` error (`UnexpectedEof`) at the offset where
+/// the data ends. Without `size`, the whole current length of a file or device is checked
+/// (reported as `bytes_checked`); an empty file, and `/dev/null` without a size, are refused
+/// (`InvalidArgument`): there would be nothing to verify.
 pub fn verify_file(
     path: &Path,
     opts: &VerifyOptions,
@@ -27,27 +32,35 @@ pub fn verify_file(
     let generator = Generator::new(opts.params.clone())?;
     let probe = target::probe(path, false)?;
     let size = match (opts.size, probe.kind) {
-        (_, Kind::Other) if opts.size.is_none() => {
+        (None, Kind::Other) => {
             return Err(Error::invalid(
                 "size",
                 format!(
-                    "required for {} (not a file or block device)",
+                    "required for {} (not a file or block device: its length is unknown)",
                     path.display()
                 ),
             )
             .into())
         }
-        (Some(s), Kind::Regular | Kind::Block) if s > probe.size => {
+        (None, _) if probe.size == 0 => {
             return Err(Error::invalid(
                 "size",
-                format!(
-                    "{} ({s} bytes) is larger than {} ({} bytes)",
-                    format_size(s),
-                    path.display(),
-                    probe.size
-                ),
+                format!("{} is empty (0 bytes): nothing to verify", path.display()),
             )
             .into())
+        }
+        (Some(s), Kind::Regular | Kind::Block) if s > probe.size => {
+            // Missing data is a failed verification (an I/O failure), with the offset where
+            // the data ends.
+            let e = std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the data ends at byte {}, before the {} ({s} bytes) to verify",
+                    probe.size,
+                    format_size(s)
+                ),
+            );
+            return Err(Error::io("read", path, Some(probe.size), e).into());
         }
         (Some(s), _) => s,
         (None, _) => probe.size,
@@ -82,10 +95,29 @@ pub fn verify_file(
         progress_total: size,
     };
     let generators = [generator];
-    let (mut outcome, engine) = run(&cfg, &files, &generators, pool, progress, &mut warnings);
+    let (mut outcome, engine) = run(
+        &cfg,
+        &files,
+        &generators,
+        pool,
+        progress,
+        &mut warnings,
+        &mut || Ok(()),
+    );
     let duration = start.elapsed();
     if let Some(e) = stop_error(&mut outcome) {
         return Err(PipelineError::new(e, outcome.bytes_done));
+    }
+    if outcome.bytes_done != size {
+        // Never pass on less than asked (the driver fails on end of file; this is the backstop).
+        let e = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("checked {} of {size} bytes", outcome.bytes_done),
+        );
+        return Err(PipelineError::new(
+            Error::io("read", path, Some(outcome.bytes_done), e),
+            outcome.bytes_done,
+        ));
     }
     progress(outcome.bytes_done, size);
     Ok(VerifyStats {

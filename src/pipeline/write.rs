@@ -18,9 +18,13 @@ use std::time::Instant;
 
 /// Writes `opts.size` bytes of the stream `opts.params` (stream id included) to `path`.
 ///
-/// Regular files are created or truncated and end with exactly `size` bytes; block devices are
+/// Regular files are created or overwritten and end with exactly `size` bytes; block devices are
 /// written from the start, never truncated nor written past their end (`size` defaults to the
-/// device size). Nothing is touched when an option is invalid.
+/// device size). Nothing is touched when an option is invalid, the size is above the file
+/// system's or the process's file size limit, or the run fails before its first write (threads
+/// that cannot start): an existing file keeps its content and a created one is removed. A run
+/// that stops later cuts a regular file back to its longest fully written prefix
+/// ([`PipelineError::valid_lengths`]).
 pub fn write_file(
     path: &Path,
     opts: &WriteOptions,
@@ -78,13 +82,18 @@ pub fn write_files_with_streams(
 
     let start = Instant::now();
     let mut warnings = Vec::new();
+    // Open every target without changing it (a missing file is created empty); one that fails
+    // leaves the others as they were, and removes the files this run created.
     let mut opened: Vec<Opened> = Vec::with_capacity(plan.len());
     for t in &plan {
-        let o = target::open_for_write(&t.probe, opts.direct_io, &mut warnings)?;
-        if t.probe.kind == Kind::Regular {
-            target::set_length(&o.file, &t.probe.path, t.size)?;
+        match target::open_for_write(&t.probe, opts.direct_io, &mut warnings) {
+            Ok(o) => opened.push(o),
+            Err(e) => {
+                drop(opened);
+                remove_created(&plan);
+                return Err(e.into());
+            }
         }
-        opened.push(o);
     }
     let files: Vec<FileIo> = plan
         .iter()
@@ -110,11 +119,34 @@ pub fn write_files_with_streams(
         threads: opts.resolved_threads(),
         progress_total: total,
     };
-    let (mut outcome, engine) = run(&cfg, &files, &generators, pool, progress, &mut warnings);
+    // Lengths are set once every thread has started, just before the first write.
+    let mut prepared = false;
+    let mut prepare = || {
+        set_lengths(&plan, &opened)?;
+        prepared = true;
+        Ok(())
+    };
+    let (mut outcome, engine) = run(
+        &cfg,
+        &files,
+        &generators,
+        pool,
+        progress,
+        &mut warnings,
+        &mut prepare,
+    );
     if let Some(e) = stop_error(&mut outcome) {
+        if !prepared {
+            // Nothing was written: existing targets are untouched, created files go.
+            drop(opened);
+            remove_created(&plan);
+            return Err(PipelineError::new(e, 0));
+        }
         let written: Vec<u64> = outcome.written_prefix.iter().map(|p| p.end()).collect();
         cut_to_written(&plan, &opened, &written);
-        return Err(PipelineError::new(e, outcome.bytes_done));
+        let mut err = PipelineError::new(e, outcome.bytes_done);
+        err.valid_lengths = written;
+        return Err(err);
     }
 
     // Tails and fsync, on a helper thread so that the hook keeps being called (an fsync of a
@@ -179,10 +211,13 @@ pub fn write_files_with_streams(
     if finish.is_err() || cancelled {
         // Every chunk is written; a tail is written when its bytes were counted.
         cut_to_written(&plan, &opened, &file_bytes);
-    }
-    finish.map_err(|e| PipelineError::new(e, done))?;
-    if cancelled {
-        return Err(PipelineError::new(Error::Interrupted, done));
+        let error = match finish {
+            Err(e) => e,
+            Ok(()) => Error::Interrupted,
+        };
+        let mut err = PipelineError::new(error, done);
+        err.valid_lengths = file_bytes;
+        return Err(err);
     }
     // Final report; the run is complete, so its answer no longer matters.
     progress(done, total);
@@ -259,6 +294,9 @@ fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Ve
                 ))
             }
         };
+        if probe.kind == Kind::Regular {
+            target::check_file_size(&probe, size)?;
+        }
         let mut params = opts.params.clone();
         params.stream_id = stream_id;
         let generator = Generator::new(params)?;
@@ -271,6 +309,40 @@ fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Ve
     Ok(out)
 }
 
+/// Gives each regular file its final length, just before the first write. Extensions (which can
+/// be undone) come first; if one fails, those already made are undone, so every file is as it
+/// was. Shortening an existing longer file comes last.
+fn set_lengths(plan: &[Planned], opened: &[Opened]) -> Result<()> {
+    let regular = || {
+        plan.iter()
+            .zip(opened)
+            .filter(|(t, _)| t.probe.kind == Kind::Regular)
+    };
+    let mut extended: Vec<(&Planned, &Opened)> = Vec::new();
+    for (t, o) in regular().filter(|(t, _)| t.size >= t.probe.size) {
+        if let Err(e) = target::set_length(&o.file, &t.probe.path, t.size) {
+            for (t, o) in extended {
+                let _ = o.file.set_len(t.probe.size);
+            }
+            return Err(e);
+        }
+        extended.push((t, o));
+    }
+    for (t, o) in regular().filter(|(t, _)| t.size < t.probe.size) {
+        target::set_length(&o.file, &t.probe.path, t.size)?;
+    }
+    Ok(())
+}
+
+/// Removes the files this run created (after a failure before the first write).
+fn remove_created(plan: &[Planned]) {
+    for t in plan {
+        if t.probe.kind == Kind::Regular && !t.probe.exists {
+            let _ = std::fs::remove_file(&t.probe.path);
+        }
+    }
+}
+
 /// After a run that stopped early (an error, or cancelled), cuts each regular file back to the
 /// bytes known to be written (`written[i]` for file `i`): it was given its final length before
 /// writing, and would otherwise show that length with holes. Best effort: a failure here leaves
@@ -280,5 +352,41 @@ fn cut_to_written(plan: &[Planned], opened: &[Opened], written: &[u64]) {
         if t.probe.kind == Kind::Regular && len < t.size {
             let _ = o.file.set_len(len);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::GenParams;
+
+    /// Worker threads that cannot start (EAGAIN) fail the run before its first write: an
+    /// existing file keeps its content and length, a file the run created is removed.
+    #[test]
+    fn threads_that_cannot_start_leave_the_targets_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.bin");
+        let fresh = dir.path().join("fresh.bin");
+        std::fs::write(&old, b"old content").unwrap();
+        let opts = WriteOptions {
+            params: GenParams::new(5),
+            size: Some(4 << 20),
+            buffer_size: 1 << 20,
+            buffer_count: 4,
+            threads: 2,
+            direct_io: false,
+            ..WriteOptions::default()
+        };
+        super::super::FAIL_SPAWN.with(|f| f.set(true));
+        let e = write_files(&[old.clone(), fresh.clone()], &opts, &mut |_, _| true).unwrap_err();
+        assert_eq!(e.error.errno(), Some(libc::EAGAIN), "{e}");
+        assert!(e.to_string().contains("start threads"), "{e}");
+        assert_eq!(e.bytes_done, 0);
+        assert!(e.valid_lengths.is_empty());
+        assert_eq!(std::fs::read(&old).unwrap(), b"old content");
+        assert!(!fresh.exists());
+        // The same call with threads succeeds and overwrites.
+        write_files(&[old.clone(), fresh.clone()], &opts, &mut |_, _| true).unwrap();
+        assert_eq!(std::fs::metadata(&old).unwrap().len(), 4 << 20);
     }
 }
