@@ -133,6 +133,7 @@ def write_file(
     fsync: bool = True,
     progress: Optional[_ProgressCallback] = None,
     stream_id: Optional[int] = None,
+    compress_codec: str = "lz",
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -154,6 +155,9 @@ def write_file(
             in ``WriteStats.warnings`` and ``direct_io=False``.
         dedup_ratio: deduplication ratio >= 1 (at ``dedup_unit`` granularity).
         compress_ratio: compression ratio >= 1 (per 4 KiB).
+        compress_codec: the codecs ``compress_ratio`` is exact for: "lz" (lz4, zstd, LZO1X-1,
+            deflate, brotli; the default) or "snappy" (Ceph, RocksDB, MongoDB: lz4 and zstd then
+            see a higher ratio; at most 16). Verify with the same value.
         use_io_uring: io_uring with registered buffers; when False, or when the kernel refuses
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
         dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
@@ -206,6 +210,7 @@ def write_files(
     fsync: bool = True,
     progress: Optional[_ProgressCallback] = None,
     stream_ids: Optional[Sequence[int]] = None,
+    compress_codec: str = "lz",
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
@@ -231,6 +236,7 @@ def read_and_validate(
     threads: Optional[int] = None,
     queue_depth: Optional[int] = None,
     progress: Optional[_ProgressCallback] = None,
+    compress_codec: str = "lz",
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -267,6 +273,7 @@ def generate_buffer(
     seed: Optional[int] = None,
     dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
+    compress_codec: str = "lz",
 ) -> bytes:
     """Returns the first ``size`` bytes of the stream as ``bytes`` (GIL released while filling).
 
@@ -304,6 +311,7 @@ class Generator:
         *,
         dedup_unit: Optional[_Size] = None,
         stream_id: Optional[int] = None,
+        compress_codec: str = "lz",
     ) -> "Generator": ...
     def fill_chunk(self, buffer: Buffer) -> int:
         """Fills ``buffer`` in place with the next bytes of the stream; returns how many.

@@ -78,6 +78,7 @@ pub fn gen_params(
     dedup_ratio: f64,
     compress_ratio: f64,
     dedup_unit: Option<&Bound<'_, PyAny>>,
+    compress_codec: &str,
 ) -> PyResult<GenParams> {
     let params = GenParams {
         seed,
@@ -85,6 +86,9 @@ pub fn gen_params(
         dedup_ratio,
         compress_ratio,
         dedup_unit: opt_size("dedup_unit", dedup_unit)?.unwrap_or(DEFAULT_DEDUP_UNIT),
+        compress_codec: compress_codec
+            .parse()
+            .map_err(|e: dgen::Error| PyValueError::new_err(e.to_string()))?,
     };
     params
         .validate()

@@ -131,8 +131,7 @@ impl PyGenerator {
     #[pyo3(signature = (
         size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
         numa_node=None, chunk_size=None, block_size=None, seed=None, *, dedup_unit=None,
-        stream_id=None
-    ))]
+        stream_id=None, compress_codec="lz"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         size: &Bound<'_, PyAny>,
@@ -146,6 +145,7 @@ impl PyGenerator {
         seed: Option<&Bound<'_, PyAny>>,
         dedup_unit: Option<&Bound<'_, PyAny>>,
         stream_id: Option<&Bound<'_, PyAny>>,
+        compress_codec: &str,
     ) -> PyResult<Self> {
         check_numa_mode(numa_mode)?;
         args::opt_count("numa_node", numa_node)?;
@@ -160,6 +160,7 @@ impl PyGenerator {
             dedup_ratio,
             compress_ratio,
             dedup_unit,
+            compress_codec,
         )?;
         let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyGenerator {
@@ -315,8 +316,7 @@ fn new_bytes<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-    numa_node=None, *, seed=None, dedup_unit=None, stream_id=None
-))]
+    numa_node=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"))]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
     py: Python<'py>,
@@ -329,6 +329,7 @@ pub fn generate_buffer<'py>(
     seed: Option<&Bound<'py, PyAny>>,
     dedup_unit: Option<&Bound<'py, PyAny>>,
     stream_id: Option<&Bound<'py, PyAny>>,
+    compress_codec: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     check_numa_mode(numa_mode)?;
     args::opt_count("numa_node", numa_node)?;
@@ -339,6 +340,7 @@ pub fn generate_buffer<'py>(
         dedup_ratio,
         compress_ratio,
         dedup_unit,
+        compress_codec,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let threads = Threads::new(max_threads)?;

@@ -191,8 +191,7 @@ fn write_options(
 #[pyo3(signature = (
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_id=None
-))]
+    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz"))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
@@ -211,6 +210,7 @@ pub fn write_file(
     fsync: bool,
     progress: Option<Py<PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
+    compress_codec: &str,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
     check_callable(&progress, py)?;
@@ -222,6 +222,7 @@ pub fn write_file(
         dedup_ratio,
         compress_ratio,
         dedup_unit,
+        compress_codec,
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
@@ -242,8 +243,7 @@ pub fn write_file(
 #[pyo3(signature = (
     paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_ids=None
-))]
+    queue_depth=None, fsync=true, progress=None, stream_ids=None, compress_codec="lz"))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
     py: Python<'_>,
@@ -262,6 +262,7 @@ pub fn write_files(
     fsync: bool,
     progress: Option<Py<PyAny>>,
     stream_ids: Option<Vec<Bound<'_, PyAny>>>,
+    compress_codec: &str,
 ) -> PyResult<Vec<WriteStats>> {
     let paths = args::paths("paths", paths)?;
     check_callable(&progress, py)?;
@@ -286,6 +287,7 @@ pub fn write_files(
         dedup_ratio,
         compress_ratio,
         dedup_unit,
+        compress_codec,
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
@@ -314,8 +316,7 @@ pub fn write_files(
 #[pyo3(signature = (
     path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
     stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
-    threads=None, queue_depth=None, progress=None
-))]
+    threads=None, queue_depth=None, progress=None, compress_codec="lz"))]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
@@ -333,6 +334,7 @@ pub fn read_and_validate(
     threads: Option<&Bound<'_, PyAny>>,
     queue_depth: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
+    compress_codec: &str,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
     check_callable(&progress, py)?;
@@ -344,7 +346,14 @@ pub fn read_and_validate(
     })?;
     let stream_id =
         args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
-    let params = args::gen_params(seed, stream_id, dedup_ratio, compress_ratio, dedup_unit)?;
+    let params = args::gen_params(
+        seed,
+        stream_id,
+        dedup_ratio,
+        compress_ratio,
+        dedup_unit,
+        compress_codec,
+    )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
     let opts = VerifyOptions {
         params,
