@@ -8,16 +8,30 @@
 mod atom;
 mod calibration;
 mod dedup;
+mod header;
 mod mix;
 mod random;
 
 use crate::params::GenParams;
 use atom::{write_atom, CompressPlan, Scratch};
 use dedup::DedupMap;
+use header::HeaderCipher;
 use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
+pub use header::{run_tag, AtomHeader, HEADER_LEN};
+
+/// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
+/// as) at a *generation* (0 for what a fresh write lays down; each overwrite of a block that is
+/// its slot's only holder advances it). See `crate::map` for how writes move blocks between them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BlockContent {
+    /// The slot.
+    pub slot: u64,
+    /// The generation.
+    pub generation: u32,
+}
 pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 
 /// A configured generator. Cheap to clone, `Send + Sync`: share one across threads.
@@ -30,6 +44,9 @@ pub struct Generator {
     /// Mixed into every atom id: separates streams.
     stream_salt: u64,
     atoms_per_block: u64,
+    header: HeaderCipher,
+    /// The run tag written into every header (0 without a map).
+    run_tag: u32,
 }
 
 impl Generator {
@@ -50,8 +67,37 @@ impl Generator {
             )),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
+            header: HeaderCipher::new(params.seed, stream_salt),
+            run_tag: 0,
             params,
         })
+    }
+
+    /// The same stream as written by the run `run_id` (a map's run id, see `crate::map`): every
+    /// atom's header carries the run's tag, so one run's data never passes for another's.
+    pub fn with_run_id(mut self, run_id: u64) -> Self {
+        self.run_tag = run_tag(run_id);
+        self
+    }
+
+    /// The run tag in this generator's headers.
+    pub fn run_tag(&self) -> u32 {
+        self.run_tag
+    }
+
+    /// The content that block `block` holds after a fresh write: the slot of the unique block it
+    /// is (or copies), at generation 0.
+    pub fn initial_content(&self, block: u64) -> BlockContent {
+        BlockContent {
+            slot: self.dedup.content_key(block),
+            generation: 0,
+        }
+    }
+
+    /// The header in the first [`HEADER_LEN`] bytes of an atom, or `None` when those bytes are
+    /// not a header of this stream (another seed or stream, or corrupted).
+    pub fn decode_header(&self, atom_start: &[u8; HEADER_LEN]) -> Option<AtomHeader> {
+        self.header.decode(atom_start)
     }
 
     /// A generator whose atoms hold `literal_bytes` literal bytes on average, whatever the params'
@@ -80,7 +126,8 @@ impl Generator {
         )
     }
 
-    /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`).
+    /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`) as a
+    /// fresh write lays it down.
     #[inline]
     fn write_atom_at(&self, atom_index: u64, cursor: &mut Cursor, out: &mut [u8; ATOM]) {
         let block = atom_index / self.atoms_per_block;
@@ -88,16 +135,96 @@ impl Generator {
             cursor.block = block;
             cursor.key = self.dedup.content_key(block);
         }
-        let atom_in_block = atom_index % self.atoms_per_block;
-        let id = self.atom_id(cursor.key, atom_in_block);
+        let content = BlockContent {
+            slot: cursor.key,
+            generation: 0,
+        };
+        self.write_content_atom(content, atom_index % self.atoms_per_block, cursor, out);
+    }
+
+    /// The key that atom ids and layouts derive from for `content`: the slot itself at generation
+    /// 0 (so a fresh write is what [`Generator::fill`] gives), else a mix of both (always at or
+    /// above 2^63, so never a generation-0 key).
+    #[inline]
+    fn content_key(content: BlockContent) -> u64 {
+        if content.generation == 0 {
+            content.slot
+        } else {
+            mix64(content.slot ^ mix64(content.generation as u64 ^ 0x6765_6e65_7261_7469)) | 1 << 63
+        }
+    }
+
+    /// Writes atom `atom_in_block` of a block that holds `content`.
+    #[inline]
+    fn write_content_atom(
+        &self,
+        content: BlockContent,
+        atom_in_block: u64,
+        cursor: &mut Cursor,
+        out: &mut [u8; ATOM],
+    ) {
+        let key = Self::content_key(content);
+        let id = self.atom_id(key, atom_in_block);
         // The atom's place in the plan's cycle of layouts: consecutive atoms of consecutive unique
         // blocks take consecutive places (so the cycle repeats unbroken, and every 32 such atoms
         // hold it once), and a duplicate block takes its original's.
-        let slot = cursor
-            .key
+        let slot = key
             .wrapping_mul(self.atoms_per_block)
             .wrapping_add(atom_in_block);
-        write_atom(&self.keys, &self.plan, id, slot, out, &mut cursor.work);
+        let header = self.header.encode(AtomHeader {
+            slot: content.slot,
+            generation: content.generation,
+            atom: atom_in_block as u16,
+            run_tag: self.run_tag,
+        });
+        write_atom(
+            &self.keys,
+            &self.plan,
+            id,
+            slot,
+            &header,
+            out,
+            &mut cursor.work,
+        );
+    }
+
+    /// Fills `buf` with the bytes at `offset_in_block..offset_in_block + buf.len()` of a block
+    /// that holds `content` (the range must lie within one dedup block).
+    pub fn fill_content(&self, content: BlockContent, offset_in_block: u64, buf: &mut [u8]) {
+        debug_assert!(offset_in_block + buf.len() as u64 <= self.params.dedup_unit);
+        let mut scratch = [0u8; ATOM];
+        let mut cursor = Cursor::new();
+        for piece in atom_pieces(offset_in_block, buf.len()) {
+            let dst = &mut buf[piece.pos..piece.pos + piece.len];
+            if let Ok(whole) = <&mut [u8; ATOM]>::try_from(&mut *dst) {
+                self.write_content_atom(content, piece.atom_index, &mut cursor, whole);
+            } else {
+                self.write_content_atom(content, piece.atom_index, &mut cursor, &mut scratch);
+                dst.copy_from_slice(&scratch[piece.skip..piece.skip + piece.len]);
+            }
+        }
+    }
+
+    /// Compares `data` with the bytes at `offset_in_block` of a block that holds `content`;
+    /// returns the index in `data` of the first byte that differs, or `None` when all match.
+    pub fn first_mismatch_content(
+        &self,
+        content: BlockContent,
+        offset_in_block: u64,
+        data: &[u8],
+    ) -> Option<usize> {
+        let mut expected = [0u8; ATOM];
+        let mut cursor = Cursor::new();
+        for piece in atom_pieces(offset_in_block, data.len()) {
+            self.write_content_atom(content, piece.atom_index, &mut cursor, &mut expected);
+            let got = &data[piece.pos..piece.pos + piece.len];
+            let want = &expected[piece.skip..piece.skip + piece.len];
+            if got != want {
+                let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
+                return Some(piece.pos + i);
+            }
+        }
+        None
     }
 
     /// Fills `buf` with the bytes at `offset..offset + buf.len()` of the stream.
