@@ -1219,3 +1219,134 @@ fn trims_on_a_regular_file_are_refused() {
         assert!(!file.exists(), "{rw}: file created");
     }
 }
+
+// ---------- fio's own example jobs ----------
+
+/// fio's examples directory (`$FIO_SRC/examples`, else `fio-engine/fio-src/*/examples`).
+fn fio_examples() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("FIO_SRC")
+        .map(|s| PathBuf::from(s).join("examples"))
+        .into_iter()
+        .collect();
+    if let Ok(rd) = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("fio-src")) {
+        dirs.extend(rd.flatten().map(|e| e.path().join("examples")));
+    }
+    dirs.into_iter()
+        .find(|d| d.join("fio-seq-write.fio").is_file())
+}
+
+/// Rewrites one of fio's example jobs for a small local run through the engine: its own
+/// targets, sizes, engine and durations removed, and a leading `[global]` naming the engine, a
+/// temporary directory, 2 MiB per file and a fixed seed.
+fn adapt_example(text: &str, dir: &Path, odirect: bool) -> String {
+    let mut drop = vec![
+        "ioengine",
+        "filename",
+        "directory",
+        "size",
+        "filesize",
+        "runtime",
+        "timeout",
+        "time_based",
+        "startdelay",
+        "ratemin",
+        "write_lat_log",
+        "write_bw_log",
+        "write_iops_log",
+        "log_offset",
+        "log_prio",
+    ];
+    if !odirect {
+        drop.extend(["direct", "buffered"]);
+    }
+    let mut out = format!(
+        "[global]\nioengine=external:{}\ndirectory={}\nsize=2m\ndgen_seed=5\n",
+        engine().display(),
+        dir.display()
+    );
+    for line in text.lines() {
+        let key = line.split(['=', ';', '#']).next().unwrap_or("").trim();
+        if line.contains('=') && drop.contains(&key) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn fio_example_jobs_run_or_are_refused_by_name() {
+    let Some(examples) = fio_examples() else {
+        panic!("fio's examples not found: set FIO_SRC to the fio source tree");
+    };
+    // (example, None: runs with every job error 0; Some(text): refused with that message)
+    let cases: [(&str, Option<&str>); 12] = [
+        ("fio-seq-write.fio", None),
+        ("fio-rand-read.fio", None),
+        ("fio-seq-RW.fio", None),
+        ("backwards-read.fio", None),
+        ("butterfly.fio", None),
+        ("rand-zones.fio", None),
+        ("tiobench-example.fio", None),
+        ("iometer-file-access-server.fio", None),
+        ("jesd219.fio", None),
+        (
+            "basic-verify.fio",
+            Some("fio option verify (use dgen_verify=1"),
+        ),
+        (
+            "cmdprio-percentage.fio",
+            Some("dgen: bad option cmdprio_percentage=20"),
+        ),
+        (
+            "dedupe-global.fio",
+            Some("fio option buffer_compress_percentage (use dgen_compress_ratio)"),
+        ),
+    ];
+    for (name, refused) in cases {
+        let d = tmp();
+        let text = fs::read_to_string(examples.join(name)).unwrap();
+        let job = d.path().join(name);
+        fs::write(
+            &job,
+            adapt_example(&text, d.path(), supports_odirect(d.path())),
+        )
+        .unwrap();
+        let run = run_cmd(
+            Command::new("fio")
+                .current_dir(d.path())
+                .arg("--output-format=json")
+                .arg(&job),
+        );
+        match refused {
+            None => {
+                assert!(
+                    run.ok,
+                    "{name}: failed:\n{}\n{}",
+                    run.stderr,
+                    fs::read_to_string(&job).unwrap()
+                );
+                let jobs = parse_report("json", &run.stdout, false);
+                assert!(!jobs.is_empty(), "{name}: no jobs");
+                for (job, err, seed) in jobs {
+                    assert_eq!(err, 0, "{name}: job {job} failed:\n{}", run.stderr);
+                    assert_eq!(seed, None, "{name}: the seed was given, not drawn");
+                }
+                assert!(
+                    !run.stderr.contains("dgen: internal error"),
+                    "{}",
+                    run.stderr
+                );
+            }
+            Some(msg) => {
+                assert!(!run.ok, "{name}: accepted:\n{}", run.stdout);
+                assert!(
+                    run.stderr.contains(msg),
+                    "{name}: lacks {msg:?}:\n{}",
+                    run.stderr
+                );
+            }
+        }
+    }
+}
