@@ -52,6 +52,9 @@ int dgen_rs_check_option(const char *name, const char *value);
 int dgen_rs_random_seed(char *buf, size_t len);
 /* The I/O mode named by a dgen_io= value (NULL: default), or -1 if invalid. */
 int dgen_rs_io_mode(const char *value);
+/* Parses all options (without building anything) and fills info. 0 if valid; otherwise logs a
+ * one-line message naming the option and returns 1. info may be NULL. */
+int dgen_rs_opts_info(const struct dgen_opts *opts, struct dgen_job_info *info);
 /* Parses all options and builds the per-job state; NULL (after logging why) on error. */
 struct dgen_job *dgen_rs_job_new(const struct dgen_opts *opts, const char *job_name,
 				 unsigned int iodepth, struct dgen_job_info *info);
@@ -84,7 +87,7 @@ int dgen_rs_prepopulate(const struct dgen_opts *opts, const char *job_name,
 
 /* ---- implemented in the shim (fio-engine/c/dgen_shim.c) ---- */
 
-/* Logs one message through fio's log_info (is_err = 0) or log_err (is_err = 1). */
+/* Logs one message: to stderr, never to stdout (see the shim for where else it goes). */
 void dgen_shim_log(int is_err, const char *msg);
 /* The engine's ioengine_ops structure (returned by get_ioengine). */
 void *dgen_shim_ops(void);

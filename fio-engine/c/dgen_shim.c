@@ -9,11 +9,14 @@
  * Reads top to bottom as fio's engines do: options struct, checks, init, queue, commit,
  * getevents/event, cleanup, file hooks, option table, ops.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fio.h"
@@ -36,8 +39,11 @@ struct dgen_eo {
 	char *io;
 	char *verify;
 	char *prepopulate;
+	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
+	unsigned int fixed_up;	 /* fixup_once() ran for this job */
 };
+
 
 /* Per-job state in td->io_ops_data. */
 struct dgen_td {
@@ -45,12 +51,44 @@ struct dgen_td {
 	struct dgen_job_info info;
 };
 
+/*
+ * Every message goes to stderr and never to stdout: stdout (or the --output file) carries fio's
+ * report, which must stay parseable as JSON, json+ or terse. fio's log_info writes to that
+ * report, and log_err also copies into it when --output is given (f_err is then the output
+ * file, see log.c), so neither is used for local runs. In addition:
+ * - in normal output format with --output=FILE, the message is copied into FILE (as fio's own
+ *   notes are), since nothing there is parsed;
+ * - in a `fio --server` backend, stderr is the server's; errors are also sent to the client
+ *   (fio's log_err), where they join fio's own error messages. Informational lines are not
+ *   sent: the client prints backend text into its report, and the backend cannot tell which
+ *   output format the client asked for. The drawn seed reaches the client's JSON as the job
+ *   option dgen_seed (see fixup_once).
+ */
 void dgen_shim_log(int is_err, const char *msg)
 {
-	if (is_err)
-		log_err("%s", msg);
-	else
-		log_info("%s", msg);
+	fputs(msg, stderr);
+	fflush(stderr);
+	if (is_backend) {
+		if (is_err)
+			log_err("%s", msg);
+		return;
+	}
+	if (output_format == FIO_OUTPUT_NORMAL && f_out && f_out != stdout && f_out != stderr) {
+		fputs(msg, f_out);
+		fflush(f_out);
+	}
+}
+
+/* printf-style dgen_shim_log, for the shim's own messages. */
+static void __attribute__((format(printf, 2, 3))) dlog(int is_err, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	dgen_shim_log(is_err, buf);
 }
 
 const char *dgen_shim_fio_version(void)
@@ -75,10 +113,46 @@ static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
  * buffers (which the engine overwrites in queue(), so they would only waste CPU and mislead),
  * or verify with fio's own scheme (which cannot know the generated content).
  */
+static int job_info(struct thread_data *td, struct dgen_job_info *info)
+{
+	struct dgen_opts opts;
+
+	if (!td->eo)
+		return 1;
+	eo_to_opts(td->eo, &opts);
+	return dgen_rs_opts_info(&opts, info);
+}
+
+/* A job that verifies and never writes: it must not write a byte (no layout, no prepopulate). */
+static int verify_only(struct thread_data *td, const struct dgen_job_info *info)
+{
+	return info->verify && !td_write(td);
+}
+
 static int check_conflicts(struct thread_data *td)
 {
 	struct thread_options *o = &td->o;
+	struct dgen_job_info info;
 	const char *bad = NULL;
+
+	if (job_info(td, &info)) {
+		td_vmsg(td, EINVAL, "invalid dgen option (see message above)", "dgen init");
+		return 1;
+	}
+	if (o->io_submit_mode == IO_MODE_OFFLOAD) {
+		if (info.io_mode == DGEN_IO_URING) {
+			dlog(1, "dgen: job %s: fio option io_submit_mode=offload cannot be used with dgen_io=uring: the engine's io_uring ring belongs to the job's thread, while offload submits from fio's worker threads (use dgen_io=psync)\n",
+			     o->name);
+			td_vmsg(td, EINVAL, "conflicting fio option", "dgen init");
+			return 1;
+		}
+		if (o->iodepth > 1) {
+			dlog(1, "dgen: job %s: fio option io_submit_mode=offload cannot be used with iodepth=%u: fio 3.33 hangs in offload mode at iodepth > 1 (its own psync engine too); use iodepth=1\n",
+			     o->name, o->iodepth);
+			td_vmsg(td, EINVAL, "conflicting fio option", "dgen init");
+			return 1;
+		}
+	}
 
 	if (o->verify != 0 /* VERIFY_NONE; verify.h needs fio-internal macros */)
 		bad = "verify (use dgen_verify=1: it checks every byte read against the generated content)";
@@ -98,12 +172,101 @@ static int check_conflicts(struct thread_data *td)
 		bad = "scramble_buffers=1 (the engine fills every write buffer itself)";
 
 	if (bad) {
-		log_err("dgen: job %s: fio option %s cannot be used with the dgen engine\n",
-			o->name, bad);
+		dlog(1, "dgen: job %s: fio option %s cannot be used with the dgen engine\n",
+		     o->name, bad);
 		td_vmsg(td, EINVAL, "conflicting fio option", "dgen init");
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- once per job, before fio touches its files ---- */
+
+/* Whether fio's fallocate= mode reserves extents (truncate only sets the length). */
+static const char *fallocate_name(int mode)
+{
+	switch (mode) {
+	case FIO_FALLOCATE_NONE:
+		return "none";
+	case FIO_FALLOCATE_POSIX:
+		return "posix";
+	case FIO_FALLOCATE_KEEP_SIZE:
+		return "keep";
+	case FIO_FALLOCATE_NATIVE:
+		return "native";
+	case FIO_FALLOCATE_TRUNCATE:
+		return "truncate";
+	default:
+		return "?";
+	}
+}
+
+/* Puts name=value into the job's option list (replacing an entry of that name): fio prints the
+ * list as the job's "job options" in JSON output, also on a client of a fio server. */
+static void set_job_option(struct thread_data *td, const char *name, const char *value)
+{
+	struct flist_head *entry;
+	struct print_option *p;
+	char *v = strdup(value);
+
+	if (!v)
+		return;
+	flist_for_each(entry, &td->opt_list) {
+		p = flist_entry(entry, struct print_option, list);
+		if (p->name && !strcmp(p->name, name)) {
+			free(p->value);
+			p->value = v;
+			return;
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->name = strdup(name))) {
+		free(p);
+		free(v);
+		return;
+	}
+	p->value = v;
+	flist_add_tail(&p->list, &td->opt_list);
+}
+
+/*
+ * Runs once per job from the first file hook fio calls (get_file_size, before it lays out or
+ * preallocates any file; in the parent process unless create_serialize=0), else from init:
+ * - reports a drawn seed at the start of the run (stderr), and records it as the job option
+ *   dgen_seed so that JSON output carries it ("job options");
+ * - makes fallocate=none the default: btrfs (compress, compress-force), ZFS and other
+ *   compressing file systems write into preallocated extents in place and never compress
+ *   them, so fio's default preallocation (native) would make every ratio read 1.0. An explicit
+ *   fallocate= that reserves extents gets a warning.
+ */
+static void fixup_once(struct thread_data *td)
+{
+	struct dgen_eo *eo = td->eo;
+	struct thread_options *o = &td->o;
+
+	if (!eo || eo->fixed_up)
+		return;
+	eo->fixed_up = 1;
+
+	if (eo->seed_drawn && eo->seed) {
+		dlog(0, "dgen: job %s: no dgen_seed given, drew dgen_seed=%s (use it to reproduce or verify this run)\n",
+		     o->name, eo->seed);
+		/*
+		 * Only in the process that runs the jobs and prints (or, in a fio server, sends)
+		 * their options: the one that calls setup_files before starting them (td->pid is
+		 * still 0 there). A job process (create_serialize=0) must not link its own heap
+		 * into a list whose head lives in fio's shared memory.
+		 */
+		if (td->pid == 0)
+			set_job_option(td, "dgen_seed", eo->seed);
+	}
+
+	if (!fio_option_is_set(o, fallocate_mode))
+		o->fallocate_mode = FIO_FALLOCATE_NONE;
+	else if (o->fallocate_mode != FIO_FALLOCATE_NONE &&
+		 o->fallocate_mode != FIO_FALLOCATE_TRUNCATE)
+		dlog(0, "dgen: job %s: warning: fallocate=%s preallocates the files' extents; btrfs (compress, compress-force), ZFS and other compressing file systems write preallocated extents in place and never compress them, so compression ratios will read 1.0 (the engine's default is fallocate=none)\n",
+		     o->name, fallocate_name(o->fallocate_mode));
 }
 
 /* ---- init / cleanup ---- */
@@ -116,6 +279,25 @@ static int dgen_init(struct thread_data *td)
 
 	if (check_conflicts(td))
 		return 1;
+	fixup_once(td);
+
+	/*
+	 * io_submit_mode=offload: fio's worker threads copy td->o and load the engine again by
+	 * td->o.ioengine_so_path, which points into the "external:PATH" option string as first
+	 * parsed; fio 3.33 has freed that string by then, so the workers fail with "engine ...
+	 * not loadable" (any external engine). Point it at this library's own path (from dladdr;
+	 * a few bytes per job, kept for the run).
+	 */
+	if (td->o.io_submit_mode == IO_MODE_OFFLOAD) {
+		Dl_info dl;
+
+		if (dladdr((void *)dgen_shim_ops, &dl) && dl.dli_fname) {
+			char *path = strdup(dl.dli_fname);
+
+			if (path)
+				td->o.ioengine_so_path = path;
+		}
+	}
 
 	dt = calloc(1, sizeof(*dt));
 	if (!dt) {
@@ -129,10 +311,6 @@ static int dgen_init(struct thread_data *td)
 		td_vmsg(td, EINVAL, "invalid dgen option (see message above)", "dgen init");
 		return 1;
 	}
-	if (eo->seed_drawn)
-		log_info("dgen: job %s: no dgen_seed given, drew dgen_seed=%s (use it to reproduce or verify this run)\n",
-			 td->o.name, eo->seed);
-
 	/* fio would scramble buffers after prep(); queue() overwrites them anyway. */
 	td->o.scramble_buffers = 0;
 
@@ -189,6 +367,15 @@ static void complete_rw(struct thread_data *td, struct dgen_td *dt, struct io_u 
 	}
 	io_u->resid = io_u->xfer_buflen - (unsigned long long)res;
 	io_u->error = 0;
+	/* A read returns what fio asked for: 0 bytes (end of file) or fewer is missing data,
+	 * never a success (fio would count a short async read as done). */
+	if (io_u->ddir == DDIR_READ && io_u->resid) {
+		dlog(1, "dgen: job %s: short read: file %s offset %llu: expected %llu bytes, got %lld%s\n",
+		     td->o.name, f->file_name, io_u->offset, io_u->xfer_buflen, (long long)res,
+		     res == 0 ? " (end of file)" : "");
+		io_u->error = EIO;
+		return;
+	}
 	if (io_u->ddir == DDIR_READ && dt->info.verify && res > 0)
 		io_u->error = (unsigned int)dgen_rs_verify(dt->job, f->fileno, f->file_name,
 							   io_u->offset, io_u->xfer_buf,
@@ -292,9 +479,41 @@ static struct io_u *dgen_event(struct thread_data *td, int event)
 
 /* ---- file hooks ---- */
 
+static int dgen_mode_from_options(struct thread_data *td)
+{
+	const struct dgen_eo *eo = td->eo;
+
+	return eo ? dgen_rs_io_mode(eo->io) : DGEN_IO_URING;
+}
+
+/* The file's size now, for messages: "N bytes" or "does not exist". */
+static void describe_size(const char *file, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(file, &st) < 0)
+		snprintf(buf, len, "%s", errno == ENOENT ? "it does not exist" : strerror(errno));
+	else
+		snprintf(buf, len, "it has %llu bytes", (unsigned long long)st.st_size);
+}
+
+/* Refuses to verify a file that lacks data the job will read (it would have to be written). */
+static int refuse_short_verify(struct thread_data *td, struct fio_file *f)
+{
+	char actual[128];
+
+	describe_size(f->file_name, actual, sizeof(actual));
+	dlog(1, "dgen: job %s: dgen_verify=1: file %s is shorter than the job needs: expected %llu bytes, %s (a verify-only job never writes; write the file first)\n",
+	     td->o.name, f->file_name, (unsigned long long)(f->io_size + f->file_offset), actual);
+	td_vmsg(td, EINVAL, "dgen_verify: file shorter than the job's size", "dgen verify");
+	errno = EINVAL;
+	return EINVAL;
+}
+
 static int dgen_open_file(struct thread_data *td, struct fio_file *f)
 {
 	struct dgen_td *dt = td->io_ops_data;
+	struct stat st;
 
 	/* No-I/O mode: keep fio's file handling happy with a descriptor that costs nothing. */
 	if (dt && dt->info.io_mode == DGEN_IO_NULL) {
@@ -305,26 +524,35 @@ static int dgen_open_file(struct thread_data *td, struct fio_file *f)
 		}
 		return 0;
 	}
+	/* A verify-only job checks, when it starts, that the file holds what it will read. */
+	if (dt && verify_only(td, &dt->info) && f->filetype == FIO_TYPE_FILE &&
+	    (stat(f->file_name, &st) < 0 ||
+	     (unsigned long long)st.st_size < f->file_offset + f->io_size)) {
+		refuse_short_verify(td, f);
+		return 1;
+	}
 	return generic_open_file(td, f);
-}
-
-static int dgen_mode_from_options(struct thread_data *td)
-{
-	const struct dgen_eo *eo = td->eo;
-
-	return eo ? dgen_rs_io_mode(eo->io) : DGEN_IO_URING;
 }
 
 /*
  * Runs before fio decides whether to lay files out: reject conflicting options this early,
- * and remember each file's size so prepopulate can tell a fresh layout from existing data.
+ * apply the once-per-job fixups (fallocate default, seed), and remember each file's size so
+ * prepopulate can tell a fresh layout from existing data.
  */
 static int dgen_get_file_size(struct thread_data *td, struct fio_file *f)
 {
+	struct dgen_job_info info;
 	int ret;
 
 	if (check_conflicts(td))
 		return 1;
+	fixup_once(td);
+	if (td_trim(td) && f->filetype == FIO_TYPE_FILE) {
+		dlog(1, "dgen: job %s: trims (rw=trim, randtrim, trimwrite) cannot be used on regular file %s: fio trims with BLKDISCARD, which only block devices support (fio's own engines fail every such trim with ENOTTY); on a block device the engine passes trims through\n",
+		     td->o.name, f->file_name);
+		td_vmsg(td, EINVAL, "trim on a regular file", "dgen init");
+		return 1;
+	}
 	if (dgen_mode_from_options(td) == DGEN_IO_NULL) {
 		/* like a character device: fio takes the size from size= */
 		f->real_file_size = -1ULL;
@@ -334,24 +562,70 @@ static int dgen_get_file_size(struct thread_data *td, struct fio_file *f)
 	}
 	ret = generic_get_file_size(td, f);
 	f->engine_pos = ret ? 0 : f->real_file_size;
+	if (f->filetype == FIO_TYPE_FILE && td->o.size && td->o.nr_files &&
+	    f->engine_pos < td->o.size / td->o.nr_files && !job_info(td, &info) &&
+	    verify_only(td, &info)) {
+		/*
+		 * A verify-only job on a missing or short file: fio would lay it out (write it).
+		 * Report the size as unknown instead (fio then takes size= / nrfiles, as for a
+		 * device), so nothing is written; an earlier job of the run (write, stonewall,
+		 * verify) may still write the file, and dgen_open_file checks its length when this
+		 * job starts.
+		 */
+		f->real_file_size = -1ULL;
+		fio_file_set_size_known(f);
+	}
 	return ret;
 }
 
 /*
+ * fio calls this before laying out a file that is missing or shorter than the job needs (and
+ * at the end for unlink=1). A verify-only job must not get a layout: it would write fio's bytes
+ * (and then the engine's) over the data it is meant to check, and pass. (dgen_get_file_size
+ * avoids the layout in the usual cases; this catches the rest, e.g. offset= beyond the end.)
+ */
+static int dgen_unlink_file(struct thread_data *td, struct fio_file *f)
+{
+	struct dgen_job_info info;
+
+	if (td->runstate == TD_SETTING_UP && !job_info(td, &info) && verify_only(td, &info))
+		return refuse_short_verify(td, f);
+	if (unlink(f->file_name) < 0)
+		return errno;
+	return 0;
+}
+
+/*
  * fio has just laid out fresh files of read (or overwrite) jobs with its own bytes: replace
- * them with generated content, so a read or verify job sees what the engine would have
- * written. Existing files (size already sufficient) are left alone.
+ * them with generated content, so a read job sees what the engine would have written.
+ * Existing files (size already sufficient) are left alone, and a verify-only job never writes.
  */
 static int dgen_prepopulate_file(struct thread_data *td, struct fio_file *f)
 {
 	const struct dgen_eo *eo = td->eo;
+	struct dgen_job_info info;
 	struct dgen_opts opts;
-	int new_layout, fd, ret;
+	int new_layout, fd, ret, needs_data;
 	unsigned long long chunk;
 
+	if (job_info(td, &info))
+		return 1;
 	new_layout = td_read(td) || (td_write(td) && td->o.overwrite && !td->o.file_append);
-	if (f->filetype != FIO_TYPE_FILE || dgen_mode_from_options(td) == DGEN_IO_NULL ||
-	    !new_layout || f->real_file_size == -1ULL || f->real_file_size <= f->engine_pos) {
+	needs_data = f->filetype == FIO_TYPE_FILE && info.io_mode != DGEN_IO_NULL && new_layout &&
+		     f->real_file_size != -1ULL && f->real_file_size > f->engine_pos;
+	if (verify_only(td, &info))
+		needs_data = 0; /* never written; dgen_open_file checks the length at start */
+	if (needs_data && td->o.create_on_open && td_read(td)) {
+		/* fio did not lay the file out: it would create it empty when the job opens it */
+		char actual[128];
+
+		describe_size(f->file_name, actual, sizeof(actual));
+		dlog(1, "dgen: job %s: fio option create_on_open=1 cannot be used with a read or mixed job on file %s, which is shorter than the job needs (expected %llu bytes, %s): fio would create it empty when the job opens it, so reads would find no data (drop create_on_open, or write the file first)\n",
+		     td->o.name, f->file_name, (unsigned long long)f->real_file_size, actual);
+		td_vmsg(td, EINVAL, "create_on_open with reads of a missing file", "dgen init");
+		return 1;
+	}
+	if (!needs_data || !info.prepopulate) {
 		/* Nothing to write. fio invalidates the cache through f->fd next and closes it:
 		 * hand it a descriptor (/dev/null where the file cannot be opened). */
 		fd = open(f->file_name, O_RDONLY);
@@ -364,7 +638,10 @@ static int dgen_prepopulate_file(struct thread_data *td, struct fio_file *f)
 
 	fd = open(f->file_name, O_WRONLY);
 	if (fd < 0) {
-		td_verror(td, errno, "dgen prepopulate open");
+		ret = errno;
+		dlog(1, "dgen: job %s: prepopulate: cannot open %s: %s\n", td->o.name,
+		     f->file_name, strerror(ret));
+		td_verror(td, ret, "dgen prepopulate open");
 		return 1;
 	}
 	chunk = td->o.max_bs[DDIR_WRITE];
@@ -434,6 +711,40 @@ static int cb_seed(void *data, const char *value)
 	return 0;
 }
 
+/*
+ * cmdprio_* are options of fio's io_uring and libaio engines (per-I/O priorities). Without an
+ * entry here fio rejects them for this engine as unknown ("Did you mean trim_percentage?");
+ * with one, the refusal names dgen and the reason.
+ */
+static int refuse_cmdprio(const char *name, const char *value)
+{
+	dlog(1, "dgen: bad option %s=%s: the dgen engine does not set per-I/O priorities (cmdprio_* belong to fio's io_uring and libaio engines); fio's prio and prioclass options set the priority of the whole job\n",
+	     name, value ? value : "");
+	return 1;
+}
+
+#define DGEN_CMDPRIO_OPTION(oname)					\
+	{								\
+		.name = #oname,						\
+		.lname = "dgen: " #oname " (refused)",			\
+		.type = FIO_OPT_STR_STORE,				\
+		.off1 = offsetof(struct dgen_eo, cmdprio),		\
+		.cb = cb_##oname,					\
+		.help = "Not supported by the dgen engine (refused with a message); use prio/prioclass", \
+		.category = FIO_OPT_C_ENGINE,				\
+		.group = FIO_OPT_G_INVALID,				\
+	}
+#define DGEN_CMDPRIO_CB(oname)						\
+	static int cb_##oname(void *data, const char *value)		\
+	{								\
+		(void)data;						\
+		return refuse_cmdprio(#oname, value);			\
+	}
+DGEN_CMDPRIO_CB(cmdprio_percentage)
+DGEN_CMDPRIO_CB(cmdprio_class)
+DGEN_CMDPRIO_CB(cmdprio)
+DGEN_CMDPRIO_CB(cmdprio_bssplit)
+
 static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_dedupe_ratio", "dgen dedup ratio", dedupe_ratio, "1",
 			"Deduplication ratio d >= 1 (any real number, e.g. 2 or 1.37): a 1/d share of dedup blocks is unique"),
@@ -448,9 +759,13 @@ static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_io", "dgen I/O mode", io, "uring",
 			"How the engine does I/O: 'uring' (own io_uring ring per job), 'psync' (pread/pwrite) or 'null' (generate only, no I/O)"),
 	DGEN_STR_OPTION("dgen_verify", "dgen verify reads", verify, "0",
-			"1: compare every byte read with the generated content; a mismatch fails the io_u with EILSEQ"),
+			"1: compare every byte read with the generated content; a mismatch fails the io_u with EILSEQ, a short read with EIO. A verifying job that does not write never writes: a missing or short file fails it"),
 	DGEN_STR_OPTION("dgen_prepopulate", "dgen prepopulate fresh files", prepopulate, "1",
-			"1 (default): when fio lays out a fresh file for a read job, rewrite it with generated content; 0: keep fio's layout"),
+			"1 (default): when fio lays out a missing or short file for a read or mixed job, rewrite it with generated content (never for a verifying job that does not write: that fails instead); 0: keep fio's layout"),
+	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
+	DGEN_CMDPRIO_OPTION(cmdprio_class),
+	DGEN_CMDPRIO_OPTION(cmdprio),
+	DGEN_CMDPRIO_OPTION(cmdprio_bssplit),
 	{
 		.name = NULL,
 	},
@@ -461,7 +776,9 @@ static struct fio_option dgen_options[] = {
 static struct ioengine_ops dgen_ops = {
 	.name = "dgen",
 	.version = FIO_IOOPS_VERSION,
-	.flags = FIO_NO_OFFLOAD,
+	/* No FIO_NO_OFFLOAD: io_submit_mode=offload works with dgen_io=psync/null; check_conflicts
+	 * refuses it with dgen_io=uring, naming the engine (fio's flag is per engine, not per job). */
+	.flags = 0,
 	.init = dgen_init,
 	.queue = dgen_queue,
 	.commit = dgen_commit,
@@ -470,6 +787,7 @@ static struct ioengine_ops dgen_ops = {
 	.cleanup = dgen_cleanup,
 	.open_file = dgen_open_file,
 	.close_file = generic_close_file,
+	.unlink_file = dgen_unlink_file,
 	.get_file_size = dgen_get_file_size,
 	.prepopulate_file = dgen_prepopulate_file,
 	.options = dgen_options,

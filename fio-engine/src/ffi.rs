@@ -185,6 +185,35 @@ pub unsafe extern "C" fn dgen_rs_io_mode(value: *const c_char) -> c_int {
     })
 }
 
+/// What the shim needs to know of a configuration.
+fn job_info(config: &EngineConfig) -> DgenJobInfo {
+    DgenJobInfo {
+        io_mode: config.io as c_int,
+        verify: c_int::from(config.verify),
+        prepopulate: c_int::from(config.prepopulate),
+    }
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
+/// `opts` points to a valid `struct dgen_opts` (its strings NULL or valid); `info` is NULL or
+/// valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_opts_info(opts: *const DgenOpts, info: *mut DgenJobInfo) -> c_int {
+    guard("option check", 1, || {
+        // SAFETY: guaranteed by the caller.
+        let Some(config) = (unsafe { parse_opts(opts) }) else {
+            return 1;
+        };
+        if !info.is_null() {
+            // SAFETY: `info` is valid for writes (caller).
+            unsafe { *info = job_info(&config) };
+        }
+        0
+    })
+}
+
 /// See `dgen_fio.h`.
 ///
 /// # Safety
@@ -215,13 +244,7 @@ pub unsafe extern "C" fn dgen_rs_job_new(
         };
         if !info.is_null() {
             // SAFETY: `info` is valid for writes (caller).
-            unsafe {
-                *info = DgenJobInfo {
-                    io_mode: job.config.io as c_int,
-                    verify: c_int::from(job.config.verify),
-                    prepopulate: c_int::from(job.config.prepopulate),
-                };
-            }
+            unsafe { *info = job_info(&job.config) };
         }
         Box::into_raw(Box::new(job))
     })

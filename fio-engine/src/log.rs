@@ -1,11 +1,13 @@
-//! Messages to the user, through fio's own log (so they land in fio's output, including
-//! client/server runs). Unit tests print to stderr instead: they do not run inside fio.
+//! Messages to the user. They go to stderr, never to stdout (which belongs to fio's report:
+//! JSON, terse or normal); the shim's `dgen_shim_log` also copies them into fio's `--output`
+//! file in normal output format, and sends errors of a `fio --server` backend to the client.
+//! Unit tests print to stderr directly: they do not run inside fio.
 
 use std::ffi::CString;
 
 #[cfg(not(test))]
 extern "C" {
-    /// Implemented in `c/dgen_shim.c`: `log_info` (is_err = 0) or `log_err` (is_err = 1).
+    /// Implemented in `c/dgen_shim.c`: writes one message to stderr (see the module doc).
     fn dgen_shim_log(is_err: libc::c_int, msg: *const libc::c_char);
 }
 
@@ -28,12 +30,12 @@ fn emit(is_err: bool, msg: &str) {
     }
 }
 
-/// Logs an informational line (fio's `log_info`).
+/// Logs an informational line (stderr).
 pub fn info(msg: &str) {
     emit(false, msg);
 }
 
-/// Logs an error line (fio's `log_err`).
+/// Logs an error line (stderr; also to the client of a `fio --server` backend).
 pub fn error(msg: &str) {
     emit(true, msg);
 }

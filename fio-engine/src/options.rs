@@ -115,7 +115,7 @@ impl EngineConfig {
             value: String::new(),
             reason: e.to_string(),
         })?;
-        Ok(EngineConfig {
+        let config = EngineConfig {
             params,
             stream: raw
                 .stream
@@ -127,7 +127,16 @@ impl EngineConfig {
             prepopulate: raw
                 .prepopulate
                 .map_or(Ok(true), |v| parse_bool("dgen_prepopulate", v))?,
-        })
+        };
+        if config.verify && config.io == IoMode::Null {
+            return Err(bad(
+                "dgen_verify",
+                raw.verify.unwrap_or("1"),
+                "dgen_io=null reads nothing, so there would be nothing to verify \
+                 (use dgen_io=uring or dgen_io=psync)",
+            ));
+        }
+        Ok(config)
     }
 
     /// The generator parameters of one file.
@@ -313,5 +322,27 @@ mod tests {
             assert!(msg.contains(name) && msg.contains(value), "{msg}");
         }
         assert!(check_option("dgen_compress_ratio", "1.5").is_ok());
+    }
+
+    #[test]
+    fn verify_in_null_mode_is_refused() {
+        let r = RawOptions {
+            seed: Some("1"),
+            io: Some("null"),
+            verify: Some("1"),
+            ..Default::default()
+        };
+        let e = EngineConfig::parse(&r).unwrap_err();
+        assert_eq!(e.option, "dgen_verify");
+        assert_eq!(
+            e.to_string(),
+            "dgen: bad option dgen_verify=1: dgen_io=null reads nothing, so there would be \
+             nothing to verify (use dgen_io=uring or dgen_io=psync)"
+        );
+        let ok = RawOptions {
+            verify: Some("0"),
+            ..r
+        };
+        assert!(EngineConfig::parse(&ok).is_ok());
     }
 }

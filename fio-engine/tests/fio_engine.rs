@@ -441,21 +441,22 @@ fn read_job_on_a_fresh_file_sees_generated_content() {
     let d = tmp();
     let file = d.path().join("fresh.bin");
     let fname = format!("--filename={}", file.display());
-    fio_ok(
-        d.path(),
-        &[
-            "--name=fresh",
-            &fname,
-            "--rw=randread",
-            "--bs=4k",
-            "--size=8m",
-            "--iodepth=16",
-            "--dgen_seed=41",
-            "--dgen_compress_ratio=4",
-            "--dgen_verify=1",
-        ],
-    );
+    let read = [
+        "--name=fresh",
+        &fname,
+        "--rw=randread",
+        "--bs=4k",
+        "--size=8m",
+        "--iodepth=16",
+        "--dgen_seed=41",
+        "--dgen_compress_ratio=4",
+    ];
+    fio_ok(d.path(), &read);
     assert_generated(&file, &params(41, &file, 1.0, 4.0, 128 << 10));
+    // the file now exists: a verifying read of it passes
+    let mut verify = read.to_vec();
+    verify.push("--dgen_verify=1");
+    fio_ok(d.path(), &verify);
     // the mixed job on the fresh file (prepopulated), reads verified
     let file2 = d.path().join("mixed.bin");
     let fname2 = format!("--filename={}", file2.display());
@@ -564,7 +565,21 @@ fn bad_options_fail_with_a_message_naming_them() {
         ("--buffer_pattern=0xdeadbeef", "buffer_pattern"),
         ("--scramble_buffers=1", "scramble_buffers"),
         ("--zero_buffers", "zero_buffers"),
-        ("--io_submit_mode=offload", "offloaded submit"),
+        (
+            "--io_submit_mode=offload",
+            "dgen: job bad: fio option io_submit_mode=offload cannot be used with dgen_io=uring",
+        ),
+        (
+            "--cmdprio_percentage=50",
+            "dgen: bad option cmdprio_percentage=50: the dgen engine does not set per-I/O \
+             priorities",
+        ),
+        ("--cmdprio_class=1", "dgen: bad option cmdprio_class=1"),
+        ("--cmdprio=0", "dgen: bad option cmdprio=0"),
+        (
+            "--cmdprio_bssplit=4k/50",
+            "dgen: bad option cmdprio_bssplit=4k/50",
+        ),
     ] {
         let o = fio_in(
             d.path(),
@@ -660,4 +675,678 @@ fn quickstart_job_writes_and_verifies() {
     assert_eq!(got.len(), 64 << 20);
     let gen = Generator::new(p).unwrap();
     assert_eq!(gen.first_mismatch(0, &got), None);
+}
+
+// ---------- stdout belongs to fio ----------
+
+/// A finished fio run with its streams apart.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_cmd(cmd: &mut Command) -> Run {
+    let o = cmd.output().expect("fio must be installed");
+    Run {
+        ok: o.status.success(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs fio with the engine and `args` in `dir`, streams kept apart.
+fn fio_run(dir: &Path, args: &[&str]) -> Run {
+    run_cmd(
+        Command::new("fio")
+            .current_dir(dir)
+            .arg(engine_arg())
+            .args(args),
+    )
+}
+
+/// Parses fio's report on stdout in `format` and returns, per job, (name, error, the
+/// `dgen_seed` job option if the report has job options).
+fn parse_report(format: &str, stdout: &str, client: bool) -> Vec<(String, i64, Option<String>)> {
+    if format == "terse" {
+        // (a fio client prints the disk utilisation part of a terse line on a line of its own)
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with(';'))
+            .collect();
+        return lines
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.split(';').collect();
+                assert_eq!(f[0], "3", "not a terse v3 line: {l:?}\nstdout:\n{stdout}");
+                assert_eq!(f[1], "fio-3.33", "{l:?}");
+                (f[2].to_string(), f[4].parse().unwrap(), None)
+            })
+            .collect();
+    }
+    let v: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("--output-format={format}: not JSON ({e}):\n{stdout}"));
+    let jobs = v[if client { "client_stats" } else { "jobs" }]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs in:\n{stdout}"));
+    jobs.iter()
+        .filter(|j| j["jobname"] != "All clients")
+        .map(|j| {
+            (
+                j["jobname"].as_str().unwrap().to_string(),
+                j["error"].as_i64().unwrap(),
+                j["job options"]["dgen_seed"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// The engine's lines: none on stdout; the seed on stderr exactly when it was drawn, and in
+/// the JSON job options either way.
+fn check_report(format: &str, run: &Run, seed: Option<u64>, job: &str, client: bool) -> u64 {
+    assert!(
+        run.ok,
+        "{format} {job}: fio failed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        !run.stdout.contains("dgen:"),
+        "{format} {job}: the engine wrote to stdout:\n{}",
+        run.stdout
+    );
+    let jobs = parse_report(format, &run.stdout, client);
+    assert_eq!(jobs.len(), 1, "{format}: {jobs:?}");
+    let (name, err, opt_seed) = &jobs[0];
+    assert_eq!((name.as_str(), *err), (job, 0));
+    let seed = match seed {
+        Some(s) => {
+            assert!(!run.stderr.contains("drew dgen_seed="), "{}", run.stderr);
+            s
+        }
+        None => drawn_seed(&run.stderr),
+    };
+    if format != "terse" {
+        assert_eq!(
+            opt_seed.as_deref(),
+            Some(seed.to_string().as_str()),
+            "{format}"
+        );
+    }
+    seed
+}
+
+#[test]
+fn json_json_plus_and_terse_reports_parse_and_the_seed_goes_to_stderr() {
+    let d = tmp();
+    for format in ["json", "json+", "terse"] {
+        for seed in [None, Some(7u64)] {
+            for (job, rw) in [("w", "write"), ("r", "read")] {
+                let file = d
+                    .path()
+                    .join(format!("{job}-{}-{format}.bin", seed.is_some()));
+                let fname = format!("--filename={}", file.display());
+                let fmt = format!("--output-format={format}");
+                let name = format!("--name={job}");
+                let rwa = format!("--rw={rw}");
+                let seed_arg = seed.map(|s| format!("--dgen_seed={s}"));
+                let mut args = vec![
+                    name.as_str(),
+                    fname.as_str(),
+                    rwa.as_str(),
+                    "--bs=256k",
+                    "--size=2m",
+                    "--dgen_compress_ratio=2",
+                    fmt.as_str(),
+                ];
+                args.extend(seed_arg.as_deref());
+                let run = fio_run(d.path(), &args);
+                let got = check_report(format, &run, seed, job, false);
+                if rw == "read" {
+                    assert!(
+                        run.stderr.contains(&format!(
+                            "dgen: job r: writing generated content over fio's layout of {}",
+                            file.display()
+                        )),
+                        "{}",
+                        run.stderr
+                    );
+                }
+                assert_generated(&file, &params(got, &file, 1.0, 2.0, 128 << 10));
+            }
+        }
+    }
+}
+
+#[test]
+fn output_file_gets_the_seed_in_normal_format_only() {
+    let d = tmp();
+    let file = d.path().join("o.bin");
+    let fname = format!("--filename={}", file.display());
+    for format in ["normal", "json"] {
+        let out = d.path().join(format!("report.{format}"));
+        let oarg = format!("--output={}", out.display());
+        let farg = format!("--output-format={format}");
+        let run = fio_run(
+            d.path(),
+            &["--name=o", &fname, "--rw=write", "--size=1m", &oarg, &farg],
+        );
+        assert!(run.ok, "{}", run.stderr);
+        assert_eq!(run.stdout, "", "{format}: stdout");
+        let seed = drawn_seed(&run.stderr);
+        let report = fs::read_to_string(&out).unwrap();
+        if format == "normal" {
+            assert_eq!(drawn_seed(&report), seed, "{report}");
+        } else {
+            let jobs = parse_report("json", &report, false);
+            assert_eq!(jobs[0].2, Some(seed.to_string()), "{report}");
+        }
+    }
+}
+
+#[test]
+fn client_server_reports_parse_and_carry_the_seed() {
+    let d = tmp();
+    let port = free_port();
+    let server_err = d.path().join("server.stderr");
+    let server = Server(
+        Command::new("fio")
+            .arg(format!("--server=ip:127.0.0.1,{port}"))
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&server_err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "fio server did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut n = 0;
+    for format in ["json", "json+", "terse"] {
+        for seed in [None, Some(9u64)] {
+            for (job, rw) in [("w", "write"), ("r", "read")] {
+                n += 1;
+                let file = d.path().join(format!("cs{n}.bin"));
+                let jobfile = d.path().join(format!("cs{n}.fio"));
+                let seed_line = seed.map_or(String::new(), |s| format!("dgen_seed={s}\n"));
+                fs::write(
+                    &jobfile,
+                    format!(
+                        "[{job}]\nioengine=external:{}\nfilename={}\nsize=2m\nbs=256k\nrw={rw}\n\
+                         dgen_compress_ratio=2\n{seed_line}",
+                        engine().display(),
+                        file.display()
+                    ),
+                )
+                .unwrap();
+                let before = fs::read_to_string(&server_err).unwrap().len();
+                let run = run_cmd(
+                    Command::new("fio")
+                        .arg(format!("--client=ip:127.0.0.1,{port}"))
+                        .arg(format!("--output-format={format}"))
+                        .arg("--eta=never")
+                        .arg(&jobfile),
+                );
+                // the engine's lines are on the server's stderr
+                let server_text = fs::read_to_string(&server_err).unwrap()[before..].to_string();
+                let as_seen = Run {
+                    ok: run.ok,
+                    stdout: run.stdout.clone(),
+                    stderr: server_text.clone(),
+                };
+                let got = check_report(format, &as_seen, seed, job, true);
+                assert!(!run.stderr.contains("dgen:"), "{}", run.stderr);
+                assert_generated(&file, &params(got, &file, 1.0, 2.0, 128 << 10));
+            }
+        }
+    }
+    drop(server);
+}
+
+// ---------- verify never passes on missing data ----------
+
+#[test]
+fn verify_of_a_missing_or_short_file_fails_and_writes_nothing() {
+    let d = tmp();
+    let file = d.path().join("v.bin");
+    let fname = format!("--filename={}", file.display());
+    let args = [
+        "--name=v",
+        fname.as_str(),
+        "--rw=read",
+        "--bs=64k",
+        "--size=1m",
+        "--dgen_seed=3",
+        "--dgen_verify=1",
+    ];
+    for io in ["uring", "psync"] {
+        let ioa = format!("--dgen_io={io}");
+        let mut a = args.to_vec();
+        a.push(&ioa);
+        // missing: not created
+        let run = fio_run(d.path(), &a);
+        assert!(!run.ok, "{io}: verify of a missing file passed");
+        let msg = format!(
+            "dgen: job v: dgen_verify=1: file {} is shorter than the job needs: expected \
+             1048576 bytes, it does not exist",
+            file.display()
+        );
+        assert!(run.stderr.contains(&msg), "{io}:\n{}", run.stderr);
+        assert!(!file.exists(), "{io}: the verify job created the file");
+        // short: left as it is
+        let mut f = vec![0u8; 300_000];
+        Generator::new(params(3, &file, 1.0, 1.0, 128 << 10))
+            .unwrap()
+            .fill(0, &mut f);
+        fs::write(&file, &f).unwrap();
+        let run = fio_run(d.path(), &a);
+        assert!(!run.ok, "{io}: verify of a short file passed");
+        let msg = format!(
+            "dgen: job v: dgen_verify=1: file {} is shorter than the job needs: expected \
+             1048576 bytes, it has 300000 bytes",
+            file.display()
+        );
+        assert!(run.stderr.contains(&msg), "{io}:\n{}", run.stderr);
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            f,
+            "{io}: the short file was changed"
+        );
+        fs::remove_file(&file).unwrap();
+    }
+    // prepopulate=1 (the default) does not matter: a verifying job that writes does lay out
+    let mut mixed = args.to_vec();
+    mixed[2] = "--rw=randrw";
+    fio_ok(d.path(), &mixed);
+    assert_eq!(fs::metadata(&file).unwrap().len(), 1 << 20);
+}
+
+#[test]
+fn reads_of_dev_null_fail_as_short_reads() {
+    let d = tmp();
+    for io in ["uring", "psync"] {
+        for verify in ["0", "1"] {
+            let ioa = format!("--dgen_io={io}");
+            let va = format!("--dgen_verify={verify}");
+            let run = fio_run(
+                d.path(),
+                &[
+                    "--name=n",
+                    "--filename=/dev/null",
+                    "--rw=read",
+                    "--bs=64k",
+                    "--size=1m",
+                    "--dgen_seed=3",
+                    &ioa,
+                    &va,
+                ],
+            );
+            assert!(!run.ok, "{io} verify={verify}: a read of /dev/null passed");
+            assert!(
+                run.stderr.contains(
+                    "dgen: job n: short read: file /dev/null offset 0: expected 65536 bytes, \
+                     got 0 (end of file)"
+                ),
+                "{io}:\n{}",
+                run.stderr
+            );
+            assert!(
+                format!("{}{}", run.stdout, run.stderr).contains("err=5/"),
+                "{io}: not EIO:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_in_null_mode_is_refused_at_init() {
+    let d = tmp();
+    let file = d.path().join("n.bin");
+    let fname = format!("--filename={}", file.display());
+    let run = fio_run(
+        d.path(),
+        &[
+            "--name=n",
+            &fname,
+            "--rw=read",
+            "--size=1m",
+            "--dgen_io=null",
+            "--dgen_verify=1",
+        ],
+    );
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains(
+            "dgen: bad option dgen_verify=1: dgen_io=null reads nothing, so there would be \
+             nothing to verify (use dgen_io=uring or dgen_io=psync)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!file.exists());
+}
+
+// ---------- no preallocation ----------
+
+fn allocated(file: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(file).unwrap().blocks() * 512
+}
+
+#[test]
+fn engine_jobs_do_not_preallocate_unlike_fio_psync() {
+    let d = tmp();
+    let common = ["--size=64m", "--io_size=1m", "--rw=write", "--bs=128k"];
+    let ours = d.path().join("ours.bin");
+    let fname = format!("--filename={}", ours.display());
+    let mut a = vec!["--name=a", fname.as_str(), "--dgen_seed=1"];
+    a.extend(common);
+    let run = fio_run(d.path(), &a);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(!run.stderr.contains("fallocate"), "{}", run.stderr);
+    let got = allocated(&ours);
+    assert!(
+        (1 << 20..=2 << 20).contains(&got),
+        "engine job allocated {got} bytes for 1 MiB written"
+    );
+    // fio's own psync engine preallocates the whole size here (so this test can fail)
+    let theirs = d.path().join("theirs.bin");
+    let tname = format!("--filename={}", theirs.display());
+    let mut b = vec!["--name=b", tname.as_str(), "--ioengine=psync"];
+    b.extend(common);
+    let o = Command::new("fio")
+        .current_dir(d.path())
+        .args(&b)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let fio_got = allocated(&theirs);
+    assert!(
+        fio_got >= 64 << 20,
+        "fio psync allocated only {fio_got} bytes: this file system does not preallocate, \
+         so the comparison proves nothing"
+    );
+    // an explicit fallocate= is obeyed, with a warning naming the trap
+    let warned = d.path().join("warned.bin");
+    let wname = format!("--filename={}", warned.display());
+    let mut c = vec![
+        "--name=c",
+        wname.as_str(),
+        "--dgen_seed=1",
+        "--fallocate=native",
+    ];
+    c.extend(common);
+    let run = fio_run(d.path(), &c);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "dgen: job c: warning: fallocate=native preallocates the files' extents; btrfs \
+             (compress, compress-force), ZFS and other compressing file systems write \
+             preallocated extents in place and never compress them, so compression ratios \
+             will read 1.0"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(allocated(&warned) >= 64 << 20);
+    // fallocate=none given explicitly: no warning
+    let mut e = vec![
+        "--name=e",
+        wname.as_str(),
+        "--dgen_seed=1",
+        "--fallocate=none",
+    ];
+    e.extend(common);
+    fs::remove_file(&warned).unwrap();
+    let run = fio_run(d.path(), &e);
+    assert!(run.ok && !run.stderr.contains("warning"), "{}", run.stderr);
+    assert!(allocated(&warned) <= 2 << 20);
+}
+
+// ---------- fio options ----------
+
+#[test]
+fn offload_submit_works_with_psync_at_depth_1_and_is_refused_otherwise() {
+    let d = tmp();
+    let file = d.path().join("off.bin");
+    let fname = format!("--filename={}", file.display());
+    let base = [
+        "--name=off",
+        fname.as_str(),
+        "--rw=randwrite",
+        "--bs=64k",
+        "--size=4m",
+        "--io_submit_mode=offload",
+        "--dgen_seed=8",
+        "--dgen_compress_ratio=2",
+    ];
+    let mut a = base.to_vec();
+    a.push("--dgen_io=psync");
+    fio_ok(d.path(), &a);
+    assert_generated(&file, &params(8, &file, 1.0, 2.0, 128 << 10));
+    fs::remove_file(&file).unwrap();
+    for (extra, msg) in [
+        (
+            "--dgen_io=uring",
+            "dgen: job off: fio option io_submit_mode=offload cannot be used with dgen_io=uring",
+        ),
+        (
+            "--iodepth=4",
+            "dgen: job off: fio option io_submit_mode=offload cannot be used with iodepth=4: \
+             fio 3.33 hangs in offload mode at iodepth > 1",
+        ),
+    ] {
+        let mut a = base.to_vec();
+        a.extend(["--dgen_io=psync", extra]);
+        if extra == "--dgen_io=uring" {
+            a.retain(|s| *s != "--dgen_io=psync");
+        }
+        let run = fio_run(d.path(), &a);
+        assert!(!run.ok, "{extra}: accepted");
+        assert!(run.stderr.contains(msg), "{extra}:\n{}", run.stderr);
+        assert!(!file.exists(), "{extra}: a file was created before failing");
+    }
+}
+
+#[test]
+fn create_on_open_works_for_writes_and_is_refused_for_reads_of_missing_files() {
+    let d = tmp();
+    let file = d.path().join("coo.bin");
+    let fname = format!("--filename={}", file.display());
+    for rw in ["--rw=read", "--rw=randrw"] {
+        let run = fio_run(
+            d.path(),
+            &[
+                "--name=c",
+                &fname,
+                rw,
+                "--size=1m",
+                "--create_on_open=1",
+                "--dgen_seed=2",
+            ],
+        );
+        assert!(!run.ok, "{rw}: accepted");
+        let msg = format!(
+            "dgen: job c: fio option create_on_open=1 cannot be used with a read or mixed job \
+             on file {}, which is shorter than the job needs (expected 1048576 bytes, it does \
+             not exist)",
+            file.display()
+        );
+        assert!(run.stderr.contains(&msg), "{rw}:\n{}", run.stderr);
+        assert!(!run.stderr.contains("No such file"), "{}", run.stderr);
+        assert!(!file.exists());
+    }
+    let w = [
+        "--name=c",
+        fname.as_str(),
+        "--rw=write",
+        "--size=1m",
+        "--create_on_open=1",
+        "--dgen_seed=2",
+    ];
+    fio_ok(d.path(), &w);
+    assert_generated(&file, &params(2, &file, 1.0, 1.0, 128 << 10));
+    // the file exists now: reads (verified) with create_on_open work
+    let mut r = w.to_vec();
+    r[2] = "--rw=randread";
+    r.push("--dgen_verify=1");
+    fio_ok(d.path(), &r);
+}
+
+#[test]
+fn trims_on_a_regular_file_are_refused() {
+    let d = tmp();
+    let file = d.path().join("t.bin");
+    let fname = format!("--filename={}", file.display());
+    for rw in ["trim", "randtrim", "trimwrite"] {
+        let rwa = format!("--rw={rw}");
+        let run = fio_run(
+            d.path(),
+            &["--name=t", &fname, &rwa, "--size=1m", "--dgen_seed=1"],
+        );
+        assert!(!run.ok, "{rw}: accepted");
+        let msg = format!(
+            "dgen: job t: trims (rw=trim, randtrim, trimwrite) cannot be used on regular file \
+             {}: fio trims with BLKDISCARD, which only block devices support",
+            file.display()
+        );
+        assert!(run.stderr.contains(&msg), "{rw}:\n{}", run.stderr);
+        assert!(!file.exists(), "{rw}: file created");
+    }
+}
+
+// ---------- fio's own example jobs ----------
+
+/// fio's examples directory (`$FIO_SRC/examples`, else `fio-engine/fio-src/*/examples`).
+fn fio_examples() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("FIO_SRC")
+        .map(|s| PathBuf::from(s).join("examples"))
+        .into_iter()
+        .collect();
+    if let Ok(rd) = fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("fio-src")) {
+        dirs.extend(rd.flatten().map(|e| e.path().join("examples")));
+    }
+    dirs.into_iter()
+        .find(|d| d.join("fio-seq-write.fio").is_file())
+}
+
+/// Rewrites one of fio's example jobs for a small local run through the engine: its own
+/// targets, sizes, engine and durations removed, and a leading `[global]` naming the engine, a
+/// temporary directory, 2 MiB per file and a fixed seed.
+fn adapt_example(text: &str, dir: &Path, odirect: bool) -> String {
+    let mut drop = vec![
+        "ioengine",
+        "filename",
+        "directory",
+        "size",
+        "filesize",
+        "runtime",
+        "timeout",
+        "time_based",
+        "startdelay",
+        "ratemin",
+        "write_lat_log",
+        "write_bw_log",
+        "write_iops_log",
+        "log_offset",
+        "log_prio",
+    ];
+    if !odirect {
+        drop.extend(["direct", "buffered"]);
+    }
+    let mut out = format!(
+        "[global]\nioengine=external:{}\ndirectory={}\nsize=2m\ndgen_seed=5\n",
+        engine().display(),
+        dir.display()
+    );
+    for line in text.lines() {
+        let key = line.split(['=', ';', '#']).next().unwrap_or("").trim();
+        if line.contains('=') && drop.contains(&key) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn fio_example_jobs_run_or_are_refused_by_name() {
+    let Some(examples) = fio_examples() else {
+        panic!("fio's examples not found: set FIO_SRC to the fio source tree");
+    };
+    // (example, None: runs with every job error 0; Some(text): refused with that message)
+    let cases: [(&str, Option<&str>); 12] = [
+        ("fio-seq-write.fio", None),
+        ("fio-rand-read.fio", None),
+        ("fio-seq-RW.fio", None),
+        ("backwards-read.fio", None),
+        ("butterfly.fio", None),
+        ("rand-zones.fio", None),
+        ("tiobench-example.fio", None),
+        ("iometer-file-access-server.fio", None),
+        ("jesd219.fio", None),
+        (
+            "basic-verify.fio",
+            Some("fio option verify (use dgen_verify=1"),
+        ),
+        (
+            "cmdprio-percentage.fio",
+            Some("dgen: bad option cmdprio_percentage=20"),
+        ),
+        (
+            "dedupe-global.fio",
+            Some("fio option buffer_compress_percentage (use dgen_compress_ratio)"),
+        ),
+    ];
+    for (name, refused) in cases {
+        let d = tmp();
+        let text = fs::read_to_string(examples.join(name)).unwrap();
+        let job = d.path().join(name);
+        fs::write(
+            &job,
+            adapt_example(&text, d.path(), supports_odirect(d.path())),
+        )
+        .unwrap();
+        let run = run_cmd(
+            Command::new("fio")
+                .current_dir(d.path())
+                .arg("--output-format=json")
+                .arg(&job),
+        );
+        match refused {
+            None => {
+                assert!(
+                    run.ok,
+                    "{name}: failed:\n{}\n{}",
+                    run.stderr,
+                    fs::read_to_string(&job).unwrap()
+                );
+                let jobs = parse_report("json", &run.stdout, false);
+                assert!(!jobs.is_empty(), "{name}: no jobs");
+                for (job, err, seed) in jobs {
+                    assert_eq!(err, 0, "{name}: job {job} failed:\n{}", run.stderr);
+                    assert_eq!(seed, None, "{name}: the seed was given, not drawn");
+                }
+                assert!(
+                    !run.stderr.contains("dgen: internal error"),
+                    "{}",
+                    run.stderr
+                );
+            }
+            Some(msg) => {
+                assert!(!run.ok, "{name}: accepted:\n{}", run.stdout);
+                assert!(
+                    run.stderr.contains(msg),
+                    "{name}: lacks {msg:?}:\n{}",
+                    run.stderr
+                );
+            }
+        }
+    }
 }
