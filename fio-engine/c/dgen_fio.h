@@ -24,6 +24,7 @@ struct dgen_opts {
 	const char *io;
 	const char *verify;
 	const char *prepopulate;
+	const char *compress_codec;
 };
 
 /* I/O modes (dgen_io=). */

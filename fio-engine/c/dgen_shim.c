@@ -39,6 +39,7 @@ struct dgen_eo {
 	char *io;
 	char *verify;
 	char *prepopulate;
+	char *compress_codec;
 	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
 	unsigned int fixed_up;	 /* fixup_once() ran for this job */
@@ -106,6 +107,7 @@ static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
 	o->io = eo->io;
 	o->verify = eo->verify;
 	o->prepopulate = eo->prepopulate;
+	o->compress_codec = eo->compress_codec;
 }
 
 /*
@@ -689,6 +691,7 @@ DGEN_CHECK_CB(stream, "dgen_stream")
 DGEN_CHECK_CB(io, "dgen_io")
 DGEN_CHECK_CB(verify, "dgen_verify")
 DGEN_CHECK_CB(prepopulate, "dgen_prepopulate")
+DGEN_CHECK_CB(compress_codec, "dgen_compress_codec")
 
 /* The seed is drawn once, when the option is parsed, so every user of it (the parent's
  * prepopulate, the job, its numjobs clones) sees the same value. */
@@ -762,6 +765,8 @@ static struct fio_option dgen_options[] = {
 			"1: compare every byte read with the generated content; a mismatch fails the io_u with EILSEQ, a short read with EIO. A verifying job that does not write never writes: a missing or short file fails it"),
 	DGEN_STR_OPTION("dgen_prepopulate", "dgen prepopulate fresh files", prepopulate, "1",
 			"1 (default): when fio lays out a missing or short file for a read or mixed job, rewrite it with generated content (never for a verifying job that does not write: that fails instead); 0: keep fio's layout"),
+	DGEN_STR_OPTION("dgen_compress_codec", "dgen compression codec family", compress_codec, "lz",
+			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
 	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
 	DGEN_CMDPRIO_OPTION(cmdprio_class),
 	DGEN_CMDPRIO_OPTION(cmdprio),

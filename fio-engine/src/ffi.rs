@@ -28,6 +28,7 @@ pub struct DgenOpts {
     io: *const c_char,
     verify: *const c_char,
     prepopulate: *const c_char,
+    compress_codec: *const c_char,
 }
 
 /// `struct dgen_job_info` of `dgen_fio.h`.
@@ -91,6 +92,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     let o = unsafe { &*opts };
     // SAFETY: the strings are NULL or valid for the duration of this call.
     let s = |p| unsafe { opt_str(p) };
+    let codec = s(o.compress_codec);
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
         s(o.compress_ratio),
@@ -110,6 +112,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         io: io.as_deref(),
         verify: v.as_deref(),
         prepopulate: pp.as_deref(),
+        compress_codec: codec.as_deref(),
     };
     match EngineConfig::parse(&raw) {
         Ok(c) => Some(c),

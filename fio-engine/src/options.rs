@@ -74,6 +74,8 @@ pub struct RawOptions<'a> {
     pub verify: Option<&'a str>,
     /// `dgen_prepopulate`
     pub prepopulate: Option<&'a str>,
+    /// `dgen_compress_codec`
+    pub compress_codec: Option<&'a str>,
 }
 
 /// A job's complete engine configuration.
@@ -109,6 +111,9 @@ impl EngineConfig {
         }
         if let Some(v) = raw.dedupe_unit {
             params.dedup_unit = parse_unit(v)?;
+        }
+        if let Some(v) = raw.compress_codec {
+            params.compress_codec = parse_codec(v)?;
         }
         params.validate().map_err(|e| OptionError {
             option: "dgen_*",
@@ -163,12 +168,20 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_io" => parse_io(value).map(drop),
         "dgen_verify" => parse_bool("dgen_verify", value).map(drop),
         "dgen_prepopulate" => parse_bool("dgen_prepopulate", value).map(drop),
+        "dgen_compress_codec" => parse_codec(value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
             reason: "unknown dgen option".into(),
         }),
     }
+}
+
+/// `dgen_compress_codec`: `lz` or `snappy`.
+fn parse_codec(value: &str) -> Result<dgen::CompressCodec, OptionError> {
+    value
+        .parse()
+        .map_err(|_| bad("dgen_compress_codec", value, "not one of lz, snappy"))
 }
 
 fn bad(option: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
@@ -282,8 +295,10 @@ mod tests {
             io: Some("psync"),
             verify: Some("1"),
             prepopulate: Some("0"),
+            compress_codec: Some("snappy"),
         };
         let c = EngineConfig::parse(&r).unwrap();
+        assert_eq!(c.params.compress_codec, dgen::CompressCodec::Snappy);
         assert_eq!(c.params.seed, 16);
         assert_eq!(c.params.dedup_ratio, 1.37);
         assert_eq!(c.params.compress_ratio, 3.0);

@@ -115,6 +115,7 @@ fn assert_generated(file: &Path, p: &GenParams) {
             .args(["--dedup-unit", &p.dedup_unit.to_string()])
             .args(["--seed", &p.seed.to_string()])
             .args(["--stream-id", &p.stream_id.to_string()])
+            .args(["--compress-codec", p.compress_codec.name()])
             .args(["-o", "-"])
             .stderr(Stdio::null())
             .output()
@@ -239,6 +240,39 @@ fn sequential_1m_write_is_the_stream_with_the_asked_ratios() {
     let p = params(11, &file, 2.0, 3.0, 128 << 10);
     assert_generated(&file, &p);
     assert_ratios(&file, 2.0, 3.0, 128 << 10);
+}
+
+/// `dgen_compress_codec=snappy`: the stream made for snappy (as `dgen gen --compress-codec
+/// snappy`), which snappy measures at the asked ratio.
+#[test]
+fn snappy_codec_writes_the_snappy_stream() {
+    let d = tmp();
+    let file = d.path().join("snappy.bin");
+    let fname = format!("--filename={}", file.display());
+    fio_ok(
+        d.path(),
+        &[
+            "--name=snappy",
+            "--rw=write",
+            "--bs=1m",
+            "--size=16m",
+            "--dgen_seed=12",
+            "--dgen_compress_ratio=3",
+            "--dgen_compress_codec=snappy",
+            &fname,
+        ],
+    );
+    let mut p = params(12, &file, 1.0, 3.0, 128 << 10);
+    p.compress_codec = dgen::CompressCodec::Snappy;
+    assert_generated(&file, &p);
+    let opts = AnalyzeOptions {
+        units: vec![128 << 10],
+        codecs: vec![Codec::Snappy],
+        limit: None,
+    };
+    let r = analyze_file(&file, &opts).unwrap();
+    let ratio = r.units[0].compression[0].ratio;
+    assert!((ratio / 3.0 - 1.0).abs() < 0.02, "snappy measures {ratio}");
 }
 
 #[test]
@@ -555,6 +589,7 @@ fn bad_options_fail_with_a_message_naming_them() {
         ("--dgen_seed=-4", "dgen_seed=-4"),
         ("--dgen_stream=file", "dgen_stream=file"),
         ("--dgen_verify=maybe", "dgen_verify=maybe"),
+        ("--dgen_compress_codec=gzip", "dgen_compress_codec=gzip"),
         ("--verify=crc32c", "fio option verify"),
         ("--refill_buffers", "fio option refill_buffers"),
         (
