@@ -6,6 +6,7 @@
 //! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
 
 pub mod analyze;
+pub mod diagnose;
 pub mod error;
 pub mod gen;
 pub mod params;

@@ -76,8 +76,21 @@ fn headers_name_the_content_and_the_run() {
             .expect("a header");
         assert_eq!((h.slot, h.generation, h.atom as usize), (1234, 56, i));
         assert_eq!(h.run_tag, g.run_tag());
+        assert_eq!(h.stream_tag, g.stream_tag());
         assert_ne!(h.run_tag, 0);
     }
+    // Another stream of the same seed reads the header and sees another stream tag.
+    let other = Generator::new(GenParams {
+        stream_id: 77,
+        compress_ratio: 2.0,
+        dedup_unit: UNIT,
+        ..GenParams::new(5)
+    })
+    .unwrap();
+    let h = other
+        .decode_header(buf[..HEADER_LEN].try_into().unwrap())
+        .unwrap();
+    assert_ne!(h.stream_tag, other.stream_tag());
     // Another seed does not read it; the run without a map writes other bytes.
     assert!(generator(6, 1.0, 2.0)
         .decode_header(buf[..HEADER_LEN].try_into().unwrap())
@@ -115,4 +128,80 @@ fn later_generations_keep_the_compression_ratio() {
             );
         }
     }
+}
+
+#[test]
+fn diagnosis_names_what_a_unit_holds() {
+    use dgen::diagnose::{diagnose, Finding};
+    let g = generator(9, 2.0, 3.0).with_run_id(4242);
+    let expected = BlockContent {
+        slot: 10,
+        generation: 3,
+    };
+    let unit_of = |g: &Generator, c: BlockContent, atom: u64| {
+        let mut u = vec![0u8; 4096];
+        g.fill_content(c, atom * 4096, &mut u);
+        u
+    };
+    let good = unit_of(&g, expected, 2);
+    assert_eq!(diagnose(&g, expected, 2, &good), Finding::Expected);
+    assert_eq!(
+        diagnose(&g, expected, 2, &[0u8; 4096]),
+        Finding::Unrecognised { zeros: true }
+    );
+    let foreign = unit_of(&generator(10, 2.0, 3.0), expected, 2);
+    assert_eq!(
+        diagnose(&g, expected, 2, &foreign),
+        Finding::Unrecognised { zeros: false }
+    );
+    let other_stream = Generator::new(GenParams {
+        stream_id: 5,
+        dedup_ratio: 2.0,
+        compress_ratio: 3.0,
+        dedup_unit: UNIT,
+        ..GenParams::new(9)
+    })
+    .unwrap()
+    .with_run_id(4242);
+    assert_eq!(
+        diagnose(&g, expected, 2, &unit_of(&other_stream, expected, 2)),
+        Finding::OtherStream
+    );
+    let other_run = generator(9, 2.0, 3.0).with_run_id(777);
+    assert_eq!(
+        diagnose(&g, expected, 2, &unit_of(&other_run, expected, 2)),
+        Finding::OtherRun
+    );
+    let older = BlockContent {
+        generation: 1,
+        ..expected
+    };
+    assert_eq!(
+        diagnose(&g, expected, 2, &unit_of(&g, older, 2)),
+        Finding::LostWrite {
+            found: 1,
+            expected: 3
+        }
+    );
+    // Generation 0 of another slot: misdirected, and the diagnosis says where it belongs.
+    let home = (21..400u64)
+        .map(|b| (b, g.initial_content(b)))
+        .find(|(b, c)| g.home_block(c.slot) == *b && c.slot != expected.slot)
+        .expect("a unique block past 20");
+    let stray = unit_of(&g, home.1, 1);
+    assert_eq!(
+        diagnose(&g, expected, 2, &stray),
+        Finding::Misdirected {
+            slot: home.1.slot,
+            generation: 0,
+            atom: 1,
+            home_offset: Some(home.0 * UNIT + 4096),
+        }
+    );
+    let mut flipped = good.clone();
+    flipped[3000] ^= 0x40;
+    assert_eq!(
+        diagnose(&g, expected, 2, &flipped),
+        Finding::Corrupted { first_bad: 3000 }
+    );
 }

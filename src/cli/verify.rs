@@ -82,9 +82,16 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
             stats.bytes_checked
         );
     }
+    let finding = stats
+        .first_mismatch_offset
+        .and_then(|off| first_bad_unit_finding(&args.path, &opts, off));
     if args.json {
         let mut obj = to_json(&stats, &opts);
         obj["size_given"] = args.size.is_some().into();
+        if let Some((unit, f)) = &finding {
+            obj["first_bad_unit"] =
+                serde_json::json!({ "offset": unit, "holds": f, "says": f.to_string() });
+        }
         let text = serde_json::to_string_pretty(&obj)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
         println!("{text}");
@@ -98,16 +105,25 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                 stats.duration.as_secs_f64(),
                 stats.throughput_gbps(),
                 stats.io_engine,
-                if stats.direct_io { " O_DIRECT" } else { " buffered" },
+                if stats.direct_io {
+                    " O_DIRECT"
+                } else {
+                    " buffered"
+                },
                 describe(&opts.params),
             ),
-            Some(off) => println!(
-                "dgen verify: MISMATCH in {}: first bad byte at offset {off}, {} bad 4KiB blocks in {} bytes checked; {}",
-                stats.path.display(),
-                stats.mismatched_blocks,
-                stats.bytes_checked,
-                describe(&opts.params),
-            ),
+            Some(off) => {
+                println!(
+                    "dgen verify: MISMATCH in {}: first bad byte at offset {off}, {} bad 4KiB blocks in {} bytes checked; {}",
+                    stats.path.display(),
+                    stats.mismatched_blocks,
+                    stats.bytes_checked,
+                    describe(&opts.params),
+                );
+                if let Some((unit, f)) = &finding {
+                    println!("dgen verify: the 4KiB unit at offset {unit} holds {f}");
+                }
+            }
         }
     }
     Ok(if stats.is_clean() {
@@ -115,6 +131,39 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     } else {
         super::EXIT_FAILURE
     })
+}
+
+/// Reads the 4 KiB unit around `offset` again and says what it holds (see `dgen::diagnose`);
+/// `None` when it cannot be read (the mismatch report stands on its own).
+fn first_bad_unit_finding(
+    path: &std::path::Path,
+    opts: &VerifyOptions,
+    offset: u64,
+) -> Option<(u64, dgen::diagnose::Finding)> {
+    use std::os::unix::fs::FileExt;
+    let generator = dgen::Generator::new(opts.params.clone()).ok()?;
+    let unit_offset = offset / 4096 * 4096;
+    let mut unit = vec![0u8; 4096];
+    let file = std::fs::File::open(path).ok()?;
+    let mut got = 0;
+    while got < unit.len() {
+        match file.read_at(&mut unit[got..], unit_offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    unit.truncate(got);
+    if let Some(size) = opts.size {
+        unit.truncate(size.saturating_sub(unit_offset) as usize);
+    }
+    let unit_size = opts.params.dedup_unit;
+    let block = unit_offset / unit_size;
+    let atom = (unit_offset % unit_size) / 4096;
+    let finding =
+        dgen::diagnose::diagnose(&generator, generator.initial_content(block), atom, &unit);
+    Some((unit_offset, finding))
 }
 
 fn to_json(s: &VerifyStats, o: &VerifyOptions) -> serde_json::Value {

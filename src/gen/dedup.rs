@@ -79,6 +79,28 @@ impl DedupMap {
         self.uniques_before(b + 1) > self.uniques_before(b)
     }
 
+    /// The unique block whose content key is `key` (its rank among the unique blocks).
+    pub(crate) fn unique_block(&self, key: u64) -> u64 {
+        // The smallest b with uniques_before(b + 1) > key (uniques_before never decreases).
+        let mut hi = 1u64;
+        while self.uniques_before(hi) <= key {
+            hi = hi.saturating_mul(2);
+            if hi == u64::MAX {
+                break;
+            }
+        }
+        let mut lo = 0u64;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.uniques_before(mid + 1) > key {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
     /// The content key of block `b`.
     pub(crate) fn content_key(&self, b: u64) -> u64 {
         let before = self.uniques_before(b);
@@ -132,6 +154,16 @@ mod tests {
                     ((n as f64 / d).round() as u64).max(1),
                     "d {d} n {n}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn unique_block_inverts_the_keys_of_unique_blocks() {
+        for d in [1.0, 1.37, 2.0, 7.5] {
+            let map = DedupMap::new(d, 64 << 10, 5);
+            for b in (0..5000u64).filter(|&b| map.is_unique(b)) {
+                assert_eq!(map.unique_block(map.content_key(b)), b, "d {d} b {b}");
             }
         }
     }

@@ -20,6 +20,7 @@ use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
+use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 
 /// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
@@ -47,6 +48,8 @@ pub struct Generator {
     header: HeaderCipher,
     /// The run tag written into every header (0 without a map).
     run_tag: u32,
+    /// The stream tag written into every header.
+    stream_tag: u32,
 }
 
 impl Generator {
@@ -67,17 +70,28 @@ impl Generator {
             )),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
-            header: HeaderCipher::new(params.seed, stream_salt),
+            header: HeaderCipher::new(params.seed),
             run_tag: 0,
+            stream_tag: stream_tag(stream_salt),
             params,
         })
     }
 
-    /// The same stream as written by the run `run_id` (a map's run id, see `crate::map`): every
-    /// atom's header carries the run's tag, so one run's data never passes for another's.
+    /// The stream as written by the run `run_id` (a map's run id, drawn at random when the map
+    /// is made; 0: no run, the plain stream): the run id is mixed into every atom, so one run's
+    /// data never equals another's (nor the plain stream's), and every header carries the run's
+    /// tag. The layout, the ratios and the slots are those of the plain stream.
     pub fn with_run_id(mut self, run_id: u64) -> Self {
         self.run_tag = run_tag(run_id);
+        if run_id != 0 {
+            self.stream_salt = mix64(self.stream_salt ^ mix64(run_id ^ 0x0072_756e_6964));
+        }
         self
+    }
+
+    /// The stream tag in this generator's headers.
+    pub fn stream_tag(&self) -> u32 {
+        self.stream_tag
     }
 
     /// The run tag in this generator's headers.
@@ -92,6 +106,17 @@ impl Generator {
             slot: self.dedup.content_key(block),
             generation: 0,
         }
+    }
+
+    /// The block that holds `slot` at generation 0 in a fresh write (the unique block of that
+    /// rank): where a misdirected generation-0 unit belongs.
+    pub fn home_block(&self, slot: u64) -> u64 {
+        self.dedup.unique_block(slot)
+    }
+
+    /// The dedup unit (block size) in bytes.
+    pub fn dedup_unit(&self) -> u64 {
+        self.params.dedup_unit
     }
 
     /// The header in the first [`HEADER_LEN`] bytes of an atom, or `None` when those bytes are
@@ -176,6 +201,7 @@ impl Generator {
             generation: content.generation,
             atom: atom_in_block as u16,
             run_tag: self.run_tag,
+            stream_tag: self.stream_tag,
         });
         write_atom(
             &self.keys,

@@ -1,0 +1,145 @@
+//! What a 4 KiB unit holds when it is not what verification expected: the atom's in-band header
+//! (see `gen::AtomHeader`) names the content it is, and the bytes are checked against that claim.
+//!
+//! This turns a bare "mismatch at offset X" into one of: a lost write (an older generation of the
+//! expected content, or another run's data), a misdirected write (content that belongs elsewhere,
+//! with where), another stream's data (a renamed or misplaced file), corruption inside a unit whose
+//! header is right, or bytes that are no data of this seed at all (zeros, another tool's data, a
+//! corrupted header).
+
+use crate::gen::{BlockContent, Generator, ATOM, HEADER_LEN};
+
+/// What an unexpected 4 KiB unit holds.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// The unit is what was expected after all (the mismatch lies elsewhere).
+    Expected,
+    /// No header of this seed: zeros (`zeros`), another seed's or tool's data, or corruption.
+    Unrecognised {
+        /// Every byte is zero (a hole, a trimmed or never-written block).
+        zeros: bool,
+    },
+    /// Data of this seed written for another stream: a renamed or misplaced file (the stream id
+    /// defaults to a hash of the file *name*; pass the stream id the file was written with).
+    OtherStream,
+    /// Data of this stream written by another run (another map, or none): this run's write of
+    /// the block never landed.
+    OtherRun,
+    /// An older generation of the expected content: a lost write.
+    LostWrite {
+        /// Generation found.
+        found: u32,
+        /// Generation expected.
+        expected: u32,
+    },
+    /// Content of this run that belongs elsewhere: a misdirected write.
+    Misdirected {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// The atom (4 KiB unit) of the block it is.
+        atom: u16,
+        /// For generation 0: the byte offset where that unit sits in a fresh write.
+        home_offset: Option<u64>,
+    },
+    /// The header names a content, but the unit's bytes are not that content.
+    Corrupted {
+        /// First wrong byte within the unit, against the content its header names.
+        first_bad: usize,
+    },
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::Expected => write!(f, "the expected content"),
+            Finding::Unrecognised { zeros: true } => {
+                write!(f, "zeros (never written, trimmed, or a hole)")
+            }
+            Finding::Unrecognised { zeros: false } => write!(
+                f,
+                "no data of this seed (another seed or tool, or a corrupted header)"
+            ),
+            Finding::OtherStream => write!(
+                f,
+                "data of this seed but another stream: a renamed or misplaced file? (the stream \
+                 id defaults to a hash of the file name: pass --stream-id with the id it was \
+                 written with)"
+            ),
+            Finding::OtherRun => write!(f, "data of another run: a lost write"),
+            Finding::LostWrite { found, expected } => write!(
+                f,
+                "generation {found} of the expected content, not {expected}: a lost write"
+            ),
+            Finding::Misdirected {
+                slot,
+                generation,
+                atom,
+                home_offset,
+            } => {
+                write!(
+                    f,
+                    "content of slot {slot} generation {generation} (4 KiB unit {atom} of its \
+                     block): a misdirected write"
+                )?;
+                if let Some(home) = home_offset {
+                    write!(f, "; in a fresh write its original sits at offset {home}")?;
+                }
+                Ok(())
+            }
+            Finding::Corrupted { first_bad } => write!(
+                f,
+                "corruption: its header is right but byte {first_bad} of the unit is not"
+            ),
+        }
+    }
+}
+
+/// Diagnoses `unit`, the 4 KiB-aligned unit `atom` of a block that should hold `expected`.
+/// `unit` may be shorter than 4 KiB at the end of a file (at least [`HEADER_LEN`] bytes are
+/// needed to read a header).
+pub fn diagnose(gen: &Generator, expected: BlockContent, atom: u64, unit: &[u8]) -> Finding {
+    let offset_in_block = atom * ATOM as u64;
+    if gen
+        .first_mismatch_content(expected, offset_in_block, unit)
+        .is_none()
+    {
+        return Finding::Expected;
+    }
+    let zeros = unit.iter().all(|&b| b == 0);
+    let Some(head) = unit.get(..HEADER_LEN) else {
+        return Finding::Unrecognised { zeros };
+    };
+    let Some(h) = gen.decode_header(head.try_into().expect("16 bytes")) else {
+        return Finding::Unrecognised { zeros };
+    };
+    if h.stream_tag != gen.stream_tag() {
+        return Finding::OtherStream;
+    }
+    if h.run_tag != gen.run_tag() {
+        return Finding::OtherRun;
+    }
+    let found = BlockContent {
+        slot: h.slot,
+        generation: h.generation,
+    };
+    if let Some(first_bad) = gen.first_mismatch_content(found, h.atom as u64 * ATOM as u64, unit) {
+        return Finding::Corrupted { first_bad };
+    }
+    if h.slot == expected.slot && h.atom as u64 == atom && h.generation < expected.generation {
+        return Finding::LostWrite {
+            found: h.generation,
+            expected: expected.generation,
+        };
+    }
+    let home_offset = (h.generation == 0)
+        .then(|| gen.home_block(h.slot) * gen.dedup_unit() + h.atom as u64 * ATOM as u64);
+    Finding::Misdirected {
+        slot: h.slot,
+        generation: h.generation,
+        atom: h.atom,
+        home_offset,
+    }
+}
