@@ -64,7 +64,7 @@ impl std::fmt::Debug for HeaderCipher {
 
 /// The 16-bit stream tag of a stream salt.
 pub(crate) fn stream_tag(stream_salt: u64) -> u32 {
-    (mix64(stream_salt ^ 0x7374_7461_67) & ((1 << STREAM_BITS) - 1)) as u32
+    (mix64(stream_salt ^ 0x0073_7474_6167) & ((1 << STREAM_BITS) - 1)) as u32
 }
 
 /// The 12-bit run tag of a run id.
