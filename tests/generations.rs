@@ -205,3 +205,56 @@ fn diagnosis_names_what_a_unit_holds() {
         Finding::Corrupted { first_bad: 3000 }
     );
 }
+
+/// A content table (what a generation map holds) drives fill and first_mismatch; an uncertain
+/// block may hold either of its two contents.
+#[test]
+fn a_content_table_drives_fill_and_check() {
+    use dgen::gen::BlockContents;
+    use std::sync::Arc;
+    #[derive(Debug)]
+    struct Table;
+    impl BlockContents for Table {
+        fn content(&self, block: u64) -> BlockContent {
+            BlockContent {
+                slot: block / 2,
+                generation: block as u32 % 3,
+            }
+        }
+        fn alternative(&self, block: u64) -> Option<BlockContent> {
+            (block == 5).then_some(BlockContent {
+                slot: 99,
+                generation: 1,
+            })
+        }
+    }
+    let g = generator(12, 2.0, 3.0)
+        .with_run_id(5)
+        .with_contents(Arc::new(Table));
+    let mut data = vec![0u8; (8 * UNIT) as usize];
+    g.fill(0, &mut data);
+    let mut block = vec![0u8; UNIT as usize];
+    for b in 0..8u64 {
+        g.fill_content(g.content_of(b), 0, &mut block);
+        assert!(
+            block == data[(b * UNIT) as usize..((b + 1) * UNIT) as usize],
+            "block {b}"
+        );
+    }
+    assert_eq!(g.first_mismatch(0, &data), None);
+    // Block 5 holding its alternative passes; block 4 holding it does not.
+    g.fill_content(
+        BlockContent {
+            slot: 99,
+            generation: 1,
+        },
+        0,
+        &mut block,
+    );
+    let mut alt5 = data.clone();
+    alt5[(5 * UNIT) as usize..(6 * UNIT) as usize].copy_from_slice(&block);
+    assert_eq!(g.first_mismatch(0, &alt5), None);
+    let mut alt4 = data.clone();
+    alt4[(4 * UNIT) as usize..(5 * UNIT) as usize].copy_from_slice(&block);
+    assert!(g.first_mismatch(0, &alt4).is_some());
+}

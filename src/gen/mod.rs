@@ -35,6 +35,18 @@ pub struct BlockContent {
 }
 pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 
+/// Which content each block holds when it is not what a fresh write lays down: the state of a
+/// generation map (`crate::map`), as the generator reads it while filling or checking.
+pub trait BlockContents: Send + Sync + std::fmt::Debug {
+    /// The content block `block` should hold.
+    fn content(&self, block: u64) -> BlockContent;
+    /// Another content block `block` may hold instead (a write in flight at a crash: the block
+    /// holds either); `None` for most blocks.
+    fn alternative(&self, _block: u64) -> Option<BlockContent> {
+        None
+    }
+}
+
 /// A configured generator. Cheap to clone, `Send + Sync`: share one across threads.
 #[derive(Clone, Debug)]
 pub struct Generator {
@@ -50,6 +62,8 @@ pub struct Generator {
     run_tag: u32,
     /// The stream tag written into every header.
     stream_tag: u32,
+    /// The blocks' contents, when a map says them (else each block holds its fresh content).
+    contents: Option<std::sync::Arc<dyn BlockContents>>,
 }
 
 impl Generator {
@@ -73,6 +87,7 @@ impl Generator {
             header: HeaderCipher::new(params.seed),
             run_tag: 0,
             stream_tag: stream_tag(stream_salt),
+            contents: None,
             params,
         })
     }
@@ -87,6 +102,23 @@ impl Generator {
             self.stream_salt = mix64(self.stream_salt ^ mix64(run_id ^ 0x0072_756e_6964));
         }
         self
+    }
+
+    /// The same generator, with each block's content taken from `contents` (a map's state) instead
+    /// of the fresh write's: [`Generator::fill`] and [`Generator::first_mismatch`] then give and
+    /// check what the map says the target holds.
+    pub fn with_contents(mut self, contents: std::sync::Arc<dyn BlockContents>) -> Self {
+        self.contents = Some(contents);
+        self
+    }
+
+    /// The content block `block` holds: the map's, or the fresh write's.
+    #[inline]
+    pub fn content_of(&self, block: u64) -> BlockContent {
+        match &self.contents {
+            Some(c) => c.content(block),
+            None => self.initial_content(block),
+        }
     }
 
     /// The stream tag in this generator's headers.
@@ -151,19 +183,16 @@ impl Generator {
         )
     }
 
-    /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`) as a
-    /// fresh write lays it down.
+    /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`) as its
+    /// block's content has it.
     #[inline]
     fn write_atom_at(&self, atom_index: u64, cursor: &mut Cursor, out: &mut [u8; ATOM]) {
         let block = atom_index / self.atoms_per_block;
         if cursor.block != block {
             cursor.block = block;
-            cursor.key = self.dedup.content_key(block);
+            cursor.content = self.content_of(block);
         }
-        let content = BlockContent {
-            slot: cursor.key,
-            generation: 0,
-        };
+        let content = cursor.content;
         self.write_content_atom(content, atom_index % self.atoms_per_block, cursor, out);
     }
 
@@ -269,7 +298,8 @@ impl Generator {
     }
 
     /// Compares `data` with the bytes the stream has at `offset`; returns the index in `data` of
-    /// the first byte that differs, or `None` when all match. Uses no heap memory.
+    /// the first byte that differs, or `None` when all match. Uses no heap memory. A unit of a
+    /// block the map marks uncertain (see [`BlockContents::alternative`]) may hold either content.
     pub fn first_mismatch(&self, offset: u64, data: &[u8]) -> Option<usize> {
         let mut expected = [0u8; ATOM];
         let mut key_cache = Cursor::new();
@@ -278,11 +308,26 @@ impl Generator {
             let got = &data[piece.pos..piece.pos + piece.len];
             let want = &expected[piece.skip..piece.skip + piece.len];
             if got != want {
+                if self.matches_alternative(piece.atom_index, piece.skip, got) {
+                    continue;
+                }
                 let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
                 return Some(piece.pos + i);
             }
         }
         None
+    }
+
+    /// Whether `got` (at `skip` within atom `atom_index`) is the alternative content the map
+    /// allows for its block.
+    fn matches_alternative(&self, atom_index: u64, skip: usize, got: &[u8]) -> bool {
+        let block = atom_index / self.atoms_per_block;
+        let Some(alt) = self.contents.as_ref().and_then(|c| c.alternative(block)) else {
+            return false;
+        };
+        let offset_in_block = (atom_index % self.atoms_per_block) * ATOM as u64 + skip as u64;
+        self.first_mismatch_content(alt, offset_in_block, got)
+            .is_none()
     }
 
     /// Like [`Generator::fill`], split across the rayon thread pool in 1 MiB pieces.
@@ -305,7 +350,7 @@ impl Generator {
 /// What consecutive atoms share: the current block's content key and scratch space.
 struct Cursor {
     block: u64,
-    key: u64,
+    content: BlockContent,
     work: Scratch,
 }
 
@@ -313,7 +358,10 @@ impl Cursor {
     fn new() -> Self {
         Cursor {
             block: u64::MAX,
-            key: 0,
+            content: BlockContent {
+                slot: 0,
+                generation: 0,
+            },
             work: Scratch::new(),
         }
     }
