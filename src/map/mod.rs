@@ -2,7 +2,7 @@
 //! new bytes while the live dedup ratio stays exact (the slot scheme of the overwrite design).
 //!
 //! * [`state`]: [`BlockMap`], the write rule, [`Content`], [`Transition`], [`MapIdentity`].
-//! * [`file`]: [`MapFile`], the checkpoint at `PATH`, the intent journal at `PATH.journal` with
+//! * [`mod@file`]: [`MapFile`], the checkpoint at `PATH`, the intent journal at `PATH.journal` with
 //!   group commit, and crash recovery ([`Recovery`]).
 //! * `format`, `journal`: the byte layouts below (no I/O policy).
 //!
@@ -75,7 +75,12 @@
 //! sequence and transition checks; stop at the first that does not (counted in
 //! [`Recovery::corrupt_records`]) or at a partial record ([`Recovery::torn_tail_bytes`]). Intents
 //! after the last done watermark, and pending transitions of the checkpoint, are
-//! [`Recovery::uncertain`]: the block holds the old or the new content.
+//! [`Recovery::uncertain`]: the block holds the old or the new content. [`MapFile::read`] does
+//! this without changing any file (for a verify); [`MapFile::open`] then writes a fresh checkpoint
+//! that carries the uncertain writes (sequence number 0) until their blocks are rewritten and
+//! completed, or [`MapFile::settle_recovered`] is called, and removes a leftover `PATH.tmp`.
+//! Done watermarks are contiguous: a write completed out of order stays uncertain until every
+//! earlier one has completed too.
 
 pub mod file;
 mod format;
