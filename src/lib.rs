@@ -2,6 +2,7 @@
 //! compression ratios, for storage testing.
 //!
 //! * [`gen`]: the bytes, a pure function of `(seed, stream id, parameters, offset)`.
+//! * [`map`]: which content each block of a target holds after overwrites, its file and journal.
 //! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
 //! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
 
@@ -9,6 +10,7 @@ pub mod analyze;
 pub mod diagnose;
 pub mod error;
 pub mod gen;
+pub mod map;
 pub mod params;
 pub mod pipeline;
 pub mod size;

@@ -1,0 +1,682 @@
+//! The map on disk: checkpoints, the intent journal with group commit, and crash recovery.
+
+use super::format::{self, Pending, SEQ_RECOVERED};
+use super::journal::{self, Record, JOURNAL_HEADER, RECORD};
+use super::state::{BlockMap, Content, MapIdentity, Transition};
+use crate::error::{Error, Result};
+use crate::params::GenParams;
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// What an opened map must belong to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapExpect {
+    /// The generator parameters of this run (seed, stream id, ratios, dedup unit, codec).
+    pub params: GenParams,
+    /// Size of the target in bytes.
+    pub size: u64,
+    /// The run the map must come from; `None` accepts the run recorded in the map (a verify that
+    /// learns the run id from the map).
+    pub run_id: Option<u64>,
+}
+
+impl From<&MapIdentity> for MapExpect {
+    fn from(id: &MapIdentity) -> Self {
+        MapExpect {
+            params: id.params.clone(),
+            size: id.size,
+            run_id: Some(id.run_id),
+        }
+    }
+}
+
+/// What recovery found when a map was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Journal intents replayed on top of the checkpoint.
+    pub replayed: u64,
+    /// Writes whose data may or may not have reached the target: the block holds `old` or `new`
+    /// (for a block listed several times, any state of its chain, in order). At most the queue
+    /// depth plus one commit batch per crash. Everything else is certain.
+    pub uncertain: Vec<Transition>,
+    /// Bytes of a partial record at the journal's end (a write torn by the crash), ignored.
+    pub torn_tail_bytes: u64,
+    /// Whole journal records from the first one that failed its checksum, epoch, sequence or
+    /// transition check to the end: none of them was replayed. Not 0 means damage, not a crash.
+    pub corrupt_records: u64,
+    /// The journal predates the checkpoint (a crash between the checkpoint's rename and the
+    /// journal's reset): its records are all in the checkpoint and were ignored.
+    pub stale_journal: bool,
+    /// A leftover `PATH.tmp` (a checkpoint interrupted before its rename) was found; it is ignored
+    /// (and removed by [`MapFile::open`]).
+    pub leftover_tmp: bool,
+}
+
+impl Recovery {
+    /// Contents block `block` may hold: its expected content `current` when the block is certain,
+    /// else every state of its chain of uncertain writes (the first one's `old`, then each `new`).
+    pub fn accepted(&self, block: u64, current: Content) -> Vec<Content> {
+        let mut states = Vec::new();
+        for t in self.uncertain.iter().filter(|t| t.block == block) {
+            if states.is_empty() {
+                states.push(t.old);
+            }
+            if !states.contains(&t.new) {
+                states.push(t.new);
+            }
+        }
+        if !states.contains(&current) {
+            states.push(current);
+        }
+        states
+    }
+}
+
+/// A write logged but not yet covered by the done watermark.
+#[derive(Clone, Copy, Debug)]
+struct Logged {
+    seq: u64,
+    transition: Transition,
+    done: bool,
+}
+
+/// The on-disk map at `PATH` and its journal at `PATH.journal`.
+///
+/// Protocol for a writer: `t = map.write(..)`, `seq = file.log(&t)` for each write of a batch;
+/// [`commit`](MapFile::commit) (one append and one `fdatasync`) *before* submitting the batch's
+/// data writes; [`completed(seq)`](MapFile::completed) as each data write finishes (its
+/// watermark goes out with the next commit); [`checkpoint`](MapFile::checkpoint) now and then to
+/// bound the journal. One process writes a map at a time.
+#[derive(Debug)]
+pub struct MapFile {
+    path: PathBuf,
+    journal_path: PathBuf,
+    journal: File,
+    /// Committed bytes of the journal (where the next append goes).
+    journal_len: u64,
+    run_id: u64,
+    epoch: u64,
+    next_seq: u64,
+    /// Encoded intents not yet committed.
+    buf: Vec<u8>,
+    /// Logged writes with sequence numbers `done_through + 1 ..`, in order.
+    logged: VecDeque<Logged>,
+    /// Every write with a sequence number up to this one has completed.
+    done_through: u64,
+    /// The watermark last committed to the journal.
+    done_written: u64,
+    /// Uncertain writes inherited from a recovery, carried into every checkpoint until the block
+    /// is rewritten (and that write completes) or [`MapFile::settle_recovered`] is called.
+    recovered: Vec<Transition>,
+    /// Why commits are refused (a failed `fdatasync`, a failed journal reset); cleared by a
+    /// successful checkpoint, which rewrites both files.
+    broken: Option<String>,
+}
+
+/// `PATH` + `suffix`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s: OsString = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The directory holding `path`, for fsyncing a rename.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, None, e))
+}
+
+/// Writes `write` into `PATH.tmp`, fsyncs it and renames it over `path`, then fsyncs the
+/// directory. On failure before the rename, the temporary file is removed and `path` is as it was.
+fn replace_atomically(path: &Path, write: impl FnOnce(&File) -> io::Result<()>) -> Result<()> {
+    let tmp = with_suffix(path, ".tmp");
+    let result = (|| {
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| Error::io("create", &tmp, None, e))?;
+        write(&f).map_err(|e| Error::io("write", &tmp, None, e))?;
+        f.sync_all()
+            .map_err(|e| Error::io("fsync", &tmp, None, e))?;
+        fs::rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, None, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(path)
+}
+
+/// Where writing a checkpoint failed.
+enum Stage {
+    /// Before the map's rename: nothing changed.
+    Map(Error),
+    /// After it: the map is the new checkpoint, the journal the old one (stale, ignored on open).
+    Journal(Error),
+}
+
+/// Writes the checkpoint of `map` at `path` (epoch `epoch`) and a fresh journal for it; returns
+/// the journal, open for appending.
+fn write_files(
+    path: &Path,
+    run_id: u64,
+    map: &BlockMap,
+    epoch: u64,
+    next_seq: u64,
+    pending: &[Pending],
+) -> std::result::Result<File, Stage> {
+    replace_atomically(path, |f| {
+        format::write_map(f, map, epoch, next_seq, pending)
+    })
+    .map_err(Stage::Map)?;
+    let journal_path = with_suffix(path, ".journal");
+    let header = journal::encode_header(run_id, epoch);
+    replace_atomically(&journal_path, |f| f.write_all_at(&header, 0))
+        .and_then(|()| {
+            OpenOptions::new()
+                .write(true)
+                .open(&journal_path)
+                .map_err(|e| Error::io("open", &journal_path, None, e))
+        })
+        .map_err(Stage::Journal)
+}
+
+/// The state recovery leaves: the map, the report, and where sequence numbers stand.
+struct Loaded {
+    map: BlockMap,
+    recovery: Recovery,
+    epoch: u64,
+    next_seq: u64,
+}
+
+/// Loads the checkpoint at `path`, checks its identity and replays its journal. Reads only.
+fn load(path: &Path, expect: &MapExpect) -> Result<Loaded> {
+    let leftover_tmp = with_suffix(path, ".tmp").exists();
+    let file = File::open(path).map_err(|e| Error::io("open", path, None, e))?;
+    let header = format::read_header(path, &file)?;
+    format::check_identity(
+        path,
+        &header.identity,
+        &expect.params,
+        expect.size,
+        expect.run_id,
+    )?;
+    let run_id = header.identity.run_id;
+    let epoch = header.epoch;
+    let mut next_seq = header.next_seq;
+    let loaded = format::read_body(path, &file, header)?;
+    let mut map = loaded.map;
+    let mut recovery = Recovery {
+        leftover_tmp,
+        ..Recovery::default()
+    };
+
+    let journal_path = with_suffix(path, ".journal");
+    let bytes = match File::open(&journal_path) {
+        Ok(mut f) => {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)
+                .map_err(|e| Error::io("read", &journal_path, None, e))?;
+            Some(bytes)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("open", &journal_path, None, e)),
+    };
+    let bad_journal = |reason: String| {
+        Error::invalid(
+            "map journal",
+            format!("{}: {reason}", journal_path.display()),
+        )
+    };
+    let mut journal_intents: Vec<(u64, Transition)> = Vec::new();
+    let mut watermark = 0u64;
+    match bytes {
+        None if next_seq == 1 && loaded.pending.is_empty() => {}
+        None => {
+            return Err(bad_journal(
+                "missing, so the writes since the last checkpoint are unknown".into(),
+            ))
+        }
+        Some(bytes) => {
+            let (journal_run, journal_epoch) =
+                journal::decode_header(&bytes).map_err(bad_journal)?;
+            if journal_run != run_id {
+                return Err(bad_journal(format!(
+                    "belongs to run {journal_run:#018x}, the map to run {run_id:#018x}"
+                )));
+            }
+            if journal_epoch > epoch {
+                return Err(bad_journal(format!(
+                    "epoch {journal_epoch} is newer than the map's {epoch}"
+                )));
+            }
+            if journal_epoch < epoch {
+                recovery.stale_journal = true;
+            } else {
+                let body = &bytes[JOURNAL_HEADER..];
+                let whole = body.len() / RECORD;
+                recovery.torn_tail_bytes = (body.len() % RECORD) as u64;
+                for i in 0..whole {
+                    let raw: &[u8; RECORD] = body[i * RECORD..(i + 1) * RECORD].try_into().unwrap();
+                    let ok = match journal::decode_record(raw, run_id, epoch) {
+                        Some(Record::Intent { seq, block, new }) if seq == next_seq => {
+                            match map.apply_checked(block, new) {
+                                Ok(t) => {
+                                    journal_intents.push((seq, t));
+                                    next_seq += 1;
+                                    recovery.replayed += 1;
+                                    true
+                                }
+                                Err(_) => false,
+                            }
+                        }
+                        Some(Record::Done { seq }) if seq >= watermark && seq < next_seq => {
+                            watermark = seq;
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        recovery.corrupt_records = (whole - i) as u64;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    // Blocks whose later write is known complete: an inherited uncertainty about them is moot.
+    let settled: HashSet<u64> = journal_intents
+        .iter()
+        .filter(|(seq, _)| *seq <= watermark)
+        .map(|(_, t)| t.block)
+        .collect();
+    for p in &loaded.pending {
+        let uncertain = if p.seq == SEQ_RECOVERED {
+            !settled.contains(&p.transition.block)
+        } else {
+            p.seq > watermark
+        };
+        if uncertain {
+            recovery.uncertain.push(p.transition);
+        }
+    }
+    recovery.uncertain.extend(
+        journal_intents
+            .iter()
+            .filter(|(seq, _)| *seq > watermark)
+            .map(|(_, t)| *t),
+    );
+    Ok(Loaded {
+        map,
+        recovery,
+        epoch,
+        next_seq,
+    })
+}
+
+impl MapFile {
+    /// Creates the map at `path` (a checkpoint of `map`, epoch 0) and an empty journal at
+    /// `PATH.journal`. Refuses to replace an existing map unless `replace` is true.
+    pub fn create(path: &Path, map: &BlockMap, replace: bool) -> Result<MapFile> {
+        if !replace && path.exists() {
+            return Err(Error::invalid(
+                "map",
+                format!(
+                    "{} already exists; remove it or ask for it to be replaced",
+                    path.display()
+                ),
+            ));
+        }
+        let journal =
+            write_files(path, map.identity().run_id, map, 0, 1, &[]).map_err(|e| match e {
+                Stage::Map(e) | Stage::Journal(e) => e,
+            })?;
+        Ok(MapFile {
+            path: path.to_path_buf(),
+            journal,
+            journal_path: with_suffix(path, ".journal"),
+            journal_len: JOURNAL_HEADER as u64,
+            run_id: map.identity().run_id,
+            epoch: 0,
+            next_seq: 1,
+            buf: Vec::new(),
+            logged: VecDeque::new(),
+            done_through: 0,
+            done_written: 0,
+            recovered: Vec::new(),
+            broken: None,
+        })
+    }
+
+    /// Opens the map at `path` to go on writing: checks that it belongs to `expect` (a mismatch
+    /// is a one-line error naming the field and both values, and leaves the files untouched),
+    /// replays the journal, removes a leftover `PATH.tmp`, and writes a fresh checkpoint that
+    /// carries the recovered uncertain writes (so a later crash still knows them). Returns the
+    /// file, the recovered map and what recovery found.
+    pub fn open(path: &Path, expect: &MapExpect) -> Result<(MapFile, BlockMap, Recovery)> {
+        let loaded = load(path, expect)?;
+        if loaded.recovery.leftover_tmp {
+            let tmp = with_suffix(path, ".tmp");
+            fs::remove_file(&tmp).map_err(|e| Error::io("remove", tmp, None, e))?;
+        }
+        let recovered = loaded.recovery.uncertain.clone();
+        let pending: Vec<Pending> = recovered
+            .iter()
+            .map(|t| Pending {
+                seq: SEQ_RECOVERED,
+                transition: *t,
+            })
+            .collect();
+        let epoch = loaded.epoch + 1;
+        let run_id = loaded.map.identity().run_id;
+        let journal = write_files(path, run_id, &loaded.map, epoch, loaded.next_seq, &pending)
+            .map_err(|e| match e {
+                Stage::Map(e) | Stage::Journal(e) => e,
+            })?;
+        let file = MapFile {
+            path: path.to_path_buf(),
+            journal,
+            journal_path: with_suffix(path, ".journal"),
+            journal_len: JOURNAL_HEADER as u64,
+            run_id,
+            epoch,
+            next_seq: loaded.next_seq,
+            buf: Vec::new(),
+            logged: VecDeque::new(),
+            done_through: loaded.next_seq - 1,
+            done_written: loaded.next_seq - 1,
+            recovered,
+            broken: None,
+        };
+        Ok((file, loaded.map, loaded.recovery))
+    }
+
+    /// Reads the map at `path` and replays its journal without changing any file (for a verify):
+    /// the map every committed write leads to, and what recovery found.
+    pub fn read(path: &Path, expect: &MapExpect) -> Result<(BlockMap, Recovery)> {
+        let loaded = load(path, expect)?;
+        Ok((loaded.map, loaded.recovery))
+    }
+
+    /// Buffers the intent of `t` (no system call) and returns its sequence number, to pass to
+    /// [`MapFile::completed`] when its data write finishes.
+    pub fn log(&mut self, t: &Transition) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        journal::encode_record(
+            &Record::Intent {
+                seq,
+                block: t.block,
+                new: t.new,
+            },
+            self.run_id,
+            self.epoch,
+            &mut self.buf,
+        );
+        self.logged.push_back(Logged {
+            seq,
+            transition: *t,
+            done: false,
+        });
+        seq
+    }
+
+    /// Group commit: appends the buffered intents (and the done watermark, when it moved) with
+    /// one write and one `fdatasync`. Call it before submitting the data writes of those intents.
+    /// Nothing to write: no system call. On failure the journal is cut back to its last committed
+    /// length (so it stays readable) and the intents stay buffered for a retry; a failed
+    /// `fdatasync` refuses every later commit until a checkpoint succeeds.
+    pub fn commit(&mut self) -> Result<()> {
+        if let Some(why) = &self.broken {
+            return Err(Error::io(
+                "append",
+                &self.journal_path,
+                Some(self.journal_len),
+                io::Error::other(format!("journal unusable until a checkpoint: {why}")),
+            ));
+        }
+        let intents = self.buf.len();
+        if self.done_through > self.done_written {
+            journal::encode_record(
+                &Record::Done {
+                    seq: self.done_through,
+                },
+                self.run_id,
+                self.epoch,
+                &mut self.buf,
+            );
+        }
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.journal.write_all_at(&self.buf, self.journal_len) {
+            self.buf.truncate(intents);
+            if let Err(cut) = self.journal.set_len(self.journal_len) {
+                self.broken = Some(format!("could not cut a failed append back: {cut}"));
+            }
+            return Err(Error::io(
+                "append",
+                &self.journal_path,
+                Some(self.journal_len),
+                e,
+            ));
+        }
+        if let Err(e) = self.journal.sync_data() {
+            self.buf.truncate(intents);
+            self.broken = Some(format!("fdatasync failed: {e}"));
+            return Err(Error::io(
+                "fdatasync",
+                &self.journal_path,
+                Some(self.journal_len),
+                e,
+            ));
+        }
+        self.journal_len += self.buf.len() as u64;
+        self.buf.clear();
+        self.done_written = self.done_through;
+        Ok(())
+    }
+
+    /// Marks the write with sequence number `seq` as completed (its data reached the target).
+    /// The contiguous watermark ("every write up to N completed") goes out with the next commit.
+    /// Unknown or already covered numbers are ignored.
+    pub fn completed(&mut self, seq: u64) {
+        let Some(front) = self.logged.front().map(|l| l.seq) else {
+            return;
+        };
+        if seq < front {
+            return;
+        }
+        if let Some(l) = self.logged.get_mut((seq - front) as usize) {
+            l.done = true;
+        }
+        while let Some(l) = self.logged.front() {
+            if !l.done {
+                break;
+            }
+            self.done_through = l.seq;
+            let block = l.transition.block;
+            self.logged.pop_front();
+            if !self.recovered.is_empty() {
+                self.recovered.retain(|t| t.block != block);
+            }
+        }
+    }
+
+    /// Forgets the uncertain writes inherited from recovery (after a verify has settled them).
+    pub fn settle_recovered(&mut self) {
+        self.recovered.clear();
+    }
+
+    /// Writes a checkpoint of `map` atomically (`PATH.tmp`, fsync, rename, fsync of the
+    /// directory), then resets the journal the same way under the next epoch (records carry the
+    /// epoch, so an old journal's records are never replayed onto the new map). Writes not yet
+    /// completed are carried in the checkpoint as uncertain. `map` must be the map every
+    /// [`MapFile::log`]ged transition was applied to. On failure the last committed state stays
+    /// readable.
+    pub fn checkpoint(&mut self, map: &BlockMap) -> Result<()> {
+        if map.identity().run_id != self.run_id {
+            return Err(Error::invalid(
+                "map",
+                format!(
+                    "checkpoint of run {:#018x} into the map of run {:#018x}",
+                    map.identity().run_id,
+                    self.run_id
+                ),
+            ));
+        }
+        self.write_checkpoint(map, self.epoch + 1)
+    }
+
+    fn write_checkpoint(&mut self, map: &BlockMap, epoch: u64) -> Result<()> {
+        let pending: Vec<Pending> = self
+            .recovered
+            .iter()
+            .map(|t| Pending {
+                seq: SEQ_RECOVERED,
+                transition: *t,
+            })
+            .chain(self.logged.iter().filter(|l| !l.done).map(|l| Pending {
+                seq: l.seq,
+                transition: l.transition,
+            }))
+            .collect();
+        match write_files(&self.path, self.run_id, map, epoch, self.next_seq, &pending) {
+            Ok(journal) => {
+                self.epoch = epoch;
+                self.buf.clear();
+                self.done_written = self.done_through;
+                self.journal = journal;
+                self.journal_len = JOURNAL_HEADER as u64;
+                self.broken = None;
+                Ok(())
+            }
+            Err(Stage::Map(e)) => Err(e),
+            Err(Stage::Journal(e)) => {
+                // The map says `epoch`: the old journal is stale, appending to it would be lost.
+                self.epoch = epoch;
+                self.buf.clear();
+                self.done_written = self.done_through;
+                self.broken = Some(format!("journal reset failed: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// The map's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The checkpoint epoch (0 at creation, +1 per checkpoint and per open).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Committed bytes in the journal: checkpoint when this grows too large.
+    pub fn journal_bytes(&self) -> u64 {
+        self.journal_len
+    }
+
+    /// Writes logged and not yet known complete (the uncertain set if the process died now, less
+    /// the inherited ones).
+    pub fn in_flight(&self) -> usize {
+        self.logged.iter().filter(|l| !l.done).count()
+    }
+
+    /// Every write with a sequence number up to this one has completed.
+    pub fn done_through(&self) -> u64 {
+        self.done_through
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> BlockMap {
+        let identity = MapIdentity {
+            params: GenParams::new(3),
+            size: 1 << 20,
+            run_id: 11,
+        };
+        BlockMap::new(identity, 16, 8, |b| b % 8).unwrap()
+    }
+
+    #[test]
+    fn a_failed_append_keeps_the_committed_state_and_can_be_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fail.map");
+        let mut m = map();
+        let mut file = MapFile::create(&path, &m, false).unwrap();
+        let t1 = m.write(1, 5).unwrap();
+        file.log(&t1);
+        file.commit().unwrap();
+        let committed = m.clone();
+        let t2 = m.write(2, 6).unwrap();
+        file.log(&t2);
+        // A handle that cannot write stands in for ENOSPC/EIO.
+        let good = std::mem::replace(&mut file.journal, File::open(&file.journal_path).unwrap());
+        let err = file.commit().unwrap_err();
+        assert!(err.to_string().starts_with("append "), "{err}");
+        assert!(err.errno().is_some());
+        assert_eq!(file.journal_bytes(), (JOURNAL_HEADER + RECORD) as u64);
+        let expect = MapExpect::from(m.identity());
+        let (read, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!(read, committed, "the last committed state stays readable");
+        assert_eq!(rec.replayed, 1);
+        // The handle could not cut the journal back either: commits are refused from now on.
+        let err = file.commit().unwrap_err().to_string();
+        assert!(err.contains("could not cut a failed append back"), "{err}");
+        // Once the fault clears, a checkpoint restores a clean journal; the unsent intent is
+        // carried in it as uncertain.
+        file.journal = good;
+        file.checkpoint(&m).unwrap();
+        let (read, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!(read, m);
+        assert_eq!(rec.uncertain, vec![t1, t2]);
+        let t3 = m.write(3, 7).unwrap();
+        let seq = file.log(&t3);
+        assert_eq!(seq, 3);
+        file.commit().unwrap();
+        let (read, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!(read, m);
+        assert_eq!((rec.replayed, rec.corrupt_records), (1, 0));
+    }
+
+    #[test]
+    fn a_broken_journal_refuses_commits_until_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.map");
+        let mut m = map();
+        let mut file = MapFile::create(&path, &m, false).unwrap();
+        file.broken = Some("fdatasync failed: EIO".into());
+        let t = m.write(3, 1).unwrap();
+        file.log(&t);
+        let err = file.commit().unwrap_err().to_string();
+        assert!(err.contains("unusable until a checkpoint"), "{err}");
+        file.checkpoint(&m).unwrap();
+        let t = m.write(4, 1).unwrap();
+        file.log(&t);
+        file.commit().unwrap();
+        let (read, rec) = MapFile::read(&path, &MapExpect::from(m.identity())).unwrap();
+        assert_eq!(read, m);
+        assert_eq!(rec.uncertain.len(), 2);
+    }
+}

@@ -1,0 +1,446 @@
+//! The map file (a checkpoint): header, arrays and pending transitions; encoding, decoding and
+//! the identity check. The layout is documented in the module doc of [`crate::map`].
+
+use super::state::{BlockMap, Content, MapIdentity, Packed, Transition};
+use crate::error::{Error, Result};
+use crate::params::{CompressCodec, GenParams};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
+
+/// Magic of a map file.
+pub(crate) const MAP_MAGIC: [u8; 8] = *b"DGENMAP\0";
+/// Map format version.
+pub(crate) const MAP_VERSION: u32 = 1;
+/// Bytes in the map header.
+pub(crate) const MAP_HEADER: usize = 136;
+/// Bytes in one pending transition.
+pub(crate) const PENDING: usize = 40;
+/// Flag: the slot array is present (`K != N`).
+const FLAG_SLOTS: u32 = 1;
+/// Flag: slot array entries are 8 bytes (`K > 2^32`).
+const FLAG_WIDE: u32 = 2;
+/// The sequence number of a pending transition carried over from a recovery: it stays uncertain
+/// until the block is rewritten (or the caller settles it), whatever later done records say.
+pub(crate) const SEQ_RECOVERED: u64 = 0;
+
+/// A transition whose data write was not known to be complete at a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// Its intent's sequence number, or [`SEQ_RECOVERED`].
+    pub(crate) seq: u64,
+    pub(crate) transition: Transition,
+}
+
+/// A map file's header.
+#[derive(Clone, Debug)]
+pub(crate) struct Header {
+    pub(crate) identity: MapIdentity,
+    pub(crate) blocks: u64,
+    pub(crate) slots: u64,
+    flags: u32,
+    pub(crate) epoch: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) pending: u64,
+    body_sum: u64,
+}
+
+fn codec_code(c: CompressCodec) -> u32 {
+    match c {
+        CompressCodec::Lz => 0,
+        CompressCodec::Snappy => 1,
+    }
+}
+
+fn encode_header(h: &Header) -> [u8; MAP_HEADER] {
+    let p = &h.identity.params;
+    let mut b = [0u8; MAP_HEADER];
+    let mut put = |at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &MAP_MAGIC);
+    put(8, &MAP_VERSION.to_le_bytes());
+    put(12, &h.flags.to_le_bytes());
+    put(16, &p.seed.to_le_bytes());
+    put(24, &p.stream_id.to_le_bytes());
+    put(32, &p.dedup_ratio.to_bits().to_le_bytes());
+    put(40, &p.compress_ratio.to_bits().to_le_bytes());
+    put(48, &p.dedup_unit.to_le_bytes());
+    put(56, &codec_code(p.compress_codec).to_le_bytes());
+    put(64, &h.identity.size.to_le_bytes());
+    put(72, &h.identity.run_id.to_le_bytes());
+    put(80, &h.blocks.to_le_bytes());
+    put(88, &h.slots.to_le_bytes());
+    put(96, &h.epoch.to_le_bytes());
+    put(104, &h.next_seq.to_le_bytes());
+    put(112, &h.pending.to_le_bytes());
+    put(120, &h.body_sum.to_le_bytes());
+    let sum = xxh3_64(&b[..128]);
+    b[128..136].copy_from_slice(&sum.to_le_bytes());
+    b
+}
+
+fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    if b[..8] != MAP_MAGIC {
+        return Err("not a dgen map (bad magic)".into());
+    }
+    if u32_at(8) != MAP_VERSION {
+        return Err(format!(
+            "map version {}, this dgen reads {MAP_VERSION}",
+            u32_at(8)
+        ));
+    }
+    if xxh3_64(&b[..128]) != u64_at(128) {
+        return Err("header checksum mismatch (the file is damaged)".into());
+    }
+    let compress_codec = match u32_at(56) {
+        0 => CompressCodec::Lz,
+        1 => CompressCodec::Snappy,
+        other => return Err(format!("unknown compress codec code {other}")),
+    };
+    let h = Header {
+        identity: MapIdentity {
+            params: GenParams {
+                seed: u64_at(16),
+                stream_id: u64_at(24),
+                dedup_ratio: f64::from_bits(u64_at(32)),
+                compress_ratio: f64::from_bits(u64_at(40)),
+                dedup_unit: u64_at(48),
+                compress_codec,
+            },
+            size: u64_at(64),
+            run_id: u64_at(72),
+        },
+        blocks: u64_at(80),
+        slots: u64_at(88),
+        flags: u32_at(12),
+        epoch: u64_at(96),
+        next_seq: u64_at(104),
+        pending: u64_at(112),
+        body_sum: u64_at(120),
+    };
+    if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
+        return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
+    }
+    if h.flags != flags_for(h.blocks, h.slots) {
+        return Err(format!(
+            "flags {:#x} do not fit {} blocks over {} slots",
+            h.flags, h.blocks, h.slots
+        ));
+    }
+    Ok(h)
+}
+
+fn flags_for(blocks: u64, slots: u64) -> u32 {
+    match (slots == blocks, slots - 1 > u32::MAX as u64) {
+        (true, _) => 0,
+        (false, false) => FLAG_SLOTS,
+        (false, true) => FLAG_SLOTS | FLAG_WIDE,
+    }
+}
+
+/// Writes `map` as a map file into `file` (from offset 0; the file must be empty).
+pub(crate) fn write_map(
+    file: &File,
+    map: &BlockMap,
+    epoch: u64,
+    next_seq: u64,
+    pending: &[Pending],
+) -> io::Result<()> {
+    let mut hash = Xxh3Default::new();
+    {
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hash: &mut hash,
+        };
+        w.inner.write_all(&[0u8; MAP_HEADER])?;
+        let mut chunk = Vec::with_capacity(1 << 16);
+        let flush = |chunk: &mut Vec<u8>, w: &mut HashingWriter<'_>| -> io::Result<()> {
+            w.write_all(chunk)?;
+            chunk.clear();
+            Ok(())
+        };
+        if let Some(slots) = map.slot_array() {
+            match slots {
+                Packed::U32(v) => {
+                    for x in v {
+                        chunk.extend_from_slice(&x.to_le_bytes());
+                        if chunk.len() >= 1 << 16 {
+                            flush(&mut chunk, &mut w)?;
+                        }
+                    }
+                }
+                Packed::U64(v) => {
+                    for x in v {
+                        chunk.extend_from_slice(&x.to_le_bytes());
+                        if chunk.len() >= 1 << 16 {
+                            flush(&mut chunk, &mut w)?;
+                        }
+                    }
+                }
+            }
+        }
+        for g in map.generations() {
+            chunk.extend_from_slice(&g.to_le_bytes());
+            if chunk.len() >= 1 << 16 {
+                flush(&mut chunk, &mut w)?;
+            }
+        }
+        for p in pending {
+            let t = &p.transition;
+            for x in [p.seq, t.block, t.old.slot, t.new.slot] {
+                chunk.extend_from_slice(&x.to_le_bytes());
+            }
+            chunk.extend_from_slice(&t.old.generation.to_le_bytes());
+            chunk.extend_from_slice(&t.new.generation.to_le_bytes());
+            if chunk.len() >= 1 << 16 {
+                flush(&mut chunk, &mut w)?;
+            }
+        }
+        flush(&mut chunk, &mut w)?;
+        w.inner.flush()?;
+    }
+    let header = Header {
+        identity: map.identity().clone(),
+        blocks: map.blocks(),
+        slots: map.slots(),
+        flags: flags_for(map.blocks(), map.slots()),
+        epoch,
+        next_seq,
+        pending: pending.len() as u64,
+        body_sum: hash.digest(),
+    };
+    file.write_all_at(&encode_header(&header), 0)
+}
+
+/// Writes through to `inner`, hashing what it writes.
+struct HashingWriter<'a> {
+    inner: BufWriter<&'a File>,
+    hash: &'a mut Xxh3Default,
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A map file read back.
+pub(crate) struct Loaded {
+    pub(crate) map: BlockMap,
+    pub(crate) pending: Vec<Pending>,
+}
+
+fn damaged(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::invalid("map file", format!("{}: {reason}", path.display()))
+}
+
+/// Reads the header of the map file at `path`.
+pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
+    let mut b = [0u8; MAP_HEADER];
+    file.read_exact_at(&mut b, 0).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            damaged(path, "shorter than its header")
+        } else {
+            Error::io("read", path, Some(0), e)
+        }
+    })?;
+    decode_header(&b).map_err(|r| damaged(path, r))
+}
+
+/// Reads the body of the map file at `path` whose header is `header`.
+pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Loaded> {
+    let expected_len = body_len(&header)
+        .and_then(|n| n.checked_add(MAP_HEADER as u64))
+        .ok_or_else(|| damaged(path, "impossible array sizes"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, None, e))?
+        .len();
+    if len != expected_len {
+        return Err(damaged(
+            path,
+            format!("{len} bytes where its header implies {expected_len}"),
+        ));
+    }
+    let mut map = BlockMap::empty(header.identity.clone(), header.blocks, header.slots)?;
+    let mut hash = Xxh3Default::new();
+    let mut r = HashingReader {
+        inner: BufReader::with_capacity(1 << 20, file),
+        hash: &mut hash,
+        offset: MAP_HEADER as u64,
+    };
+    let read_err = |e: io::Error, at: u64| Error::io("read", path, Some(at), e);
+    let mut skip = [0u8; MAP_HEADER];
+    // `BufReader<&File>` reads from the file position: 0 for a fresh handle (the header was
+    // read with pread, which does not move it). Skip the header, which the body hash excludes.
+    r.inner.read_exact(&mut skip).map_err(|e| read_err(e, 0))?;
+    if let Some(slots) = map.slot_array_mut() {
+        match slots {
+            Packed::U32(v) => {
+                for x in v.iter_mut() {
+                    *x = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
+                }
+            }
+            Packed::U64(v) => {
+                for x in v.iter_mut() {
+                    *x = u64::from_le_bytes(r.take::<8>().map_err(|(e, at)| read_err(e, at))?);
+                }
+            }
+        }
+    }
+    for g in map.generations_mut() {
+        *g = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
+    }
+    let mut pending = Vec::new();
+    for _ in 0..header.pending {
+        let b = r.take::<PENDING>().map_err(|(e, at)| read_err(e, at))?;
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        pending.push(Pending {
+            seq: u64_at(0),
+            transition: Transition {
+                block: u64_at(8),
+                old: Content {
+                    slot: u64_at(16),
+                    generation: u32_at(32),
+                },
+                new: Content {
+                    slot: u64_at(24),
+                    generation: u32_at(36),
+                },
+            },
+        });
+    }
+    if hash.digest() != header.body_sum {
+        return Err(damaged(
+            path,
+            "body checksum mismatch (the file is damaged)",
+        ));
+    }
+    map.rebuild_holders()
+        .map_err(|e| damaged(path, e.to_string()))?;
+    for p in &pending {
+        // A pending write need not be the block's last (it may have been rewritten since), so
+        // only ranges are checked here.
+        let t = &p.transition;
+        if t.block >= header.blocks || t.old.slot >= header.slots || t.new.slot >= header.slots {
+            return Err(damaged(
+                path,
+                format!("pending write to block {} is out of range", t.block),
+            ));
+        }
+    }
+    Ok(Loaded { map, pending })
+}
+
+fn body_len(h: &Header) -> Option<u64> {
+    let slots = if h.flags & FLAG_SLOTS != 0 {
+        let width = if h.flags & FLAG_WIDE != 0 { 8 } else { 4 };
+        h.blocks.checked_mul(width)?
+    } else {
+        0
+    };
+    slots
+        .checked_add(h.slots.checked_mul(4)?)?
+        .checked_add(h.pending.checked_mul(PENDING as u64)?)
+}
+
+/// Reads through a buffer, hashing what it reads.
+struct HashingReader<'a> {
+    inner: BufReader<&'a File>,
+    hash: &'a mut Xxh3Default,
+    offset: u64,
+}
+
+impl HashingReader<'_> {
+    fn take<const N: usize>(&mut self) -> std::result::Result<[u8; N], (io::Error, u64)> {
+        let mut b = [0u8; N];
+        self.inner
+            .read_exact(&mut b)
+            .map_err(|e| (e, self.offset))?;
+        self.hash.update(&b);
+        self.offset += N as u64;
+        Ok(b)
+    }
+}
+
+/// Fails with a one-line error naming the first field where `found` (read from the map at
+/// `path`) differs from `expected`; `run_id: None` accepts any run.
+pub(crate) fn check_identity(
+    path: &Path,
+    found: &MapIdentity,
+    expected: &GenParams,
+    size: u64,
+    run_id: Option<u64>,
+) -> Result<()> {
+    let (f, e) = (&found.params, expected);
+    let mismatch = |field: &str, have: String, want: String| {
+        Err(Error::invalid(
+            "map",
+            format!(
+                "{} was made with {field} {have}, this run has {field} {want}; use a new map \
+                 (or the run's own parameters)",
+                path.display()
+            ),
+        ))
+    };
+    if f.seed != e.seed {
+        return mismatch("seed", f.seed.to_string(), e.seed.to_string());
+    }
+    if f.stream_id != e.stream_id {
+        return mismatch(
+            "stream id",
+            f.stream_id.to_string(),
+            e.stream_id.to_string(),
+        );
+    }
+    if f.dedup_ratio.to_bits() != e.dedup_ratio.to_bits() {
+        return mismatch(
+            "dedup ratio",
+            f.dedup_ratio.to_string(),
+            e.dedup_ratio.to_string(),
+        );
+    }
+    if f.compress_ratio.to_bits() != e.compress_ratio.to_bits() {
+        return mismatch(
+            "compression ratio",
+            f.compress_ratio.to_string(),
+            e.compress_ratio.to_string(),
+        );
+    }
+    if f.dedup_unit != e.dedup_unit {
+        return mismatch(
+            "dedup unit",
+            f.dedup_unit.to_string(),
+            e.dedup_unit.to_string(),
+        );
+    }
+    if f.compress_codec != e.compress_codec {
+        return mismatch(
+            "compress codec",
+            f.compress_codec.name().into(),
+            e.compress_codec.name().into(),
+        );
+    }
+    if found.size != size {
+        return mismatch("size", found.size.to_string(), size.to_string());
+    }
+    if let Some(run) = run_id {
+        if found.run_id != run {
+            return mismatch(
+                "run id",
+                format!("{:#018x}", found.run_id),
+                format!("{run:#018x} (the map belongs to another run)"),
+            );
+        }
+    }
+    Ok(())
+}

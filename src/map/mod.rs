@@ -1,0 +1,91 @@
+//! The block map: which content every tracked block of a target holds now, so overwrites write
+//! new bytes while the live dedup ratio stays exact (the slot scheme of the overwrite design).
+//!
+//! * [`state`]: [`BlockMap`], the write rule, [`Content`], [`Transition`], [`MapIdentity`].
+//! * [`mod@file`]: [`MapFile`], the checkpoint at `PATH`, the intent journal at `PATH.journal` with
+//!   group commit, and crash recovery ([`Recovery`]).
+//! * `format`, `journal`: the byte layouts below (no I/O policy).
+//!
+//! No I/O to the target and no data generation happen here.
+//!
+//! # Model
+//! `N` tracked blocks (one per dedup unit) share `K` content slots, `K` = the unique blocks of the
+//! initial layout (block `b` starts at the slot numbered by the rank of the unique block it
+//! copies, generation 0). Writing block `X` at slot `s`: when `s` has other holders, `X` moves to
+//! a slot `s' != s` drawn uniformly from the other `K - 1` with the caller's pseudo-random u64 and
+//! takes `(s', G[s'])`, content live elsewhere; when `X` is `s`'s only holder, `G[s] += 1` and `X`
+//! takes `(s, G[s])`, new content. Every slot keeps at least one holder, so exactly `K` distinct
+//! contents are live after every write, and every write changes the block's content. `K == N`
+//! (no dedup): only generations move. `K == 1 < N` is refused at creation: one live content
+//! cannot change under a write without becoming two.
+//!
+//! # Cost
+//! | | in memory | map file |
+//! |---|---|---|
+//! | `K == N` (d = 1) | 4 B/block (a `u32` generation per slot) | 4 B/block |
+//! | `K < N` (d > 1) | `4 + 8/d` B/block: slot per block (`u32`), generation and holder count per slot (`u32` each); d = 2: 8 | `4 + 4/d` B/block (holders are rebuilt on open); d = 2: 6 |
+//!
+//! Per TiB of target: at 4 KiB tracking units (2^28 blocks) d = 1 takes 1 GiB in memory and on
+//! disk, d = 2 takes 2 GiB in memory and 1.5 GiB on disk; at 128 KiB units (2^23 blocks) d = 1
+//! takes 32 MiB, d = 2 takes 64 MiB in memory and 48 MiB on disk. Entries widen to 8 bytes only
+//! past 2^32 slots (slot array) or 2^32 blocks (holder counts). The journal costs 48 bytes per
+//! write plus 48 per commit (the done watermark) until the next checkpoint.
+//!
+//! # Map file (`PATH`), little-endian
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `DGENMAP\0` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`) |
+//! | 16 | 8 | seed |
+//! | 24 | 8 | stream id |
+//! | 32 | 8 | dedup ratio (f64 bits) |
+//! | 40 | 8 | compression ratio (f64 bits) |
+//! | 48 | 8 | dedup unit (bytes) |
+//! | 56 | 4 | compress codec (0 lz, 1 snappy); 60..64 reserved (0) |
+//! | 64 | 8 | target size (bytes) |
+//! | 72 | 8 | run id |
+//! | 80 | 8 | `N` blocks |
+//! | 88 | 8 | `K` slots |
+//! | 96 | 8 | checkpoint epoch |
+//! | 104 | 8 | next intent sequence number |
+//! | 112 | 8 | `P`, pending transitions |
+//! | 120 | 8 | xxh3-64 of everything after the header |
+//! | 128 | 8 | xxh3-64 of bytes 0..128 |
+//! | 136 | `N * 4` (or 8) | slot of each block (only when flag bit 0) |
+//! | | `K * 4` | generation of each slot (`u32`) |
+//! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery) |
+//!
+//! Pending transitions are writes not known complete at the checkpoint: the map holds their
+//! `new`, the target may hold `old`. A checkpoint is written to `PATH.tmp`, fsynced, renamed over
+//! `PATH`, and the directory fsynced; a leftover `PATH.tmp` is an interrupted checkpoint and is
+//! ignored (removed by [`MapFile::open`]).
+//!
+//! # Journal (`PATH.journal`), little-endian
+//! Header, 40 bytes: magic `DGENJRNL`, version u32 (1), reserved u32, run id u64, epoch u64 (the
+//! checkpoint it follows), xxh3-64 of bytes 0..32. Then 48-byte records: kind u32 (1 intent,
+//! 2 done), new generation u32, epoch u64, seq u64, block u64, new slot u64, and xxh3-64 (seeded
+//! from the run id and epoch) of bytes 0..40. An intent `seq` says block `block` is about to be
+//! written with `(slot, generation)`; intents are numbered consecutively. A done record `seq`
+//! says every intent up to `seq` has completed. A checkpoint replaces the journal (by rename) with
+//! an empty one of the new epoch; a journal of an older epoch than the map is stale and ignored.
+//!
+//! # Recovery
+//! Load the checkpoint, replay intents in order while each record passes its checksum, epoch,
+//! sequence and transition checks; stop at the first that does not (counted in
+//! [`Recovery::corrupt_records`]) or at a partial record ([`Recovery::torn_tail_bytes`]). Intents
+//! after the last done watermark, and pending transitions of the checkpoint, are
+//! [`Recovery::uncertain`]: the block holds the old or the new content. [`MapFile::read`] does
+//! this without changing any file (for a verify); [`MapFile::open`] then writes a fresh checkpoint
+//! that carries the uncertain writes (sequence number 0) until their blocks are rewritten and
+//! completed, or [`MapFile::settle_recovered`] is called, and removes a leftover `PATH.tmp`.
+//! Done watermarks are contiguous: a write completed out of order stays uncertain until every
+//! earlier one has completed too.
+
+pub mod file;
+mod format;
+mod journal;
+pub mod state;
+
+pub use file::{MapExpect, MapFile, Recovery};
+pub use state::{new_run_id, BlockMap, Content, MapIdentity, Transition};

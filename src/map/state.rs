@@ -1,0 +1,543 @@
+//! The in-memory block map: which slot each block holds, each slot's generation and holder count,
+//! and the write rule that keeps the number of distinct live contents at exactly `K`.
+
+use crate::error::{Error, Result};
+use crate::params::GenParams;
+
+/// The content a block holds: slot `slot` at generation `generation`. Its bytes are a pure
+/// function of `(seed, stream, slot, generation)`, so two blocks with equal `Content` are
+/// byte-identical and two different `Content`s are different bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Content {
+    /// The content slot (the rank of a unique block of the initial layout).
+    pub slot: u64,
+    /// How many times the slot has been rewritten in place (0: the initial layout's content).
+    pub generation: u32,
+}
+
+/// One write: block `block` goes from `old` to `new` (always `new != old`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The tracked block (dedup unit index) written.
+    pub block: u64,
+    /// What the block held before the write.
+    pub old: Content,
+    /// What the write puts there.
+    pub new: Content,
+}
+
+/// What a map belongs to: the stream's parameters, the target's size and the run that made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapIdentity {
+    /// The generator parameters (seed, stream id, ratios, dedup unit, codec).
+    pub params: GenParams,
+    /// Size of the target in bytes.
+    pub size: u64,
+    /// Random per map (see [`new_run_id`]), recorded with the seed: a previous run's map or data
+    /// never passes as this run's.
+    pub run_id: u64,
+}
+
+/// Draws a random run id from the OS (never 0, which the file format does not reserve but which
+/// would look like an uninitialised field).
+pub fn new_run_id() -> u64 {
+    crate::params::random_seed().max(1)
+}
+
+/// A vector of unsigned integers stored as `u32` when every value fits, else as `u64`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Packed {
+    /// Every value is below 2^32.
+    U32(Vec<u32>),
+    /// Values may need 64 bits.
+    U64(Vec<u64>),
+}
+
+impl Packed {
+    /// `len` zeros, wide enough for values up to `max`; an allocation failure is an error that
+    /// names `what`, not an abort.
+    pub(crate) fn zeros(what: &'static str, len: u64, max: u64) -> Result<Self> {
+        let wide = max > u32::MAX as u64;
+        let width = if wide { 8 } else { 4 };
+        let n = usize::try_from(len).map_err(|_| too_big(what, len, width))?;
+        Ok(if wide {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n)
+                .map_err(|_| too_big(what, len, width))?;
+            v.resize(n, 0);
+            Packed::U64(v)
+        } else {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n)
+                .map_err(|_| too_big(what, len, width))?;
+            v.resize(n, 0);
+            Packed::U32(v)
+        })
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: u64) -> u64 {
+        match self {
+            Packed::U32(v) => v[i as usize] as u64,
+            Packed::U64(v) => v[i as usize],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set(&mut self, i: u64, value: u64) {
+        match self {
+            Packed::U32(v) => v[i as usize] = value as u32,
+            Packed::U64(v) => v[i as usize] = value,
+        }
+    }
+
+    /// Bytes per element (4 or 8).
+    pub(crate) fn width(&self) -> u64 {
+        match self {
+            Packed::U32(_) => 4,
+            Packed::U64(_) => 8,
+        }
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Packed::U32(v) => v.len() as u64,
+            Packed::U64(v) => v.len() as u64,
+        }
+    }
+}
+
+/// The error for a map too large for this machine's memory.
+pub(crate) fn too_big(what: &'static str, len: u64, width: u64) -> Error {
+    Error::invalid(
+        what,
+        format!(
+            "{len} entries of {width} bytes ({} bytes) cannot be allocated for the block map; \
+             use a larger dedup unit (tracking unit) or a smaller target",
+            len.saturating_mul(width)
+        ),
+    )
+}
+
+/// `len` u32 zeros, or an error naming `what` when the memory cannot be had.
+pub(crate) fn zeros_u32(what: &'static str, len: u64) -> Result<Vec<u32>> {
+    let n = usize::try_from(len).map_err(|_| too_big(what, len, 4))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| too_big(what, len, 4))?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+/// Which content every tracked block holds now.
+///
+/// `N` blocks share `K` slots; every slot always has at least one holder and all holders of a slot
+/// hold its current generation, so exactly `K` distinct contents are live at every moment (the
+/// dedup ratio on the target stays `N / K` after every write). See [`BlockMap::write`].
+///
+/// Memory: a slot per block (4 bytes, 8 when `K > 2^32`; none when `K == N`, where block `b`
+/// always holds slot `b`), a `u32` generation per slot, and a holder count per slot (4 bytes,
+/// 8 when `N > 2^32`; none when `K == N`). See [`BlockMap::bytes_per_block`].
+#[derive(Clone, Debug)]
+pub struct BlockMap {
+    identity: MapIdentity,
+    blocks: u64,
+    slots: u64,
+    /// `slot_of[b]`; `None` when `K == N` (block `b` holds slot `b` forever).
+    slot_of: Option<Packed>,
+    /// `G[s]`.
+    generation: Vec<u32>,
+    /// Holders of each slot; `None` when `K == N` (always 1).
+    holders: Option<Packed>,
+}
+
+impl BlockMap {
+    /// A map of `blocks` tracked blocks over `slots` content slots where block `b` starts at
+    /// `initial_slot(b)`, generation 0.
+    ///
+    /// Refused (one-line error naming the argument): `blocks == 0`; `slots == 0` or
+    /// `slots > blocks`; `slots == 1` with `blocks > 1` (every write must change a block's
+    /// content, and with one distinct content allowed there is nothing to change it to: use a
+    /// lower dedup ratio or fewer blocks); an `initial_slot` out of range; a slot nobody holds.
+    pub fn new(
+        identity: MapIdentity,
+        blocks: u64,
+        slots: u64,
+        initial_slot: impl Fn(u64) -> u64,
+    ) -> Result<Self> {
+        if blocks == 0 {
+            return Err(Error::invalid(
+                "map blocks",
+                "0: a block map needs at least one tracked block",
+            ));
+        }
+        if slots == 0 || slots > blocks {
+            return Err(Error::invalid(
+                "map slots",
+                format!("{slots} must be from 1 to the number of blocks ({blocks})"),
+            ));
+        }
+        if slots == 1 && blocks > 1 {
+            return Err(Error::invalid(
+                "map slots",
+                format!(
+                    "1 content slot for {blocks} blocks: every overwrite must change a block's \
+                     content while keeping one distinct content, which is impossible; use a \
+                     dedup ratio of at most {}",
+                    blocks as f64 / 2.0
+                ),
+            ));
+        }
+        let mut map = BlockMap::empty(identity, blocks, slots)?;
+        if let (Some(slot_of), Some(holders)) = (&mut map.slot_of, &mut map.holders) {
+            for b in 0..blocks {
+                let s = initial_slot(b);
+                if s >= slots {
+                    return Err(Error::invalid(
+                        "map initial slot",
+                        format!("block {b} starts at slot {s}, not below the {slots} slots"),
+                    ));
+                }
+                slot_of.set(b, s);
+                holders.set(s, holders.get(s) + 1);
+            }
+        } else {
+            // K == N: every slot held means the layout is a bijection, and block b holds slot b
+            // (the arrays that would say otherwise are not kept).
+            for b in 0..blocks {
+                let s = initial_slot(b);
+                if s != b {
+                    return Err(Error::invalid(
+                        "map initial slot",
+                        format!(
+                            "block {b} starts at slot {s}; with as many slots as blocks block b \
+                             must start at slot b"
+                        ),
+                    ));
+                }
+            }
+        }
+        map.check_every_slot_held()?;
+        Ok(map)
+    }
+
+    /// A map with every block at slot 0 and no holders counted (filled in by the caller).
+    pub(crate) fn empty(identity: MapIdentity, blocks: u64, slots: u64) -> Result<Self> {
+        let (slot_of, holders) = if slots == blocks {
+            (None, None)
+        } else {
+            (
+                Some(Packed::zeros("map blocks", blocks, slots - 1)?),
+                Some(Packed::zeros("map slots", slots, blocks)?),
+            )
+        };
+        Ok(BlockMap {
+            identity,
+            blocks,
+            slots,
+            slot_of,
+            generation: zeros_u32("map slots", slots)?,
+            holders,
+        })
+    }
+
+    /// Fails when a slot has no holder (a broken layout or map file).
+    pub(crate) fn check_every_slot_held(&self) -> Result<()> {
+        if let Some(holders) = &self.holders {
+            if let Some(s) = (0..self.slots).find(|&s| holders.get(s) == 0) {
+                return Err(Error::invalid(
+                    "map initial slot",
+                    format!(
+                        "slot {s} of {} has no holder: every slot must start with at least one",
+                        self.slots
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What this map belongs to.
+    pub fn identity(&self) -> &MapIdentity {
+        &self.identity
+    }
+
+    /// Number of tracked blocks `N`.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Number of content slots `K` (distinct live contents, at every moment).
+    pub fn slots(&self) -> u64 {
+        self.slots
+    }
+
+    /// The slot block `block` holds.
+    #[inline]
+    pub fn slot_of(&self, block: u64) -> u64 {
+        match &self.slot_of {
+            Some(p) => p.get(block),
+            None => {
+                assert!(block < self.blocks, "block {block} out of range");
+                block
+            }
+        }
+    }
+
+    /// The current generation of slot `slot`.
+    #[inline]
+    pub fn generation(&self, slot: u64) -> u32 {
+        self.generation[slot as usize]
+    }
+
+    /// The content block `block` is expected to hold now. Panics when `block >= blocks()`.
+    #[inline]
+    pub fn expected(&self, block: u64) -> Content {
+        let slot = self.slot_of(block);
+        Content {
+            slot,
+            generation: self.generation(slot),
+        }
+    }
+
+    /// How many blocks hold slot `slot` now (at least 1).
+    #[inline]
+    pub fn holders(&self, slot: u64) -> u64 {
+        match &self.holders {
+            Some(h) => h.get(slot),
+            None => {
+                assert!(slot < self.slots, "slot {slot} out of range");
+                1
+            }
+        }
+    }
+
+    /// Applies one write to block `block` and returns what it changes.
+    ///
+    /// If the block's slot `s` has other holders, the block moves to slot
+    /// `s' = uniform([0, K) \ {s})` drawn from `choice` (a pseudo-random u64 from the caller) and
+    /// takes that slot's current generation: content already live elsewhere, so the array sees a
+    /// duplicate. If the block is `s`'s only holder, `G[s]` advances: new unique content. Either
+    /// way the number of distinct live contents stays `K` and the new content differs from the
+    /// old. O(1).
+    ///
+    /// Errors: `block` out of range; a slot rewritten in place 2^32 - 1 times (its generation
+    /// would wrap and repeat old content).
+    pub fn write(&mut self, block: u64, choice: u64) -> Result<Transition> {
+        if block >= self.blocks {
+            return Err(Error::invalid(
+                "map block",
+                format!("{block} is not below the {} tracked blocks", self.blocks),
+            ));
+        }
+        let old = self.expected(block);
+        let s = old.slot;
+        let new = if self.holders(s) > 1 {
+            // K >= 2 here (K == 1 implies N == 1, one holder). Uniform over K - 1 values by a
+            // 64x64 -> 128 multiply: bias at most (K - 1) / 2^64.
+            let r = ((choice as u128 * (self.slots - 1) as u128) >> 64) as u64;
+            let target = if r >= s { r + 1 } else { r };
+            Content {
+                slot: target,
+                generation: self.generation(target),
+            }
+        } else {
+            let generation = old.generation.checked_add(1).ok_or_else(|| {
+                Error::invalid(
+                    "map block",
+                    format!(
+                        "block {block}: slot {s} has been rewritten {} times, its generation \
+                         cannot advance without repeating old content; start a new run",
+                        u32::MAX
+                    ),
+                )
+            })?;
+            Content {
+                slot: s,
+                generation,
+            }
+        };
+        let t = Transition { block, old, new };
+        self.apply_unchecked(&t);
+        Ok(t)
+    }
+
+    /// Applies a transition read back from a journal, after checking that it is the one the
+    /// rule allows from the current state (`old` must be the block's content now, and `new` either
+    /// another slot's current generation with `old`'s slot keeping a holder, or `old`'s slot one
+    /// generation on when the block is its only holder). Returns the reason when it is not.
+    pub(crate) fn apply_checked(&mut self, block: u64, new: Content) -> Result<Transition, String> {
+        if block >= self.blocks {
+            return Err(format!("block {block} is not below {}", self.blocks));
+        }
+        if new.slot >= self.slots {
+            return Err(format!("slot {} is not below {}", new.slot, self.slots));
+        }
+        let old = self.expected(block);
+        let ok = if new.slot != old.slot {
+            self.holders(old.slot) > 1 && new.generation == self.generation(new.slot)
+        } else {
+            self.holders(old.slot) == 1 && old.generation.checked_add(1) == Some(new.generation)
+        };
+        if !ok {
+            return Err(format!(
+                "block {block} cannot go from slot {} generation {} to slot {} generation {}",
+                old.slot, old.generation, new.slot, new.generation
+            ));
+        }
+        let t = Transition { block, old, new };
+        self.apply_unchecked(&t);
+        Ok(t)
+    }
+
+    fn apply_unchecked(&mut self, t: &Transition) {
+        if t.new.slot != t.old.slot {
+            let slot_of = self.slot_of.as_mut().expect("moves only happen when K < N");
+            let holders = self.holders.as_mut().expect("moves only happen when K < N");
+            slot_of.set(t.block, t.new.slot);
+            holders.set(t.old.slot, holders.get(t.old.slot) - 1);
+            holders.set(t.new.slot, holders.get(t.new.slot) + 1);
+        } else {
+            self.generation[t.new.slot as usize] = t.new.generation;
+        }
+    }
+
+    /// Memory this map takes, in bytes per tracked block (4 for `K == N`; `4 + 8 / d` otherwise,
+    /// with `d = N / K`; wider entries past 2^32 slots or blocks).
+    pub fn bytes_per_block(&self) -> f64 {
+        self.memory_bytes() as f64 / self.blocks as f64
+    }
+
+    /// Memory this map takes in bytes (its arrays; the struct itself is not counted).
+    pub fn memory_bytes(&self) -> u64 {
+        let slot_of = self.slot_of.as_ref().map_or(0, |p| p.len() * p.width());
+        let holders = self.holders.as_ref().map_or(0, |p| p.len() * p.width());
+        slot_of + holders + 4 * self.generation.len() as u64
+    }
+
+    pub(crate) fn slot_array(&self) -> Option<&Packed> {
+        self.slot_of.as_ref()
+    }
+
+    pub(crate) fn slot_array_mut(&mut self) -> Option<&mut Packed> {
+        self.slot_of.as_mut()
+    }
+
+    pub(crate) fn generations(&self) -> &[u32] {
+        &self.generation
+    }
+
+    pub(crate) fn generations_mut(&mut self) -> &mut [u32] {
+        &mut self.generation
+    }
+
+    /// Recounts the holders from the slot array (after loading a file); fails on a slot out of
+    /// range or a slot with no holder.
+    pub(crate) fn rebuild_holders(&mut self) -> Result<()> {
+        let (Some(slot_of), Some(holders)) = (&self.slot_of, &mut self.holders) else {
+            return Ok(());
+        };
+        for b in 0..self.blocks {
+            let s = slot_of.get(b);
+            if s >= self.slots {
+                return Err(Error::invalid(
+                    "map file",
+                    format!(
+                        "block {b} holds slot {s}, not below the {} slots",
+                        self.slots
+                    ),
+                ));
+            }
+            holders.set(s, holders.get(s) + 1);
+        }
+        if let Some(s) = (0..self.slots).find(|&s| holders.get(s) == 0) {
+            return Err(Error::invalid(
+                "map file",
+                format!("slot {s} has no holder (the file is damaged)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl PartialEq for BlockMap {
+    /// Same identity, shape, and content of every block and slot.
+    fn eq(&self, other: &Self) -> bool {
+        self.identity == other.identity
+            && self.blocks == other.blocks
+            && self.slots == other.slots
+            && self.generation == other.generation
+            && (0..self.blocks).all(|b| self.slot_of(b) == other.slot_of(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> MapIdentity {
+        MapIdentity {
+            params: GenParams::new(1),
+            size: 1 << 20,
+            run_id: 7,
+        }
+    }
+
+    #[test]
+    fn refuses_bad_shapes() {
+        let e = |r: Result<BlockMap>| r.unwrap_err().to_string();
+        assert!(e(BlockMap::new(identity(), 0, 0, |b| b)).contains("map blocks"));
+        assert!(e(BlockMap::new(identity(), 4, 5, |b| b)).contains("map slots"));
+        assert!(e(BlockMap::new(identity(), 4, 1, |_| 0)).contains("impossible"));
+        assert!(e(BlockMap::new(identity(), 4, 2, |_| 0)).contains("slot 1 of 2 has no holder"));
+        assert!(e(BlockMap::new(identity(), 4, 2, |b| b)).contains("block 2 starts at slot 2"));
+        assert!(e(BlockMap::new(identity(), 4, 4, |b| 3 - b)).contains("must start at slot b"));
+    }
+
+    #[test]
+    fn single_block_advances_generation() {
+        let mut m = BlockMap::new(identity(), 1, 1, |_| 0).unwrap();
+        let t = m.write(0, 99).unwrap();
+        assert_eq!(
+            t.new,
+            Content {
+                slot: 0,
+                generation: 1
+            }
+        );
+        assert_eq!(m.bytes_per_block(), 4.0);
+    }
+
+    #[test]
+    fn shared_slot_moves_and_only_holder_advances() {
+        // Blocks 0,1 hold slot 0; block 2 holds slot 1.
+        let mut m = BlockMap::new(identity(), 3, 2, |b| b / 2).unwrap();
+        let t = m.write(2, 0).unwrap();
+        assert_eq!(
+            t.new,
+            Content {
+                slot: 1,
+                generation: 1
+            }
+        );
+        let t = m.write(0, u64::MAX).unwrap();
+        assert_eq!(
+            t.new,
+            Content {
+                slot: 1,
+                generation: 1
+            }
+        );
+        assert_eq!((m.holders(0), m.holders(1)), (1, 2));
+        assert_eq!(m.bytes_per_block(), (3.0 * 4.0 + 2.0 * 8.0) / 3.0);
+        assert!(m.write(3, 0).unwrap_err().to_string().contains("map block"));
+    }
+
+    #[test]
+    fn generation_exhaustion_is_an_error() {
+        let mut m = BlockMap::new(identity(), 1, 1, |_| 0).unwrap();
+        m.generations_mut()[0] = u32::MAX;
+        let err = m.write(0, 0).unwrap_err().to_string();
+        assert!(err.contains("cannot advance"), "{err}");
+        assert_eq!(m.expected(0).generation, u32::MAX);
+    }
+}
