@@ -26,6 +26,9 @@ pub enum Finding {
     /// Data of this stream written by another run (another map, or none): this run's write of
     /// the block never landed.
     OtherRun,
+    /// What the block held before it was first rewritten (its fresh-write content): a lost
+    /// write.
+    LostWriteFirstContent,
     /// An older generation of the expected content: a lost write.
     LostWrite {
         /// Generation found.
@@ -43,6 +46,29 @@ pub enum Finding {
         atom: u16,
         /// For generation 0: the byte offset where that unit sits in a fresh write.
         home_offset: Option<u64>,
+    },
+    /// Content of this run that is stale everywhere (an older generation of a slot that has
+    /// moved on): no write in flight writes stale content, so this block missed its last write.
+    LostWriteStale {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// The slot's generation now.
+        current: u32,
+    },
+    /// Content that the map says other blocks hold now (`now_at`: byte offsets of the first few):
+    /// either this block held it before and its last write was lost, or a write meant for one of
+    /// those blocks landed here. The map keeps no per-block history to tell which.
+    LostOrMisdirected {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// The atom (4 KiB unit) of the block it is.
+        atom: u16,
+        /// Where that content is expected now (byte offsets of the unit, at most 8).
+        now_at: Vec<u64>,
     },
     /// The header names a content, but the unit's bytes are not that content.
     Corrupted {
@@ -69,6 +95,10 @@ impl std::fmt::Display for Finding {
                  written with)"
             ),
             Finding::OtherRun => write!(f, "data of another run: a lost write"),
+            Finding::LostWriteFirstContent => write!(
+                f,
+                "the content a fresh write gave this block, since rewritten: a lost write"
+            ),
             Finding::LostWrite { found, expected } => write!(
                 f,
                 "generation {found} of the expected content, not {expected}: a lost write"
@@ -89,6 +119,27 @@ impl std::fmt::Display for Finding {
                 }
                 Ok(())
             }
+            Finding::LostWriteStale {
+                slot,
+                generation,
+                current,
+            } => write!(
+                f,
+                "generation {generation} of slot {slot}, which has moved on to generation \
+                 {current} everywhere: stale data, a lost write"
+            ),
+            Finding::LostOrMisdirected {
+                slot,
+                generation,
+                atom,
+                now_at,
+            } => write!(
+                f,
+                "content of slot {slot} generation {generation} (4 KiB unit {atom} of its \
+                 block), which the units at offsets {now_at:?} hold now: this block's last write \
+                 was lost (it held that content before) or a write meant for one of them landed \
+                 here"
+            ),
             Finding::Corrupted { first_bad } => write!(
                 f,
                 "corruption: its header is right but byte {first_bad} of the unit is not"
@@ -97,10 +148,16 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Diagnoses `unit`, the 4 KiB-aligned unit `atom` of a block that should hold `expected`.
-/// `unit` may be shorter than 4 KiB at the end of a file (at least [`HEADER_LEN`] bytes are
-/// needed to read a header).
-pub fn diagnose(gen: &Generator, expected: BlockContent, atom: u64, unit: &[u8]) -> Finding {
+/// Diagnoses `unit`, the 4 KiB-aligned unit `atom` of block `block`, which should hold
+/// `expected`. `unit` may be shorter than 4 KiB at the end of a file (at least [`HEADER_LEN`]
+/// bytes are needed to read a header).
+pub fn diagnose(
+    gen: &Generator,
+    block: u64,
+    expected: BlockContent,
+    atom: u64,
+    unit: &[u8],
+) -> Finding {
     let offset_in_block = atom * ATOM as u64;
     if gen
         .first_mismatch_content(expected, offset_in_block, unit)
@@ -128,11 +185,40 @@ pub fn diagnose(gen: &Generator, expected: BlockContent, atom: u64, unit: &[u8])
     if let Some(first_bad) = gen.first_mismatch_content(found, h.atom as u64 * ATOM as u64, unit) {
         return Finding::Corrupted { first_bad };
     }
-    if h.slot == expected.slot && h.atom as u64 == atom && h.generation < expected.generation {
+    let own_atom = h.atom as u64 == atom;
+    if own_atom && found == gen.initial_content(block) && found != expected {
+        return Finding::LostWriteFirstContent;
+    }
+    if h.slot == expected.slot && own_atom && h.generation < expected.generation {
         return Finding::LostWrite {
             found: h.generation,
             expected: expected.generation,
         };
+    }
+    if let Some(current) = gen.slot_generation(h.slot) {
+        if h.generation < current {
+            return Finding::LostWriteStale {
+                slot: h.slot,
+                generation: h.generation,
+                current,
+            };
+        }
+    }
+    if gen.has_map() {
+        let unit = gen.dedup_unit();
+        let now_at: Vec<u64> = gen
+            .blocks_holding(found, 8)
+            .into_iter()
+            .map(|b| b * unit + h.atom as u64 * ATOM as u64)
+            .collect();
+        if !now_at.is_empty() {
+            return Finding::LostOrMisdirected {
+                slot: h.slot,
+                generation: h.generation,
+                atom: h.atom,
+                now_at,
+            };
+        }
     }
     let home_offset = (h.generation == 0)
         .then(|| gen.home_block(h.slot) * gen.dedup_unit() + h.atom as u64 * ATOM as u64);

@@ -144,14 +144,14 @@ fn diagnosis_names_what_a_unit_holds() {
         u
     };
     let good = unit_of(&g, expected, 2);
-    assert_eq!(diagnose(&g, expected, 2, &good), Finding::Expected);
+    assert_eq!(diagnose(&g, 7, expected, 2, &good), Finding::Expected);
     assert_eq!(
-        diagnose(&g, expected, 2, &[0u8; 4096]),
+        diagnose(&g, 7, expected, 2, &[0u8; 4096]),
         Finding::Unrecognised { zeros: true }
     );
     let foreign = unit_of(&generator(10, 2.0, 3.0), expected, 2);
     assert_eq!(
-        diagnose(&g, expected, 2, &foreign),
+        diagnose(&g, 7, expected, 2, &foreign),
         Finding::Unrecognised { zeros: false }
     );
     let other_stream = Generator::new(GenParams {
@@ -164,12 +164,12 @@ fn diagnosis_names_what_a_unit_holds() {
     .unwrap()
     .with_run_id(4242);
     assert_eq!(
-        diagnose(&g, expected, 2, &unit_of(&other_stream, expected, 2)),
+        diagnose(&g, 7, expected, 2, &unit_of(&other_stream, expected, 2)),
         Finding::OtherStream
     );
     let other_run = generator(9, 2.0, 3.0).with_run_id(777);
     assert_eq!(
-        diagnose(&g, expected, 2, &unit_of(&other_run, expected, 2)),
+        diagnose(&g, 7, expected, 2, &unit_of(&other_run, expected, 2)),
         Finding::OtherRun
     );
     let older = BlockContent {
@@ -177,7 +177,7 @@ fn diagnosis_names_what_a_unit_holds() {
         ..expected
     };
     assert_eq!(
-        diagnose(&g, expected, 2, &unit_of(&g, older, 2)),
+        diagnose(&g, 7, expected, 2, &unit_of(&g, older, 2)),
         Finding::LostWrite {
             found: 1,
             expected: 3
@@ -190,7 +190,7 @@ fn diagnosis_names_what_a_unit_holds() {
         .expect("a unique block past 20");
     let stray = unit_of(&g, home.1, 1);
     assert_eq!(
-        diagnose(&g, expected, 2, &stray),
+        diagnose(&g, 7, expected, 2, &stray),
         Finding::Misdirected {
             slot: home.1.slot,
             generation: 0,
@@ -201,7 +201,7 @@ fn diagnosis_names_what_a_unit_holds() {
     let mut flipped = good.clone();
     flipped[3000] ^= 0x40;
     assert_eq!(
-        diagnose(&g, expected, 2, &flipped),
+        diagnose(&g, 7, expected, 2, &flipped),
         Finding::Corrupted { first_bad: 3000 }
     );
 }

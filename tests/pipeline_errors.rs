@@ -339,3 +339,51 @@ fn block_devices_are_written_to_their_end_and_never_past_it() {
         .unwrap()
         .is_clean());
 }
+
+/// A cancelled overwrite of an existing file keeps what the file held past the written prefix:
+/// its old length and its old bytes there (nothing that was there is lost).
+#[test]
+fn a_cancelled_overwrite_keeps_the_old_bytes_past_the_prefix() {
+    let dir = disk_tempdir();
+    let path = dir.path().join("old.bin");
+    let old: Vec<u8> = (0..(128u32 << 20) / 4)
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    std::fs::write(&path, &old).unwrap();
+    // Small writes one at a time, so the run is still going when the hook first runs.
+    let mut o = write_opts(params(8, 0), old.len() as u64);
+    o.buffer_size = 4096;
+    o.buffer_count = 1;
+    o.queue_depth = 1;
+    o.threads = 1;
+    o.direct_io = false;
+    o.fsync = false;
+    let e = write_file(&path, &o, &mut |_, _| false).unwrap_err();
+    assert!(matches!(e.error, Error::Interrupted), "{e}");
+    let valid = e.valid_length().unwrap_or(0);
+    assert!(valid < old.len() as u64, "the run was not cut short");
+    let now = std::fs::read(&path).unwrap();
+    assert_eq!(now.len(), old.len(), "the file lost its old tail");
+    assert!(
+        now[valid as usize..] == old[valid as usize..] || {
+            // Chunks past the prefix may have landed (completions are out of order): those hold
+            // new bytes; every other byte is the old one.
+            let mut fresh = vec![0u8; old.len()];
+            dgen::Generator::new(params(8, 0))
+                .unwrap()
+                .fill(0, &mut fresh);
+            now.iter()
+                .zip(&old)
+                .zip(&fresh)
+                .skip(valid as usize)
+                .all(|((n, o), f)| n == o || n == f)
+        }
+    );
+    let mut v = verify_opts(params(8, 0));
+    v.size = Some(valid.max(1));
+    if valid > 0 {
+        assert!(verify_file(&path, &v, &mut no_progress())
+            .unwrap()
+            .is_clean());
+    }
+}

@@ -37,6 +37,7 @@ fn every_configuration_writes_the_same_bytes() {
             io_uring,
             direct_io,
             fsync: i % 2 == 0,
+            map: None,
         };
         let stats = write_file(&path, &opts, &mut no_progress()).unwrap();
         let engine = if io_uring {
@@ -59,6 +60,7 @@ fn every_configuration_writes_the_same_bytes() {
             queue_depth: vq,
             io_uring: vu,
             direct_io: vd,
+            map: None,
         };
         let v = verify_file(&path, &vopts, &mut no_progress()).unwrap();
         assert_eq!(

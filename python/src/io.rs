@@ -164,6 +164,7 @@ fn write_options(
         threads: pool.threads,
         queue_depth: pool.queue_depth,
         fsync,
+        map: None,
     };
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -364,6 +365,7 @@ pub fn read_and_validate(
         io_uring: use_io_uring,
         threads: pool.threads,
         queue_depth: pool.queue_depth,
+        map: None,
     };
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -26,6 +26,10 @@ pub struct VerifyArgs {
     /// Print the result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Generation map of the target (from `dgen write --map`): each block is checked against
+    /// the content the map says it holds now.
+    #[arg(long, value_name = "PATH")]
+    pub map: Option<PathBuf>,
 }
 
 /// Runs `dgen verify`: exit 0 when every byte matches, 1 (with the first bad offset) on a
@@ -42,11 +46,13 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         io_uring: !args.io.no_uring,
         threads: args.io.threads,
         queue_depth: args.io.queue_depth,
+        map: None,
     };
+    let record_params = opts.params.clone();
     let record = Record {
         command: "verify",
         path: &args.path,
-        params: &opts.params,
+        params: &record_params,
         bytes_key: "bytes_checked",
     };
     if args.data.seed.is_none() {
@@ -58,6 +64,37 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     }
     if let Err(e) = opts.validate() {
         return Ok(report_failure(e.into(), &record, args.json));
+    }
+    let mut opts = opts;
+    let mut uncertain = 0;
+    if let Some(map_path) = &args.map {
+        let size = match args.size {
+            Some(s) => s,
+            None => std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0),
+        };
+        match dgen::map::session::open_for_verify(map_path, &opts.params, size) {
+            Ok((contents, recovery, n)) => {
+                opts.map = Some(contents);
+                uncertain = n;
+                if recovery.torn_tail_bytes > 0 || recovery.corrupt_records > 0 {
+                    eprintln!(
+                        "dgen verify: map {}: the journal ends in a torn record ({} bytes) and {} \
+                         corrupt records; the state before them is checked",
+                        map_path.display(),
+                        recovery.torn_tail_bytes,
+                        recovery.corrupt_records
+                    );
+                }
+                if n > 0 {
+                    eprintln!(
+                        "dgen verify: map {}: {n} blocks were being written when the last run \
+                         stopped: each may hold its old or its new content, and either is accepted",
+                        map_path.display()
+                    );
+                }
+            }
+            Err(e) => return Ok(report_failure(e.into(), &record, args.json)),
+        }
     }
     stop_on_signals();
     let bar = progress_bar(!args.json);
@@ -88,6 +125,9 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     if args.json {
         let mut obj = to_json(&stats, &opts);
         obj["size_given"] = args.size.is_some().into();
+        if args.map.is_some() {
+            obj["uncertain_blocks"] = uncertain.into();
+        }
         if let Some((unit, f)) = &finding {
             obj["first_bad_unit"] =
                 serde_json::json!({ "offset": unit, "holds": f, "says": f.to_string() });
@@ -141,7 +181,10 @@ fn first_bad_unit_finding(
     offset: u64,
 ) -> Option<(u64, dgen::diagnose::Finding)> {
     use std::os::unix::fs::FileExt;
-    let generator = dgen::Generator::new(opts.params.clone()).ok()?;
+    let generator = match &opts.map {
+        Some(m) => m.generator(opts.params.clone()).ok()?,
+        None => dgen::Generator::new(opts.params.clone()).ok()?,
+    };
     let unit_offset = offset / 4096 * 4096;
     let mut unit = vec![0u8; 4096];
     let file = std::fs::File::open(path).ok()?;
@@ -162,7 +205,7 @@ fn first_bad_unit_finding(
     let block = unit_offset / unit_size;
     let atom = (unit_offset % unit_size) / 4096;
     let finding =
-        dgen::diagnose::diagnose(&generator, generator.initial_content(block), atom, &unit);
+        dgen::diagnose::diagnose(&generator, block, generator.content_of(block), atom, &unit);
     Some((unit_offset, finding))
 }
 

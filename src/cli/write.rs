@@ -25,6 +25,11 @@ pub struct WriteArgs {
     /// Do not fsync at the end (the data may still be in the page cache when dgen exits).
     #[arg(long)]
     pub no_fsync: bool,
+    /// Generation map of the target (created when missing). With an existing map this is a
+    /// rewrite: every block gets new content (a new generation, or another live block's content
+    /// where it has copies), the ratios hold on what is live, and `dgen verify --map` checks it.
+    #[arg(long, value_name = "PATH")]
+    pub map: Option<PathBuf>,
     /// Print the result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
@@ -53,17 +58,48 @@ pub fn run(args: WriteArgs) -> Result<i32> {
         threads: args.io.threads,
         queue_depth: args.io.queue_depth,
         fsync: !args.no_fsync,
+        map: None,
     };
+    let record_params = opts.params.clone();
     let record = Record {
         command: "write",
         path: &args.path,
-        params: &opts.params,
+        params: &record_params,
         bytes_key: "bytes_written",
     };
     // Checked here too so that bad flags fail before the progress bar appears.
     if let Err(e) = opts.validate() {
         return Ok(report_failure(e.into(), &record, args.json));
     }
+    let mut opts = opts;
+    let full_write = match &args.map {
+        None => None,
+        Some(map_path) => {
+            let Some(size) = args.size else {
+                let e = Error::invalid("size", "--size is required with --map");
+                return Ok(report_failure(e.into(), &record, args.json));
+            };
+            match dgen::map::session::begin_write(map_path, &opts.params, size) {
+                Ok(w) => {
+                    eprintln!(
+                        "dgen write: map {}: {}",
+                        map_path.display(),
+                        if w.created {
+                            "created (a fresh run: every block at generation 0)".to_string()
+                        } else {
+                            format!(
+                                "rewrite of {} blocks (each gets new content; intents journaled)",
+                                w.rewritten_blocks()
+                            )
+                        }
+                    );
+                    opts.map = Some(w.contents.clone());
+                    Some(w)
+                }
+                Err(e) => return Ok(report_failure(e.into(), &record, args.json)),
+            }
+        }
+    };
     stop_on_signals();
     let bar = progress_bar(!args.json);
     let result = write_file(&args.path, &opts, &mut |done, total| {
@@ -74,8 +110,21 @@ pub fn run(args: WriteArgs) -> Result<i32> {
     }
     let stats = match result {
         Ok(s) => s,
-        Err(e) => return Ok(report_failure(e, &record, args.json)),
+        Err(e) => {
+            if let Some(w) = full_write {
+                // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
+                if let Err(me) = w.finish(e.valid_length().unwrap_or(0)) {
+                    eprintln!("dgen: error: map: {me}");
+                }
+            }
+            return Ok(report_failure(e, &record, args.json));
+        }
     };
+    if let Some(w) = full_write {
+        if let Err(e) = w.finish(stats.bytes_written) {
+            return Ok(report_failure(e.into(), &record, args.json));
+        }
+    }
     for w in &stats.warnings {
         eprintln!("dgen: warning: {w}");
     }

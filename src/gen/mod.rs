@@ -35,6 +35,12 @@ pub struct BlockContent {
 }
 pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 
+/// The pseudo-random choice a map write of `block` uses to pick a new slot: a pure function of
+/// the run, the map's epoch and the block, so a rewrite is reproducible.
+pub fn mix_choice(run_id: u64, epoch: u64, block: u64) -> u64 {
+    mix64(run_id ^ mix64(epoch ^ mix64(block ^ 0x6368_6f69_6365)))
+}
+
 /// Which content each block holds when it is not what a fresh write lays down: the state of a
 /// generation map (`crate::map`), as the generator reads it while filling or checking.
 pub trait BlockContents: Send + Sync + std::fmt::Debug {
@@ -44,6 +50,14 @@ pub trait BlockContents: Send + Sync + std::fmt::Debug {
     /// holds either); `None` for most blocks.
     fn alternative(&self, _block: u64) -> Option<BlockContent> {
         None
+    }
+    /// The current generation of `slot` (for diagnosis); `None` when unknown.
+    fn slot_generation(&self, _slot: u64) -> Option<u32> {
+        None
+    }
+    /// Up to `limit` blocks that should hold `content` now (for diagnosis); empty when unknown.
+    fn blocks_holding(&self, _content: BlockContent, _limit: usize) -> Vec<u64> {
+        Vec::new()
     }
 }
 
@@ -121,6 +135,23 @@ impl Generator {
         }
     }
 
+    /// Up to `limit` blocks that a map says hold `content` now (empty without a map).
+    pub fn blocks_holding(&self, content: BlockContent, limit: usize) -> Vec<u64> {
+        self.contents
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.blocks_holding(content, limit))
+    }
+
+    /// The current generation of `slot` according to the map (`None` without one).
+    pub fn slot_generation(&self, slot: u64) -> Option<u32> {
+        self.contents.as_ref().and_then(|c| c.slot_generation(slot))
+    }
+
+    /// Whether a map says which content each block holds.
+    pub fn has_map(&self) -> bool {
+        self.contents.is_some()
+    }
+
     /// The stream tag in this generator's headers.
     pub fn stream_tag(&self) -> u32 {
         self.stream_tag
@@ -138,6 +169,11 @@ impl Generator {
             slot: self.dedup.content_key(block),
             generation: 0,
         }
+    }
+
+    /// Distinct contents (slots) among the first `blocks` blocks of a fresh write.
+    pub fn slots_for(&self, blocks: u64) -> u64 {
+        self.dedup.uniques_before(blocks)
     }
 
     /// The block that holds `slot` at generation 0 in a fresh write (the unique block of that

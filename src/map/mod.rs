@@ -85,6 +85,7 @@
 pub mod file;
 mod format;
 mod journal;
+pub mod session;
 pub mod state;
 
 pub use file::{MapExpect, MapFile, Recovery};

@@ -27,7 +27,9 @@ mod verify;
 mod workers;
 mod write;
 
-pub use options::{VerifyOptions, WriteOptions, DEFAULT_BUFFER_SIZE, DEFAULT_QUEUE_DEPTH};
+pub use options::{
+    MapContents, VerifyOptions, WriteOptions, DEFAULT_BUFFER_SIZE, DEFAULT_QUEUE_DEPTH,
+};
 pub use stats::{IoEngine, PipelineError, VerifyStats, WriteStats};
 pub use verify::verify_file;
 pub use write::{write_file, write_files, write_files_with_streams};

@@ -39,6 +39,27 @@ pub struct WriteOptions {
     pub queue_depth: usize,
     /// fsync each file at the end (included in the duration).
     pub fsync: bool,
+    /// The generation map's view of the target (see `crate::map`): which content each block
+    /// gets. `None`: a fresh write of the plain stream. One file only.
+    pub map: Option<MapContents>,
+}
+
+/// What a generation map says a target's blocks hold, for the generator (see `crate::map`).
+#[derive(Clone, Debug)]
+pub struct MapContents {
+    /// The map's run id (mixed into the data and its headers).
+    pub run_id: u64,
+    /// Each block's content.
+    pub contents: std::sync::Arc<dyn crate::gen::BlockContents>,
+}
+
+impl MapContents {
+    /// The generator for `params` as this map's run writes it.
+    pub fn generator(&self, params: GenParams) -> Result<crate::gen::Generator> {
+        Ok(crate::gen::Generator::new(params)?
+            .with_run_id(self.run_id)
+            .with_contents(self.contents.clone()))
+    }
 }
 
 impl Default for WriteOptions {
@@ -53,6 +74,7 @@ impl Default for WriteOptions {
             threads: 0,
             queue_depth: DEFAULT_QUEUE_DEPTH,
             fsync: true,
+            map: None,
         }
     }
 }
@@ -102,6 +124,9 @@ pub struct VerifyOptions {
     pub threads: usize,
     /// Reads in flight at once.
     pub queue_depth: usize,
+    /// The generation map's view of the target: which content each block should hold.
+    /// `None`: the plain stream (what a fresh write without a map lays down).
+    pub map: Option<MapContents>,
 }
 
 impl Default for VerifyOptions {
@@ -115,6 +140,7 @@ impl Default for VerifyOptions {
             io_uring: true,
             threads: 0,
             queue_depth: DEFAULT_QUEUE_DEPTH,
+            map: None,
         }
     }
 }

@@ -146,10 +146,15 @@ impl fmt::Display for PipelineError {
         }
         match self.valid_lengths.as_slice() {
             [] => {}
-            [one] => write!(f, "; valid length {one} bytes (the file is cut back to it)")?,
+            [one] => write!(
+                f,
+                "; valid length {one} bytes (the file is cut back to it, or to its old length, \
+                 past which it holds what it held before)"
+            )?,
             many => write!(
                 f,
-                "; valid lengths {many:?} bytes (the files are cut back to them)"
+                "; valid lengths {many:?} bytes (the files are cut back to them, or to their old \
+                 lengths)"
             )?,
         }
         Ok(())

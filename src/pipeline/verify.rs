@@ -29,7 +29,10 @@ pub fn verify_file(
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<VerifyStats, PipelineError> {
     opts.validate()?;
-    let generator = Generator::new(opts.params.clone())?;
+    let generator = match &opts.map {
+        Some(m) => m.generator(opts.params.clone())?,
+        None => Generator::new(opts.params.clone())?,
+    };
     let probe = target::probe(path, false)?;
     let size = match (opts.size, probe.kind) {
         (None, Kind::Other) => {

@@ -299,7 +299,10 @@ fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Ve
         }
         let mut params = opts.params.clone();
         params.stream_id = stream_id;
-        let generator = Generator::new(params)?;
+        let generator = match &opts.map {
+            Some(m) => m.generator(params)?,
+            None => Generator::new(params)?,
+        };
         out.push(Planned {
             probe,
             size,
@@ -344,13 +347,17 @@ fn remove_created(plan: &[Planned]) {
 }
 
 /// After a run that stopped early (an error, or cancelled), cuts each regular file back to the
-/// bytes known to be written (`written[i]` for file `i`): it was given its final length before
-/// writing, and would otherwise show that length with holes. Best effort: a failure here leaves
+/// bytes known to be written (`written[i]` for file `i`), or to its length before the run when
+/// that is longer: it was given its final length before writing, and would otherwise show that
+/// length with holes, while what an existing file held past the prefix is still there. Best effort: a failure here leaves
 /// the file as it is, and the run's own error is what gets reported.
 fn cut_to_written(plan: &[Planned], opened: &[Opened], written: &[u64]) {
     for ((t, o), &len) in plan.iter().zip(opened).zip(written) {
         if t.probe.kind == Kind::Regular && len < t.size {
-            let _ = o.file.set_len(len);
+            // Past the written prefix, a file that existed still holds its old bytes up to its old
+            // length: keep them (nothing that was there is lost); only what this run added past
+            // both is cut.
+            let _ = o.file.set_len(len.max(t.probe.size.min(t.size)));
         }
     }
 }
