@@ -134,6 +134,7 @@ def write_file(
     progress: Optional[_ProgressCallback] = None,
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
+    map: Optional[_StrPath] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -158,6 +159,10 @@ def write_file(
         compress_codec: the codecs ``compress_ratio`` is exact for: "lz" (lz4, zstd, LZO1X-1,
             deflate, brotli; the default) or "snappy" (Ceph, RocksDB, MongoDB: lz4 and zstd then
             see a higher ratio; at most 16). Verify with the same value.
+        map: a generation map file (created when missing; ``size`` is then required). With an
+            existing map the write is a rewrite: every block gets new content (a new generation,
+            or another live block's content where it has copies), so every 4 KiB unit changes
+            and the ratios hold on what is live; ``read_and_validate(..., map=)`` checks it.
         use_io_uring: io_uring with registered buffers; when False, or when the kernel refuses
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
         dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
@@ -237,6 +242,7 @@ def read_and_validate(
     queue_depth: Optional[int] = None,
     progress: Optional[_ProgressCallback] = None,
     compress_codec: str = "lz",
+    map: Optional[_StrPath] = None,
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 

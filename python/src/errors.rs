@@ -56,6 +56,11 @@ fn to_pyerr_with(py: Python<'_>, error: Error, suffix: &str) -> PyErr {
     }
 }
 
+/// Converts a core error (no pipeline run: opening a map, say) into the matching Python exception.
+pub fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
+    to_pyerr_with(py, error, "")
+}
+
 /// Converts a pipeline failure, recording the bytes done under `bytes_attr`, and the seed and
 /// valid length(s) (see [`set_record`]). The message ends with the valid length when a write
 /// had started ("; the file is cut back to its first N bytes").
@@ -67,7 +72,10 @@ pub fn pipeline_to_pyerr(
 ) -> PyErr {
     let suffix = match error.valid_lengths.as_slice() {
         [] => String::new(),
-        [one] => format!("; valid length {one} bytes (the file is cut back to it)"),
+        [one] => format!(
+            "; valid length {one} bytes (the file is cut back to it, or to its old length past \
+             which it holds what it held before)"
+        ),
         many => format!("; valid lengths {many:?} bytes (the files are cut back to them)"),
     };
     let err = to_pyerr_with(py, error.error, &suffix);

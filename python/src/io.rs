@@ -2,7 +2,7 @@
 //! `dgen::pipeline` with the GIL released and the progress hook attached.
 
 use crate::args;
-use crate::errors::{no_panic, pipeline_to_pyerr, set_attr, set_record};
+use crate::errors::{self, no_panic, pipeline_to_pyerr, set_attr, set_record};
 use crate::progress::Progress;
 use crate::stats::{VerifyStats, WriteStats};
 use dgen::params::stream_id_for_path;
@@ -192,7 +192,7 @@ fn write_options(
 #[pyo3(signature = (
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz"))]
+    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz", map=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
@@ -212,8 +212,13 @@ pub fn write_file(
     progress: Option<Py<PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
+    map: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
+    let map = map
+        .filter(|m| !m.is_none())
+        .map(|m| args::path("map", m))
+        .transpose()?;
     check_callable(&progress, py)?;
     let stream_id =
         args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
@@ -226,10 +231,32 @@ pub fn write_file(
         compress_codec,
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
-    let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
+    let mut opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
     let seed = opts.params.seed;
+    let mut full_write = None;
+    if let Some(map_path) = &map {
+        let size = opts
+            .size
+            .ok_or_else(|| PyValueError::new_err("invalid size: required with map="))?;
+        let w = dgen::map::session::begin_write(map_path, &opts.params, size)
+            .map_err(|e| errors::to_pyerr(py, e))?;
+        opts.map = Some(w.contents.clone());
+        full_write = Some(w);
+    }
     let stats = run_pipeline(py, progress, "bytes_written", seed, |hook| {
-        pipeline::write_file(&path, &opts, hook)
+        let result = pipeline::write_file(&path, &opts, hook);
+        if let Some(w) = full_write.take() {
+            // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
+            let valid = match &result {
+                Ok(s) => s.bytes_written,
+                Err(e) => e.valid_length().unwrap_or(0),
+            };
+            let finished = w.finish(valid);
+            if let (Ok(_), Err(e)) = (&result, finished) {
+                return Err(e.into());
+            }
+        }
+        result
     })?;
     Ok(WriteStats::new(stats, &opts.params))
 }
@@ -317,7 +344,7 @@ pub fn write_files(
 #[pyo3(signature = (
     path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
     stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
-    threads=None, queue_depth=None, progress=None, compress_codec="lz"))]
+    threads=None, queue_depth=None, progress=None, compress_codec="lz", map=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
@@ -336,8 +363,13 @@ pub fn read_and_validate(
     queue_depth: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
     compress_codec: &str,
+    map: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
+    let map = map
+        .filter(|m| !m.is_none())
+        .map(|m| args::path("map", m))
+        .transpose()?;
     check_callable(&progress, py)?;
     let seed = args::opt_count("seed", seed)?.ok_or_else(|| {
         PyValueError::new_err(
@@ -356,7 +388,7 @@ pub fn read_and_validate(
         compress_codec,
     )?;
     let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
-    let opts = VerifyOptions {
+    let mut opts = VerifyOptions {
         params,
         size: args::opt_size("size", size)?,
         buffer_size: pool.buffer_size,
@@ -369,6 +401,16 @@ pub fn read_and_validate(
     };
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    if let Some(map_path) = &map {
+        let size = match opts.size {
+            Some(s) => s,
+            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+        };
+        let (contents, _recovery, _uncertain) =
+            dgen::map::session::open_for_verify(map_path, &opts.params, size)
+                .map_err(|e| errors::to_pyerr(py, e))?;
+        opts.map = Some(contents);
+    }
     let stats = run_pipeline(py, progress, "bytes_checked", seed, |hook| {
         pipeline::verify_file(&path, &opts, hook)
     })?;

@@ -115,3 +115,34 @@ def test_legacy_positional_call_shape(direct_dir):
     assert stats.io_engine == "pwrite"
     assert stats.dedup_ratio == 2.0 and stats.compress_ratio == 2.0
     assert dgen_py.read_and_validate(path, seed=stats.seed, dedup_ratio=2.0, compress_ratio=2.0).is_clean
+
+
+def test_generation_map_rewrites_every_unit_and_validates(direct_dir):
+    """write_file(map=) twice: the second write changes every 4 KiB unit, keeps the dedup ratio,
+    and read_and_validate(map=) accepts the new data and refuses the old."""
+    import hashlib
+
+    path, mp = direct_dir / "m.bin", direct_dir / "m.map"
+    kw = dict(dedup_ratio=2.0, compress_ratio=3.0, seed=31, dedup_unit="64k", map=mp)
+    st = dgen_py.write_file(path, 32 * MiB, **kw)
+    first = path.read_bytes()
+    assert dgen_py.read_and_validate(path, 32 * MiB, **kw).first_mismatch_offset is None
+    dgen_py.write_file(path, 32 * MiB, **kw)
+    second = path.read_bytes()
+
+    def units(b):
+        return [hashlib.blake2b(b[i : i + 4096]).digest() for i in range(0, len(b), 4096)]
+
+    a, b = units(first), units(second)
+    assert sum(x == y for x, y in zip(a, b)) == 0
+    assert len(b) / len(set(b)) == pytest.approx(2.0, rel=0.005)
+    assert dgen_py.read_and_validate(path, 32 * MiB, **kw).first_mismatch_offset is None
+    # The first write's data, under another name (so the map's stream id is given), is stale.
+    stale = direct_dir / "stale.bin"
+    stale.write_bytes(first)
+    bad = dgen_py.read_and_validate(stale, 32 * MiB, stream_id=st.stream_id, **kw)
+    assert bad.first_mismatch_offset == 0
+    # A map of another size is refused, and the file is left alone.
+    with pytest.raises(ValueError, match="map"):
+        dgen_py.write_file(path, 16 * MiB, **kw)
+    assert path.read_bytes() == second
