@@ -22,6 +22,10 @@ fn dgen(args: &[&str]) -> Output {
 }
 
 fn data_args() -> Vec<&'static str> {
+    data_args_with_seed("21")
+}
+
+fn data_args_with_seed(seed: &'static str) -> Vec<&'static str> {
     vec![
         "-s",
         "48M",
@@ -32,7 +36,7 @@ fn data_args() -> Vec<&'static str> {
         "--dedup-unit",
         "64k",
         "--seed",
-        "21",
+        seed,
         "--stream-id",
         "4",
     ]
@@ -169,20 +173,7 @@ fn a_map_of_another_target_is_refused_and_left_untouched() {
         "--map",
         map.to_str().unwrap(),
     ];
-    a.extend([
-        "-s",
-        "48M",
-        "-d",
-        "2",
-        "-c",
-        "3",
-        "--dedup-unit",
-        "64k",
-        "--seed",
-        "22",
-        "--stream-id",
-        "4",
-    ]);
+    a.extend(data_args_with_seed("22"));
     let o = dgen(&a);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);

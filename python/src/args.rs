@@ -96,6 +96,14 @@ pub fn gen_params(
     Ok(params)
 }
 
+/// An optional path (`None` stays `None`), as [`path`].
+pub fn opt_path(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
+    value
+        .filter(|v| !v.is_none())
+        .map(|v| path(name, v))
+        .transpose()
+}
+
 /// A path given as `str`, `bytes` or `os.PathLike`: `TypeError` for any other type and
 /// `ValueError` for an embedded NUL byte, both naming the argument (`name`).
 pub fn path(name: &str, value: &Bound<'_, PyAny>) -> PyResult<PathBuf> {

@@ -215,10 +215,7 @@ pub fn write_file(
     map: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
-    let map = map
-        .filter(|m| !m.is_none())
-        .map(|m| args::path("map", m))
-        .transpose()?;
+    let map = args::opt_path("map", map)?;
     check_callable(&progress, py)?;
     let stream_id =
         args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
@@ -366,10 +363,7 @@ pub fn read_and_validate(
     map: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
-    let map = map
-        .filter(|m| !m.is_none())
-        .map(|m| args::path("map", m))
-        .transpose()?;
+    let map = args::opt_path("map", map)?;
     check_callable(&progress, py)?;
     let seed = args::opt_count("seed", seed)?.ok_or_else(|| {
         PyValueError::new_err(

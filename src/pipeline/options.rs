@@ -53,6 +53,18 @@ pub struct MapContents {
     pub contents: std::sync::Arc<dyn crate::gen::BlockContents>,
 }
 
+/// The generator of `params`: as `map`'s run writes it when a map is given, else the plain
+/// stream's.
+pub(crate) fn generator_for(
+    map: &Option<MapContents>,
+    params: GenParams,
+) -> Result<crate::gen::Generator> {
+    match map {
+        Some(m) => m.generator(params),
+        None => crate::gen::Generator::new(params),
+    }
+}
+
 impl MapContents {
     /// The generator for `params` as this map's run writes it.
     pub fn generator(&self, params: GenParams) -> Result<crate::gen::Generator> {

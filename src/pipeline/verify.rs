@@ -8,7 +8,6 @@ use super::target::{self, Kind};
 use super::workers::Task;
 use super::{run, stop_error, RunConfig};
 use crate::error::Error;
-use crate::gen::Generator;
 use crate::size::format_size;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -29,10 +28,7 @@ pub fn verify_file(
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<VerifyStats, PipelineError> {
     opts.validate()?;
-    let generator = match &opts.map {
-        Some(m) => m.generator(opts.params.clone())?,
-        None => Generator::new(opts.params.clone())?,
-    };
+    let generator = super::options::generator_for(&opts.map, opts.params.clone())?;
     let probe = target::probe(path, false)?;
     let size = match (opts.size, probe.kind) {
         (None, Kind::Other) => {

@@ -299,10 +299,7 @@ fn plan(paths: &[PathBuf], stream_ids: &[u64], opts: &WriteOptions) -> Result<Ve
         }
         let mut params = opts.params.clone();
         params.stream_id = stream_id;
-        let generator = match &opts.map {
-            Some(m) => m.generator(params)?,
-            None => Generator::new(params)?,
-        };
+        let generator = super::options::generator_for(&opts.map, params)?;
         out.push(Planned {
             probe,
             size,
