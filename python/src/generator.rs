@@ -211,8 +211,8 @@ impl PyGenerator {
             return Ok(None);
         }
         let py = slf.py();
-        let bytes = new_bytes(py, args::to_usize("chunk_size", n)?, |buf| {
-            threads.fill(&gen, offset, buf)
+        let bytes = new_bytes(py, args::to_usize("chunk_size", n)?, |at, buf| {
+            threads.fill(&gen, offset + at, buf)
         })?;
         Ok(Some(bytes))
     }
@@ -300,13 +300,22 @@ impl PyGenerator {
 fn new_bytes<'py>(
     py: Python<'py>,
     len: usize,
-    fill: impl FnOnce(&mut [u8]) + Send,
+    fill: impl Fn(u64, &mut [u8]) + Send + Sync,
 ) -> PyResult<Bound<'py, PyBytes>> {
     PyBytes::new_with(py, len, |buf| {
-        py.allow_threads(|| no_panic(|| fill(buf)))?;
+        // In pieces, with the GIL released for each and Python's signal handlers run between
+        // them: Ctrl-C stops a large call within a few milliseconds.
+        for (i, piece) in buf.chunks_mut(SIGNAL_CHECK_BYTES).enumerate() {
+            let offset = (i * SIGNAL_CHECK_BYTES) as u64;
+            py.allow_threads(|| no_panic(|| fill(offset, piece)))?;
+            py.check_signals()?;
+        }
         Ok(())
     })
 }
+
+/// Bytes filled between two checks for signals (a few milliseconds of generation).
+const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 
 /// Returns the first `size` bytes of the stream as `bytes` (filled with the GIL released).
 ///
@@ -344,5 +353,5 @@ pub fn generate_buffer<'py>(
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let threads = Threads::new(max_threads)?;
-    new_bytes(py, len, |buf| threads.fill(&gen, 0, buf))
+    new_bytes(py, len, |at, buf| threads.fill(&gen, at, buf))
 }
