@@ -5,7 +5,7 @@
 
 use std::io;
 
-use io_uring::{opcode, types, IoUring};
+use io_uring::{opcode, squeue, types, IoUring};
 
 /// `IORING_ENTER_GETEVENTS` from `<linux/io_uring.h>`.
 const IORING_ENTER_GETEVENTS: u32 = 1;
@@ -17,6 +17,14 @@ pub struct Ring {
     pending: u32,
     /// Completions of the last [`Ring::getevents`]: (user data, result).
     events: Vec<(u64, i32)>,
+    /// Entries held back from the submission queue until [`Ring::release_held`] (writes whose
+    /// map intents are not durable yet): the kernel never sees them before.
+    held: Vec<squeue::Entry>,
+    /// Results made up for held entries that were failed ([`Ring::fail_held`]), returned by the
+    /// next [`Ring::getevents`].
+    failed: Vec<(u64, i32)>,
+    /// Submission queue entries.
+    capacity: u32,
 }
 
 impl Ring {
@@ -52,18 +60,63 @@ impl Ring {
             other => other,
         }?;
         Ok(Ring {
+            capacity: ring.params().sq_entries(),
             ring,
             pending: 0,
             events: Vec::with_capacity(entries as usize * 2),
+            held: Vec::new(),
+            failed: Vec::new(),
         })
     }
 
-    /// Operations queued but not yet submitted.
+    /// Operations queued but not yet submitted (held ones included).
     pub fn pending(&self) -> u32 {
-        self.pending
+        self.pending + self.held.len() as u32
+    }
+
+    /// Whether one more operation can be queued now.
+    pub fn has_room(&self) -> bool {
+        self.pending() < self.capacity
+    }
+
+    /// Entries held back (see [`Ring::queue`]'s `hold`).
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Moves the held entries into the submission queue (the next commit submits them).
+    pub fn release_held(&mut self) -> io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut sq = self.ring.submission();
+        for (i, e) in self.held.iter().enumerate() {
+            // SAFETY: the buffers and fds of held entries stay valid until their completion is
+            // reaped (the caller of `queue` guaranteed it for the entry's whole life).
+            if unsafe { sq.push(e) }.is_err() {
+                drop(sq);
+                self.pending += i as u32;
+                self.held.drain(..i);
+                return Err(io::Error::from_raw_os_error(libc::EBUSY));
+            }
+        }
+        drop(sq);
+        self.pending += self.held.len() as u32;
+        self.held.clear();
+        Ok(())
+    }
+
+    /// Fails every held entry with `-errno` (its completion comes from the next getevents); the
+    /// kernel never sees them.
+    pub fn fail_held(&mut self, errno: i32) {
+        for e in self.held.drain(..) {
+            self.failed.push((e.get_user_data(), -errno));
+        }
     }
 
     /// Queues one read or write. `Ok(false)`: the submission queue is full (submit first).
+    /// `hold`: keep it out of the submission queue until [`Ring::release_held`] (or fail it with
+    /// [`Ring::fail_held`]).
     ///
     /// # Safety
     /// `buf` must be valid for `len` bytes (writable for a read) until the completion carrying
@@ -76,6 +129,7 @@ impl Ring {
         buf: *mut u8,
         len: usize,
         offset: u64,
+        hold: bool,
     ) -> io::Result<bool> {
         let len = u32::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let entry = if is_write {
@@ -88,6 +142,13 @@ impl Ring {
                 .build()
         }
         .user_data(user_data);
+        if hold {
+            if !self.has_room() {
+                return Ok(false);
+            }
+            self.held.push(entry);
+            return Ok(true);
+        }
         // SAFETY: the caller guarantees that buf/len and fd stay valid until the completion is
         // reaped, which is what the kernel needs for this entry.
         let pushed = unsafe { self.ring.submission().push(&entry) };
@@ -118,7 +179,9 @@ impl Ring {
     pub fn getevents(&mut self, min: u32, max: u32) -> io::Result<u32> {
         self.events.clear();
         let max = max.max(min).max(1) as usize;
-        let mut entered = false;
+        let take = self.failed.len().min(max);
+        self.events.extend(self.failed.drain(..take));
+        let mut entered = !self.events.is_empty();
         loop {
             let before = self.events.len();
             for cqe in self.ring.completion() {
@@ -187,7 +250,7 @@ mod tests {
         for (i, b) in bufs.iter_mut().enumerate() {
             // SAFETY: the buffers outlive the reap below; the file stays open.
             let ok =
-                unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096) }
+                unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096, false) }
                     .unwrap();
             assert!(ok);
         }
@@ -210,7 +273,7 @@ mod tests {
 
         let mut back = vec![0u8; 4096];
         // SAFETY: `back` outlives the reap; the file stays open.
-        unsafe { ring.queue(9, fd, false, back.as_mut_ptr(), 4096, 4096) }.unwrap();
+        unsafe { ring.queue(9, fd, false, back.as_mut_ptr(), 4096, 4096, false) }.unwrap();
         // getevents submits pending operations itself when it has to wait.
         assert_eq!(ring.getevents(1, 1).unwrap(), 1);
         assert_eq!(ring.event(0), Some((9, 4096)));
@@ -226,7 +289,7 @@ mod tests {
         let mut ring = Ring::new(4).unwrap();
         let mut buf = vec![7u8; 4096];
         // SAFETY: `buf` outlives the reap below; the file stays open.
-        assert!(unsafe { ring.queue(1, fd, true, buf.as_mut_ptr(), 4096, 0) }.unwrap());
+        assert!(unsafe { ring.queue(1, fd, true, buf.as_mut_ptr(), 4096, 0, false) }.unwrap());
         assert_eq!(ring.commit().unwrap(), 1);
         let mut got = 0;
         for _ in 0..1000 {
@@ -238,5 +301,34 @@ mod tests {
         }
         assert_eq!(got, 1, "a polling reap never saw the finished write");
         assert_eq!(ring.event(0), Some((1, 4096)));
+    }
+
+    /// Held writes reach the kernel only when released; failed ones come back as errors.
+    #[test]
+    fn held_writes_wait_for_release_or_fail() {
+        let mut file = tempfile::tempfile().unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        let mut a = vec![1u8; 4096];
+        let mut b = vec![2u8; 4096];
+        // SAFETY: the buffers outlive the reaps below; the file stays open.
+        unsafe {
+            assert!(ring.queue(1, fd, true, a.as_mut_ptr(), 4096, 0, true).unwrap());
+            assert!(ring.queue(2, fd, true, b.as_mut_ptr(), 4096, 4096, true).unwrap());
+        }
+        assert_eq!((ring.pending(), ring.held()), (2, 2));
+        assert_eq!(ring.commit().unwrap(), 0, "held entries are not submitted");
+        let mut all = Vec::new();
+        file.read_to_end(&mut all).unwrap();
+        assert!(all.is_empty());
+        ring.fail_held(libc::ENOSPC);
+        assert_eq!(ring.getevents(2, 4).unwrap(), 2);
+        assert_eq!(ring.event(1), Some((2, -libc::ENOSPC)));
+        // SAFETY: as above.
+        unsafe { ring.queue(3, fd, true, a.as_mut_ptr(), 4096, 0, true) }.unwrap();
+        ring.release_held().unwrap();
+        assert_eq!(ring.commit().unwrap(), 1);
+        assert_eq!(ring.getevents(1, 4).unwrap(), 1);
+        assert_eq!(ring.event(0), Some((3, 4096)));
     }
 }
