@@ -384,16 +384,11 @@ pub unsafe extern "C" fn dgen_rs_uring_queue(
 ) -> c_int {
     guard("io_uring queue", -PANIC_ERRNO, || {
         // SAFETY: guaranteed by the caller.
-        let Some(job) = (unsafe { job_mut(job) }) else {
-            return -libc::EINVAL;
-        };
-        // A map write waits until its intents are durable (see dgen_rs_uring_commit).
-        let hold = is_write != 0 && job.map.is_some();
-        let Some(ring) = job.ring.as_mut() else {
+        let Some(ring) = (unsafe { job_mut(job) }).and_then(|j| j.ring.as_mut()) else {
             return -libc::EINVAL;
         };
         // SAFETY: buffer and fd validity until reaping is guaranteed by the caller.
-        match unsafe { ring.queue(user_data, fd, is_write != 0, buf, len, offset, hold) } {
+        match unsafe { ring.queue(user_data, fd, is_write != 0, buf, len, offset) } {
             Ok(true) => 0,
             Ok(false) => 1,
             Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),

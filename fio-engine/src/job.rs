@@ -94,6 +94,10 @@ impl Job {
                         size
                     ));
                 }
+                // A map write waits in the ring until its intent is durable (the commit hook).
+                if let Some(ring) = self.ring.as_mut() {
+                    ring.hold_writes = m.writable();
+                }
                 self.map = Some(m);
                 Ok(())
             }

@@ -206,7 +206,9 @@ impl MapJob {
     /// map's end).
     fn blocks_of(&self, offset: u64, len: u64) -> Result<(u64, u64), String> {
         let end = offset + len;
-        if offset % self.unit != 0 || (len % self.unit != 0 && end < self.size) || end > self.size
+        if !offset.is_multiple_of(self.unit)
+            || (!len.is_multiple_of(self.unit) && end < self.size)
+            || end > self.size
         {
             return Err(format!(
                 "write at offset {offset}, length {len} is not whole dedup blocks of {} bytes \
@@ -316,11 +318,17 @@ impl MapJob {
         Ok(())
     }
 
-    fn describe(&self, offset: u64, data: &[u8], i: usize, block: u64, exp: BlockContent) -> String {
+    fn describe(
+        &self,
+        offset: u64,
+        data: &[u8],
+        i: usize,
+        block: u64,
+        exp: BlockContent,
+    ) -> String {
         let at = offset + i as u64;
         let mut expected = [0u8; 1];
-        self.gen
-            .fill_content(exp, at % self.unit, &mut expected);
+        self.gen.fill_content(exp, at % self.unit, &mut expected);
         let alt = self
             .alternatives
             .get(&block)

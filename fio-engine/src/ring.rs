@@ -25,6 +25,9 @@ pub struct Ring {
     failed: Vec<(u64, i32)>,
     /// Submission queue entries.
     capacity: u32,
+    /// Hold every write back until [`Ring::release_held`] (a map job: a write is submitted only
+    /// once its intent is durable).
+    pub hold_writes: bool,
 }
 
 impl Ring {
@@ -66,6 +69,7 @@ impl Ring {
             events: Vec::with_capacity(entries as usize * 2),
             held: Vec::new(),
             failed: Vec::new(),
+            hold_writes: false,
         })
     }
 
@@ -79,7 +83,7 @@ impl Ring {
         self.pending() < self.capacity
     }
 
-    /// Entries held back (see [`Ring::queue`]'s `hold`).
+    /// Entries held back (see [`Ring::hold_writes`]).
     pub fn held(&self) -> usize {
         self.held.len()
     }
@@ -115,8 +119,8 @@ impl Ring {
     }
 
     /// Queues one read or write. `Ok(false)`: the submission queue is full (submit first).
-    /// `hold`: keep it out of the submission queue until [`Ring::release_held`] (or fail it with
-    /// [`Ring::fail_held`]).
+    /// With [`Ring::hold_writes`], a write stays out of the submission queue until
+    /// [`Ring::release_held`] (or is failed with [`Ring::fail_held`]).
     ///
     /// # Safety
     /// `buf` must be valid for `len` bytes (writable for a read) until the completion carrying
@@ -129,7 +133,6 @@ impl Ring {
         buf: *mut u8,
         len: usize,
         offset: u64,
-        hold: bool,
     ) -> io::Result<bool> {
         let len = u32::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let entry = if is_write {
@@ -142,7 +145,7 @@ impl Ring {
                 .build()
         }
         .user_data(user_data);
-        if hold {
+        if is_write && self.hold_writes {
             if !self.has_room() {
                 return Ok(false);
             }
@@ -250,7 +253,7 @@ mod tests {
         for (i, b) in bufs.iter_mut().enumerate() {
             // SAFETY: the buffers outlive the reap below; the file stays open.
             let ok =
-                unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096, false) }
+                unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), b.len(), i as u64 * 4096) }
                     .unwrap();
             assert!(ok);
         }
@@ -273,7 +276,7 @@ mod tests {
 
         let mut back = vec![0u8; 4096];
         // SAFETY: `back` outlives the reap; the file stays open.
-        unsafe { ring.queue(9, fd, false, back.as_mut_ptr(), 4096, 4096, false) }.unwrap();
+        unsafe { ring.queue(9, fd, false, back.as_mut_ptr(), 4096, 4096) }.unwrap();
         // getevents submits pending operations itself when it has to wait.
         assert_eq!(ring.getevents(1, 1).unwrap(), 1);
         assert_eq!(ring.event(0), Some((9, 4096)));
@@ -289,7 +292,7 @@ mod tests {
         let mut ring = Ring::new(4).unwrap();
         let mut buf = vec![7u8; 4096];
         // SAFETY: `buf` outlives the reap below; the file stays open.
-        assert!(unsafe { ring.queue(1, fd, true, buf.as_mut_ptr(), 4096, 0, false) }.unwrap());
+        assert!(unsafe { ring.queue(1, fd, true, buf.as_mut_ptr(), 4096, 0) }.unwrap());
         assert_eq!(ring.commit().unwrap(), 1);
         let mut got = 0;
         for _ in 0..1000 {
@@ -309,12 +312,13 @@ mod tests {
         let mut file = tempfile::tempfile().unwrap();
         let fd = file.as_raw_fd();
         let mut ring = Ring::new(4).unwrap();
+        ring.hold_writes = true;
         let mut a = vec![1u8; 4096];
         let mut b = vec![2u8; 4096];
         // SAFETY: the buffers outlive the reaps below; the file stays open.
         unsafe {
-            assert!(ring.queue(1, fd, true, a.as_mut_ptr(), 4096, 0, true).unwrap());
-            assert!(ring.queue(2, fd, true, b.as_mut_ptr(), 4096, 4096, true).unwrap());
+            assert!(ring.queue(1, fd, true, a.as_mut_ptr(), 4096, 0).unwrap());
+            assert!(ring.queue(2, fd, true, b.as_mut_ptr(), 4096, 4096).unwrap());
         }
         assert_eq!((ring.pending(), ring.held()), (2, 2));
         assert_eq!(ring.commit().unwrap(), 0, "held entries are not submitted");
@@ -325,7 +329,7 @@ mod tests {
         assert_eq!(ring.getevents(2, 4).unwrap(), 2);
         assert_eq!(ring.event(1), Some((2, -libc::ENOSPC)));
         // SAFETY: as above.
-        unsafe { ring.queue(3, fd, true, a.as_mut_ptr(), 4096, 0, true) }.unwrap();
+        unsafe { ring.queue(3, fd, true, a.as_mut_ptr(), 4096, 0) }.unwrap();
         ring.release_held().unwrap();
         assert_eq!(ring.commit().unwrap(), 1);
         assert_eq!(ring.getevents(1, 4).unwrap(), 1);
