@@ -413,9 +413,17 @@ pub unsafe extern "C" fn dgen_rs_uring_pending(job: *mut Job) -> c_uint {
 /// Group commit of a map job: makes the intents of the held writes durable (one `fdatasync`),
 /// then lets the ring submit them; when that fails, the held writes fail with its errno and are
 /// never submitted. Returns an errno only for a ring failure.
-fn release_held(job: &mut Job) -> Result<(), i32> {
-    if job.ring.as_ref().is_none_or(|r| r.held() == 0) {
-        return Ok(());
+///
+/// From fio's commit hook (`defer`), while other operations are in the kernel, the held writes
+/// wait instead, until a getevents finds no completion ready (fio reaps after every
+/// `iodepth_batch` io_us, 1 by default, so releasing at each commit or reap would cost one
+/// `fdatasync` per write): the writes fio queues meanwhile join them, and one `fdatasync`
+/// covers about what completes during one. Writes are still submitted only once durable.
+fn release_held(job: &mut Job, defer: bool) -> Result<(), i32> {
+    match job.ring.as_ref() {
+        None => return Ok(()),
+        Some(r) if r.held() == 0 || (defer && r.in_kernel() > 0) => return Ok(()),
+        Some(_) => {}
     }
     let committed = job.commit_intents();
     let Some(ring) = job.ring.as_mut() else {
@@ -482,7 +490,7 @@ pub unsafe extern "C" fn dgen_rs_uring_commit(job: *mut Job) -> c_int {
         let Some(job) = (unsafe { job_mut(job) }) else {
             return -libc::EINVAL;
         };
-        if let Err(e) = release_held(job) {
+        if let Err(e) = release_held(job, true) {
             return -e;
         }
         let Some(ring) = job.ring.as_mut() else {
@@ -506,9 +514,19 @@ pub unsafe extern "C" fn dgen_rs_uring_getevents(job: *mut Job, min: c_uint, max
         let Some(job) = (unsafe { job_mut(job) }) else {
             return -libc::EINVAL;
         };
-        // fio commits before it waits; should it not, held writes must not wait forever.
-        if let Err(e) = release_held(job) {
-            return -e;
+        // Held writes go when reaping would otherwise wait (they may be what is waited for);
+        // while completions are ready, fio gets those and queues more writes to the batch.
+        let wait = match job.ring.as_mut() {
+            Some(r) if r.held() > 0 && r.in_kernel() > 0 => match r.ready() {
+                Ok(n) => n < (min.max(1) as usize),
+                Err(e) => return -e.raw_os_error().unwrap_or(libc::EIO),
+            },
+            _ => true,
+        };
+        if wait {
+            if let Err(e) = release_held(job, false) {
+                return -e;
+            }
         }
         let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;

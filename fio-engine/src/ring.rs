@@ -25,6 +25,8 @@ pub struct Ring {
     failed: Vec<(u64, i32)>,
     /// Submission queue entries.
     capacity: u32,
+    /// Submitted to the kernel and not reaped yet.
+    in_kernel: u32,
     /// Hold every write back until [`Ring::release_held`] (a map job: a write is submitted only
     /// once its intent is durable).
     pub hold_writes: bool,
@@ -70,6 +72,7 @@ impl Ring {
             held: Vec::new(),
             failed: Vec::new(),
             hold_writes: false,
+            in_kernel: 0,
         })
     }
 
@@ -81,6 +84,22 @@ impl Ring {
     /// Whether one more operation can be queued now.
     pub fn has_room(&self) -> bool {
         self.pending() < self.capacity
+    }
+
+    /// Operations submitted to the kernel whose completions have not been reaped.
+    pub fn in_kernel(&self) -> u32 {
+        self.in_kernel
+    }
+
+    /// Completions ready to be reaped without waiting (entering the kernel once, without waiting,
+    /// when the completion queue looks empty: a DEFER_TASKRUN ring posts them only then).
+    pub fn ready(&mut self) -> io::Result<usize> {
+        let n = self.ring.completion().len();
+        if n > 0 || self.in_kernel == 0 {
+            return Ok(n);
+        }
+        self.enter(0)?;
+        Ok(self.ring.completion().len())
     }
 
     /// Entries held back (see [`Ring::hold_writes`]).
@@ -188,6 +207,7 @@ impl Ring {
         loop {
             let before = self.events.len();
             for cqe in self.ring.completion() {
+                self.in_kernel = self.in_kernel.saturating_sub(1);
                 self.events.push((cqe.user_data(), cqe.result()));
                 if self.events.len() >= max {
                     break;
@@ -218,6 +238,7 @@ impl Ring {
             )
         })? as u32;
         self.pending = self.pending.saturating_sub(n);
+        self.in_kernel += n;
         Ok(n)
     }
 
