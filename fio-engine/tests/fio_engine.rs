@@ -1767,3 +1767,73 @@ fn map_iops_measurement() {
         mean(&with) / mean(&without)
     );
 }
+
+/// Unmounts a test's tmpfs when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A map on a full file system: the writes whose intents cannot be journaled fail with ENOSPC
+/// and a message naming dgen_map, and are never written (the file still verifies against the
+/// map). Needs root (mounts a small tmpfs); skipped otherwise.
+#[test]
+fn a_map_that_cannot_be_journaled_fails_the_writes_and_writes_no_data() {
+    let d = tmp();
+    let mnt = d.path().join("small");
+    fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs (not root?)");
+        return;
+    }
+    let _guard = Mounted(mnt.clone());
+    let file = d.path().join("full.bin");
+    let map = mnt.join("full.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    let bs = format!("--bs={MAP_UNIT}");
+    let io_size = format!("--io_size={}", 4 * MAP_SIZE);
+    for io in ["--dgen_io=uring", "--dgen_io=psync"] {
+        // a fresh map each time (the last run left the file system full)
+        for suffix in ["", ".journal", ".tmp"] {
+            let _ = fs::remove_file(mnt.join(format!("full.map{suffix}")));
+        }
+        fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m", io]);
+        let o = fio_map(
+            d.path(),
+            &base,
+            &[
+                "--rw=randwrite",
+                &bs,
+                "--norandommap",
+                &io_size,
+                "--iodepth=8",
+                io,
+            ],
+        );
+        let t = text(&o);
+        assert!(
+            !o.status.success(),
+            "{io}: a full journal went unnoticed:\n{t}"
+        );
+        assert!(
+            t.contains("cannot make the write intents durable") && t.contains("dgen_map="),
+            "{io}: no message:\n{t}"
+        );
+        assert!(t.contains("err=28"), "{io}: not ENOSPC:\n{t}");
+        // nothing was written whose intent is not in the map
+        fio_map_ok(
+            d.path(),
+            &base,
+            &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+        );
+    }
+}
