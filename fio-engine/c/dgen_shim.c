@@ -147,6 +147,8 @@ static int check_map(struct thread_data *td, const struct dgen_job_info *info)
 	else if (o->numjobs > 1 || td->subjob_number)
 		/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
 		snprintf(why, sizeof(why), "numjobs > 1 would share one map between the job's clones; a map has one writer (give each job its own file and map)");
+	else if (td_trim(td))
+		snprintf(why, sizeof(why), "trims discard blocks that the map says hold data");
 	else if (td_write(td) && u &&
 		 (o->min_bs[DDIR_WRITE] % u || o->max_bs[DDIR_WRITE] % u))
 		snprintf(why, sizeof(why), "write block size %llu-%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or bs a multiple of it)", o->min_bs[DDIR_WRITE], o->max_bs[DDIR_WRITE], u, o->min_bs[DDIR_WRITE]);

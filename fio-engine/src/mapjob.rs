@@ -77,6 +77,9 @@ pub struct MapJob {
     busy: Vec<u64>,
     /// In-flight writes by key (fio's io_u): first sequence number, first block, blocks.
     inflight: HashMap<u64, (u64, u64, u64)>,
+    /// The content each block with a write in flight held before it (a read meanwhile may see
+    /// either).
+    before: HashMap<u64, Content>,
 }
 
 impl MapJob {
@@ -161,6 +164,7 @@ impl MapJob {
             created,
             busy: vec![0; blocks.div_ceil(64) as usize],
             inflight: HashMap::new(),
+            before: HashMap::new(),
             map,
         })
     }
@@ -243,7 +247,9 @@ impl MapJob {
             if i == 0 {
                 first_seq = seq;
             }
-            self.alternatives.remove(&b);
+            // what a read may still see until the write completes (an alternative from recovery
+            // stays accepted until then too)
+            self.before.insert(b, t.old);
             self.gen.fill_content(content(t.new), 0, chunk);
         }
         for b in first..first + n {
@@ -275,6 +281,13 @@ impl MapJob {
         };
         for b in first..first + n {
             self.set_busy(b, false);
+            let old = self.before.remove(&b);
+            if ok {
+                self.alternatives.remove(&b);
+            } else if let Some(old) = old {
+                // the block holds the old or the new content (or a mix of 4 KiB units)
+                self.alternatives.insert(b, old);
+            }
         }
         if ok {
             if let Some(file) = self.file.as_mut() {
@@ -304,11 +317,14 @@ impl MapJob {
             let in_block = at % self.unit;
             let exp = content(self.map.expected(block));
             if let Some(i) = self.gen.first_mismatch_content(exp, in_block, piece) {
-                let alt_ok = self.alternatives.get(&block).is_some_and(|&alt| {
-                    self.gen
-                        .first_mismatch_content(content(alt), in_block, piece)
-                        .is_none()
-                });
+                let alt_ok = [self.alternatives.get(&block), self.before.get(&block)]
+                    .into_iter()
+                    .flatten()
+                    .any(|&alt| {
+                        self.gen
+                            .first_mismatch_content(content(alt), in_block, piece)
+                            .is_none()
+                    });
                 if !alt_ok {
                     return Err(self.describe(offset, data, pos + i, block, exp));
                 }
@@ -447,6 +463,9 @@ mod tests {
         let mut other = vec![0u8; unit];
         assert_eq!(m.write(8, unit as u64 * 5, &mut other), Ok(MapWrite::Busy));
         m.commit().unwrap();
+        // while it is in flight a read may see either content
+        assert_eq!(m.verify(unit as u64 * 4, &before), Ok(()));
+        assert_eq!(m.verify(unit as u64 * 4, &buf), Ok(()));
         m.done(7, true);
         assert_eq!(m.verify(unit as u64 * 4, &buf), Ok(()));
         let e = m.verify(unit as u64 * 4, &before).unwrap_err();
