@@ -40,6 +40,7 @@ struct dgen_eo {
 	char *verify;
 	char *prepopulate;
 	char *compress_codec;
+	char *map;
 	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
 	unsigned int fixed_up;	 /* fixup_once() ran for this job */
@@ -108,6 +109,7 @@ static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
 	o->verify = eo->verify;
 	o->prepopulate = eo->prepopulate;
 	o->compress_codec = eo->compress_codec;
+	o->map = eo->map;
 }
 
 /*
@@ -129,6 +131,36 @@ static int job_info(struct thread_data *td, struct dgen_job_info *info)
 static int verify_only(struct thread_data *td, const struct dgen_job_info *info)
 {
 	return info->verify && !td_write(td);
+}
+
+/* dgen_map tracks whole dedup blocks of one file, written by one job. */
+static int check_map(struct thread_data *td, const struct dgen_job_info *info)
+{
+	struct thread_options *o = &td->o;
+	const struct dgen_eo *eo = td->eo;
+	unsigned long long u = info->dedupe_unit;
+	char why[512];
+
+	why[0] = 0;
+	if (o->nr_files > 1)
+		snprintf(why, sizeof(why), "the job has %u files (nrfiles or filename with ':'); a map tracks one file", o->nr_files);
+	else if (o->numjobs > 1 || td->subjob_number)
+		/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
+		snprintf(why, sizeof(why), "numjobs > 1 would share one map between the job's clones; a map has one writer (give each job its own file and map)");
+	else if (td_trim(td))
+		snprintf(why, sizeof(why), "trims discard blocks that the map says hold data");
+	else if (td_write(td) && u &&
+		 (o->min_bs[DDIR_WRITE] % u || o->max_bs[DDIR_WRITE] % u))
+		snprintf(why, sizeof(why), "write block size %llu-%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or bs a multiple of it)", o->min_bs[DDIR_WRITE], o->max_bs[DDIR_WRITE], u, o->min_bs[DDIR_WRITE]);
+	else if (td_write(td) && u && o->ba[DDIR_WRITE] % u)
+		snprintf(why, sizeof(why), "write offsets are aligned to %llu bytes (blockalign), not to dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or blockalign a multiple of it)", o->ba[DDIR_WRITE], u, o->ba[DDIR_WRITE]);
+	else if (u && o->start_offset % u)
+		snprintf(why, sizeof(why), "offset=%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks", o->start_offset, u);
+	if (!why[0])
+		return 0;
+	dlog(1, "dgen: job %s: bad option dgen_map=%s: %s\n", o->name, eo && eo->map ? eo->map : "", why);
+	td_vmsg(td, EINVAL, "dgen_map cannot be used with this job", "dgen init");
+	return 1;
 }
 
 static int check_conflicts(struct thread_data *td)
@@ -155,6 +187,9 @@ static int check_conflicts(struct thread_data *td)
 			return 1;
 		}
 	}
+
+	if (info.map && check_map(td, &info))
+		return 1;
 
 	if (o->verify != 0 /* VERIFY_NONE; verify.h needs fio-internal macros */)
 		bad = "verify (use dgen_verify=1: it checks every byte read against the generated content)";
@@ -359,6 +394,9 @@ static void complete_rw(struct thread_data *td, struct dgen_td *dt, struct io_u 
 {
 	struct fio_file *f = io_u->file;
 
+	if (dt->info.map && io_u->ddir == DDIR_WRITE)
+		dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u,
+				   res >= 0 && (unsigned long long)res == io_u->xfer_buflen);
 	if (res < 0) {
 		io_u->error = (unsigned int)-res;
 		return;
@@ -402,8 +440,10 @@ static enum fio_q_status dgen_queue(struct thread_data *td, struct io_u *io_u)
 
 	/* Fill here, not in prep(): fio stamps buffers after prep(). */
 	if (is_write) {
-		ret = dgen_rs_fill(dt->job, f->fileno, f->file_name, io_u->offset,
-				   io_u->xfer_buf, io_u->xfer_buflen);
+		ret = dgen_rs_fill(dt->job, (uint64_t)(uintptr_t)io_u, f->fileno, f->file_name,
+				   io_u->offset, io_u->xfer_buf, io_u->xfer_buflen);
+		if (ret < 0)
+			return FIO_Q_BUSY; /* a block of it is being written, or the ring is full */
 		if (ret) {
 			io_u->error = ret;
 			td_verror(td, ret, "dgen fill");
@@ -432,6 +472,8 @@ static enum fio_q_status dgen_queue(struct thread_data *td, struct io_u *io_u)
 		if (ret == 1)
 			return FIO_Q_BUSY;
 		io_u->error = -ret;
+		if (dt->info.map && is_write)
+			dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u, 0);
 		td_verror(td, io_u->error, "dgen queue");
 		return FIO_Q_COMPLETED;
 	}
@@ -532,6 +574,16 @@ static int dgen_open_file(struct thread_data *td, struct fio_file *f)
 	     (unsigned long long)st.st_size < f->file_offset + f->io_size)) {
 		refuse_short_verify(td, f);
 		return 1;
+	}
+	/* dgen_map: open (or create) the file's map before the file is opened (or created). */
+	if (dt && dt->info.map) {
+		int ret = dgen_rs_map_open(dt->job, f->fileno, f->file_name,
+					   f->file_offset + f->io_size, td_write(td));
+
+		if (ret) {
+			td_vmsg(td, ret, "dgen_map cannot be opened (see message above)", "dgen open");
+			return 1;
+		}
 	}
 	return generic_open_file(td, f);
 }
@@ -692,6 +744,7 @@ DGEN_CHECK_CB(io, "dgen_io")
 DGEN_CHECK_CB(verify, "dgen_verify")
 DGEN_CHECK_CB(prepopulate, "dgen_prepopulate")
 DGEN_CHECK_CB(compress_codec, "dgen_compress_codec")
+DGEN_CHECK_CB(map, "dgen_map")
 
 /* The seed is drawn once, when the option is parsed, so every user of it (the parent's
  * prepopulate, the job, its numjobs clones) sees the same value. */
@@ -767,6 +820,8 @@ static struct fio_option dgen_options[] = {
 			"1 (default): when fio lays out a missing or short file for a read or mixed job, rewrite it with generated content (never for a verifying job that does not write: that fails instead); 0: keep fio's layout"),
 	DGEN_STR_OPTION("dgen_compress_codec", "dgen compression codec family", compress_codec, "lz",
 			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
+	DGEN_STR_OPTION("dgen_map", "dgen generation map", map, "",
+			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. A job that only reads never writes the map. Empty (default): no map"),
 	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
 	DGEN_CMDPRIO_OPTION(cmdprio_class),
 	DGEN_CMDPRIO_OPTION(cmdprio),

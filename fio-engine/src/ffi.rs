@@ -10,8 +10,9 @@ use std::path::Path;
 use dgen::Generator;
 
 use crate::io;
-use crate::job::Job;
+use crate::job::{Fill, Job};
 use crate::log;
+use crate::mapjob::MapJob;
 use crate::options::{check_option, EngineConfig, IoMode, RawOptions};
 
 /// Error code for a caught panic (shows in fio as "State not recoverable").
@@ -29,6 +30,7 @@ pub struct DgenOpts {
     verify: *const c_char,
     prepopulate: *const c_char,
     compress_codec: *const c_char,
+    map: *const c_char,
 }
 
 /// `struct dgen_job_info` of `dgen_fio.h`.
@@ -37,6 +39,8 @@ pub struct DgenJobInfo {
     io_mode: c_int,
     verify: c_int,
     prepopulate: c_int,
+    map: c_int,
+    dedupe_unit: u64,
 }
 
 /// Runs `f`, turning a panic into a logged error and `fallback`.
@@ -93,6 +97,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     // SAFETY: the strings are NULL or valid for the duration of this call.
     let s = |p| unsafe { opt_str(p) };
     let codec = s(o.compress_codec);
+    let map = s(o.map);
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
         s(o.compress_ratio),
@@ -113,6 +118,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         verify: v.as_deref(),
         prepopulate: pp.as_deref(),
         compress_codec: codec.as_deref(),
+        map: map.as_deref(),
     };
     match EngineConfig::parse(&raw) {
         Ok(c) => Some(c),
@@ -194,6 +200,8 @@ fn job_info(config: &EngineConfig) -> DgenJobInfo {
         io_mode: config.io as c_int,
         verify: c_int::from(config.verify),
         prepopulate: c_int::from(config.prepopulate),
+        map: c_int::from(config.map.is_some()),
+        dedupe_unit: config.params.dedup_unit,
     }
 }
 
@@ -262,7 +270,8 @@ pub unsafe extern "C" fn dgen_rs_job_free(job: *mut Job) {
     guard("job cleanup", (), || {
         if !job.is_null() {
             // SAFETY: `job` came from Box::into_raw in dgen_rs_job_new and is freed once.
-            drop(unsafe { Box::from_raw(job) });
+            let mut job = unsafe { Box::from_raw(job) };
+            job.finish();
         }
     })
 }
@@ -275,6 +284,7 @@ pub unsafe extern "C" fn dgen_rs_job_free(job: *mut Job) {
 #[no_mangle]
 pub unsafe extern "C" fn dgen_rs_fill(
     job: *mut Job,
+    key: u64,
     fileno: c_uint,
     file_name: *const c_char,
     offset: u64,
@@ -293,12 +303,10 @@ pub unsafe extern "C" fn dgen_rs_fill(
         let data = unsafe { std::slice::from_raw_parts_mut(buf, len) };
         // SAFETY: guaranteed by the caller.
         let file = unsafe { path(file_name) };
-        match job.fill(fileno as usize, file, offset, data) {
-            Ok(()) => 0,
-            Err(e) => {
-                log::error(&format!("dgen: job {}: {e}", job.name));
-                libc::EINVAL
-            }
+        match job.fill_io(key, fileno as usize, file, offset, data) {
+            Ok(Fill::Ready) => 0,
+            Ok(Fill::Busy) => -1,
+            Err(errno) => errno,
         }
     })
 }
@@ -402,6 +410,75 @@ pub unsafe extern "C" fn dgen_rs_uring_pending(job: *mut Job) -> c_uint {
     })
 }
 
+/// Group commit of a map job: makes the intents of the held writes durable (one `fdatasync`),
+/// then lets the ring submit them; when that fails, the held writes fail with its errno and are
+/// never submitted. Returns an errno only for a ring failure.
+///
+/// From fio's commit hook (`defer`), while other operations are in the kernel, the held writes
+/// wait instead, until a getevents finds no completion ready (fio reaps after every
+/// `iodepth_batch` io_us, 1 by default, so releasing at each commit or reap would cost one
+/// `fdatasync` per write): the writes fio queues meanwhile join them, and one `fdatasync`
+/// covers about what completes during one. Writes are still submitted only once durable.
+fn release_held(job: &mut Job, defer: bool) -> Result<(), i32> {
+    match job.ring.as_ref() {
+        None => return Ok(()),
+        Some(r) if r.held() == 0 || (defer && r.in_kernel() > 0) => return Ok(()),
+        Some(_) => {}
+    }
+    let committed = job.commit_intents();
+    let Some(ring) = job.ring.as_mut() else {
+        return Ok(());
+    };
+    match committed {
+        Ok(()) => ring
+            .release_held()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(errno) => {
+            ring.fail_held(errno);
+            Ok(())
+        }
+    }
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
+/// `job` live (see [`dgen_rs_fill`]); `file_name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_map_open(
+    job: *mut Job,
+    fileno: c_uint,
+    file_name: *const c_char,
+    size: u64,
+    writes: c_int,
+) -> c_int {
+    guard("dgen_map open", PANIC_ERRNO, || {
+        // SAFETY: guaranteed by the caller.
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return libc::EINVAL;
+        };
+        // SAFETY: guaranteed by the caller.
+        let file = unsafe { path(file_name) };
+        job.open_map(fileno as usize, file, size, writes != 0)
+            .err()
+            .unwrap_or(0)
+    })
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
+/// `job` live (see [`dgen_rs_fill`]).
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_write_done(job: *mut Job, key: u64, ok: c_int) {
+    guard("write done", (), || {
+        // SAFETY: guaranteed by the caller.
+        if let Some(job) = unsafe { job_mut(job) } {
+            job.write_done(key, ok != 0);
+        }
+    })
+}
+
 /// See `dgen_fio.h`.
 ///
 /// # Safety
@@ -410,7 +487,13 @@ pub unsafe extern "C" fn dgen_rs_uring_pending(job: *mut Job) -> c_uint {
 pub unsafe extern "C" fn dgen_rs_uring_commit(job: *mut Job) -> c_int {
     guard("io_uring submit", -PANIC_ERRNO, || {
         // SAFETY: guaranteed by the caller.
-        let Some(ring) = (unsafe { job_mut(job) }).and_then(|j| j.ring.as_mut()) else {
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return -libc::EINVAL;
+        };
+        if let Err(e) = release_held(job, true) {
+            return -e;
+        }
+        let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
         match ring.commit() {
@@ -428,7 +511,24 @@ pub unsafe extern "C" fn dgen_rs_uring_commit(job: *mut Job) -> c_int {
 pub unsafe extern "C" fn dgen_rs_uring_getevents(job: *mut Job, min: c_uint, max: c_uint) -> c_int {
     guard("io_uring getevents", -PANIC_ERRNO, || {
         // SAFETY: guaranteed by the caller.
-        let Some(ring) = (unsafe { job_mut(job) }).and_then(|j| j.ring.as_mut()) else {
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return -libc::EINVAL;
+        };
+        // Held writes go when reaping would otherwise wait (they may be what is waited for);
+        // while completions are ready, fio gets those and queues more writes to the batch.
+        let wait = match job.ring.as_mut() {
+            Some(r) if r.held() > 0 && r.in_kernel() > 0 => match r.ready() {
+                Ok(n) => n < (min.max(1) as usize),
+                Err(e) => return -e.raw_os_error().unwrap_or(libc::EIO),
+            },
+            _ => true,
+        };
+        if wait {
+            if let Err(e) = release_held(job, false) {
+                return -e;
+            }
+        }
+        let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
         match ring.getevents(min, max) {
@@ -482,12 +582,29 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
         if config.io == IoMode::Null || !config.prepopulate {
             return 0;
         }
-        let gen = match Generator::new(config.params_for(file)) {
-            Ok(g) => g,
-            Err(e) => {
-                log::error(&format!("dgen: job {name}: {e}"));
-                return libc::EINVAL;
+        let gen = match &config.map {
+            // What the map says (a fresh map is created: every block at generation 0).
+            Some(map) => {
+                match MapJob::open(map, config.params_for(file), 0, file, len, true)
+                    .and_then(|m| m.generator())
+                {
+                    Ok(g) => g,
+                    Err(reason) => {
+                        log::error(&format!(
+                            "dgen: job {name}: bad option dgen_map={}: {reason}",
+                            map.display()
+                        ));
+                        return libc::EINVAL;
+                    }
+                }
             }
+            None => match Generator::new(config.params_for(file)) {
+                Ok(g) => g,
+                Err(e) => {
+                    log::error(&format!("dgen: job {name}: {e}"));
+                    return libc::EINVAL;
+                }
+            },
         };
         log::info(&format!(
             "dgen: job {name}: writing generated content over fio's layout of {} ({})",
@@ -524,6 +641,7 @@ mod tests {
             assert_eq!(
                 dgen_rs_fill(
                     std::ptr::null_mut(),
+                    0,
                     0,
                     std::ptr::null(),
                     0,

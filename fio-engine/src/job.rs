@@ -7,8 +7,18 @@ use std::path::Path;
 use dgen::Generator;
 
 use crate::log;
+use crate::mapjob::{errno_of, MapJob, MapWrite};
 use crate::options::{EngineConfig, IoMode};
 use crate::ring::Ring;
+
+/// What [`Job::fill_io`] did with a write buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// The buffer is filled: submit it.
+    Ready,
+    /// Not now (a block of it is being written, or the ring is full): reap, then try again.
+    Busy,
+}
 
 /// One fio job's engine state.
 pub struct Job {
@@ -20,6 +30,8 @@ pub struct Job {
     generators: Vec<Option<Generator>>,
     /// The job's ring (`dgen_io=uring` only).
     pub ring: Option<Ring>,
+    /// The generation map of the job's file (`dgen_map`), once the file is opened.
+    pub map: Option<MapJob>,
 }
 
 impl Job {
@@ -34,7 +46,150 @@ impl Job {
             config,
             generators: Vec::new(),
             ring,
+            map: None,
         })
+    }
+
+    /// Opens the job's map (`dgen_map`) for file `fileno` (named `file`) of `size` bytes; a job
+    /// that writes creates it when missing, one that only reads never writes it. A second file
+    /// is refused: the map tracks one file.
+    pub fn open_map(
+        &mut self,
+        fileno: usize,
+        file: &Path,
+        size: u64,
+        writes: bool,
+    ) -> Result<(), i32> {
+        let Some(path) = self.config.map.clone() else {
+            return Ok(());
+        };
+        if let Some(m) = &self.map {
+            if m.fileno() == fileno {
+                return Ok(());
+            }
+            log::error(&format!(
+                "dgen: job {}: bad option dgen_map={}: the job opens a second file ({}); a map                  tracks one file (use one file per job, nrfiles=1)",
+                self.name,
+                path.display(),
+                file.display()
+            ));
+            return Err(libc::EINVAL);
+        }
+        match MapJob::open(
+            &path,
+            self.config.params_for(file),
+            fileno,
+            file,
+            size,
+            writes,
+        ) {
+            Ok(m) => {
+                if m.created {
+                    log::info(&format!(
+                        "dgen: job {}: dgen_map={}: created for {} ({} bytes; a fresh run: write \
+                         the whole file before verifying it)",
+                        self.name,
+                        path.display(),
+                        file.display(),
+                        size
+                    ));
+                }
+                // A map write waits in the ring until its intent is durable (the commit hook).
+                if let Some(ring) = self.ring.as_mut() {
+                    ring.hold_writes = m.writable();
+                }
+                self.map = Some(m);
+                Ok(())
+            }
+            Err(reason) => {
+                log::error(&format!(
+                    "dgen: job {}: bad option dgen_map={}: {reason}",
+                    self.name,
+                    path.display()
+                ));
+                Err(libc::EINVAL)
+            }
+        }
+    }
+
+    /// Fills the write buffer of io_u `key`: the stream's bytes, or with a map the blocks' next
+    /// contents (intents logged; with `dgen_io=psync` also made durable here, before the write).
+    pub fn fill_io(
+        &mut self,
+        key: u64,
+        fileno: usize,
+        file: &Path,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<Fill, i32> {
+        let Some(map) = self.map.as_mut() else {
+            return match self.fill(fileno, file, offset, buf) {
+                Ok(()) => Ok(Fill::Ready),
+                Err(e) => {
+                    log::error(&format!("dgen: job {}: {e}", self.name));
+                    Err(libc::EINVAL)
+                }
+            };
+        };
+        if self.ring.as_ref().is_some_and(|r| !r.has_room()) {
+            return Ok(Fill::Busy);
+        }
+        match map.write(key, offset, buf) {
+            Ok(MapWrite::Busy) => return Ok(Fill::Busy),
+            Ok(MapWrite::Filled) => {}
+            Err(reason) => {
+                log::error(&format!(
+                    "dgen: job {}: dgen_map={}: {reason}",
+                    self.name,
+                    map.path().display()
+                ));
+                return Err(libc::EINVAL);
+            }
+        }
+        if self.ring.is_none() {
+            if let Err(errno) = self.commit_intents() {
+                if let Some(m) = self.map.as_mut() {
+                    m.done(key, false);
+                }
+                return Err(errno);
+            }
+        }
+        Ok(Fill::Ready)
+    }
+
+    /// Makes the map's logged intents durable (no-op without a map). On failure logs why and
+    /// returns the errno to fail the dependent writes with.
+    pub fn commit_intents(&mut self) -> Result<(), i32> {
+        let Some(map) = self.map.as_mut() else {
+            return Ok(());
+        };
+        map.commit().map_err(|e| {
+            log::error(&format!(
+                "dgen: job {}: dgen_map={}: cannot make the write intents durable, failing the \
+                 writes that depend on them: {e}",
+                self.name,
+                map.path().display()
+            ));
+            errno_of(&e)
+        })
+    }
+
+    /// A write of io_u `key` finished (`ok`: every byte written).
+    pub fn write_done(&mut self, key: u64, ok: bool) {
+        if let Some(m) = self.map.as_mut() {
+            m.done(key, ok);
+        }
+    }
+
+    /// Ends the job: checkpoints a writable map and logs one line about it.
+    pub fn finish(&mut self) {
+        let name = self.name.clone();
+        if let Some(m) = self.map.as_mut() {
+            match m.finish() {
+                Ok(line) => log::info(&format!("dgen: job {name}: {line}")),
+                Err(line) => log::error(&format!("dgen: job {name}: {line}")),
+            }
+        }
     }
 
     /// The generator of file `fileno` (named `file`).
@@ -71,6 +226,14 @@ impl Job {
         data: &[u8],
     ) -> Result<(), i32> {
         let job = self.name.clone();
+        if let Some(m) = &self.map {
+            if m.fileno() == fileno {
+                return m.verify(offset, data).map_err(|msg| {
+                    log::error(&format!("dgen: job {job}: {msg}"));
+                    libc::EILSEQ
+                });
+            }
+        }
         let gen = self.generator(fileno, file).map_err(|e| {
             log::error(&format!("dgen: job {job}: {e}"));
             libc::EINVAL

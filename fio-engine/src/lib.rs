@@ -21,6 +21,7 @@ pub mod ffi;
 pub mod io;
 pub mod job;
 pub mod log;
+pub mod mapjob;
 pub mod options;
 pub mod ring;
 

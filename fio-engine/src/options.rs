@@ -4,7 +4,7 @@
 //! and again when a job starts; errors name the option and the value.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dgen::params::{check_dedup_unit, check_ratio, stream_id_for_path};
 use dgen::params::{MAX_COMPRESS_RATIO, MAX_DEDUP_RATIO};
@@ -76,6 +76,8 @@ pub struct RawOptions<'a> {
     pub prepopulate: Option<&'a str>,
     /// `dgen_compress_codec`
     pub compress_codec: Option<&'a str>,
+    /// `dgen_map`
+    pub map: Option<&'a str>,
 }
 
 /// A job's complete engine configuration.
@@ -91,6 +93,9 @@ pub struct EngineConfig {
     pub verify: bool,
     /// Rewrite fio's layout of fresh files with generated content.
     pub prepopulate: bool,
+    /// Generation map of the job's file (`dgen_map=PATH`): overwrites write new content and
+    /// reads verify what the map says. `None`: the stateless stream.
+    pub map: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -132,7 +137,16 @@ impl EngineConfig {
             prepopulate: raw
                 .prepopulate
                 .map_or(Ok(true), |v| parse_bool("dgen_prepopulate", v))?,
+            map: raw.map.map(parse_map).transpose()?.flatten(),
         };
+        if config.map.is_some() && config.io == IoMode::Null {
+            return Err(bad(
+                "dgen_map",
+                raw.map.unwrap_or(""),
+                "dgen_io=null writes nothing, so the map would not say what the file holds \
+                 (use dgen_io=uring or dgen_io=psync)",
+            ));
+        }
         if config.verify && config.io == IoMode::Null {
             return Err(bad(
                 "dgen_verify",
@@ -169,6 +183,7 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_verify" => parse_bool("dgen_verify", value).map(drop),
         "dgen_prepopulate" => parse_bool("dgen_prepopulate", value).map(drop),
         "dgen_compress_codec" => parse_codec(value).map(drop),
+        "dgen_map" => parse_map(value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
@@ -182,6 +197,22 @@ fn parse_codec(value: &str) -> Result<dgen::CompressCodec, OptionError> {
     value
         .parse()
         .map_err(|_| bad("dgen_compress_codec", value, "not one of lz, snappy"))
+}
+
+/// `dgen_map`: a path (empty: no map).
+fn parse_map(value: &str) -> Result<Option<PathBuf>, OptionError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.ends_with('/') {
+        return Err(bad(
+            "dgen_map",
+            value,
+            "names a directory; give the path of the map file (created when missing)",
+        ));
+    }
+    Ok(Some(PathBuf::from(v)))
 }
 
 fn bad(option: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
@@ -296,6 +327,7 @@ mod tests {
             verify: Some("1"),
             prepopulate: Some("0"),
             compress_codec: Some("snappy"),
+            map: Some("/tmp/m.map"),
         };
         let c = EngineConfig::parse(&r).unwrap();
         assert_eq!(c.params.compress_codec, dgen::CompressCodec::Snappy);
@@ -306,6 +338,18 @@ mod tests {
         assert_eq!(c.params_for(Path::new("any/file")).stream_id, 42);
         assert_eq!(c.io, IoMode::Psync);
         assert!(c.verify && !c.prepopulate);
+        assert_eq!(c.map.as_deref(), Some(Path::new("/tmp/m.map")));
+        let empty = RawOptions {
+            map: Some(""),
+            ..raw("1")
+        };
+        assert_eq!(EngineConfig::parse(&empty).unwrap().map, None);
+        let null = RawOptions {
+            map: Some("m"),
+            io: Some("null"),
+            ..raw("1")
+        };
+        assert_eq!(EngineConfig::parse(&null).unwrap_err().option, "dgen_map");
     }
 
     #[test]
@@ -330,6 +374,7 @@ mod tests {
             ("dgen_stream", "file"),
             ("dgen_io", "libaio"),
             ("dgen_verify", "2"),
+            ("dgen_map", "/tmp/dir/"),
         ] {
             let e = check_option(name, value).unwrap_err();
             assert_eq!(e.option, name);

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use io_uring::{opcode, types, IoUring};
+use io_uring::{opcode, squeue, types, IoUring};
 
 /// `IORING_ENTER_GETEVENTS` from `<linux/io_uring.h>`.
 const IORING_ENTER_GETEVENTS: u32 = 1;
@@ -17,6 +17,19 @@ pub struct Ring {
     pending: u32,
     /// Completions of the last [`Ring::getevents`]: (user data, result).
     events: Vec<(u64, i32)>,
+    /// Entries held back from the submission queue until [`Ring::release_held`] (writes whose
+    /// map intents are not durable yet): the kernel never sees them before.
+    held: Vec<squeue::Entry>,
+    /// Results made up for held entries that were failed ([`Ring::fail_held`]), returned by the
+    /// next [`Ring::getevents`].
+    failed: Vec<(u64, i32)>,
+    /// Submission queue entries.
+    capacity: u32,
+    /// Submitted to the kernel and not reaped yet.
+    in_kernel: u32,
+    /// Hold every write back until [`Ring::release_held`] (a map job: a write is submitted only
+    /// once its intent is durable).
+    pub hold_writes: bool,
 }
 
 impl Ring {
@@ -52,18 +65,81 @@ impl Ring {
             other => other,
         }?;
         Ok(Ring {
+            capacity: ring.params().sq_entries(),
             ring,
             pending: 0,
             events: Vec::with_capacity(entries as usize * 2),
+            held: Vec::new(),
+            failed: Vec::new(),
+            hold_writes: false,
+            in_kernel: 0,
         })
     }
 
-    /// Operations queued but not yet submitted.
+    /// Operations queued but not yet submitted (held ones included).
     pub fn pending(&self) -> u32 {
-        self.pending
+        self.pending + self.held.len() as u32
+    }
+
+    /// Whether one more operation can be queued now.
+    pub fn has_room(&self) -> bool {
+        self.pending() < self.capacity
+    }
+
+    /// Operations submitted to the kernel whose completions have not been reaped.
+    pub fn in_kernel(&self) -> u32 {
+        self.in_kernel
+    }
+
+    /// Completions ready to be reaped without waiting (entering the kernel once, without waiting,
+    /// when the completion queue looks empty: a DEFER_TASKRUN ring posts them only then).
+    pub fn ready(&mut self) -> io::Result<usize> {
+        let n = self.ring.completion().len();
+        if n > 0 || self.in_kernel == 0 {
+            return Ok(n);
+        }
+        self.enter(0)?;
+        Ok(self.ring.completion().len())
+    }
+
+    /// Entries held back (see [`Ring::hold_writes`]).
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Moves the held entries into the submission queue (the next commit submits them).
+    pub fn release_held(&mut self) -> io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut sq = self.ring.submission();
+        for (i, e) in self.held.iter().enumerate() {
+            // SAFETY: the buffers and fds of held entries stay valid until their completion is
+            // reaped (the caller of `queue` guaranteed it for the entry's whole life).
+            if unsafe { sq.push(e) }.is_err() {
+                drop(sq);
+                self.pending += i as u32;
+                self.held.drain(..i);
+                return Err(io::Error::from_raw_os_error(libc::EBUSY));
+            }
+        }
+        drop(sq);
+        self.pending += self.held.len() as u32;
+        self.held.clear();
+        Ok(())
+    }
+
+    /// Fails every held entry with `-errno` (its completion comes from the next getevents); the
+    /// kernel never sees them.
+    pub fn fail_held(&mut self, errno: i32) {
+        for e in self.held.drain(..) {
+            self.failed.push((e.get_user_data(), -errno));
+        }
     }
 
     /// Queues one read or write. `Ok(false)`: the submission queue is full (submit first).
+    /// With [`Ring::hold_writes`], a write stays out of the submission queue until
+    /// [`Ring::release_held`] (or is failed with [`Ring::fail_held`]).
     ///
     /// # Safety
     /// `buf` must be valid for `len` bytes (writable for a read) until the completion carrying
@@ -88,6 +164,13 @@ impl Ring {
                 .build()
         }
         .user_data(user_data);
+        if is_write && self.hold_writes {
+            if !self.has_room() {
+                return Ok(false);
+            }
+            self.held.push(entry);
+            return Ok(true);
+        }
         // SAFETY: the caller guarantees that buf/len and fd stay valid until the completion is
         // reaped, which is what the kernel needs for this entry.
         let pushed = unsafe { self.ring.submission().push(&entry) };
@@ -118,10 +201,13 @@ impl Ring {
     pub fn getevents(&mut self, min: u32, max: u32) -> io::Result<u32> {
         self.events.clear();
         let max = max.max(min).max(1) as usize;
-        let mut entered = false;
+        let take = self.failed.len().min(max);
+        self.events.extend(self.failed.drain(..take));
+        let mut entered = !self.events.is_empty();
         loop {
             let before = self.events.len();
             for cqe in self.ring.completion() {
+                self.in_kernel = self.in_kernel.saturating_sub(1);
                 self.events.push((cqe.user_data(), cqe.result()));
                 if self.events.len() >= max {
                     break;
@@ -152,6 +238,7 @@ impl Ring {
             )
         })? as u32;
         self.pending = self.pending.saturating_sub(n);
+        self.in_kernel += n;
         Ok(n)
     }
 
@@ -238,5 +325,35 @@ mod tests {
         }
         assert_eq!(got, 1, "a polling reap never saw the finished write");
         assert_eq!(ring.event(0), Some((1, 4096)));
+    }
+
+    /// Held writes reach the kernel only when released; failed ones come back as errors.
+    #[test]
+    fn held_writes_wait_for_release_or_fail() {
+        let mut file = tempfile::tempfile().unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        ring.hold_writes = true;
+        let mut a = vec![1u8; 4096];
+        let mut b = vec![2u8; 4096];
+        // SAFETY: the buffers outlive the reaps below; the file stays open.
+        unsafe {
+            assert!(ring.queue(1, fd, true, a.as_mut_ptr(), 4096, 0).unwrap());
+            assert!(ring.queue(2, fd, true, b.as_mut_ptr(), 4096, 4096).unwrap());
+        }
+        assert_eq!((ring.pending(), ring.held()), (2, 2));
+        assert_eq!(ring.commit().unwrap(), 0, "held entries are not submitted");
+        let mut all = Vec::new();
+        file.read_to_end(&mut all).unwrap();
+        assert!(all.is_empty());
+        ring.fail_held(libc::ENOSPC);
+        assert_eq!(ring.getevents(2, 4).unwrap(), 2);
+        assert_eq!(ring.event(1), Some((2, -libc::ENOSPC)));
+        // SAFETY: as above.
+        unsafe { ring.queue(3, fd, true, a.as_mut_ptr(), 4096, 0) }.unwrap();
+        ring.release_held().unwrap();
+        assert_eq!(ring.commit().unwrap(), 1);
+        assert_eq!(ring.getevents(1, 4).unwrap(), 1);
+        assert_eq!(ring.event(0), Some((3, 4096)));
     }
 }

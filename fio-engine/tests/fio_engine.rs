@@ -1385,3 +1385,500 @@ fn fio_example_jobs_run_or_are_refused_by_name() {
         }
     }
 }
+
+// ---------- dgen_map: overwrites through a generation map ----------
+
+const MAP_SIZE: u64 = 32 << 20;
+const MAP_UNIT: u64 = 64 << 10;
+const MAP_SEED: u64 = 4242;
+
+/// The common options of the map tests' jobs on `file`.
+fn map_job(file: &Path, map: Option<&Path>, size: u64) -> Vec<String> {
+    let mut v = vec![
+        "--name=m".to_string(),
+        format!("--filename={}", file.display()),
+        format!("--size={size}"),
+        format!("--dgen_seed={MAP_SEED}"),
+        "--dgen_dedupe_ratio=2".into(),
+        "--dgen_compress_ratio=3".into(),
+        format!("--dgen_dedupe_unit={MAP_UNIT}"),
+    ];
+    if let Some(m) = map {
+        v.push(format!("--dgen_map={}", m.display()));
+    }
+    v
+}
+
+fn fio_map(dir: &Path, base: &[String], extra: &[&str]) -> Output {
+    let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
+    fio_in(dir, &args)
+}
+
+fn fio_map_ok(dir: &Path, base: &[String], extra: &[&str]) -> String {
+    let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
+    fio_ok(dir, &args)
+}
+
+/// Dedup at 4 KiB and at the unit within 1%, lz4/zstd-1 within 3%.
+fn assert_ratios_tight(file: &Path, dedup: f64, compress: f64, unit: u64) {
+    let opts = AnalyzeOptions {
+        units: vec![4096, unit],
+        codecs: vec![Codec::Zstd1, Codec::Lz4],
+        limit: None,
+    };
+    let r = analyze_file(file, &opts).unwrap();
+    for u in &r.units {
+        let d = u.dedup_ratio;
+        assert!(
+            (d / dedup - 1.0).abs() < 0.01,
+            "dedup at unit {}: {d}, asked {dedup}",
+            u.unit
+        );
+    }
+    let u4 = r.unit(4096).unwrap();
+    for c in [Codec::Zstd1, Codec::Lz4] {
+        let got = u4.codec(c).unwrap().ratio;
+        assert!(
+            (got / compress - 1.0).abs() < 0.03,
+            "{c:?} at 4k: {got}, asked {compress}"
+        );
+    }
+}
+
+/// `dgen verify --map` of the file, when `DGEN_BIN` names the CLI.
+fn cli_verify_map(file: &Path, map: &Path, size: u64) -> Option<Output> {
+    let bin = std::env::var("DGEN_BIN").ok()?;
+    Some(
+        Command::new(bin)
+            .arg("verify")
+            .arg(file)
+            .args(["--no-direct", "--map"])
+            .arg(map)
+            .args(["-s", &size.to_string(), "-d", "2", "-c", "3"])
+            .args(["--dedup-unit", &MAP_UNIT.to_string()])
+            .args(["--seed", &MAP_SEED.to_string()])
+            .args(["--stream-id", &stream_id_for_path(file).to_string()])
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn map_overwrite_writes_new_bytes_keeps_the_ratios_and_verifies() {
+    let d = tmp();
+    let file = d.path().join("mapped.bin");
+    let map = d.path().join("mapped.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    let t = fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m", "--iodepth=8"]);
+    assert!(t.contains("created"), "{t}");
+    let before = fs::read(&file).unwrap();
+    assert_eq!(before.len() as u64, MAP_SIZE);
+    assert_ratios_tight(&file, 2.0, 3.0, MAP_UNIT);
+
+    let bs = format!("--bs={MAP_UNIT}");
+    let io_size = format!("--io_size={}", 2 * MAP_SIZE);
+    let t = fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randwrite",
+            &bs,
+            "--norandommap",
+            &io_size,
+            "--iodepth=16",
+        ],
+    );
+    assert!(t.contains("block writes journaled"), "{t}");
+    let after = fs::read(&file).unwrap();
+    assert_ne!(before, after, "the overwrite left the file as it was");
+    let changed = before
+        .chunks(4096)
+        .zip(after.chunks(4096))
+        .filter(|(a, b)| a != b)
+        .count();
+    // 2x the size of random block writes: about 1 - e^-2 = 86% of the units rewritten
+    assert!(
+        changed as u64 > MAP_SIZE / 4096 * 3 / 4,
+        "only {changed} units changed"
+    );
+    assert_ratios_tight(&file, 2.0, 3.0, MAP_UNIT);
+
+    // a verify job with the map passes, and so does `dgen verify --map`
+    let verify = ["--rw=read", "--bs=1m", "--dgen_verify=1"];
+    let t = fio_map_ok(d.path(), &base, &verify);
+    assert!(t.contains("read only"), "{t}");
+    if let Some(o) = cli_verify_map(&file, &map, MAP_SIZE) {
+        assert!(o.status.success(), "dgen verify --map:\n{}", text(&o));
+    }
+    // the same through psync
+    fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=read",
+            "--bs=128k",
+            "--dgen_verify=1",
+            "--dgen_io=psync",
+        ],
+    );
+    // a mixed job verifies what it reads while it overwrites (reads of a block being written may
+    // see either content)
+    fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randrw",
+            &bs,
+            "--norandommap",
+            &io_size,
+            "--iodepth=32",
+            "--dgen_verify=1",
+        ],
+    );
+    fio_map_ok(d.path(), &base, &verify);
+    let after = fs::read(&file).unwrap();
+
+    // put one rewritten 4 KiB unit back to its content before the overwrites: a lost write
+    let unit = before
+        .chunks(4096)
+        .zip(after.chunks(4096))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .nth(1000)
+        .unwrap()
+        .0;
+    let at = unit as u64 * 4096;
+    let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(&before[at as usize..at as usize + 4096], at)
+        .unwrap();
+    f.sync_all().unwrap();
+    let o = fio_map(d.path(), &base, &verify);
+    let t = text(&o);
+    assert!(!o.status.success(), "verify passed a stale unit:\n{t}");
+    assert!(
+        t.contains(&format!("offset {at} ")),
+        "offset {at} not named:\n{t}"
+    );
+    assert!(t.contains("the 4 KiB unit at"), "no diagnosis:\n{t}");
+    assert!(t.contains("err=84"), "not EILSEQ:\n{t}");
+}
+
+#[test]
+fn without_a_map_an_overwrite_writes_the_bytes_already_there() {
+    let d = tmp();
+    let file = d.path().join("plain.bin");
+    let base = map_job(&file, None, MAP_SIZE);
+    fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
+    let before = fs::read(&file).unwrap();
+    let bs = format!("--bs={MAP_UNIT}");
+    let io_size = format!("--io_size={}", 2 * MAP_SIZE);
+    fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randwrite",
+            &bs,
+            "--norandommap",
+            &io_size,
+            "--iodepth=16",
+        ],
+    );
+    // why dgen_map matters: a stateless overwrite gives a deduplicating array nothing to do
+    assert_eq!(before, fs::read(&file).unwrap());
+}
+
+#[test]
+fn a_map_randwrite_killed_with_sigkill_still_verifies() {
+    let d = tmp();
+    let size = 128u64 << 20;
+    let file = d.path().join("killed.bin");
+    let map = d.path().join("killed.map");
+    let base = map_job(&file, Some(&map), size);
+    fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m", "--iodepth=8"]);
+    let before = fs::read(&file).unwrap();
+    // one process (thread=1), so SIGKILL stops the writes with it
+    let mut cmd = Command::new("fio");
+    cmd.current_dir(d.path())
+        .arg(engine_arg())
+        .args(&base)
+        .args([
+            "--rw=randwrite",
+            "--norandommap",
+            "--iodepth=32",
+            "--thread",
+        ])
+        .arg(format!("--bs={MAP_UNIT}"))
+        .args(["--time_based", "--runtime=60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    // wait until the run has journaled writes (the journal grows past its header)
+    let journal = d.path().join("killed.map.journal");
+    let start = Instant::now();
+    while fs::metadata(&journal).map_or(0, |m| m.len()) < 40 + 48 * 2000 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the randwrite journaled nothing in 30 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "fio ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_ne!(before, fs::read(&file).unwrap());
+    let t = fio_map_ok(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    // queue depth 32: writes were in flight at the kill, and their blocks are uncertain
+    assert!(
+        t.contains("read only") && t.contains("uncertain at open"),
+        "{t}"
+    );
+    if let Some(o) = cli_verify_map(&file, &map, size) {
+        assert!(o.status.success(), "dgen verify --map:\n{}", text(&o));
+    }
+    // a writing job then reopens the map (recovery) and goes on
+    let t = fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randwrite",
+            "--norandommap",
+            "--io_size=8m",
+            &format!("--bs={MAP_UNIT}"),
+        ],
+    );
+    assert!(t.contains("checkpointed"), "{t}");
+    fio_map_ok(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+}
+
+#[test]
+fn map_jobs_that_cannot_be_tracked_are_refused_naming_dgen_map() {
+    let d = tmp();
+    let file = d.path().join("r.bin");
+    let map = d.path().join("r.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    let refused = |extra: &[&str], base: &[String], why: &str| {
+        let o = fio_map(d.path(), base, extra);
+        let t = text(&o);
+        assert!(!o.status.success(), "{extra:?} ran:\n{t}");
+        assert!(
+            t.contains("bad option dgen_map=") && t.contains(why),
+            "{extra:?}: no message naming dgen_map and {why:?}:\n{t}"
+        );
+    };
+    refused(
+        &["--rw=randwrite", "--bs=4k"],
+        &base,
+        "not a multiple of dgen_dedupe_unit",
+    );
+    refused(
+        &[
+            "--rw=randwrite",
+            &format!("--bs={MAP_UNIT}"),
+            "--blockalign=4k",
+        ],
+        &base,
+        "blockalign",
+    );
+    refused(
+        &["--rw=randwrite", &format!("--bs={MAP_UNIT}"), "--numjobs=2"],
+        &base,
+        "numjobs > 1",
+    );
+    assert!(
+        !file.exists() && !map.exists(),
+        "a refused job touched files"
+    );
+    let two = format!(
+        "--filename={}:{}",
+        file.display(),
+        d.path().join("r2.bin").display()
+    );
+    let mut b2 = base.clone();
+    b2[1] = two;
+    refused(&["--rw=write", "--bs=1m"], &b2, "2 files");
+    // a map of another seed
+    fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
+    let mut other = base.clone();
+    other[3] = format!("--dgen_seed={}", MAP_SEED + 1);
+    refused(&["--rw=read", "--bs=1m", "--dgen_verify=1"], &other, "seed");
+    refused(&["--rw=write", "--bs=1m"], &other, "seed");
+    // a verify-only job does not create a missing map
+    let mut missing = base.clone();
+    missing[7] = format!("--dgen_map={}", d.path().join("none.map").display());
+    refused(
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+        &missing,
+        "does not exist",
+    );
+    assert!(!d.path().join("none.map").exists());
+}
+
+/// Not a check: 4 KiB random-write IOPS at queue depth 32 with and without a map (3 interleaved
+/// runs of 10 s each on a 256 MiB file, O_DIRECT where the file system has it). Run with
+/// `cargo test --release -p dgen-fio -- --ignored --nocapture map_iops`.
+#[test]
+#[ignore]
+fn map_iops_measurement() {
+    let d = tmp();
+    let file = d.path().join("iops.bin");
+    let map = d.path().join("iops.map");
+    let direct = if supports_odirect(d.path()) {
+        "--direct=1"
+    } else {
+        "--direct=0"
+    };
+    let base = |m: Option<&Path>| {
+        let mut v = map_job(&file, m, 256 << 20);
+        v[6] = "--dgen_dedupe_unit=4k".into();
+        v
+    };
+    fio_map_ok(
+        d.path(),
+        &base(Some(&map)),
+        &["--rw=write", "--bs=1m", direct],
+    );
+    let iops = |m: Option<&Path>| -> f64 {
+        let t = fio_map_ok(
+            d.path(),
+            &base(m),
+            &[
+                "--rw=randwrite",
+                "--bs=4k",
+                "--iodepth=32",
+                "--norandommap",
+                "--time_based",
+                "--runtime=10",
+                direct,
+                "--output-format=json",
+            ],
+        );
+        let json = &t[t.find('{').unwrap()..=t.rfind('}').unwrap()];
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["jobs"][0]["write"]["iops"].as_f64().unwrap()
+    };
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        without.push(iops(None));
+        with.push(iops(Some(&map)));
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!(
+        "4k randwrite qd32 {direct}: without map {without:.0?} (mean {:.0}), with dgen_map \
+         {with:.0?} (mean {:.0}), ratio {:.3}",
+        mean(&without),
+        mean(&with),
+        mean(&with) / mean(&without)
+    );
+}
+
+/// Unmounts a test's tmpfs when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A map on a full file system: the writes whose intents cannot be journaled fail with ENOSPC
+/// and a message naming dgen_map, and are never written (the file still verifies against the
+/// map). Needs root (mounts a small tmpfs); skipped otherwise.
+#[test]
+fn a_map_that_cannot_be_journaled_fails_the_writes_and_writes_no_data() {
+    let d = tmp();
+    let mnt = d.path().join("small");
+    fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs (not root?)");
+        return;
+    }
+    let _guard = Mounted(mnt.clone());
+    let file = d.path().join("full.bin");
+    let map = mnt.join("full.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    let bs = format!("--bs={MAP_UNIT}");
+    let io_size = format!("--io_size={}", 4 * MAP_SIZE);
+    for io in ["--dgen_io=uring", "--dgen_io=psync"] {
+        // a fresh map each time (the last run left the file system full)
+        for suffix in ["", ".journal", ".tmp"] {
+            let _ = fs::remove_file(mnt.join(format!("full.map{suffix}")));
+        }
+        fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m", io]);
+        let o = fio_map(
+            d.path(),
+            &base,
+            &[
+                "--rw=randwrite",
+                &bs,
+                "--norandommap",
+                &io_size,
+                "--iodepth=8",
+                io,
+            ],
+        );
+        let t = text(&o);
+        assert!(
+            !o.status.success(),
+            "{io}: a full journal went unnoticed:\n{t}"
+        );
+        assert!(
+            t.contains("cannot make the write intents durable") && t.contains("dgen_map="),
+            "{io}: no message:\n{t}"
+        );
+        assert!(t.contains("err=28"), "{io}: not ENOSPC:\n{t}");
+        // nothing was written whose intent is not in the map
+        fio_map_ok(
+            d.path(),
+            &base,
+            &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+        );
+    }
+}
+
+/// `jobs/overwrite-map.fio` as shipped, shortened to 2 s of overwrites on 32 MiB.
+#[test]
+fn overwrite_map_job_file_runs_and_verifies() {
+    let d = tmp();
+    let file = d.path().join("ow.bin");
+    let map = d.path().join("ow.map");
+    let mut job_text = fs::read_to_string(repo_root().join("jobs/overwrite-map.fio"))
+        .unwrap()
+        .replace("runtime=60", "runtime=2");
+    if !supports_odirect(d.path()) {
+        job_text = job_text.replace("direct=1", "direct=0");
+    }
+    let job = d.path().join("overwrite-map.fio");
+    fs::write(&job, job_text).unwrap();
+    let o = Command::new("fio")
+        .current_dir(d.path())
+        .env("DGEN_TARGET", &file)
+        .env("DGEN_SIZE", "32m")
+        .env("DGEN_MAP", &map)
+        .arg(engine_arg())
+        .arg(&job)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "overwrite-map.fio failed:\n{t}");
+    assert!(t.contains("WRITE:") && t.contains("READ:"), "{t}");
+    assert_eq!(t.matches("checkpointed").count(), 2, "{t}");
+    assert!(t.contains("read only"), "{t}");
+    assert_ratios_tight(&file, 2.0, 3.0, 4096);
+}

@@ -1,0 +1,490 @@
+//! A job's generation map (`dgen_map=PATH`, see `dgen::map`): every write gives the dedup blocks
+//! it covers their next content (so an overwrite writes new bytes while the live dedup ratio stays
+//! exact), and every read is checked against what the map says each block holds.
+//!
+//! Protocol (as `dgen::map::MapFile` documents it): a write io_u's blocks are advanced with
+//! [`BlockMap::write`] and their intents logged when fio queues it; the buffered intents are made
+//! durable with one `fdatasync` ([`MapJob::commit`]) before the data writes are submitted (the
+//! ring holds map writes back until then, `psync` commits before each `pwrite`); a completed write
+//! marks its intents done. A write whose intent is not durable is never submitted. Two writes of
+//! one block are never in flight together (the second waits: fio's "busy"), so the order in which
+//! they land cannot differ from the map's.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dgen::diagnose::diagnose;
+use dgen::gen::{mix_choice, BlockContent, ATOM};
+use dgen::map::session::MapView;
+use dgen::map::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery};
+use dgen::{GenParams, Generator};
+
+/// Checkpoint when the journal grows past this (bounds its size and the replay at the next open).
+const CHECKPOINT_JOURNAL_BYTES: u64 = 64 << 20;
+
+/// What a map write of one io_u did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MapWrite {
+    /// The buffer holds the blocks' new contents; their intents are logged.
+    Filled,
+    /// A block of the io_u has a write in flight: try again after reaping.
+    Busy,
+}
+
+fn content(c: Content) -> BlockContent {
+    BlockContent {
+        slot: c.slot,
+        generation: c.generation,
+    }
+}
+
+/// The errno of a core error (EIO when it carries none).
+pub fn errno_of(e: &dgen::Error) -> i32 {
+    match e {
+        dgen::Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+        dgen::Error::InvalidArgument { .. } => libc::EINVAL,
+        dgen::Error::Interrupted => libc::EINTR,
+    }
+}
+
+/// The map of one job's file.
+pub struct MapJob {
+    path: PathBuf,
+    /// The file the map tracks (fio's file number and name).
+    fileno: usize,
+    target: PathBuf,
+    /// `None`: opened read-only (a verify-only job never writes the map).
+    file: Option<MapFile>,
+    map: BlockMap,
+    /// Uncertain blocks found at open: the content each may hold instead.
+    alternatives: HashMap<u64, Content>,
+    gen: Generator,
+    params: GenParams,
+    unit: u64,
+    size: u64,
+    run_id: u64,
+    epoch: u64,
+    /// Write io_us so far (mixed into each write's slot choice).
+    counter: u64,
+    /// Block writes journaled by this job.
+    pub journaled: u64,
+    /// Blocks uncertain when the map was opened (a crash during an earlier run).
+    pub uncertain_at_open: u64,
+    /// This job created the map.
+    pub created: bool,
+    /// One bit per block: a write of it is in flight.
+    busy: Vec<u64>,
+    /// In-flight writes by key (fio's io_u): first sequence number, first block, blocks.
+    inflight: HashMap<u64, (u64, u64, u64)>,
+    /// The content each block with a write in flight held before it (a read meanwhile may see
+    /// either).
+    before: HashMap<u64, Content>,
+}
+
+impl MapJob {
+    /// Opens (or, for a writing job, creates when missing: a fresh run, every block at generation
+    /// 0 of its slot) the map at `path` for `target` (fio's file `fileno`), `size` bytes written
+    /// with `params`. A read-only open changes no file. Errors are one line naming the reason.
+    pub fn open(
+        path: &Path,
+        params: GenParams,
+        fileno: usize,
+        target: &Path,
+        size: u64,
+        writes: bool,
+    ) -> Result<Self, String> {
+        let unit = params.dedup_unit;
+        let blocks = size.div_ceil(unit);
+        let expect = MapExpect {
+            params: params.clone(),
+            size,
+            run_id: None,
+        };
+        let plain = Generator::new(params.clone()).map_err(|e| e.to_string())?;
+        let (file, map, recovery, created) = if !writes {
+            if !path.exists() {
+                return Err(format!(
+                    "{} does not exist (a job that only reads needs the map a writing job made; \
+                     it never creates one)",
+                    path.display()
+                ));
+            }
+            let (map, recovery) = MapFile::read(path, &expect).map_err(|e| e.to_string())?;
+            (None, map, recovery, false)
+        } else if path.exists() {
+            let (file, map, recovery) = MapFile::open(path, &expect).map_err(|e| e.to_string())?;
+            (Some(file), map, recovery, false)
+        } else {
+            let identity = MapIdentity {
+                params: params.clone(),
+                size,
+                run_id: dgen::map::new_run_id(),
+            };
+            let slots = plain.slots_for(blocks);
+            let map = BlockMap::new(identity, blocks, slots, |b| plain.initial_content(b).slot)
+                .map_err(|e| {
+                    format!(
+                        "{e} (a map needs the file's dedup layout to be complete: at least 256 \
+                         dedup blocks at this ratio; use a larger size or a smaller \
+                         dgen_dedupe_unit)"
+                    )
+                })?;
+            let file = MapFile::create(path, &map, false).map_err(|e| e.to_string())?;
+            (Some(file), map, Recovery::default(), true)
+        };
+        let mut alternatives = HashMap::new();
+        for t in &recovery.uncertain {
+            let current = map.expected(t.block);
+            if let Some(&other) = recovery
+                .accepted(t.block, current)
+                .iter()
+                .find(|&&c| c != current)
+            {
+                alternatives.entry(t.block).or_insert(other);
+            }
+        }
+        let run_id = map.identity().run_id;
+        let epoch = file.as_ref().map_or(0, MapFile::epoch);
+        Ok(MapJob {
+            path: path.to_path_buf(),
+            fileno,
+            target: target.to_path_buf(),
+            file,
+            uncertain_at_open: alternatives.len() as u64,
+            alternatives,
+            gen: plain.with_run_id(run_id),
+            params,
+            unit,
+            size,
+            run_id,
+            epoch,
+            counter: 0,
+            journaled: 0,
+            created,
+            busy: vec![0; blocks.div_ceil(64) as usize],
+            inflight: HashMap::new(),
+            before: HashMap::new(),
+            map,
+        })
+    }
+
+    /// The map's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A generator of what the map says the file holds (reads the map's state as of now).
+    pub fn generator(&self) -> Result<Generator, String> {
+        let view = MapView::new(self.map.clone(), &Recovery::default());
+        Ok(Generator::new(self.params.clone())
+            .map_err(|e| e.to_string())?
+            .with_run_id(self.run_id)
+            .with_contents(Arc::new(view)))
+    }
+
+    /// fio's number of the file the map tracks.
+    pub fn fileno(&self) -> usize {
+        self.fileno
+    }
+
+    /// Whether the map was opened for writing.
+    pub fn writable(&self) -> bool {
+        self.file.is_some()
+    }
+
+    fn is_busy(&self, b: u64) -> bool {
+        self.busy[(b / 64) as usize] & (1 << (b % 64)) != 0
+    }
+
+    fn set_busy(&mut self, b: u64, on: bool) {
+        let w = &mut self.busy[(b / 64) as usize];
+        if on {
+            *w |= 1 << (b % 64);
+        } else {
+            *w &= !(1 << (b % 64));
+        }
+    }
+
+    /// The blocks `[offset, offset + len)` covers, checked to be whole blocks (or ending at the
+    /// map's end).
+    fn blocks_of(&self, offset: u64, len: u64) -> Result<(u64, u64), String> {
+        let end = offset + len;
+        if !offset.is_multiple_of(self.unit)
+            || (!len.is_multiple_of(self.unit) && end < self.size)
+            || end > self.size
+        {
+            return Err(format!(
+                "write at offset {offset}, length {len} is not whole dedup blocks of {} bytes \
+                 inside the map's {} bytes (the map tracks whole dedup blocks)",
+                self.unit, self.size
+            ));
+        }
+        Ok((offset / self.unit, len.div_ceil(self.unit)))
+    }
+
+    /// Advances the blocks of the write io_u `key` at `offset` and fills `buf` with their new
+    /// contents; logs their intents (made durable by the next [`MapJob::commit`]).
+    pub fn write(&mut self, key: u64, offset: u64, buf: &mut [u8]) -> Result<MapWrite, String> {
+        if self.file.is_none() {
+            return Err("the map was opened read-only (a job that only reads)".into());
+        }
+        let (first, n) = self.blocks_of(offset, buf.len() as u64)?;
+        if (first..first + n).any(|b| self.is_busy(b)) {
+            return Ok(MapWrite::Busy);
+        }
+        self.counter += 1;
+        let mix = self.epoch ^ (self.counter << 20);
+        let file = self.file.as_mut().expect("checked above");
+        let mut first_seq = 0;
+        for (i, chunk) in buf.chunks_mut(self.unit as usize).enumerate() {
+            let b = first + i as u64;
+            let t = self
+                .map
+                .write(b, mix_choice(self.run_id, mix, b))
+                .map_err(|e| e.to_string())?;
+            let seq = file.log(&t);
+            if i == 0 {
+                first_seq = seq;
+            }
+            // what a read may still see until the write completes (an alternative from recovery
+            // stays accepted until then too)
+            self.before.insert(b, t.old);
+            self.gen.fill_content(content(t.new), 0, chunk);
+        }
+        for b in first..first + n {
+            self.set_busy(b, true);
+        }
+        self.inflight.insert(key, (first_seq, first, n));
+        self.journaled += n;
+        Ok(MapWrite::Filled)
+    }
+
+    /// Makes the logged intents durable (one append and one `fdatasync` for all of them);
+    /// checkpoints when the journal has grown large. Call before submitting their data writes.
+    pub fn commit(&mut self) -> Result<(), dgen::Error> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.commit()?;
+        if file.journal_bytes() > CHECKPOINT_JOURNAL_BYTES {
+            file.checkpoint(&self.map)?;
+        }
+        Ok(())
+    }
+
+    /// The write io_u `key` finished: `ok` when all its bytes were written (its intents are then
+    /// done; otherwise its blocks stay uncertain).
+    pub fn done(&mut self, key: u64, ok: bool) {
+        let Some((seq, first, n)) = self.inflight.remove(&key) else {
+            return;
+        };
+        for b in first..first + n {
+            self.set_busy(b, false);
+            let old = self.before.remove(&b);
+            if ok {
+                self.alternatives.remove(&b);
+            } else if let Some(old) = old {
+                // the block holds the old or the new content (or a mix of 4 KiB units)
+                self.alternatives.insert(b, old);
+            }
+        }
+        if ok {
+            if let Some(file) = self.file.as_mut() {
+                for s in seq..seq + n {
+                    file.completed(s);
+                }
+            }
+        }
+    }
+
+    /// Writes logged whose data write has not finished.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Checks `data`, read at `offset`, against the map. On a mismatch returns a one-line
+    /// description: offset, both bytes, the block's content and what the 4 KiB unit holds.
+    pub fn verify(&self, offset: u64, data: &[u8]) -> Result<(), String> {
+        let atom = ATOM as u64;
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let at = offset + pos as u64;
+            let next = ((at / atom) + 1) * atom;
+            let len = ((next - at) as usize).min(data.len() - pos);
+            let piece = &data[pos..pos + len];
+            let block = at / self.unit;
+            let in_block = at % self.unit;
+            let exp = content(self.map.expected(block));
+            if let Some(i) = self.gen.first_mismatch_content(exp, in_block, piece) {
+                let alt_ok = [self.alternatives.get(&block), self.before.get(&block)]
+                    .into_iter()
+                    .flatten()
+                    .any(|&alt| {
+                        self.gen
+                            .first_mismatch_content(content(alt), in_block, piece)
+                            .is_none()
+                    });
+                if !alt_ok {
+                    return Err(self.describe(offset, data, pos + i, block, exp));
+                }
+            }
+            pos += len;
+        }
+        Ok(())
+    }
+
+    fn describe(
+        &self,
+        offset: u64,
+        data: &[u8],
+        i: usize,
+        block: u64,
+        exp: BlockContent,
+    ) -> String {
+        let at = offset + i as u64;
+        let mut expected = [0u8; 1];
+        self.gen.fill_content(exp, at % self.unit, &mut expected);
+        let alt = self
+            .alternatives
+            .get(&block)
+            .map(|a| {
+                format!(
+                    " or slot {} generation {} (uncertain since a crash)",
+                    a.slot, a.generation
+                )
+            })
+            .unwrap_or_default();
+        // What the whole 4 KiB unit holds, when the read covers it.
+        let atom = ATOM as u64;
+        let unit_start = at / atom * atom;
+        let finding = if unit_start >= offset && unit_start + atom <= offset + data.len() as u64 {
+            let s = (unit_start - offset) as usize;
+            let view = MapView::new(self.map.clone(), &Recovery::default());
+            match Generator::new(self.params.clone()) {
+                Ok(g) => {
+                    let g = g.with_run_id(self.run_id).with_contents(Arc::new(view));
+                    let atom_in_block = (unit_start % self.unit) / atom;
+                    format!(
+                        "; the 4 KiB unit at {unit_start}: {}",
+                        diagnose(&g, block, exp, atom_in_block, &data[s..s + ATOM])
+                    )
+                }
+                Err(_) => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        format!(
+            "verify failed: file {} offset {at} (0x{at:x}): expected 0x{:02x}, read 0x{:02x} \
+             (io at offset {offset}, length {}, byte {i}; dgen_map={} block {block}: slot {} \
+             generation {}{alt}){finding}",
+            self.target.display(),
+            expected[0],
+            data[i],
+            data.len(),
+            self.path.display(),
+            exp.slot,
+            exp.generation,
+        )
+    }
+
+    /// Ends the job: a writable map gets its done watermark and a checkpoint (so the journal is
+    /// bounded). Returns the line to log.
+    pub fn finish(&mut self) -> Result<String, String> {
+        let uncertain = if self.uncertain_at_open > 0 {
+            format!(
+                ", {} blocks uncertain at open (a crash during an earlier run; either content \
+                 accepted)",
+                self.uncertain_at_open
+            )
+        } else {
+            String::new()
+        };
+        let Some(file) = self.file.as_mut() else {
+            return Ok(format!(
+                "dgen_map={}: read only{uncertain}",
+                self.path.display()
+            ));
+        };
+        let result = file.commit().and_then(|()| file.checkpoint(&self.map));
+        let left = file.in_flight();
+        let created = if self.created { " (created)" } else { "" };
+        let left = if left > 0 {
+            format!(", {left} writes not completed (uncertain)")
+        } else {
+            String::new()
+        };
+        match result {
+            Ok(()) => Ok(format!(
+                "dgen_map={}{created}: {} block writes journaled{uncertain}{left}, checkpointed",
+                self.path.display(),
+                self.journaled
+            )),
+            Err(e) => Err(format!(
+                "dgen_map={}: checkpoint failed: {e} (the journal still holds every committed \
+                 write)",
+                self.path.display()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> GenParams {
+        let mut p = GenParams::new(9);
+        p.dedup_ratio = 2.0;
+        p.compress_ratio = 2.0;
+        p.dedup_unit = 16 << 10;
+        p.stream_id = 3;
+        p
+    }
+
+    #[test]
+    fn writes_change_content_and_verify_follows_the_map() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("m.map");
+        let size = 16u64 << 20;
+        let unit = 16 << 10;
+        let mut m = MapJob::open(&path, params(), 0, Path::new("f"), size, true).unwrap();
+        assert!(m.created);
+        let mut before = vec![0u8; 2 * unit];
+        // a fresh map: generation 0 of the run
+        let g = Generator::new(params()).unwrap().with_run_id(m.run_id);
+        g.fill(unit as u64 * 4, &mut before);
+        assert_eq!(m.verify(unit as u64 * 4, &before), Ok(()));
+        let mut buf = vec![0u8; 2 * unit];
+        assert_eq!(m.write(7, unit as u64 * 4, &mut buf), Ok(MapWrite::Filled));
+        assert_ne!(buf, before);
+        // the same block again while in flight: busy
+        let mut other = vec![0u8; unit];
+        assert_eq!(m.write(8, unit as u64 * 5, &mut other), Ok(MapWrite::Busy));
+        m.commit().unwrap();
+        // while it is in flight a read may see either content
+        assert_eq!(m.verify(unit as u64 * 4, &before), Ok(()));
+        assert_eq!(m.verify(unit as u64 * 4, &buf), Ok(()));
+        m.done(7, true);
+        assert_eq!(m.verify(unit as u64 * 4, &buf), Ok(()));
+        let e = m.verify(unit as u64 * 4, &before).unwrap_err();
+        assert!(e.contains(&format!("offset {}", unit * 4)), "{e}");
+        assert!(e.contains("4 KiB unit"), "{e}");
+        // misaligned writes are refused
+        assert!(m.write(9, 4096, &mut other).is_err());
+        assert!(m.finish().unwrap().contains("2 block writes journaled"));
+        drop(m);
+        // reopened read-only: the same expectation, nothing written
+        let r = MapJob::open(&path, params(), 0, Path::new("f"), size, false).unwrap();
+        assert!(!r.writable());
+        assert_eq!(r.verify(unit as u64 * 4, &buf), Ok(()));
+        // another seed is refused
+        let mut p = params();
+        p.seed = 10;
+        let e = MapJob::open(&path, p, 0, Path::new("f"), size, false)
+            .err()
+            .unwrap();
+        assert!(e.contains("seed"), "{e}");
+    }
+}
