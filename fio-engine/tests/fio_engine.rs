@@ -1852,33 +1852,36 @@ fn a_map_that_cannot_be_journaled_fails_the_writes_and_writes_no_data() {
     }
 }
 
-/// `jobs/overwrite-map.fio` as shipped, shortened to 2 s of overwrites on 32 MiB.
+/// `jobs/precondition-steady-state.fio` as shipped, with 2 s of overwrites on 32 MiB.
 #[test]
-fn overwrite_map_job_file_runs_and_verifies() {
+fn precondition_steady_state_job_file_runs_and_verifies() {
     let d = tmp();
     let file = d.path().join("ow.bin");
     let map = d.path().join("ow.map");
-    let mut job_text = fs::read_to_string(repo_root().join("jobs/overwrite-map.fio"))
-        .unwrap()
-        .replace("runtime=60", "runtime=2");
+    let mut job_text =
+        fs::read_to_string(repo_root().join("jobs/precondition-steady-state.fio")).unwrap();
     if !supports_odirect(d.path()) {
         job_text = job_text.replace("direct=1", "direct=0");
     }
-    let job = d.path().join("overwrite-map.fio");
+    let job = d.path().join("precondition-steady-state.fio");
     fs::write(&job, job_text).unwrap();
     let o = Command::new("fio")
         .current_dir(d.path())
         .env("DGEN_TARGET", &file)
         .env("DGEN_SIZE", "32m")
         .env("DGEN_MAP", &map)
+        .env("DGEN_RUNTIME", "2")
         .arg(engine_arg())
         .arg(&job)
         .output()
         .unwrap();
     let t = text(&o);
-    assert!(o.status.success(), "overwrite-map.fio failed:\n{t}");
+    assert!(
+        o.status.success(),
+        "precondition-steady-state.fio failed:\n{t}"
+    );
     assert!(t.contains("WRITE:") && t.contains("READ:"), "{t}");
-    assert_eq!(t.matches("checkpointed").count(), 2, "{t}");
+    assert_eq!(t.matches("checkpointed").count(), 3, "{t}");
     assert!(t.contains("read only"), "{t}");
     assert_ratios_tight(&file, 2.0, 3.0, 4096);
 }
