@@ -435,15 +435,18 @@ fn torn_journal_tail_stops_replay_at_the_last_whole_record() {
     let expect = MapExpect::from(run.map.identity());
     let run = run.kill();
     let journal = journal_of(&path);
-    let len = std::fs::metadata(&journal).unwrap().len();
-    assert_eq!(len, 40 + 5 * 48);
+    // The journal is pre-written with zeros a chunk at a time; the records end at 40 + 5 * 48.
+    let end = 40 + 5 * 48;
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), 4 << 20);
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(&journal)
         .unwrap();
-    f.set_len(len - 20).unwrap();
+    // The crash tore the last record: its last 20 bytes never reached the disk.
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(&[0u8; 20], end - 20).unwrap();
     let (map, rec) = MapFile::read(&path, &expect).unwrap();
-    assert_eq!(rec.torn_tail_bytes, 28);
+    assert_eq!(rec.torn_tail_bytes, 48);
     assert_eq!(rec.corrupt_records, 0);
     assert_eq!(rec.replayed, 4);
     assert_eq!(map, run.snapshots[4]);

@@ -98,6 +98,10 @@ pub struct MapFile {
     journal: File,
     /// Committed bytes of the journal (where the next append goes).
     journal_len: u64,
+    /// Bytes of the journal file already written (zeros past `journal_len`): appends inside it
+    /// change neither the file's size nor its allocation, so their `fdatasync` has no metadata
+    /// to commit.
+    journal_allocated: u64,
     run_id: u64,
     epoch: u64,
     next_seq: u64,
@@ -116,6 +120,10 @@ pub struct MapFile {
     /// successful checkpoint, which rewrites both files.
     broken: Option<String>,
 }
+
+/// The journal grows by this much at a time, written as zeros before records go in: appends
+/// inside it keep the file's size and allocation, so their `fdatasync` commits data only.
+const JOURNAL_CHUNK: u64 = 4 << 20;
 
 /// `PATH` + `suffix`.
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -270,9 +278,17 @@ fn load(path: &Path, expect: &MapExpect) -> Result<Loaded> {
             } else {
                 let body = &bytes[JOURNAL_HEADER..];
                 let whole = body.len() / RECORD;
-                recovery.torn_tail_bytes = (body.len() % RECORD) as u64;
+                // A partial record at the very end (not the pre-written zeros) is a torn write.
+                let tail = &body[whole * RECORD..];
+                if tail.iter().any(|&b| b != 0) {
+                    recovery.torn_tail_bytes = tail.len() as u64;
+                }
                 for i in 0..whole {
                     let raw: &[u8; RECORD] = body[i * RECORD..(i + 1) * RECORD].try_into().unwrap();
+                    if raw.iter().all(|&b| b == 0) {
+                        // The pre-written zeros past the last record: the journal's end.
+                        break;
+                    }
                     let ok = match journal::decode_record(raw, run_id, epoch) {
                         Some(Record::Intent { seq, block, new }) if seq == next_seq => {
                             match map.apply_checked(block, new) {
@@ -292,7 +308,18 @@ fn load(path: &Path, expect: &MapExpect) -> Result<Loaded> {
                         _ => false,
                     };
                     if !ok {
-                        recovery.corrupt_records = (whole - i) as u64;
+                        let rest = &body[(i + 1) * RECORD..];
+                        if rest.iter().all(|&b| b == 0) {
+                            // The last record, cut by the crash before the zeros: a torn tail.
+                            recovery.torn_tail_bytes = RECORD as u64;
+                        } else {
+                            // Whole records from this one on, up to the pre-written zeros.
+                            recovery.corrupt_records = body[i * RECORD..whole * RECORD]
+                                .chunks(RECORD)
+                                .filter(|r| r.iter().any(|&b| b != 0))
+                                .count()
+                                as u64;
+                        }
                         break;
                     }
                 }
@@ -352,6 +379,7 @@ impl MapFile {
             journal,
             journal_path: with_suffix(path, ".journal"),
             journal_len: JOURNAL_HEADER as u64,
+            journal_allocated: JOURNAL_HEADER as u64,
             run_id: map.identity().run_id,
             epoch: 0,
             next_seq: 1,
@@ -394,6 +422,7 @@ impl MapFile {
             journal,
             journal_path: with_suffix(path, ".journal"),
             journal_len: JOURNAL_HEADER as u64,
+            journal_allocated: JOURNAL_HEADER as u64,
             run_id,
             epoch,
             next_seq: loaded.next_seq,
@@ -465,11 +494,18 @@ impl MapFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.journal.write_all_at(&self.buf, self.journal_len) {
+        if let Err(e) = self.preallocate(self.journal_len + self.buf.len() as u64) {
             self.buf.truncate(intents);
-            if let Err(cut) = self.journal.set_len(self.journal_len) {
-                self.broken = Some(format!("could not cut a failed append back: {cut}"));
-            }
+            return Err(Error::io(
+                "extend",
+                &self.journal_path,
+                Some(self.journal_allocated),
+                e,
+            ));
+        }
+        if let Err(e) = self.journal.write_all_at(&self.buf, self.journal_len) {
+            // A partial record before the zeros reads as a torn tail; a retry overwrites it.
+            self.buf.truncate(intents);
             return Err(Error::io(
                 "append",
                 &self.journal_path,
@@ -490,6 +526,24 @@ impl MapFile {
         self.journal_len += self.buf.len() as u64;
         self.buf.clear();
         self.done_written = self.done_through;
+        Ok(())
+    }
+
+    /// Makes sure the journal file holds written zeros up to at least `end`, a chunk at a time
+    /// (one write and one `fdatasync` per [`JOURNAL_CHUNK`]). Zeros read as the journal's end.
+    fn preallocate(&mut self, end: u64) -> io::Result<()> {
+        if end <= self.journal_allocated {
+            return Ok(());
+        }
+        let target = end.div_ceil(JOURNAL_CHUNK) * JOURNAL_CHUNK;
+        let zeros = vec![0u8; (target - self.journal_allocated) as usize];
+        if let Err(e) = self.journal.write_all_at(&zeros, self.journal_allocated) {
+            // Leave the file as long as what is known to be zeros (ENOSPC may have written part).
+            let _ = self.journal.set_len(self.journal_allocated);
+            return Err(e);
+        }
+        self.journal.sync_data()?;
+        self.journal_allocated = target;
         Ok(())
     }
 
@@ -564,6 +618,7 @@ impl MapFile {
                 self.done_written = self.done_through;
                 self.journal = journal;
                 self.journal_len = JOURNAL_HEADER as u64;
+                self.journal_allocated = JOURNAL_HEADER as u64;
                 self.broken = None;
                 Ok(())
             }
@@ -641,12 +696,16 @@ mod tests {
         let (read, rec) = MapFile::read(&path, &expect).unwrap();
         assert_eq!(read, committed, "the last committed state stays readable");
         assert_eq!(rec.replayed, 1);
-        // The handle could not cut the journal back either: commits are refused from now on.
+        // While the fault lasts every retry fails the same way, and nothing is half committed.
         let err = file.commit().unwrap_err().to_string();
-        assert!(err.contains("could not cut a failed append back"), "{err}");
-        // Once the fault clears, a checkpoint restores a clean journal; the unsent intent is
-        // carried in it as uncertain.
+        assert!(err.starts_with("append "), "{err}");
+        assert_eq!(file.journal_bytes(), (JOURNAL_HEADER + RECORD) as u64);
+        // Once the fault clears the retry commits the buffered intent (inside the pre-written
+        // zeros: no need to cut anything back); a checkpoint then carries both as uncertain.
         file.journal = good;
+        file.commit().unwrap();
+        let (read, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!((read, rec.replayed), (m.clone(), 2));
         file.checkpoint(&m).unwrap();
         let (read, rec) = MapFile::read(&path, &expect).unwrap();
         assert_eq!(read, m);
