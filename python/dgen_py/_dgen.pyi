@@ -8,7 +8,8 @@ from typing_extensions import Buffer
 _StrPath = Union[str, "os.PathLike[str]"]
 #: A byte count: an int, or fio-style text such as "64KiB", "4k", "1.5G" (binary units).
 _Size = Union[int, str]
-#: Called as ``progress(bytes_done, total)`` from the calling thread, at most ~10 times a second
+#: Called as ``progress(bytes_done, total)`` from the calling thread (the I/O runs on its own thread,
+#: so a slow callback never holds it up), at most ~10 times a second
 #: and once more at the end. Raising from it stops the run (the exception propagates).
 _ProgressCallback = Callable[[int, int], Any]
 

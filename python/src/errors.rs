@@ -108,6 +108,12 @@ pub fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, PanicMessage> {
 #[derive(Debug)]
 pub struct PanicMessage(String);
 
+impl From<&str> for PanicMessage {
+    fn from(text: &str) -> Self {
+        PanicMessage(text.to_string())
+    }
+}
+
 impl From<PanicMessage> for PyErr {
     fn from(p: PanicMessage) -> PyErr {
         PyRuntimeError::new_err(format!(

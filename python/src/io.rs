@@ -2,7 +2,7 @@
 //! `dgen::pipeline` with the GIL released and the progress hook attached.
 
 use crate::args;
-use crate::errors::{self, no_panic, pipeline_to_pyerr, set_attr, set_record};
+use crate::errors::{self, no_panic, pipeline_to_pyerr, set_attr, set_record, PanicMessage};
 use crate::progress::Progress;
 use crate::stats::{VerifyStats, WriteStats};
 use dgen::params::stream_id_for_path;
@@ -128,7 +128,7 @@ where
 {
     let signals = StopSignals::install(py)?;
     let mut hook = Progress::new(progress);
-    let outcome = py.allow_threads(|| no_panic(|| job(&mut |done, total| hook.tick(done, total))));
+    let outcome = py.allow_threads(|| run_beside(job, &mut hook));
     drop(signals);
     let result = outcome?;
     match (result, hook.take_error()) {
@@ -142,6 +142,71 @@ where
         }
         (Err(e), None) => Err(pipeline_to_pyerr(py, e, bytes_attr, seed)),
     }
+}
+
+/// Runs `job` on its own thread while this (the caller's) thread calls the progress hook (the
+/// Python callback and signal checks) about every 100 ms: a slow callback is called less often
+/// and never holds up the I/O; a callback that raises, or Ctrl-C, cancels the job at its next
+/// check. The hook sees the final count once more at the end. When no thread can be started the
+/// run fails before touching anything (as when the pipeline's own workers cannot start).
+fn run_beside<T, F>(job: F, hook: &mut Progress) -> Result<Result<T, PipelineError>, PanicMessage>
+where
+    T: Send,
+    F: Send + FnOnce(&mut dyn FnMut(u64, u64) -> bool) -> Result<T, PipelineError>,
+{
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let (done, total, cancel) = (AtomicU64::new(0), AtomicU64::new(0), AtomicBool::new(false));
+    // `total` stays 0 until the run reports (every run has at least one byte to do).
+    let outcome = std::thread::scope(|scope| {
+        let (tx, rx) = channel::<()>();
+        let (done, total, cancel) = (&done, &total, &cancel);
+        let spawned = std::thread::Builder::new()
+            .name("dgen-run".into())
+            .spawn_scoped(scope, move || {
+                let r = no_panic(|| {
+                    job(&mut |d, t| {
+                        done.store(d, Relaxed);
+                        total.store(t, Relaxed);
+                        !cancel.load(Relaxed)
+                    })
+                });
+                let _ = tx.send(());
+                r
+            });
+        let handle = match spawned {
+            Ok(h) => h,
+            Err(_) => return None,
+        };
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    let t = total.load(Relaxed);
+                    let go_on = if t == 0 {
+                        hook.check_signals()
+                    } else {
+                        hook.tick(done.load(Relaxed), t)
+                    };
+                    if !go_on {
+                        cancel.store(true, Relaxed);
+                    }
+                }
+            }
+        }
+        let result = handle
+            .join()
+            .unwrap_or_else(|_| Err(PanicMessage::from("the run's thread panicked")));
+        if total.load(Relaxed) > 0 {
+            hook.tick(done.load(Relaxed), total.load(Relaxed));
+        }
+        Some(result)
+    });
+    outcome.unwrap_or_else(|| {
+        Err(PanicMessage::from(
+            "could not start a thread for the run (EAGAIN); nothing was touched",
+        ))
+    })
 }
 
 /// Builds and validates write options (ValueError before anything is touched).

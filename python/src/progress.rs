@@ -48,6 +48,21 @@ impl Progress {
         })
     }
 
+    /// Only runs Python's signal handlers (before the run has reported any progress); `false`
+    /// when one raised, as [`Progress::tick`].
+    pub fn check_signals(&mut self) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        Python::with_gil(|py| match py.check_signals() {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        })
+    }
+
     fn call(&mut self, py: Python<'_>, done: u64, total: u64) -> PyResult<()> {
         let Some(callback) = &self.callback else {
             return Ok(());
