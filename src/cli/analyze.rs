@@ -15,7 +15,8 @@ pub struct AnalyzeArgs {
     /// Unit sizes, comma-separated (powers of two from 512 bytes to 64MiB).
     #[arg(long, value_delimiter = ',', value_parser = size_arg, default_values_t = DEFAULT_UNITS.to_vec(), value_name = "SIZES")]
     pub units: Vec<u64>,
-    /// Codecs, comma-separated: zstd-1, zstd-3, lz4, deflate-1, deflate-6.
+    /// Codecs, comma-separated: zstd-1, zstd-3, lz4, deflate-1, deflate-6, snappy, lzo1x-1 (with
+    /// the default `lzo` feature), brotli-1. Default: all of them.
     #[arg(long, value_delimiter = ',', value_parser = codec_arg, value_name = "CODECS")]
     pub codecs: Vec<Codec>,
     /// Analyze only the first SIZE bytes.
