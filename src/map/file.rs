@@ -121,8 +121,8 @@ pub struct MapFile {
     broken: Option<String>,
 }
 
-/// The journal grows by this much at a time, written as zeros before records go in: appends
-/// inside it keep the file's size and allocation, so their `fdatasync` commits data only.
+/// The most the journal grows by at a time, written as zeros before records go in: appends inside
+/// what is written keep the file's size and allocation, so their `fdatasync` commits data only.
 const JOURNAL_CHUNK: u64 = 4 << 20;
 
 /// `PATH` + `suffix`.
@@ -529,22 +529,34 @@ impl MapFile {
         Ok(())
     }
 
-    /// Makes sure the journal file holds written zeros up to at least `end`, a chunk at a time
-    /// (one write and one `fdatasync` per [`JOURNAL_CHUNK`]). Zeros read as the journal's end.
+    /// Makes sure the journal file holds written zeros up to at least `end` (one write and one
+    /// `fdatasync` per extension). Zeros read as the journal's end. The file grows by as much
+    /// again as it holds, from 64 KiB up to [`JOURNAL_CHUNK`] at a time; where that much does
+    /// not fit (a nearly full file system), by just the pages `end` needs.
     fn preallocate(&mut self, end: u64) -> io::Result<()> {
         if end <= self.journal_allocated {
             return Ok(());
         }
-        let target = end.div_ceil(JOURNAL_CHUNK) * JOURNAL_CHUNK;
-        let zeros = vec![0u8; (target - self.journal_allocated) as usize];
-        if let Err(e) = self.journal.write_all_at(&zeros, self.journal_allocated) {
-            // Leave the file as long as what is known to be zeros (ENOSPC may have written part).
-            let _ = self.journal.set_len(self.journal_allocated);
-            return Err(e);
+        let step = self.journal_allocated.clamp(64 << 10, JOURNAL_CHUNK);
+        let generous = end.max(self.journal_allocated + step).div_ceil(4096) * 4096;
+        let tight = end.div_ceil(4096) * 4096;
+        let mut last = None;
+        for target in [generous, tight] {
+            let zeros = vec![0u8; (target - self.journal_allocated) as usize];
+            match self.journal.write_all_at(&zeros, self.journal_allocated) {
+                Ok(()) => {
+                    self.journal.sync_data()?;
+                    self.journal_allocated = target;
+                    return Ok(());
+                }
+                Err(e) => {
+                    // Back to what is known to be zeros (ENOSPC may have written part).
+                    let _ = self.journal.set_len(self.journal_allocated);
+                    last = Some(e);
+                }
+            }
         }
-        self.journal.sync_data()?;
-        self.journal_allocated = target;
-        Ok(())
+        Err(last.expect("tried at least once"))
     }
 
     /// Marks the write with sequence number `seq` as completed (its data reached the target).
