@@ -438,7 +438,10 @@ fn torn_journal_tail_stops_replay_at_the_last_whole_record() {
     // The journal is pre-written with zeros (64 KiB at first); the records end at 40 + 5 * 48.
     let end = 40 + 5 * 48;
     let len = std::fs::metadata(&journal).unwrap().len();
-    assert!(len >= 64 << 10 && len.is_multiple_of(4096), "journal of {len} bytes");
+    assert!(
+        len >= 64 << 10 && len.is_multiple_of(4096),
+        "journal of {len} bytes"
+    );
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(&journal)
