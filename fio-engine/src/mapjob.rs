@@ -133,17 +133,7 @@ impl MapJob {
             let file = MapFile::create(path, &map, false).map_err(|e| e.to_string())?;
             (Some(file), map, Recovery::default(), true)
         };
-        let mut alternatives = HashMap::new();
-        for t in &recovery.uncertain {
-            let current = map.expected(t.block);
-            if let Some(&other) = recovery
-                .accepted(t.block, current)
-                .iter()
-                .find(|&&c| c != current)
-            {
-                alternatives.entry(t.block).or_insert(other);
-            }
-        }
+        let alternatives = recovery.alternatives(&map);
         let run_id = map.identity().run_id;
         let epoch = file.as_ref().map_or(0, MapFile::epoch);
         Ok(MapJob {

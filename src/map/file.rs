@@ -57,6 +57,23 @@ pub struct Recovery {
 }
 
 impl Recovery {
+    /// For each uncertain block, the first state of its chain other than what `map` expects
+    /// now (a block rewritten once holds its old or its new content).
+    pub fn alternatives(&self, map: &BlockMap) -> std::collections::HashMap<u64, Content> {
+        let mut alternatives = std::collections::HashMap::new();
+        for t in &self.uncertain {
+            let current = map.expected(t.block);
+            if let Some(&other) = self
+                .accepted(t.block, current)
+                .iter()
+                .find(|&&c| c != current)
+            {
+                alternatives.entry(t.block).or_insert(other);
+            }
+        }
+        alternatives
+    }
+
     /// Contents block `block` may hold: its expected content `current` when the block is certain,
     /// else every state of its chain of uncertain writes (the first one's `old`, then each `new`).
     pub fn accepted(&self, block: u64, current: Content) -> Vec<Content> {

@@ -62,17 +62,7 @@ impl MapView {
     /// The view of `map`, accepting for each uncertain block of `recovery` the first other state
     /// of its chain (a block rewritten once holds its old or its new content).
     pub fn new(map: BlockMap, recovery: &Recovery) -> Self {
-        let mut alternatives = HashMap::new();
-        for t in &recovery.uncertain {
-            let current = map.expected(t.block);
-            if let Some(&other) = recovery
-                .accepted(t.block, current)
-                .iter()
-                .find(|&&c| c != current)
-            {
-                alternatives.entry(t.block).or_insert(other);
-            }
-        }
+        let alternatives = recovery.alternatives(&map);
         MapView { map, alternatives }
     }
 
