@@ -20,6 +20,7 @@ use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
+pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 
@@ -33,7 +34,6 @@ pub struct BlockContent {
     /// The generation.
     pub generation: u32,
 }
-pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
 
 /// The pseudo-random choice a map write of `block` uses to pick a new slot: a pure function of
 /// the run, the map's epoch and the block, so a rewrite is reproducible.
@@ -283,17 +283,9 @@ impl Generator {
     /// that holds `content` (the range must lie within one dedup block).
     pub fn fill_content(&self, content: BlockContent, offset_in_block: u64, buf: &mut [u8]) {
         debug_assert!(offset_in_block + buf.len() as u64 <= self.params.dedup_unit);
-        let mut scratch = [0u8; ATOM];
-        let mut cursor = Cursor::new();
-        for piece in atom_pieces(offset_in_block, buf.len()) {
-            let dst = &mut buf[piece.pos..piece.pos + piece.len];
-            if let Ok(whole) = <&mut [u8; ATOM]>::try_from(&mut *dst) {
-                self.write_content_atom(content, piece.atom_index, &mut cursor, whole);
-            } else {
-                self.write_content_atom(content, piece.atom_index, &mut cursor, &mut scratch);
-                dst.copy_from_slice(&scratch[piece.skip..piece.skip + piece.len]);
-            }
-        }
+        fill_atoms(offset_in_block, buf, |atom, cursor, out| {
+            self.write_content_atom(content, atom, cursor, out)
+        });
     }
 
     /// Compares `data` with the bytes at `offset_in_block` of a block that holds `content`;
@@ -304,54 +296,31 @@ impl Generator {
         offset_in_block: u64,
         data: &[u8],
     ) -> Option<usize> {
-        let mut expected = [0u8; ATOM];
-        let mut cursor = Cursor::new();
-        for piece in atom_pieces(offset_in_block, data.len()) {
-            self.write_content_atom(content, piece.atom_index, &mut cursor, &mut expected);
-            let got = &data[piece.pos..piece.pos + piece.len];
-            let want = &expected[piece.skip..piece.skip + piece.len];
-            if got != want {
-                let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
-                return Some(piece.pos + i);
-            }
-        }
-        None
+        first_mismatch_atoms(
+            offset_in_block,
+            data,
+            |atom, cursor, out| self.write_content_atom(content, atom, cursor, out),
+            |_, _, _| false,
+        )
     }
 
     /// Fills `buf` with the bytes at `offset..offset + buf.len()` of the stream.
     pub fn fill(&self, offset: u64, buf: &mut [u8]) {
-        let mut scratch = [0u8; ATOM];
-        let mut key_cache = Cursor::new();
-        for piece in atom_pieces(offset, buf.len()) {
-            let dst = &mut buf[piece.pos..piece.pos + piece.len];
-            if let Ok(whole) = <&mut [u8; ATOM]>::try_from(&mut *dst) {
-                self.write_atom_at(piece.atom_index, &mut key_cache, whole);
-            } else {
-                self.write_atom_at(piece.atom_index, &mut key_cache, &mut scratch);
-                dst.copy_from_slice(&scratch[piece.skip..piece.skip + piece.len]);
-            }
-        }
+        fill_atoms(offset, buf, |atom, cursor, out| {
+            self.write_atom_at(atom, cursor, out)
+        });
     }
 
     /// Compares `data` with the bytes the stream has at `offset`; returns the index in `data` of
     /// the first byte that differs, or `None` when all match. Uses no heap memory. A unit of a
     /// block the map marks uncertain (see [`BlockContents::alternative`]) may hold either content.
     pub fn first_mismatch(&self, offset: u64, data: &[u8]) -> Option<usize> {
-        let mut expected = [0u8; ATOM];
-        let mut key_cache = Cursor::new();
-        for piece in atom_pieces(offset, data.len()) {
-            self.write_atom_at(piece.atom_index, &mut key_cache, &mut expected);
-            let got = &data[piece.pos..piece.pos + piece.len];
-            let want = &expected[piece.skip..piece.skip + piece.len];
-            if got != want {
-                if self.matches_alternative(piece.atom_index, piece.skip, got) {
-                    continue;
-                }
-                let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
-                return Some(piece.pos + i);
-            }
-        }
-        None
+        first_mismatch_atoms(
+            offset,
+            data,
+            |atom, cursor, out| self.write_atom_at(atom, cursor, out),
+            |atom, skip, got| self.matches_alternative(atom, skip, got),
+        )
     }
 
     /// Whether `got` (at `skip` within atom `atom_index`) is the alternative content the map
@@ -381,6 +350,50 @@ impl Generator {
                 self.fill(offset + (head + i * PIECE) as u64, chunk);
             });
     }
+}
+
+/// Fills `buf` (the bytes at `offset..`) atom by atom with `write(atom_index, cursor, atom)`.
+#[inline]
+fn fill_atoms(
+    offset: u64,
+    buf: &mut [u8],
+    mut write: impl FnMut(u64, &mut Cursor, &mut [u8; ATOM]),
+) {
+    let mut scratch = [0u8; ATOM];
+    let mut cursor = Cursor::new();
+    for piece in atom_pieces(offset, buf.len()) {
+        let dst = &mut buf[piece.pos..piece.pos + piece.len];
+        if let Ok(whole) = <&mut [u8; ATOM]>::try_from(&mut *dst) {
+            write(piece.atom_index, &mut cursor, whole);
+        } else {
+            write(piece.atom_index, &mut cursor, &mut scratch);
+            dst.copy_from_slice(&scratch[piece.skip..piece.skip + piece.len]);
+        }
+    }
+}
+
+/// Compares `data` (the bytes at `offset..`) with what `write` gives atom by atom; a piece that
+/// differs but that `tolerate(atom_index, skip, got)` accepts counts as matching. Returns the index
+/// in `data` of the first wrong byte. Uses no heap memory.
+#[inline]
+fn first_mismatch_atoms(
+    offset: u64,
+    data: &[u8],
+    mut write: impl FnMut(u64, &mut Cursor, &mut [u8; ATOM]),
+    tolerate: impl Fn(u64, usize, &[u8]) -> bool,
+) -> Option<usize> {
+    let mut expected = [0u8; ATOM];
+    let mut cursor = Cursor::new();
+    for piece in atom_pieces(offset, data.len()) {
+        write(piece.atom_index, &mut cursor, &mut expected);
+        let got = &data[piece.pos..piece.pos + piece.len];
+        let want = &expected[piece.skip..piece.skip + piece.len];
+        if got != want && !tolerate(piece.atom_index, piece.skip, got) {
+            let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
+            return Some(piece.pos + i);
+        }
+    }
+    None
 }
 
 /// What consecutive atoms share: the current block's content key and scratch space.
