@@ -309,11 +309,7 @@ pub fn write_file(
         let result = pipeline::write_file(&path, &opts, hook);
         if let Some(w) = full_write.take() {
             // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
-            let valid = match &result {
-                Ok(s) => s.bytes_written,
-                Err(e) => e.valid_length().unwrap_or(0),
-            };
-            let finished = w.finish(valid);
+            let finished = w.finish_after(&result);
             if let (Ok(_), Err(e)) = (&result, finished) {
                 return Err(e.into());
             }
@@ -461,12 +457,8 @@ pub fn read_and_validate(
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     if let Some(map_path) = &map {
-        let size = match opts.size {
-            Some(s) => s,
-            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
-        };
         let (contents, _recovery, _uncertain) =
-            dgen::map::session::open_for_verify(map_path, &opts.params, size)
+            dgen::map::session::open_for_verify(map_path, &opts.params, opts.size, &path)
                 .map_err(|e| errors::to_pyerr(py, e))?;
         opts.map = Some(contents);
     }

@@ -68,11 +68,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     let mut opts = opts;
     let mut uncertain = 0;
     if let Some(map_path) = &args.map {
-        let size = match args.size {
-            Some(s) => s,
-            None => std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0),
-        };
-        match dgen::map::session::open_for_verify(map_path, &opts.params, size) {
+        match dgen::map::session::open_for_verify(map_path, &opts.params, args.size, &args.path) {
             Ok((contents, recovery, n)) => {
                 opts.map = Some(contents);
                 uncertain = n;
@@ -181,10 +177,7 @@ fn first_bad_unit_finding(
     offset: u64,
 ) -> Option<(u64, dgen::diagnose::Finding)> {
     use std::os::unix::fs::FileExt;
-    let generator = match &opts.map {
-        Some(m) => m.generator(opts.params.clone()).ok()?,
-        None => dgen::Generator::new(opts.params.clone()).ok()?,
-    };
+    let generator = dgen::pipeline::generator_for(&opts.map, opts.params.clone()).ok()?;
     let unit_offset = offset / 4096 * 4096;
     let mut unit = vec![0u8; 4096];
     let file = std::fs::File::open(path).ok()?;

@@ -108,22 +108,19 @@ pub fn run(args: WriteArgs) -> Result<i32> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
+    let map_finished = full_write.map(|w| w.finish_after(&result));
     let stats = match result {
         Ok(s) => s,
         Err(e) => {
-            if let Some(w) = full_write {
-                // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
-                if let Err(me) = w.finish(e.valid_length().unwrap_or(0)) {
-                    eprintln!("dgen: error: map: {me}");
-                }
+            if let Some(Err(me)) = map_finished {
+                eprintln!("dgen: error: map: {me}");
             }
             return Ok(report_failure(e, &record, args.json));
         }
     };
-    if let Some(w) = full_write {
-        if let Err(e) = w.finish(stats.bytes_written) {
-            return Ok(report_failure(e.into(), &record, args.json));
-        }
+    if let Some(Err(e)) = map_finished {
+        return Ok(report_failure(e.into(), &record, args.json));
     }
     for w in &stats.warnings {
         eprintln!("dgen: warning: {w}");

@@ -14,7 +14,7 @@ use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery};
 use crate::error::{Error, Result};
 use crate::gen::{BlockContent, BlockContents, Generator};
 use crate::params::GenParams;
-use crate::pipeline::MapContents;
+use crate::pipeline::{MapContents, PipelineError, WriteStats};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -181,19 +181,39 @@ impl FullWrite {
         self.file.checkpoint(&self.map)
     }
 
+    /// Ends the write after the pipeline returned `result`: [`FullWrite::finish`] with the bytes
+    /// written, or with the valid prefix of a failed run.
+    pub fn finish_after(
+        self,
+        result: &std::result::Result<WriteStats, PipelineError>,
+    ) -> Result<()> {
+        let valid = match result {
+            Ok(stats) => stats.bytes_written,
+            Err(e) => e.valid_length().unwrap_or(0),
+        };
+        self.finish(valid)
+    }
+
     /// Blocks this write rewrites (0 for a fresh map).
     pub fn rewritten_blocks(&self) -> u64 {
         self.seqs.len() as u64
     }
 }
 
-/// Opens the map at `map_path` for a verify of `size` bytes with `params`, changing no file:
-/// the contents to expect, and what recovery found (uncertain blocks are accepted either way).
+/// Opens the map at `map_path` for a verify of `target` with `params`, changing no file: the
+/// contents to expect, and what recovery found (uncertain blocks are accepted either way). The
+/// map must be of `size` bytes, or, without one, of the target's current length (a target cut
+/// short then fails here, naming both sizes).
 pub fn open_for_verify(
     map_path: &Path,
     params: &GenParams,
-    size: u64,
+    size: Option<u64>,
+    target: &Path,
 ) -> Result<(MapContents, Recovery, u64)> {
+    let size = match size {
+        Some(s) => s,
+        None => std::fs::metadata(target).map_or(0, |m| m.len()),
+    };
     let expect = MapExpect {
         params: params.clone(),
         size,

@@ -28,7 +28,8 @@ mod workers;
 mod write;
 
 pub use options::{
-    MapContents, VerifyOptions, WriteOptions, DEFAULT_BUFFER_SIZE, DEFAULT_QUEUE_DEPTH,
+    generator_for, MapContents, VerifyOptions, WriteOptions, DEFAULT_BUFFER_SIZE,
+    DEFAULT_QUEUE_DEPTH,
 };
 pub use stats::{IoEngine, PipelineError, VerifyStats, WriteStats};
 pub use verify::verify_file;

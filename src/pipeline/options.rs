@@ -55,7 +55,7 @@ pub struct MapContents {
 
 /// The generator of `params`: as `map`'s run writes it when a map is given, else the plain
 /// stream's.
-pub(crate) fn generator_for(
+pub fn generator_for(
     map: &Option<MapContents>,
     params: GenParams,
 ) -> Result<crate::gen::Generator> {
