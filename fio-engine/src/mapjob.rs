@@ -17,7 +17,7 @@ use std::sync::Arc;
 use dgen::diagnose::diagnose;
 use dgen::gen::{mix_choice, BlockContent, ATOM};
 use dgen::map::session::MapView;
-use dgen::map::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery};
+use dgen::map::{BlockMap, Content, MapExpect, MapFile, Recovery};
 use dgen::{GenParams, Generator};
 
 /// Checkpoint when the journal grows past this (bounds its size and the replay at the next open).
@@ -116,21 +116,8 @@ impl MapJob {
             let (file, map, recovery) = MapFile::open(path, &expect).map_err(|e| e.to_string())?;
             (Some(file), map, recovery, false)
         } else {
-            let identity = MapIdentity {
-                params: params.clone(),
-                size,
-                run_id: dgen::map::new_run_id(),
-            };
-            let slots = plain.slots_for(blocks);
-            let map = BlockMap::new(identity, blocks, slots, |b| plain.initial_content(b).slot)
-                .map_err(|e| {
-                    format!(
-                        "{e} (a map needs the file's dedup layout to be complete: at least 256 \
-                         dedup blocks at this ratio; use a larger size or a smaller \
-                         dgen_dedupe_unit)"
-                    )
-                })?;
-            let file = MapFile::create(path, &map, false).map_err(|e| e.to_string())?;
+            let (file, map) =
+                dgen::map::session::create_map(path, &params, size).map_err(|e| e.to_string())?;
             (Some(file), map, Recovery::default(), true)
         };
         let alternatives = recovery.alternatives(&map);

@@ -77,6 +77,35 @@ fn blocks_for(size: u64, unit: u64) -> u64 {
     size.div_ceil(unit)
 }
 
+/// Creates the map of a fresh run at `map_path` (refusing to replace one): `size` bytes with
+/// `params`, every block at generation 0 of its slot in the plain stream's layout, a new random
+/// run id. Fails, naming the reason, when the layout is not complete within the target (warm-up
+/// copies that point past it: fewer than about 256 dedup blocks at `d > 1`).
+pub fn create_map(map_path: &Path, params: &GenParams, size: u64) -> Result<(MapFile, BlockMap)> {
+    let generator = Generator::new(params.clone())?;
+    let blocks = blocks_for(size, params.dedup_unit);
+    let identity = MapIdentity {
+        params: params.clone(),
+        size,
+        run_id: super::new_run_id(),
+    };
+    let slots = generator.slots_for(blocks);
+    let map = BlockMap::new(identity, blocks, slots, |b| {
+        generator.initial_content(b).slot
+    })
+    .map_err(|e| {
+        Error::invalid(
+            "map",
+            format!(
+                "{e} (a map needs the target's dedup layout to be complete: at least 256 dedup \
+                 blocks at this ratio; use a larger size or a smaller dedup unit)"
+            ),
+        )
+    })?;
+    let file = MapFile::create(map_path, &map, false)?;
+    Ok((file, map))
+}
+
 /// A full write of one target through its map, between [`begin_write`] and [`FullWrite::finish`].
 #[derive(Debug)]
 pub struct FullWrite {
@@ -96,7 +125,6 @@ pub struct FullWrite {
 /// map (fresh run) or opens it and advances every block (rewrite, intents committed before this
 /// returns). Nothing is written to the target here.
 pub fn begin_write(map_path: &Path, params: &GenParams, size: u64) -> Result<FullWrite> {
-    let generator = Generator::new(params.clone())?;
     let unit = params.dedup_unit;
     let blocks = blocks_for(size, unit);
     if map_path.exists() {
@@ -128,26 +156,8 @@ pub fn begin_write(map_path: &Path, params: &GenParams, size: u64) -> Result<Ful
             recovery,
         })
     } else {
-        let identity = MapIdentity {
-            params: params.clone(),
-            size,
-            run_id: super::new_run_id(),
-        };
-        let slots = generator.slots_for(blocks);
-        let run_id = identity.run_id;
-        let map = BlockMap::new(identity, blocks, slots, |b| {
-            generator.initial_content(b).slot
-        })
-        .map_err(|e| {
-            Error::invalid(
-                "map",
-                format!(
-                    "{e} (a map needs the target's dedup layout to be complete: at least 256 \
-                     dedup blocks at this ratio)"
-                ),
-            )
-        })?;
-        let file = MapFile::create(map_path, &map, false)?;
+        let (file, map) = create_map(map_path, params, size)?;
+        let run_id = map.identity().run_id;
         let view = MapView::new(map.clone(), &Recovery::default());
         Ok(FullWrite {
             file,
