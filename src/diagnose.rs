@@ -70,6 +70,18 @@ pub enum Finding {
         /// Where that content is expected now (byte offsets of the unit, at most 8).
         now_at: Vec<u64>,
     },
+    /// A generation of a slot newer than any the map has recorded: the block was written after
+    /// the map's last durable journal entry (a power cut or an OS crash under
+    /// `Durability::Process`, which keeps intents durable against the writer being killed only),
+    /// or the map is older than the data (restored from a backup).
+    AheadOfMap {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// The slot's newest generation in the map.
+        current: u32,
+    },
     /// The header names a content, but the unit's bytes are not that content.
     Corrupted {
         /// First wrong byte within the unit, against the content its header names.
@@ -140,6 +152,17 @@ impl std::fmt::Display for Finding {
                  was lost (it held that content before) or a write meant for one of them landed \
                  here"
             ),
+            Finding::AheadOfMap {
+                slot,
+                generation,
+                current,
+            } => write!(
+                f,
+                "generation {generation} of slot {slot}, newer than the map's {current}: written \
+                 after the map's last durable journal entry (a power cut or OS crash with map \
+                 durability 'process': use 'power' for power-cut tests), or the map is older \
+                 than the data"
+            ),
             Finding::Corrupted { first_bad } => write!(
                 f,
                 "corruption: its header is right but byte {first_bad} of the unit is not"
@@ -196,6 +219,13 @@ pub fn diagnose(
         };
     }
     if let Some(current) = gen.slot_generation(h.slot) {
+        if h.generation > current {
+            return Finding::AheadOfMap {
+                slot: h.slot,
+                generation: h.generation,
+                current,
+            };
+        }
         if h.generation < current {
             return Finding::LostWriteStale {
                 slot: h.slot,

@@ -26,6 +26,7 @@ struct dgen_opts {
 	const char *prepopulate;
 	const char *compress_codec;
 	const char *map;
+	const char *map_durability;
 };
 
 /* I/O modes (dgen_io=). */

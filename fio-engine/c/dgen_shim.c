@@ -41,6 +41,7 @@ struct dgen_eo {
 	char *prepopulate;
 	char *compress_codec;
 	char *map;
+	char *map_durability;
 	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
 	unsigned int fixed_up;	 /* fixup_once() ran for this job */
@@ -110,6 +111,7 @@ static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
 	o->prepopulate = eo->prepopulate;
 	o->compress_codec = eo->compress_codec;
 	o->map = eo->map;
+	o->map_durability = eo->map_durability;
 }
 
 /*
@@ -745,6 +747,7 @@ DGEN_CHECK_CB(verify, "dgen_verify")
 DGEN_CHECK_CB(prepopulate, "dgen_prepopulate")
 DGEN_CHECK_CB(compress_codec, "dgen_compress_codec")
 DGEN_CHECK_CB(map, "dgen_map")
+DGEN_CHECK_CB(map_durability, "dgen_map_durability")
 
 /* The seed is drawn once, when the option is parsed, so every user of it (the parent's
  * prepopulate, the job, its numjobs clones) sees the same value. */
@@ -822,6 +825,8 @@ static struct fio_option dgen_options[] = {
 			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
 	DGEN_STR_OPTION("dgen_map", "dgen generation map", map, "",
 			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. A job that only reads never writes the map. Empty (default): no map"),
+	DGEN_STR_OPTION("dgen_map_durability", "dgen map durability", map_durability, "process",
+			"When a dgen_map write's intent is durable: 'process' (default: appended to the journal before the data write is submitted, synced at checkpoints and at the end; survives fio being killed, at no cost to the I/O; after a power cut or OS crash a verify fails on the last writes) or 'power' (synced before the data write is submitted; survives a power cut; costs a device flush per group commit)"),
 	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
 	DGEN_CMDPRIO_OPTION(cmdprio_class),
 	DGEN_CMDPRIO_OPTION(cmdprio),

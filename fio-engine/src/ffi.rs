@@ -31,6 +31,7 @@ pub struct DgenOpts {
     prepopulate: *const c_char,
     compress_codec: *const c_char,
     map: *const c_char,
+    map_durability: *const c_char,
 }
 
 /// `struct dgen_job_info` of `dgen_fio.h`.
@@ -98,6 +99,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     let s = |p| unsafe { opt_str(p) };
     let codec = s(o.compress_codec);
     let map = s(o.map);
+    let durability = s(o.map_durability);
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
         s(o.compress_ratio),
@@ -119,6 +121,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         prepopulate: pp.as_deref(),
         compress_codec: codec.as_deref(),
         map: map.as_deref(),
+        map_durability: durability.as_deref(),
     };
     match EngineConfig::parse(&raw) {
         Ok(c) => Some(c),
@@ -410,36 +413,6 @@ pub unsafe extern "C" fn dgen_rs_uring_pending(job: *mut Job) -> c_uint {
     })
 }
 
-/// Group commit of a map job: makes the intents of the held writes durable (one `fdatasync`),
-/// then lets the ring submit them; when that fails, the held writes fail with its errno and are
-/// never submitted. Returns an errno only for a ring failure.
-///
-/// From fio's commit hook (`defer`), while other operations are in the kernel, the held writes
-/// wait instead, until a getevents finds no completion ready (fio reaps after every
-/// `iodepth_batch` io_us, 1 by default, so releasing at each commit or reap would cost one
-/// `fdatasync` per write): the writes fio queues meanwhile join them, and one `fdatasync`
-/// covers about what completes during one. Writes are still submitted only once durable.
-fn release_held(job: &mut Job, defer: bool) -> Result<(), i32> {
-    match job.ring.as_ref() {
-        None => return Ok(()),
-        Some(r) if r.held() == 0 || (defer && r.in_kernel() > 0) => return Ok(()),
-        Some(_) => {}
-    }
-    let committed = job.commit_intents();
-    let Some(ring) = job.ring.as_mut() else {
-        return Ok(());
-    };
-    match committed {
-        Ok(()) => ring
-            .release_held()
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)),
-        Err(errno) => {
-            ring.fail_held(errno);
-            Ok(())
-        }
-    }
-}
-
 /// See `dgen_fio.h`.
 ///
 /// # Safety
@@ -490,13 +463,12 @@ pub unsafe extern "C" fn dgen_rs_uring_commit(job: *mut Job) -> c_int {
         let Some(job) = (unsafe { job_mut(job) }) else {
             return -libc::EINVAL;
         };
-        if let Err(e) = release_held(job, true) {
-            return -e;
-        }
         let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
-        match ring.commit() {
+        let submitted = ring.commit();
+        job.report_sync_error();
+        match submitted {
             Ok(n) => n as c_int,
             Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
         }
@@ -514,24 +486,12 @@ pub unsafe extern "C" fn dgen_rs_uring_getevents(job: *mut Job, min: c_uint, max
         let Some(job) = (unsafe { job_mut(job) }) else {
             return -libc::EINVAL;
         };
-        // Held writes go when reaping would otherwise wait (they may be what is waited for);
-        // while completions are ready, fio gets those and queues more writes to the batch.
-        let wait = match job.ring.as_mut() {
-            Some(r) if r.held() > 0 && r.in_kernel() > 0 => match r.ready() {
-                Ok(n) => n < (min.max(1) as usize),
-                Err(e) => return -e.raw_os_error().unwrap_or(libc::EIO),
-            },
-            _ => true,
-        };
-        if wait {
-            if let Err(e) = release_held(job, false) {
-                return -e;
-            }
-        }
         let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
-        match ring.getevents(min, max) {
+        let reaped = ring.getevents(min, max);
+        job.report_sync_error();
+        match reaped {
             Ok(n) => n as c_int,
             Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
         }

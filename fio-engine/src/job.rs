@@ -10,6 +10,7 @@ use crate::log;
 use crate::mapjob::{errno_of, MapJob, MapWrite};
 use crate::options::{EngineConfig, IoMode};
 use crate::ring::Ring;
+use dgen::map::Durability;
 
 /// What [`Job::fill_io`] did with a write buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,7 +69,8 @@ impl Job {
                 return Ok(());
             }
             log::error(&format!(
-                "dgen: job {}: bad option dgen_map={}: the job opens a second file ({}); a map                  tracks one file (use one file per job, nrfiles=1)",
+                "dgen: job {}: bad option dgen_map={}: the job opens a second file ({}); a map \
+                 tracks one file (use one file per job, nrfiles=1)",
                 self.name,
                 path.display(),
                 file.display()
@@ -83,7 +85,8 @@ impl Job {
             size,
             writes,
         ) {
-            Ok(m) => {
+            Ok(mut m) => {
+                m.set_durability(self.config.map_durability);
                 if m.created {
                     log::info(&format!(
                         "dgen: job {}: dgen_map={}: created for {} ({} bytes; a fresh run: write \
@@ -94,9 +97,14 @@ impl Job {
                         size
                     ));
                 }
-                // A map write waits in the ring until its intent is durable (the commit hook).
-                if let Some(ring) = self.ring.as_mut() {
-                    ring.hold_writes = m.writable();
+                // dgen_map_durability=power: a map write waits in the ring for an fdatasync of
+                // the journal started after its intent was appended.
+                if let (Some(ring), Some(fd), Durability::Power) = (
+                    self.ring.as_mut(),
+                    m.journal_fd(),
+                    self.config.map_durability,
+                ) {
+                    ring.gate_writes(fd);
                 }
                 self.map = Some(m);
                 Ok(())
@@ -146,32 +154,76 @@ impl Job {
                 return Err(libc::EINVAL);
             }
         }
-        if self.ring.is_none() {
-            if let Err(errno) = self.commit_intents() {
-                if let Some(m) = self.map.as_mut() {
-                    m.done(key, false);
-                }
-                return Err(errno);
-            }
-        }
+        self.journal_intents(key)?;
         Ok(Fill::Ready)
     }
 
-    /// Makes the map's logged intents durable (no-op without a map). On failure logs why and
-    /// returns the errno to fail the dependent writes with.
-    pub fn commit_intents(&mut self) -> Result<(), i32> {
+    /// Appends the intents just logged for io_u `key` to the map's journal, before it can be
+    /// submitted; with `dgen_map_durability=power` and `psync`, also syncs them (the ring syncs
+    /// them itself). Checkpoints when the journal is due for it and no journal `fdatasync` is in
+    /// flight. On failure logs why, forgets the write and returns the errno to fail it with.
+    fn journal_intents(&mut self, key: u64) -> Result<(), i32> {
+        let power = self.config.map_durability == Durability::Power;
         let Some(map) = self.map.as_mut() else {
             return Ok(());
         };
-        map.commit().map_err(|e| {
+        let mut journaled = map.append();
+        if journaled.is_ok() && power && self.ring.is_none() {
+            journaled = map.sync();
+        }
+        if let Err(e) = journaled {
             log::error(&format!(
-                "dgen: job {}: dgen_map={}: cannot make the write intents durable, failing the \
+                "dgen: job {}: dgen_map={}: cannot journal the write intents, failing the \
                  writes that depend on them: {e}",
                 self.name,
                 map.path().display()
             ));
-            errno_of(&e)
-        })
+            map.done(key, false);
+            return Err(errno_of(&e));
+        }
+        if self.ring.as_ref().is_some_and(Ring::sync_in_flight) {
+            return Ok(());
+        }
+        match map.checkpoint_if_due() {
+            Ok(false) => {}
+            Ok(true) => {
+                if let Some(ring) = self.ring.as_mut() {
+                    // The checkpoint made every appended intent durable.
+                    if let (Some(fd), true) = (map.journal_fd(), power) {
+                        ring.gate_writes(fd);
+                    }
+                    if let Err(e) = ring.release_held() {
+                        log::error(&format!("dgen: job {}: io_uring: {e}", self.name));
+                    }
+                }
+            }
+            // This write's intent is in the journal the checkpoint left (or in the new
+            // checkpoint); later appends fail if the journal became unusable.
+            Err(e) => log::error(&format!(
+                "dgen: job {}: dgen_map={}: checkpoint failed: {e}",
+                self.name,
+                map.path().display()
+            )),
+        }
+        Ok(())
+    }
+
+    /// After a reap or submit: a failed journal `fdatasync` in the ring (its writes failed
+    /// unsubmitted) makes the map refuse later appends; logs it once.
+    pub fn report_sync_error(&mut self) {
+        let Some(errno) = self.ring.as_mut().and_then(Ring::take_sync_error) else {
+            return;
+        };
+        if let Some(map) = self.map.as_mut() {
+            map.sync_failed(errno);
+            log::error(&format!(
+                "dgen: job {}: dgen_map={}: cannot make the write intents durable (fdatasync of \
+                 the journal: {}), failing the writes that depend on them",
+                self.name,
+                map.path().display(),
+                io::Error::from_raw_os_error(errno)
+            ));
+        }
     }
 
     /// A write of io_u `key` finished (`ok`: every byte written).

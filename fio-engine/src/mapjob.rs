@@ -3,10 +3,12 @@
 //! exact), and every read is checked against what the map says each block holds.
 //!
 //! Protocol (as `dgen::map::MapFile` documents it): a write io_u's blocks are advanced with
-//! [`BlockMap::write`] and their intents logged when fio queues it; the buffered intents are made
-//! durable with one `fdatasync` ([`MapJob::commit`]) before the data writes are submitted (the
-//! ring holds map writes back until then, `psync` commits before each `pwrite`); a completed write
-//! marks its intents done. A write whose intent is not durable is never submitted. Two writes of
+//! [`BlockMap::write`] and their intents logged and appended to the journal
+//! ([`MapJob::append`]) when fio queues it, before it can be submitted. With
+//! `dgen_map_durability=power` they are also made durable before it is submitted: `psync` syncs
+//! before each `pwrite`, and the ring holds map writes back until an `fdatasync` of the journal,
+//! started after their intents were appended, completes (group commit through the ring). A
+//! completed write marks its intents done. Two writes of
 //! one block are never in flight together (the second waits: fio's "busy"), so the order in which
 //! they land cannot differ from the map's.
 
@@ -201,7 +203,7 @@ impl MapJob {
     }
 
     /// Advances the blocks of the write io_u `key` at `offset` and fills `buf` with their new
-    /// contents; logs their intents (made durable by the next [`MapJob::commit`]).
+    /// contents; logs their intents (into the journal with the next [`MapJob::append`]).
     pub fn write(&mut self, key: u64, offset: u64, buf: &mut [u8]) -> Result<MapWrite, String> {
         if self.file.is_none() {
             return Err("the map was opened read-only (a job that only reads)".into());
@@ -237,17 +239,52 @@ impl MapJob {
         Ok(MapWrite::Filled)
     }
 
-    /// Makes the logged intents durable (one append and one `fdatasync` for all of them);
-    /// checkpoints when the journal has grown large. Call before submitting their data writes.
-    pub fn commit(&mut self) -> Result<(), dgen::Error> {
-        let Some(file) = self.file.as_mut() else {
-            return Ok(());
-        };
-        file.commit()?;
-        if file.journal_bytes() > CHECKPOINT_JOURNAL_BYTES {
-            file.checkpoint(&self.map)?;
+    /// Appends the logged intents to the journal (from then on they survive the process being
+    /// killed). Call before the data writes can be submitted.
+    pub fn append(&mut self) -> Result<(), dgen::Error> {
+        self.file.as_mut().map_or(Ok(()), MapFile::append)
+    }
+
+    /// How the job makes intents durable (appends take the cheaper path for it).
+    pub fn set_durability(&mut self, durability: dgen::map::Durability) {
+        if let Some(file) = self.file.as_mut() {
+            file.set_durability(durability);
         }
-        Ok(())
+    }
+
+    /// Makes the appended intents durable (one `fdatasync` of the journal).
+    pub fn sync(&mut self) -> Result<(), dgen::Error> {
+        self.file.as_mut().map_or(Ok(()), MapFile::sync)
+    }
+
+    /// The journal's file descriptor (a writable map), for an `fdatasync` through the ring. It
+    /// changes at each checkpoint.
+    pub fn journal_fd(&self) -> Option<std::os::unix::io::RawFd> {
+        self.file.as_ref().map(MapFile::journal_fd)
+    }
+
+    /// An `fdatasync` of the journal through the ring failed with `errno`: later appends are
+    /// refused until a checkpoint.
+    pub fn sync_failed(&mut self, errno: i32) {
+        if let Some(file) = self.file.as_mut() {
+            let bytes = file.journal_bytes();
+            file.synced_through(bytes, Err(errno));
+        }
+    }
+
+    /// Checkpoints when the journal has grown past the map's own size, and at least
+    /// [`CHECKPOINT_JOURNAL_BYTES`] (so a checkpoint costs at most as much as the journal it
+    /// clears). Every intent appended is durable afterwards (in the checkpoint, as uncertain when
+    /// its write has not completed). Returns whether it checkpointed.
+    pub fn checkpoint_if_due(&mut self) -> Result<bool, dgen::Error> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(false);
+        };
+        if file.journal_bytes() <= CHECKPOINT_JOURNAL_BYTES.max(file.checkpoint_bytes()) {
+            return Ok(false);
+        }
+        file.checkpoint(&self.map)?;
+        Ok(true)
     }
 
     /// The write io_u `key` finished: `ok` when all its bytes were written (its intents are then
@@ -439,7 +476,8 @@ mod tests {
         // the same block again while in flight: busy
         let mut other = vec![0u8; unit];
         assert_eq!(m.write(8, unit as u64 * 5, &mut other), Ok(MapWrite::Busy));
-        m.commit().unwrap();
+        m.append().unwrap();
+        m.sync().unwrap();
         // while it is in flight a read may see either content
         assert_eq!(m.verify(unit as u64 * 4, &before), Ok(()));
         assert_eq!(m.verify(unit as u64 * 4, &buf), Ok(()));

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use dgen::map::Durability;
 use dgen::params::{check_dedup_unit, check_ratio, stream_id_for_path};
 use dgen::params::{MAX_COMPRESS_RATIO, MAX_DEDUP_RATIO};
 use dgen::GenParams;
@@ -78,6 +79,8 @@ pub struct RawOptions<'a> {
     pub compress_codec: Option<&'a str>,
     /// `dgen_map`
     pub map: Option<&'a str>,
+    /// `dgen_map_durability`
+    pub map_durability: Option<&'a str>,
 }
 
 /// A job's complete engine configuration.
@@ -96,6 +99,8 @@ pub struct EngineConfig {
     /// Generation map of the job's file (`dgen_map=PATH`): overwrites write new content and
     /// reads verify what the map says. `None`: the stateless stream.
     pub map: Option<PathBuf>,
+    /// When a map write's intent is durable (`dgen_map_durability`).
+    pub map_durability: Durability,
 }
 
 impl EngineConfig {
@@ -138,6 +143,9 @@ impl EngineConfig {
                 .prepopulate
                 .map_or(Ok(true), |v| parse_bool("dgen_prepopulate", v))?,
             map: raw.map.map(parse_map).transpose()?.flatten(),
+            map_durability: raw
+                .map_durability
+                .map_or(Ok(Durability::Process), parse_durability)?,
         };
         if config.map.is_some() && config.io == IoMode::Null {
             return Err(bad(
@@ -184,6 +192,7 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_prepopulate" => parse_bool("dgen_prepopulate", value).map(drop),
         "dgen_compress_codec" => parse_codec(value).map(drop),
         "dgen_map" => parse_map(value).map(drop),
+        "dgen_map_durability" => parse_durability(value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
@@ -213,6 +222,13 @@ fn parse_map(value: &str) -> Result<Option<PathBuf>, OptionError> {
         ));
     }
     Ok(Some(PathBuf::from(v)))
+}
+
+/// `dgen_map_durability`: `process` or `power`.
+fn parse_durability(value: &str) -> Result<Durability, OptionError> {
+    value
+        .parse()
+        .map_err(|reason: String| bad("dgen_map_durability", value, reason))
 }
 
 fn bad(option: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
@@ -328,8 +344,10 @@ mod tests {
             prepopulate: Some("0"),
             compress_codec: Some("snappy"),
             map: Some("/tmp/m.map"),
+            map_durability: Some("power"),
         };
         let c = EngineConfig::parse(&r).unwrap();
+        assert_eq!(c.map_durability, Durability::Power);
         assert_eq!(c.params.compress_codec, dgen::CompressCodec::Snappy);
         assert_eq!(c.params.seed, 16);
         assert_eq!(c.params.dedup_ratio, 1.37);
@@ -350,6 +368,13 @@ mod tests {
             ..raw("1")
         };
         assert_eq!(EngineConfig::parse(&null).unwrap_err().option, "dgen_map");
+        assert_eq!(
+            EngineConfig::parse(&raw("1")).unwrap().map_durability,
+            Durability::Process
+        );
+        let e = check_option("dgen_map_durability", "disk").unwrap_err();
+        assert_eq!(e.option, "dgen_map_durability");
+        assert!(e.to_string().contains("expected process"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! One io_uring ring per fio job: queue reads/writes, submit, reap completions.
 //!
-//! fio bounds the number of io_us in flight by `iodepth`; the ring is sized for that, so a full
-//! submission queue only happens transiently and is reported as "busy".
+//! fio bounds the number of io_us in flight by `iodepth`; the ring is sized for that (plus one
+//! journal `fdatasync`), so a full submission queue only happens transiently and is reported as
+//! "busy".
+//!
+//! With a journal gate ([`Ring::gate_writes`], `dgen_map_durability=power`) a write reaches the
+//! kernel only after an `fdatasync` of the map's journal that started after its intent was
+//! appended: writes queued while one such `fdatasync` is in flight wait for the next, which starts
+//! as soon as the previous one completes (group commit, without ever blocking the job's thread).
 
 use std::io;
 
@@ -10,6 +16,26 @@ use io_uring::{opcode, squeue, types, IoUring};
 /// `IORING_ENTER_GETEVENTS` from `<linux/io_uring.h>`.
 const IORING_ENTER_GETEVENTS: u32 = 1;
 
+/// User data of the journal's `fdatasync` entries (fio's io_u keys are pointers, never this).
+const SYNC_TAG: u64 = u64::MAX;
+
+/// Writes waiting for the journal to be durable (`dgen_map_durability=power`).
+#[derive(Default)]
+struct Gate {
+    /// The journal's file descriptor.
+    fd: i32,
+    /// Writes whose intents are appended, waiting for the next `fdatasync` to start.
+    held: Vec<squeue::Entry>,
+    /// Writes waiting for the `fdatasync` in flight.
+    gated: Vec<squeue::Entry>,
+    /// An `fdatasync` of the journal is in the kernel.
+    in_flight: bool,
+    /// The errno of a failed `fdatasync`: every later write fails with it, unsubmitted.
+    failed: Option<i32>,
+    /// A failure not yet taken by [`Ring::take_sync_error`].
+    unreported: Option<i32>,
+}
+
 /// A job's ring and the completions of the last reap.
 pub struct Ring {
     ring: IoUring,
@@ -17,19 +43,15 @@ pub struct Ring {
     pending: u32,
     /// Completions of the last [`Ring::getevents`]: (user data, result).
     events: Vec<(u64, i32)>,
-    /// Entries held back from the submission queue until [`Ring::release_held`] (writes whose
-    /// map intents are not durable yet): the kernel never sees them before.
-    held: Vec<squeue::Entry>,
-    /// Results made up for held entries that were failed ([`Ring::fail_held`]), returned by the
-    /// next [`Ring::getevents`].
+    /// Results made up for writes failed before submission (a failed journal `fdatasync`),
+    /// returned by the next [`Ring::getevents`].
     failed: Vec<(u64, i32)>,
     /// Submission queue entries.
     capacity: u32,
-    /// Submitted to the kernel and not reaped yet.
+    /// Submitted to the kernel and not reaped yet (a journal `fdatasync` included).
     in_kernel: u32,
-    /// Hold every write back until [`Ring::release_held`] (a map job: a write is submitted only
-    /// once its intent is durable).
-    pub hold_writes: bool,
+    /// The journal gate, when writes wait for their intents to be durable.
+    gate: Option<Gate>,
 }
 
 impl Ring {
@@ -44,7 +66,7 @@ impl Ring {
     /// job's own thread only (fio calls init, queue, commit and getevents from it), as
     /// `SINGLE_ISSUER` requires.
     pub fn new(depth: u32) -> io::Result<Self> {
-        let entries = depth.clamp(1, 4096).next_power_of_two();
+        let entries = (depth.clamp(1, 4096) + 1).next_power_of_two();
         let build = |coop: bool, defer: bool| {
             let mut builder = IoUring::builder();
             builder.setup_cqsize(entries * 2);
@@ -69,21 +91,24 @@ impl Ring {
             ring,
             pending: 0,
             events: Vec::with_capacity(entries as usize * 2),
-            held: Vec::new(),
             failed: Vec::new(),
-            hold_writes: false,
             in_kernel: 0,
+            gate: None,
         })
     }
 
-    /// Operations queued but not yet submitted (held ones included).
+    /// Operations queued but not yet submitted (writes waiting at the journal gate included).
     pub fn pending(&self) -> u32 {
-        self.pending + self.held.len() as u32
+        self.pending
+            + self
+                .gate
+                .as_ref()
+                .map_or(0, |g| (g.held.len() + g.gated.len()) as u32)
     }
 
-    /// Whether one more operation can be queued now.
+    /// Whether one more operation can be queued now (room is kept for a journal `fdatasync`).
     pub fn has_room(&self) -> bool {
-        self.pending() < self.capacity
+        self.pending() + u32::from(self.gate.is_some()) < self.capacity
     }
 
     /// Operations submitted to the kernel whose completions have not been reaped.
@@ -91,55 +116,121 @@ impl Ring {
         self.in_kernel
     }
 
-    /// Completions ready to be reaped without waiting (entering the kernel once, without waiting,
-    /// when the completion queue looks empty: a DEFER_TASKRUN ring posts them only then).
-    pub fn ready(&mut self) -> io::Result<usize> {
-        let n = self.ring.completion().len();
-        if n > 0 || self.in_kernel == 0 {
-            return Ok(n);
-        }
-        self.enter(0)?;
-        Ok(self.ring.completion().len())
+    /// From now on every write waits for an `fdatasync` of `journal_fd` that starts after it is
+    /// queued (its intent must be appended to the journal before it is queued). Called again
+    /// with the journal's new descriptor after a checkpoint (with no `fdatasync` in flight).
+    pub fn gate_writes(&mut self, journal_fd: i32) {
+        self.gate.get_or_insert_with(Gate::default).fd = journal_fd;
     }
 
-    /// Entries held back (see [`Ring::hold_writes`]).
+    /// Whether a journal `fdatasync` is in the kernel (its descriptor must stay open until then).
+    pub fn sync_in_flight(&self) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.in_flight)
+    }
+
+    /// Writes waiting at the journal gate.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.gate
+            .as_ref()
+            .map_or(0, |g| g.held.len() + g.gated.len())
     }
 
-    /// Moves the held entries into the submission queue (the next commit submits them).
+    /// The errno of a journal `fdatasync` that failed since the last call (its writes, and every
+    /// later one, fail with it without reaching the kernel).
+    pub fn take_sync_error(&mut self) -> Option<i32> {
+        self.gate.as_mut().and_then(|g| g.unreported.take())
+    }
+
+    /// Lets the writes waiting for the next journal `fdatasync` go without it (a checkpoint made
+    /// their intents durable). Writes waiting for the `fdatasync` in flight keep waiting.
     pub fn release_held(&mut self) -> io::Result<()> {
-        if self.held.is_empty() {
-            return Ok(());
-        }
+        let held = match self.gate.as_mut() {
+            Some(g) => std::mem::take(&mut g.held),
+            None => return Ok(()),
+        };
+        self.push_all(held)
+    }
+
+    /// Pushes `entries` to the submission queue (the next enter submits them); what does not fit
+    /// fails with `EBUSY`.
+    fn push_all(&mut self, entries: Vec<squeue::Entry>) -> io::Result<()> {
         let mut sq = self.ring.submission();
-        for (i, e) in self.held.iter().enumerate() {
-            // SAFETY: the buffers and fds of held entries stay valid until their completion is
+        let mut pushed = 0u32;
+        let mut full = false;
+        for e in entries {
+            // SAFETY: the buffers and fds of queued writes stay valid until their completion is
             // reaped (the caller of `queue` guaranteed it for the entry's whole life).
-            if unsafe { sq.push(e) }.is_err() {
-                drop(sq);
-                self.pending += i as u32;
-                self.held.drain(..i);
-                return Err(io::Error::from_raw_os_error(libc::EBUSY));
+            if full || unsafe { sq.push(&e) }.is_err() {
+                full = true;
+                self.failed.push((e.get_user_data(), -libc::EBUSY));
+            } else {
+                pushed += 1;
             }
         }
         drop(sq);
-        self.pending += self.held.len() as u32;
-        self.held.clear();
+        self.pending += pushed;
+        if full {
+            return Err(io::Error::from_raw_os_error(libc::EBUSY));
+        }
         Ok(())
     }
 
-    /// Fails every held entry with `-errno` (its completion comes from the next getevents); the
-    /// kernel never sees them.
-    pub fn fail_held(&mut self, errno: i32) {
-        for e in self.held.drain(..) {
-            self.failed.push((e.get_user_data(), -errno));
+    /// Starts an `fdatasync` of the journal for the writes held at the gate, unless one is in
+    /// flight (they wait for the next); after a failed one, fails them instead.
+    fn start_sync(&mut self) -> io::Result<()> {
+        let Some(g) = self.gate.as_mut() else {
+            return Ok(());
+        };
+        // While data writes are in the kernel (or about to be), a device flush waits for them
+        // (measured on a virtio disk: 4 KiB randwrite qd32 ran at 20k IOPS with overlapping
+        // flushes): the fdatasync starts once they have drained, and the writes fio queues
+        // meanwhile join its batch.
+        if g.in_flight || g.held.is_empty() || self.in_kernel > 0 || self.pending > 0 {
+            return Ok(());
         }
+        if let Some(errno) = g.failed {
+            for e in g.held.drain(..) {
+                self.failed.push((e.get_user_data(), -errno));
+            }
+            return Ok(());
+        }
+        let entry = opcode::Fsync::new(types::Fd(g.fd))
+            .flags(types::FsyncFlags::DATASYNC)
+            .build()
+            .user_data(SYNC_TAG);
+        // SAFETY: an fsync entry references no memory; the journal's fd stays open while it is
+        // in flight (the job checkpoints, which replaces the journal, only when none is).
+        if unsafe { self.ring.submission().push(&entry) }.is_err() {
+            return Err(io::Error::from_raw_os_error(libc::EBUSY));
+        }
+        self.pending += 1;
+        g.in_flight = true;
+        g.gated = std::mem::take(&mut g.held);
+        Ok(())
+    }
+
+    /// The journal `fdatasync` completed with `res`: its writes go to the submission queue, or
+    /// fail with its error.
+    fn sync_completed(&mut self, res: i32) -> io::Result<()> {
+        let Some(g) = self.gate.as_mut() else {
+            return Ok(());
+        };
+        g.in_flight = false;
+        let gated = std::mem::take(&mut g.gated);
+        if res < 0 {
+            g.failed = Some(-res);
+            g.unreported = Some(-res);
+            for e in gated {
+                self.failed.push((e.get_user_data(), res));
+            }
+            return Ok(());
+        }
+        self.push_all(gated)
     }
 
     /// Queues one read or write. `Ok(false)`: the submission queue is full (submit first).
-    /// With [`Ring::hold_writes`], a write stays out of the submission queue until
-    /// [`Ring::release_held`] (or is failed with [`Ring::fail_held`]).
+    /// With a journal gate, a write stays out of the submission queue until an `fdatasync` of the
+    /// journal started after this call has completed.
     ///
     /// # Safety
     /// `buf` must be valid for `len` bytes (writable for a read) until the completion carrying
@@ -164,12 +255,14 @@ impl Ring {
                 .build()
         }
         .user_data(user_data);
-        if is_write && self.hold_writes {
-            if !self.has_room() {
-                return Ok(false);
+        if is_write {
+            if let Some(g) = self.gate.as_mut() {
+                if self.pending + (g.held.len() + g.gated.len()) as u32 + 1 >= self.capacity {
+                    return Ok(false);
+                }
+                g.held.push(entry);
+                return Ok(true);
             }
-            self.held.push(entry);
-            return Ok(true);
         }
         // SAFETY: the caller guarantees that buf/len and fd stay valid until the completion is
         // reaped, which is what the kernel needs for this entry.
@@ -183,6 +276,7 @@ impl Ring {
 
     /// Submits the pending operations; returns how many the kernel took.
     pub fn commit(&mut self) -> io::Result<u32> {
+        self.start_sync()?;
         if self.pending == 0 {
             return Ok(0);
         }
@@ -201,24 +295,43 @@ impl Ring {
     pub fn getevents(&mut self, min: u32, max: u32) -> io::Result<u32> {
         self.events.clear();
         let max = max.max(min).max(1) as usize;
-        let take = self.failed.len().min(max);
-        self.events.extend(self.failed.drain(..take));
-        let mut entered = !self.events.is_empty();
+        let mut entered = false;
         loop {
             let before = self.events.len();
+            let take = self.failed.len().min(max - self.events.len());
+            self.events.extend(self.failed.drain(..take));
+            let mut synced = Vec::new();
             for cqe in self.ring.completion() {
                 self.in_kernel = self.in_kernel.saturating_sub(1);
+                if cqe.user_data() == SYNC_TAG {
+                    synced.push(cqe.result());
+                    continue;
+                }
                 self.events.push((cqe.user_data(), cqe.result()));
                 if self.events.len() >= max {
                     break;
                 }
             }
+            for res in synced {
+                self.sync_completed(res)?;
+            }
+            self.start_sync()?;
             let reaped = self.events.len() > before;
             if self.events.len() >= min as usize && (reaped || entered) {
                 return Ok(self.events.len() as u32);
             }
             let want = (min as usize).saturating_sub(self.events.len());
-            self.enter(want as u32)?;
+            if !self.failed.is_empty() {
+                continue;
+            }
+            if self.in_kernel == 0 && self.pending == 0 {
+                // Nothing can complete (cannot happen while fio's count is right): return what
+                // there is rather than wait forever.
+                return Ok(self.events.len() as u32);
+            }
+            // Never wait for more completions than the kernel holds: writes at the journal gate
+            // reach it only after the fdatasync's completion is reaped here.
+            self.enter((want as u32).min(self.in_kernel + self.pending))?;
             entered = true;
         }
     }
@@ -327,33 +440,73 @@ mod tests {
         assert_eq!(ring.event(0), Some((1, 4096)));
     }
 
-    /// Held writes reach the kernel only when released; failed ones come back as errors.
+    /// Gated writes reach the kernel only after the journal's `fdatasync` (whose completion is
+    /// not returned as an event); writes queued meanwhile wait for the next one.
     #[test]
-    fn held_writes_wait_for_release_or_fail() {
+    fn gated_writes_follow_the_journal_sync() {
+        let mut file = tempfile::tempfile().unwrap();
+        let journal = tempfile::tempfile().unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        ring.gate_writes(journal.as_raw_fd());
+        let mut bufs: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i + 1; 4096]).collect();
+        let mut queue = |ring: &mut Ring, i: usize| {
+            let b = &mut bufs[i];
+            // SAFETY: the buffers outlive the reaps below; the file stays open.
+            unsafe { ring.queue(i as u64, fd, true, b.as_mut_ptr(), 4096, i as u64 * 4096) }
+                .unwrap()
+        };
+        assert!(queue(&mut ring, 0));
+        assert!(queue(&mut ring, 1));
+        assert_eq!((ring.pending(), ring.held()), (2, 2));
+        assert_eq!(ring.commit().unwrap(), 1, "only the fdatasync is submitted");
+        assert!(ring.sync_in_flight());
+        assert!(queue(&mut ring, 2), "queued behind the fdatasync in flight");
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let n = ring.getevents(1, 4).unwrap();
+            for i in 0..n as usize {
+                let (key, res) = ring.event(i).unwrap();
+                assert_eq!(res, 4096, "write {key}");
+                seen.push(key);
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, vec![0, 1, 2]);
+        assert!(!ring.sync_in_flight());
+        assert_eq!(ring.take_sync_error(), None);
+        let mut all = Vec::new();
+        file.read_to_end(&mut all).unwrap();
+        assert_eq!(all.len(), 3 * 4096);
+    }
+
+    /// A failed journal `fdatasync` fails its writes, and every later one, without submitting
+    /// them; the error is reported once.
+    #[test]
+    fn a_failed_journal_sync_fails_the_writes_unsubmitted() {
         let mut file = tempfile::tempfile().unwrap();
         let fd = file.as_raw_fd();
         let mut ring = Ring::new(4).unwrap();
-        ring.hold_writes = true;
+        ring.gate_writes(-1);
         let mut a = vec![1u8; 4096];
-        let mut b = vec![2u8; 4096];
-        // SAFETY: the buffers outlive the reaps below; the file stays open.
+        // SAFETY: the buffer outlives the reaps below; the file stays open.
         unsafe {
             assert!(ring.queue(1, fd, true, a.as_mut_ptr(), 4096, 0).unwrap());
-            assert!(ring.queue(2, fd, true, b.as_mut_ptr(), 4096, 4096).unwrap());
         }
-        assert_eq!((ring.pending(), ring.held()), (2, 2));
-        assert_eq!(ring.commit().unwrap(), 0, "held entries are not submitted");
+        ring.commit().unwrap();
+        assert_eq!(ring.getevents(1, 4).unwrap(), 1);
+        assert_eq!(ring.event(0), Some((1, -libc::EBADF)));
+        assert_eq!(ring.take_sync_error(), Some(libc::EBADF));
+        assert_eq!(ring.take_sync_error(), None);
+        // SAFETY: as above.
+        unsafe {
+            assert!(ring.queue(2, fd, true, a.as_mut_ptr(), 4096, 0).unwrap());
+        }
+        ring.commit().unwrap();
+        assert_eq!(ring.getevents(1, 4).unwrap(), 1);
+        assert_eq!(ring.event(0), Some((2, -libc::EBADF)));
         let mut all = Vec::new();
         file.read_to_end(&mut all).unwrap();
-        assert!(all.is_empty());
-        ring.fail_held(libc::ENOSPC);
-        assert_eq!(ring.getevents(2, 4).unwrap(), 2);
-        assert_eq!(ring.event(1), Some((2, -libc::ENOSPC)));
-        // SAFETY: as above.
-        unsafe { ring.queue(3, fd, true, a.as_mut_ptr(), 4096, 0) }.unwrap();
-        ring.release_held().unwrap();
-        assert_eq!(ring.commit().unwrap(), 1);
-        assert_eq!(ring.getevents(1, 4).unwrap(), 1);
-        assert_eq!(ring.event(0), Some((3, 4096)));
+        assert!(all.is_empty(), "no gated write reached the file");
     }
 }

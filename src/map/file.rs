@@ -1,5 +1,6 @@
 //! The map on disk: checkpoints, the intent journal with group commit, and crash recovery.
 
+use super::appender::JournalAppender;
 use super::format::{self, Pending, SEQ_RECOVERED};
 use super::journal::{self, Record, JOURNAL_HEADER, RECORD};
 use super::state::{BlockMap, Content, MapIdentity, Transition};
@@ -11,6 +12,46 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+/// When a write's intent must be durable, relative to its data write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// The intent is appended to the journal (a copy into the page cache) before the data write
+    /// is submitted, and synced at checkpoints and at the end: the map survives the writer being
+    /// killed (`kill -9`, an OOM kill, fio crashing), at no cost to the I/O. After a power cut
+    /// or an OS crash the map may miss the last writes, and a verify fails on them (it says the
+    /// block is ahead of the map). The default.
+    #[default]
+    Process,
+    /// The intent is synced (`fdatasync` of the journal) before the data write is submitted:
+    /// the map survives a power cut or an OS crash too. Costs a device flush per group commit.
+    Power,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "process" => Ok(Durability::Process),
+            "power" => Ok(Durability::Power),
+            _ => Err(
+                "expected process (survives the writer being killed) or power (survives a \
+                      power cut; a device flush per group commit)"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Durability::Process => "process",
+            Durability::Power => "power",
+        })
+    }
+}
 
 /// What an opened map must belong to.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,21 +145,23 @@ struct Logged {
 /// The on-disk map at `PATH` and its journal at `PATH.journal`.
 ///
 /// Protocol for a writer: `t = map.write(..)`, `seq = file.log(&t)` for each write of a batch;
-/// [`commit`](MapFile::commit) (one append and one `fdatasync`) *before* submitting the batch's
-/// data writes; [`completed(seq)`](MapFile::completed) as each data write finishes (its
-/// watermark goes out with the next commit); [`checkpoint`](MapFile::checkpoint) now and then to
-/// bound the journal. One process writes a map at a time.
+/// then, *before* submitting the batch's data writes, either [`commit`](MapFile::commit) (append
+/// and `fdatasync`: the intents survive a power cut) or [`append`](MapFile::append) alone (a copy
+/// into the journal's page cache: they survive the process being killed, and become durable with
+/// the next [`sync`](MapFile::sync), an `fdatasync` of [`journal_fd`](MapFile::journal_fd) reported
+/// with [`synced_through`](MapFile::synced_through), or a checkpoint);
+/// [`completed(seq)`](MapFile::completed) as each data write finishes (its watermark goes out with
+/// the next append); [`checkpoint`](MapFile::checkpoint) now and then to bound the journal. One
+/// process writes a map at a time.
 #[derive(Debug)]
 pub struct MapFile {
     path: PathBuf,
     journal_path: PathBuf,
-    journal: File,
-    /// Committed bytes of the journal (where the next append goes).
-    journal_len: u64,
-    /// Bytes of the journal file already written (zeros past `journal_len`): appends inside it
-    /// change neither the file's size nor its allocation, so their `fdatasync` has no metadata
-    /// to commit.
-    journal_allocated: u64,
+    journal: JournalAppender,
+    /// Bytes of the last checkpoint written (the map file's size).
+    checkpoint_bytes: u64,
+    /// How appends reach the journal (see [`MapFile::set_durability`]).
+    durability: Durability,
     run_id: u64,
     epoch: u64,
     next_seq: u64,
@@ -137,10 +180,6 @@ pub struct MapFile {
     /// successful checkpoint, which rewrites both files.
     broken: Option<String>,
 }
-
-/// The most the journal grows by at a time, written as zeros before records go in: appends inside
-/// what is written keep the file's size and allocation, so their `fdatasync` commits data only.
-const JOURNAL_CHUNK: u64 = 4 << 20;
 
 /// `PATH` + `suffix`.
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -204,7 +243,7 @@ fn write_files(
     epoch: u64,
     next_seq: u64,
     pending: &[Pending],
-) -> std::result::Result<File, Stage> {
+) -> std::result::Result<JournalAppender, Stage> {
     replace_atomically(path, |f| {
         format::write_map(f, map, epoch, next_seq, pending)
     })
@@ -214,11 +253,18 @@ fn write_files(
     replace_atomically(&journal_path, |f| f.write_all_at(&header, 0))
         .and_then(|()| {
             OpenOptions::new()
+                .read(true)
                 .write(true)
                 .open(&journal_path)
                 .map_err(|e| Error::io("open", &journal_path, None, e))
         })
+        .map(|f| JournalAppender::new(f, JOURNAL_HEADER as u64))
         .map_err(Stage::Journal)
+}
+
+/// The size of the file at `path` (0 when it cannot be read).
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// The state recovery leaves: the map, the report, and where sequence numbers stand.
@@ -394,9 +440,9 @@ impl MapFile {
         Ok(MapFile {
             path: path.to_path_buf(),
             journal,
+            checkpoint_bytes: file_len(path),
+            durability: Durability::Process,
             journal_path: with_suffix(path, ".journal"),
-            journal_len: JOURNAL_HEADER as u64,
-            journal_allocated: JOURNAL_HEADER as u64,
             run_id: map.identity().run_id,
             epoch: 0,
             next_seq: 1,
@@ -437,9 +483,9 @@ impl MapFile {
         let file = MapFile {
             path: path.to_path_buf(),
             journal,
+            checkpoint_bytes: file_len(path),
+            durability: Durability::Process,
             journal_path: with_suffix(path, ".journal"),
-            journal_len: JOURNAL_HEADER as u64,
-            journal_allocated: JOURNAL_HEADER as u64,
             run_id,
             epoch,
             next_seq: loaded.next_seq,
@@ -483,19 +529,35 @@ impl MapFile {
         seq
     }
 
-    /// Group commit: appends the buffered intents (and the done watermark, when it moved) with
-    /// one write and one `fdatasync`. Call it before submitting the data writes of those intents.
-    /// Nothing to write: no system call. On failure the journal is cut back to its last committed
-    /// length (so it stays readable) and the intents stay buffered for a retry; a failed
-    /// `fdatasync` refuses every later commit until a checkpoint succeeds.
-    pub fn commit(&mut self) -> Result<()> {
-        if let Some(why) = &self.broken {
-            return Err(Error::io(
-                "append",
+    /// How the writer will make intents durable, so appends take the cheaper path for it:
+    /// [`Durability::Process`] copies into a shared mapping of the journal (no system call),
+    /// [`Durability::Power`] uses `pwrite` (its `fdatasync` is several times faster). Either
+    /// way the bytes are the same, and [`MapFile::commit`] syncs them.
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+        self.journal.mapped = durability == Durability::Process;
+    }
+
+    /// Why appends and commits are refused, as an error for `op`.
+    fn refused(&self, op: &'static str) -> Option<Error> {
+        self.broken.as_ref().map(|why| {
+            Error::io(
+                op,
                 &self.journal_path,
-                Some(self.journal_len),
+                Some(self.journal.len()),
                 io::Error::other(format!("journal unusable until a checkpoint: {why}")),
-            ));
+            )
+        })
+    }
+
+    /// Appends the buffered intents (and the done watermark, when it moved) to the journal: a
+    /// copy into its page cache, no system call except when the file grows. From then on they
+    /// survive the process being killed; they survive a power cut once synced. Nothing buffered:
+    /// nothing done. On failure (the journal cannot grow: `ENOSPC`, `EIO`) nothing is appended
+    /// and the intents stay buffered for a retry.
+    pub fn append(&mut self) -> Result<()> {
+        if let Some(e) = self.refused("append") {
+            return Err(e);
         }
         let intents = self.buf.len();
         if self.done_through > self.done_written {
@@ -511,69 +573,63 @@ impl MapFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.preallocate(self.journal_len + self.buf.len() as u64) {
+        if let Err(e) = self.journal.append(&self.buf) {
             self.buf.truncate(intents);
             return Err(Error::io(
                 "extend",
                 &self.journal_path,
-                Some(self.journal_allocated),
+                Some(self.journal.len()),
                 e,
             ));
         }
-        if let Err(e) = self.journal.write_all_at(&self.buf, self.journal_len) {
-            // A partial record before the zeros reads as a torn tail; a retry overwrites it.
-            self.buf.truncate(intents);
-            return Err(Error::io(
-                "append",
-                &self.journal_path,
-                Some(self.journal_len),
-                e,
-            ));
-        }
-        if let Err(e) = self.journal.sync_data() {
-            self.buf.truncate(intents);
-            self.broken = Some(format!("fdatasync failed: {e}"));
-            return Err(Error::io(
-                "fdatasync",
-                &self.journal_path,
-                Some(self.journal_len),
-                e,
-            ));
-        }
-        self.journal_len += self.buf.len() as u64;
         self.buf.clear();
         self.done_written = self.done_through;
         Ok(())
     }
 
-    /// Makes sure the journal file holds written zeros up to at least `end` (one write and one
-    /// `fdatasync` per extension). Zeros read as the journal's end. The file grows by as much
-    /// again as it holds, from 64 KiB up to [`JOURNAL_CHUNK`] at a time; where that much does
-    /// not fit (a nearly full file system), by just the pages `end` needs.
-    fn preallocate(&mut self, end: u64) -> io::Result<()> {
-        if end <= self.journal_allocated {
+    /// `fdatasync` of the journal (when something appended is not yet durable): every appended
+    /// intent survives a power cut from then on. A failure refuses every later append and commit
+    /// until a checkpoint succeeds.
+    pub fn sync(&mut self) -> Result<()> {
+        if let Some(e) = self.refused("fdatasync") {
+            return Err(e);
+        }
+        if self.journal.is_synced() {
             return Ok(());
         }
-        let step = self.journal_allocated.clamp(64 << 10, JOURNAL_CHUNK);
-        let generous = end.max(self.journal_allocated + step).div_ceil(4096) * 4096;
-        let tight = end.div_ceil(4096) * 4096;
-        let mut last = None;
-        for target in [generous, tight] {
-            let zeros = vec![0u8; (target - self.journal_allocated) as usize];
-            match self.journal.write_all_at(&zeros, self.journal_allocated) {
-                Ok(()) => {
-                    self.journal.sync_data()?;
-                    self.journal_allocated = target;
-                    return Ok(());
-                }
-                Err(e) => {
-                    // Back to what is known to be zeros (ENOSPC may have written part).
-                    let _ = self.journal.set_len(self.journal_allocated);
-                    last = Some(e);
-                }
+        self.journal.sync().map_err(|e| {
+            self.broken = Some(format!("fdatasync failed: {e}"));
+            Error::io("fdatasync", &self.journal_path, Some(self.journal.len()), e)
+        })
+    }
+
+    /// Group commit: [`append`](MapFile::append) then [`sync`](MapFile::sync), one `fdatasync`
+    /// for every intent buffered. Call it before submitting the data writes of those intents.
+    /// Nothing to write: no system call. On failure the intents stay buffered (a failed append)
+    /// or every later commit is refused until a checkpoint (a failed `fdatasync`).
+    pub fn commit(&mut self) -> Result<()> {
+        self.append()?;
+        self.sync()
+    }
+
+    /// The journal's file descriptor, for an `fdatasync` issued elsewhere (an io_uring `FSYNC`
+    /// with `DATASYNC`) after [`append`](MapFile::append); report its outcome with
+    /// [`synced_through`](MapFile::synced_through). It changes at each checkpoint.
+    pub fn journal_fd(&self) -> std::os::unix::io::RawFd {
+        self.journal.fd()
+    }
+
+    /// An `fdatasync` of [`journal_fd`](MapFile::journal_fd), issued when the journal held
+    /// `journal_bytes` bytes, returned `result` (`Err(errno)` refuses every later append and
+    /// commit until a checkpoint succeeds).
+    pub fn synced_through(&mut self, journal_bytes: u64, result: std::result::Result<(), i32>) {
+        match result {
+            Ok(()) => self.journal.synced_through(journal_bytes),
+            Err(errno) => {
+                let e = io::Error::from_raw_os_error(errno);
+                self.broken = Some(format!("fdatasync failed: {e}"));
             }
         }
-        Err(last.expect("tried at least once"))
     }
 
     /// Marks the write with sequence number `seq` as completed (its data reached the target).
@@ -641,13 +697,13 @@ impl MapFile {
             }))
             .collect();
         match write_files(&self.path, self.run_id, map, epoch, self.next_seq, &pending) {
-            Ok(journal) => {
+            Ok(mut journal) => {
+                self.checkpoint_bytes = file_len(&self.path);
                 self.epoch = epoch;
+                journal.mapped = self.durability == Durability::Process;
                 self.buf.clear();
                 self.done_written = self.done_through;
                 self.journal = journal;
-                self.journal_len = JOURNAL_HEADER as u64;
-                self.journal_allocated = JOURNAL_HEADER as u64;
                 self.broken = None;
                 Ok(())
             }
@@ -673,9 +729,14 @@ impl MapFile {
         self.epoch
     }
 
-    /// Committed bytes in the journal: checkpoint when this grows too large.
+    /// Bytes of the last checkpoint (the map file's size).
+    pub fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoint_bytes
+    }
+
+    /// Bytes appended to the journal: checkpoint when this grows too large.
     pub fn journal_bytes(&self) -> u64 {
-        self.journal_len
+        self.journal.len()
     }
 
     /// Writes logged and not yet known complete (the uncertain set if the process died now, less
@@ -715,10 +776,14 @@ mod tests {
         let committed = m.clone();
         let t2 = m.write(2, 6).unwrap();
         file.log(&t2);
-        // A handle that cannot write stands in for ENOSPC/EIO.
-        let good = std::mem::replace(&mut file.journal, File::open(&file.journal_path).unwrap());
+        // A handle that cannot grow the file stands in for ENOSPC/EIO.
+        let stuck = JournalAppender::new(
+            File::open(&file.journal_path).unwrap(),
+            file.journal_bytes(),
+        );
+        let good = std::mem::replace(&mut file.journal, stuck);
         let err = file.commit().unwrap_err();
-        assert!(err.to_string().starts_with("append "), "{err}");
+        assert!(err.to_string().starts_with("extend "), "{err}");
         assert!(err.errno().is_some());
         assert_eq!(file.journal_bytes(), (JOURNAL_HEADER + RECORD) as u64);
         let expect = MapExpect::from(m.identity());
@@ -727,7 +792,7 @@ mod tests {
         assert_eq!(rec.replayed, 1);
         // While the fault lasts every retry fails the same way, and nothing is half committed.
         let err = file.commit().unwrap_err().to_string();
-        assert!(err.starts_with("append "), "{err}");
+        assert!(err.starts_with("extend "), "{err}");
         assert_eq!(file.journal_bytes(), (JOURNAL_HEADER + RECORD) as u64);
         // Once the fault clears the retry commits the buffered intent (inside the pre-written
         // zeros: no need to cut anything back); a checkpoint then carries both as uncertain.

@@ -82,11 +82,12 @@
 //! Done watermarks are contiguous: a write completed out of order stays uncertain until every
 //! earlier one has completed too.
 
+mod appender;
 pub mod file;
 mod format;
 mod journal;
 pub mod session;
 pub mod state;
 
-pub use file::{MapExpect, MapFile, Recovery};
+pub use file::{Durability, MapExpect, MapFile, Recovery};
 pub use state::{new_run_id, BlockMap, Content, MapIdentity, Transition};
