@@ -105,7 +105,9 @@ int dgen_rs_prepopulate(const struct dgen_opts *opts, const char *job_name,
 
 /* Logs one message: to stderr, never to stdout (see the shim for where else it goes). */
 void dgen_shim_log(int is_err, const char *msg);
-/* The engine's ioengine_ops structure (returned by get_ioengine). */
+/* The engine's ioengine_ops structure (returned by get_ioengine); NULL, after one line on
+ * stderr naming both versions, when the running fio's fio_version_string differs from the
+ * version the shim was compiled against (the version guard: no fio structure is touched). */
 void *dgen_shim_ops(void);
 /* The fio version the shim was compiled against, e.g. "fio-3.33". */
 const char *dgen_shim_fio_version(void);

@@ -859,7 +859,54 @@ static struct ioengine_ops dgen_ops = {
 	.option_struct_size = sizeof(struct dgen_eo),
 };
 
+/*
+ * The version guard. The shim is compiled against one fio's headers, and fio's structures
+ * (thread_data, thread_options, fio_file, io_u, ioengine_ops) change between releases: loaded
+ * by another fio, every field access would read or write the wrong bytes. So before fio gets
+ * the ops structure (and before anything here touches a fio structure), the running fio's
+ * fio_version_string is compared with DGEN_FIO_VERSION. It is looked up with dlsym rather
+ * than referenced, so that a fio which does not export it is refused with the same message
+ * instead of failing in the dynamic loader.
+ *
+ * Returns 1 when the running fio is the one the engine was built for; else prints one line to
+ * stderr (once per process) and returns 0.
+ */
+static int running_fio_matches(void)
+{
+	static int warned;
+	const char *running = dlsym(RTLD_DEFAULT, "fio_version_string");
+	const char *so = "libdgen_fio.so";
+	char line[1024];
+	Dl_info dl;
+
+	if (running && !strcmp(running, DGEN_FIO_VERSION))
+		return 1;
+	if (warned)
+		return 0;
+	warned = 1;
+	if (dladdr((void *)dgen_shim_ops, &dl) && dl.dli_fname)
+		so = dl.dli_fname;
+	snprintf(line, sizeof(line), "dgen: %s was built for %s but the running fio is %s: fio's structures differ between versions, so the engine refuses to load; rebuild it against the running fio's source tree: FIO_SRC=/path/to/%s scripts/setup\n",
+		 so, DGEN_FIO_VERSION,
+		 running ? running : "unknown (it exports no fio_version_string)",
+		 running ? running : "fio-source");
+	/*
+	 * Not dgen_shim_log: it reads f_out and output_format, whose meaning may differ in that
+	 * other fio. Only the plain flag is_backend and log_err(fmt, ...) are used, so that a
+	 * client of `fio --server` sees the line too (the backend's stderr is the server's).
+	 */
+	fputs(line, stderr);
+	fflush(stderr);
+	if (is_backend)
+		log_err("%s", line);
+	return 0;
+}
+
+/* The ops structure for get_ioengine, or NULL when the running fio is not the one the engine
+ * was built for (fio then refuses the job: "engine ... not loadable"). */
 void *dgen_shim_ops(void)
 {
+	if (!running_fio_matches())
+		return NULL;
 	return &dgen_ops;
 }

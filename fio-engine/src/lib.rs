@@ -27,12 +27,17 @@ pub mod ring;
 
 #[cfg(not(test))]
 extern "C" {
-    /// The shim's `struct ioengine_ops` (static, writable).
+    /// The shim's `struct ioengine_ops` (static, writable); null when the running fio is not
+    /// the version the shim was compiled for (the shim has printed why).
     fn dgen_shim_ops() -> *mut std::ffi::c_void;
 }
 
 /// fio looks this symbol up after `dlopen`: it hands fio the engine's ops structure. (A Rust
 /// cdylib does not export the C shim's symbols, so the entry point is defined here.)
+///
+/// When the running fio differs from the one the engine was built for, the shim's version
+/// guard prints one line naming both versions and the ops pointer stays null: fio then refuses
+/// the job ("engine ... not loadable") without ever seeing the engine's structures.
 ///
 /// # Safety
 /// `ops` is a valid pointer to write the ops pointer into (fio passes one).

@@ -2,9 +2,45 @@
 //! memoryview, mmap, numpy arrays of any dtype, ...), seen as plain bytes.
 
 use pyo3::exceptions::PyTypeError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use std::mem::MaybeUninit;
+
+/// The buffer protocol's C interface (PEP 3118), declared here because the module is built
+/// for the stable ABI from Python 3.9 on (`abi3-py39`), and pyo3 hides these under the limited
+/// API before 3.11. They joined the stable ABI in 3.11 unchanged: the struct layout and both
+/// functions are the same in every CPython from 3.3 on, which exports them all.
+#[allow(non_camel_case_types, non_upper_case_globals)]
+mod ffi {
+    use pyo3::ffi::{PyObject, Py_ssize_t};
+    use std::os::raw::{c_char, c_int, c_void};
+
+    /// `Py_buffer` (`Include/pybuffer.h`).
+    #[repr(C)]
+    pub struct Py_buffer {
+        pub buf: *mut c_void,
+        pub obj: *mut PyObject,
+        pub len: Py_ssize_t,
+        pub itemsize: Py_ssize_t,
+        pub readonly: c_int,
+        pub ndim: c_int,
+        pub format: *mut c_char,
+        pub shape: *mut Py_ssize_t,
+        pub strides: *mut Py_ssize_t,
+        pub suboffsets: *mut Py_ssize_t,
+        pub internal: *mut c_void,
+    }
+
+    /// `PyBUF_WRITABLE`.
+    pub const PyBUF_WRITABLE: c_int = 0x0001;
+    /// `PyBUF_C_CONTIGUOUS` (`0x0020 | PyBUF_STRIDES`, where `PyBUF_STRIDES` is `0x0010 | PyBUF_ND`
+    /// and `PyBUF_ND` is `0x0008`).
+    pub const PyBUF_C_CONTIGUOUS: c_int = 0x0020 | 0x0010 | 0x0008;
+
+    extern "C" {
+        pub fn PyObject_GetBuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int;
+        pub fn PyBuffer_Release(view: *mut Py_buffer);
+    }
+}
 
 /// Holds a buffer export for as long as it lives; released on drop.
 ///
