@@ -20,8 +20,9 @@ pub enum Finding {
         /// Every byte is zero (a hole, a trimmed or never-written block).
         zeros: bool,
     },
-    /// Data of this seed written for another stream: a renamed or misplaced file (the stream id
-    /// defaults to a hash of the file *name*; pass the stream id the file was written with).
+    /// Data of this seed written for another stream: a renamed, moved or misplaced file (the
+    /// stream id defaults to a hash of the target's canonical path, plus the host name for
+    /// devices; pass the stream id the file was written with).
     OtherStream,
     /// Data of this stream written by another run (another map, or none): this run's write of
     /// the block never landed.
@@ -102,9 +103,10 @@ impl std::fmt::Display for Finding {
             ),
             Finding::OtherStream => write!(
                 f,
-                "data of this seed but another stream: a renamed or misplaced file? (the stream \
-                 id defaults to a hash of the file name: pass --stream-id with the id it was \
-                 written with)"
+                "data of this seed but another stream: a renamed, moved or misplaced file, or a \
+                 device written from another host? (the stream id defaults to a hash of the \
+                 target's canonical path, plus the host name for devices: pass the id the write \
+                 printed, --stream-id K, fio dgen_stream=K, Python stream_id=K)"
             ),
             Finding::OtherRun => write!(f, "data of another run: a lost write"),
             Finding::LostWriteFirstContent => write!(

@@ -150,14 +150,131 @@ pub fn check_dedup_unit(unit: u64) -> Result<()> {
     Ok(())
 }
 
-/// The default stream id of a file: a hash of its file name (not its directory), so the same name
-/// gets the same content and different names get unrelated content.
+/// The default stream id of a target (the `path` rule): xxh3 of its canonical absolute path,
+/// plus the host name when the target is a block or character device.
+///
+/// The path is the target's parent directory made canonical (absolute, symlinks and `..`
+/// resolved) joined with the target's own name as given, so a file not created yet gets the id
+/// it will keep once written, and `data.bin` run from `/mnt/a` is `/mnt/a/data.bin`. The last
+/// component is not followed: a symlink is its own target name. When the parent directory does
+/// not exist, the absolute path made lexically is used. For a block or character device (after
+/// following symlinks: `/dev/disk/by-id/...` counts) the host name is hashed in too, so
+/// `/dev/sdb` on two hosts gets two streams. Two different targets thus never share content,
+/// and the same target written and later verified on the same host gets the same content. A
+/// renamed or moved file, or a device verified from another host, needs the id it was written
+/// with (`--stream-id`, `dgen_stream=`, `stream_id=`; every face prints it).
 pub fn stream_id_for_path(path: &std::path::Path) -> u64 {
+    stream_id_for_path_on(path, &host_name())
+}
+
+/// [`stream_id_for_path`] as host `host` computes it (the host only counts for devices):
+/// `dgen stream-id --host H /dev/sdb` gives the id another host wrote `/dev/sdb` with.
+pub fn stream_id_for_path_on(path: &std::path::Path, host: &[u8]) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let full = canonical_target_path(path);
+    let mut key = b"dgen stream v2 path\0".to_vec();
+    key.extend_from_slice(full.as_os_str().as_bytes());
+    if is_device(path) {
+        key.extend_from_slice(b"\0host\0");
+        key.extend_from_slice(host);
+    }
+    xxhash_rust::xxh3::xxh3_64(&key)
+}
+
+/// Whether `path` (symlinks followed) is a block or character device.
+pub fn is_device(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path)
+        .map(|m| m.file_type().is_block_device() || m.file_type().is_char_device())
+        .unwrap_or(false)
+}
+
+/// The old rule (`name`): xxh3 of the file name alone, so `/a/x.bin` and `/b/x.bin` share
+/// content. Kept for users who relied on it (`--stream-id name`, `dgen_stream=name`,
+/// `stream_id="name"`).
+pub fn stream_id_for_name(path: &std::path::Path) -> u64 {
     let name = path
         .file_name()
         .map(|n| n.as_encoded_bytes())
         .unwrap_or(b"");
     xxhash_rust::xxh3::xxh3_64(name)
+}
+
+/// The absolute path [`stream_id_for_path`] hashes: the canonical parent joined with the name.
+pub fn canonical_target_path(path: &std::path::Path) -> std::path::PathBuf {
+    let lexical = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let (Some(parent), Some(name)) = (lexical.parent(), lexical.file_name()) else {
+        // `/` or a path ending in `..`: resolve it whole.
+        return std::fs::canonicalize(&lexical).unwrap_or(lexical);
+    };
+    match std::fs::canonicalize(parent) {
+        Ok(dir) => dir.join(name),
+        Err(_) => lexical,
+    }
+}
+
+/// This machine's host name (empty when the OS will not say).
+pub fn host_name() -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return Vec::new();
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf[..len].to_vec()
+}
+
+/// How a target's stream id is chosen: `path` (the default, [`stream_id_for_path`]), `name`
+/// (the file name only, [`stream_id_for_name`]: the rule before issue 11), or one fixed id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StreamChoice {
+    /// xxh3 of the canonical path, plus the host name for devices.
+    #[default]
+    Path,
+    /// xxh3 of the file name alone: same name, same content, in any directory.
+    Name,
+    /// This id for every target.
+    Fixed(u64),
+}
+
+impl StreamChoice {
+    /// The stream id of `path` under this choice.
+    pub fn stream_id(self, path: &std::path::Path) -> u64 {
+        match self {
+            StreamChoice::Path => stream_id_for_path(path),
+            StreamChoice::Name => stream_id_for_name(path),
+            StreamChoice::Fixed(id) => id,
+        }
+    }
+}
+
+impl std::str::FromStr for StreamChoice {
+    type Err = Error;
+
+    /// `path`, `name`, or an unsigned 64-bit integer (decimal or 0x hex).
+    fn from_str(text: &str) -> Result<Self> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("path") {
+            return Ok(StreamChoice::Path);
+        }
+        if t.eq_ignore_ascii_case("name") {
+            return Ok(StreamChoice::Name);
+        }
+        let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => t.parse(),
+        };
+        parsed.map(StreamChoice::Fixed).map_err(|_| {
+            Error::invalid(
+                "stream id",
+                format!(
+                    "{text:?} is not 'path' (hash of the canonical path, the default), 'name' \
+                     (hash of the file name only) or an unsigned 64-bit integer"
+                ),
+            )
+        })
+    }
 }
 
 /// Draws a random seed from the OS (used when the user gives none; always report it).
@@ -225,15 +342,63 @@ mod tests {
     }
 
     #[test]
-    fn stream_id_depends_on_file_name_only() {
+    fn stream_id_depends_on_the_path() {
         use std::path::Path;
+        let d = std::env::temp_dir();
+        let (a, b) = (d.join("dgen-p-a"), d.join("dgen-p-b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let id = stream_id_for_path;
+        assert_ne!(id(&a.join("x.bin")), id(&b.join("x.bin")));
+        assert_ne!(id(&a.join("x.bin")), id(&a.join("y.bin")));
+        // `..` and `.` are resolved; a file that does not exist yet gets its future id.
         assert_eq!(
-            stream_id_for_path(Path::new("/a/x.bin")),
-            stream_id_for_path(Path::new("/b/x.bin"))
+            id(&a.join("x.bin")),
+            id(&b.join("..").join("dgen-p-a").join(".").join("x.bin"))
         );
-        assert_ne!(
-            stream_id_for_path(Path::new("/a/x.bin")),
-            stream_id_for_path(Path::new("/a/y.bin"))
+        std::fs::write(a.join("z.bin"), b"z").unwrap();
+        let before = id(&a.join("new.bin"));
+        std::fs::rename(a.join("z.bin"), a.join("new.bin")).unwrap();
+        assert_eq!(before, id(&a.join("new.bin")));
+        std::fs::remove_file(a.join("new.bin")).unwrap();
+        // the old rule: the name alone
+        assert_eq!(
+            stream_id_for_name(Path::new("/a/x.bin")),
+            stream_id_for_name(Path::new("/b/x.bin"))
         );
+        assert_eq!(
+            StreamChoice::Name.stream_id(&a.join("x.bin")),
+            xxhash_rust::xxh3::xxh3_64(b"x.bin")
+        );
+    }
+
+    #[test]
+    fn devices_hash_the_host_name() {
+        use std::path::Path;
+        let null = Path::new("/dev/null");
+        let mut key = b"dgen stream v2 path\0/dev/null\0host\0".to_vec();
+        key.extend_from_slice(&host_name());
+        assert_eq!(stream_id_for_path(null), xxhash_rust::xxh3::xxh3_64(&key));
+        assert!(!host_name().is_empty());
+    }
+
+    #[test]
+    fn stream_choice_parses() {
+        assert_eq!("path".parse::<StreamChoice>().unwrap(), StreamChoice::Path);
+        assert_eq!("NAME".parse::<StreamChoice>().unwrap(), StreamChoice::Name);
+        assert_eq!(
+            "0x10".parse::<StreamChoice>().unwrap(),
+            StreamChoice::Fixed(16)
+        );
+        assert_eq!(
+            StreamChoice::Fixed(7).stream_id(std::path::Path::new("x")),
+            7
+        );
+        let e = "file".parse::<StreamChoice>().unwrap_err().to_string();
+        assert!(
+            e.contains("stream id") && e.contains("\"file\"") && !e.contains('\n'),
+            "{e}"
+        );
+        assert!("-1".parse::<StreamChoice>().is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use dgen::params::stream_id_for_path;
 use dgen::{GenParams, Generator};
-use std::path::Path;
+
 use std::process::{Command, Output};
 
 fn dgen(args: &[&str]) -> Output {
@@ -47,7 +47,7 @@ fn gen_writes_the_generator_bytes_to_a_file_and_stdout() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stream = stream_id_for_path(Path::new("data.bin"));
+    let stream = stream_id_for_path(&path);
     let want = expected(42, stream, 1.37, 2.5, 0, 3 << 19);
     assert!(std::fs::read(&path).unwrap() == want);
     // The summary on stderr names the seed and the stream, so the run can be reproduced.

@@ -297,10 +297,11 @@ impl Job {
         let mut expected = [0u8; 1];
         gen.fill(at, &mut expected);
         let p = gen.params();
+        let finding = unit_finding(gen, file, offset, data, at);
         log::error(&format!(
             "dgen: job {job}: verify failed: file {} offset {at} (0x{at:x}): expected \
              0x{:02x}, read 0x{:02x} (io at offset {offset}, length {}, byte {i}; seed {} \
-             stream {} dedupe {} compress {} unit {})",
+             stream {} dedupe {} compress {} unit {}){finding}",
             file.display(),
             expected[0],
             data[i],
@@ -313,6 +314,39 @@ impl Job {
         ));
         Err(libc::EILSEQ)
     }
+}
+
+/// What the 4 KiB unit holding the first wrong byte `at` holds (when the read covers it whole),
+/// as `; the 4 KiB unit at N: ...`, with the stream id's origin when it is another stream's data
+/// (a renamed or moved file, or a device written from another host).
+fn unit_finding(gen: &Generator, file: &Path, offset: u64, data: &[u8], at: u64) -> String {
+    use dgen::diagnose::{diagnose, Finding};
+    const ATOM: u64 = 4096;
+    let start = at / ATOM * ATOM;
+    if start < offset || start + ATOM > offset + data.len() as u64 {
+        return String::new();
+    }
+    let s = (start - offset) as usize;
+    let unit = gen.params().dedup_unit;
+    let block = start / unit;
+    let f = diagnose(
+        gen,
+        block,
+        gen.initial_content(block),
+        (start % unit) / ATOM,
+        &data[s..s + ATOM as usize],
+    );
+    let mut out = format!("; the 4 KiB unit at {start}: {f}");
+    if f == Finding::OtherStream {
+        out.push_str(&format!(
+            "; this job's stream id {} comes from the path {} (and the host for devices) \
+             unless dgen_stream sets it: give dgen_stream=<the id it was written with> \
+             (`dgen stream-id OLD_PATH` prints it)",
+            gen.params().stream_id,
+            dgen::params::canonical_target_path(file).display()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -335,7 +369,7 @@ mod tests {
         let mut j = job("psync");
         let mut buf = vec![0u8; 8192];
         j.fill(0, Path::new("dir/f.0.0"), 4096, &mut buf).unwrap();
-        let gen = Generator::new(j.config.params_for(Path::new("f.0.0"))).unwrap();
+        let gen = Generator::new(j.config.params_for(Path::new("dir/f.0.0"))).unwrap();
         let mut want = vec![0u8; 8192];
         gen.fill(4096, &mut want);
         assert_eq!(buf, want);

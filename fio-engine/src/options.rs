@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use dgen::map::Durability;
-use dgen::params::{check_dedup_unit, check_ratio, stream_id_for_path};
+use dgen::params::{check_dedup_unit, check_ratio, StreamChoice};
 use dgen::params::{MAX_COMPRESS_RATIO, MAX_DEDUP_RATIO};
 use dgen::GenParams;
 
@@ -23,15 +23,10 @@ pub enum IoMode {
     Null = 2,
 }
 
-/// Which stream id each file gets (`dgen_stream=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamPolicy {
-    /// xxh3 of the file name (default): same as `dgen gen --stream-id $(that id)`, and what
-    /// `dgen::params::stream_id_for_path` gives.
-    FileName,
-    /// The same id for every file.
-    Fixed(u64),
-}
+/// Which stream id each file gets (`dgen_stream=`): `path` (default: xxh3 of the file's
+/// canonical absolute path, plus the host name for devices, as `dgen::params::stream_id_for_path`
+/// and `dgen gen`), `name` (the file name only: the rule before issue 11) or one fixed integer.
+pub type StreamPolicy = StreamChoice;
 
 /// A bad option value: which option, the value, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,9 +127,7 @@ impl EngineConfig {
         })?;
         let config = EngineConfig {
             params,
-            stream: raw
-                .stream
-                .map_or(Ok(StreamPolicy::FileName), parse_stream)?,
+            stream: raw.stream.map_or(Ok(StreamPolicy::Path), parse_stream)?,
             io: raw.io.map_or(Ok(IoMode::Uring), parse_io)?,
             verify: raw
                 .verify
@@ -169,10 +162,7 @@ impl EngineConfig {
     /// The generator parameters of one file.
     pub fn params_for(&self, file: &Path) -> GenParams {
         let mut p = self.params.clone();
-        p.stream_id = match self.stream {
-            StreamPolicy::FileName => stream_id_for_path(file),
-            StreamPolicy::Fixed(id) => id,
-        };
+        p.stream_id = self.stream.stream_id(file);
         p
     }
 }
@@ -273,15 +263,12 @@ fn parse_seed(value: &str) -> Result<u64, OptionError> {
 }
 
 fn parse_stream(value: &str) -> Result<StreamPolicy, OptionError> {
-    let v = value.trim();
-    if v.eq_ignore_ascii_case("name") {
-        return Ok(StreamPolicy::FileName);
-    }
-    parse_seed(v).map(StreamPolicy::Fixed).map_err(|_| {
+    value.parse().map_err(|_| {
         bad(
             "dgen_stream",
             value,
-            "expected 'name' (stream id from the file name) or an unsigned integer",
+            "expected 'path' (hash of the file's canonical path, plus the host name for \
+             devices: the default), 'name' (hash of the file name only) or an unsigned integer",
         )
     })
 }
@@ -325,7 +312,7 @@ mod tests {
     fn defaults() {
         let c = EngineConfig::parse(&raw("7")).unwrap();
         assert_eq!(c.params, GenParams::new(7));
-        assert_eq!(c.stream, StreamPolicy::FileName);
+        assert_eq!(c.stream, StreamPolicy::Path);
         assert_eq!(c.io, IoMode::Uring);
         assert!(!c.verify);
         assert!(c.prepopulate);
@@ -378,13 +365,24 @@ mod tests {
     }
 
     #[test]
-    fn stream_from_file_name_ignores_directory() {
+    fn stream_from_path_or_name() {
+        use dgen::params::{stream_id_for_name, stream_id_for_path};
         let c = EngineConfig::parse(&raw("1")).unwrap();
-        let id = |p: &str| c.params_for(Path::new(p)).stream_id;
-        let a = id("/mnt/a/job.0.0");
-        assert_eq!(a, id("/other/job.0.0"));
-        assert_eq!(a, stream_id_for_path(Path::new("job.0.0")));
-        assert_ne!(a, id("/mnt/a/job.1.0"));
+        let id = |c: &EngineConfig, p: &str| c.params_for(Path::new(p)).stream_id;
+        let a = id(&c, "/mnt/a/job.0.0");
+        assert_ne!(a, id(&c, "/other/job.0.0"));
+        assert_eq!(a, stream_id_for_path(Path::new("/mnt/a/job.0.0")));
+        assert_ne!(a, id(&c, "/mnt/a/job.1.0"));
+        let n = EngineConfig::parse(&RawOptions {
+            stream: Some("name"),
+            ..raw("1")
+        })
+        .unwrap();
+        assert_eq!(id(&n, "/mnt/a/job.0.0"), id(&n, "/other/job.0.0"));
+        assert_eq!(
+            id(&n, "/mnt/a/job.0.0"),
+            stream_id_for_name(Path::new("job.0.0"))
+        );
     }
 
     #[test]

@@ -133,7 +133,7 @@ def write_file(
     queue_depth: Optional[int] = None,
     fsync: bool = True,
     progress: Optional[_ProgressCallback] = None,
-    stream_id: Optional[int] = None,
+    stream_id: Union[None, int, str] = None,
     compress_codec: str = "lz",
     map: Optional[_StrPath] = None,
 ) -> WriteStats:
@@ -172,8 +172,11 @@ def write_file(
         queue_depth: writes in flight; None: 4 (DEFAULT_QUEUE_DEPTH).
         fsync: fsync at the end (counted in the duration).
         progress: ``progress(bytes_done, total)``, called from the calling thread at most ~10 times a second and once more at the end; raising from it stops the run (the exception propagates).
-        stream_id: None: derived from the file NAME (``dgen write``'s default), so the same
-            name gives the same bytes in any directory.
+        stream_id: None or ``"path"``: a hash of the file's canonical absolute path (its
+            parent directory resolved, plus the host name for a block or character device),
+            as ``dgen write`` does, so two targets never share content and the same target
+            always gets the same; ``"name"``: a hash of the file name only (the old rule: the
+            same name gives the same bytes in any directory); an int: that id.
 
     Returns:
         WriteStats.
@@ -215,13 +218,13 @@ def write_files(
     queue_depth: Optional[int] = None,
     fsync: bool = True,
     progress: Optional[_ProgressCallback] = None,
-    stream_ids: Optional[Sequence[int]] = None,
+    stream_ids: Optional[Sequence[Union[int, str]]] = None,
     compress_codec: str = "lz",
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
-    Each file is its own stream: its stream id is derived from its file name (as in
-    ``write_file``) unless ``stream_ids`` gives one per path. ``progress`` sees the total over all
+    Each file is its own stream: its stream id is derived from its canonical path (as in
+    ``write_file``) unless ``stream_ids`` gives one per path (an int, ``"path"`` or ``"name"``). ``progress`` sees the total over all
     files. One failure ends the whole run (the exception's ``bytes_written`` counts all files).
     Other arguments as ``write_file``.
     """
@@ -234,7 +237,7 @@ def read_and_validate(
     compress_ratio: float = 1.0,
     *,
     dedup_unit: Optional[_Size] = None,
-    stream_id: Optional[int] = None,
+    stream_id: Union[None, int, str] = None,
     buffer_size: Optional[_Size] = None,
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
@@ -257,8 +260,9 @@ def read_and_validate(
             current length of the file or device (an empty file is refused; only a size
             catches a file cut short). Required for /dev/null.
         seed: required (None raises ValueError): the seed the file was written with.
-        stream_id: None: derived from the file name, as ``write_file`` does; pass the written
-            stream id when the file was renamed.
+        stream_id: None or ``"path"``: derived from the file's canonical path, as
+            ``write_file`` does; pass the written stream id (``WriteStats.stream_id``) when the
+            file was renamed or moved, ``"name"`` for the old name-only rule.
         Other arguments as ``write_file``; the data parameters must match the write's.
 
     Raises:
@@ -301,7 +305,7 @@ class Generator:
     have no effect. ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the
     calling thread only; more than the CPUs available is capped with a RuntimeWarning.
     ``seed``: None draws a random seed (see ``.seed``). ``stream_id`` defaults to 0 (note that
-    ``write_file`` derives it from the file name unless given).
+    ``write_file`` derives it from the file's path unless given).
     """
 
     def __new__(

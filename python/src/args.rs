@@ -1,7 +1,7 @@
 //! Converting Python arguments: sizes (int or fio-style text), counts, seeds, data parameters.
 //! Every bad value raises `ValueError` (or `TypeError` for a wrong type) naming the argument.
 
-use dgen::params::{random_seed, DEFAULT_DEDUP_UNIT};
+use dgen::params::{random_seed, StreamChoice, DEFAULT_DEDUP_UNIT};
 use dgen::size::parse_size;
 use dgen::GenParams;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -58,6 +58,30 @@ pub fn opt_count(name: &'static str, value: Option<&Bound<'_, PyAny>>) -> PyResu
         .filter(|v| !v.is_none())
         .map(|v| count(name, v))
         .transpose()
+}
+
+/// The stream id of the target `path`: `None` or `"path"` (hash of the canonical path, plus the
+/// host name for devices), `"name"` (hash of the file name only, the old rule) or an int.
+pub fn stream_id(
+    name: &'static str,
+    value: Option<&Bound<'_, PyAny>>,
+    path: &std::path::Path,
+) -> PyResult<u64> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(StreamChoice::Path.stream_id(path));
+    };
+    if value.is_instance_of::<PyString>() {
+        let text: String = value.extract()?;
+        return match text.trim().to_ascii_lowercase().as_str() {
+            "path" => Ok(StreamChoice::Path.stream_id(path)),
+            "name" => Ok(StreamChoice::Name.stream_id(path)),
+            _ => Err(PyValueError::new_err(format!(
+                "invalid {name}: {text:?} is not 'path' (hash of the canonical path, the \
+                 default), 'name' (hash of the file name only) or an int"
+            ))),
+        };
+    }
+    count(name, value)
 }
 
 /// A count that must fit the platform's `usize`.

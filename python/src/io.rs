@@ -242,7 +242,9 @@ fn write_options(
 /// `buffer_size` bytes while io_uring (or pwrite) writes them with O_DIRECT; the GIL is released
 /// for the whole run. `size` is an int or fio-style text ("64KiB", "1.5G"); None only for a block
 /// device (its whole size). `seed=None` draws a random seed (reported as `stats.seed`);
-/// `stream_id=None` derives it from the file name. `threads=None` uses every CPU;
+/// `stream_id=None` (or `"path"`) derives it from the file's canonical absolute path (plus the
+/// host name for a block device), `"name"` from the file name only (the old rule), an int is
+/// used as is. `threads=None` uses every CPU;
 /// `buffer_count=None` picks `2 * threads + queue_depth`.
 ///
 /// `progress(bytes_done, total)` is called from this thread at most ~10 times a second and once
@@ -282,8 +284,7 @@ pub fn write_file(
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
     check_callable(&progress, py)?;
-    let stream_id =
-        args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
+    let stream_id = args::stream_id("stream_id", stream_id, &path)?;
     let params = args::gen_params(
         args::seed(seed)?,
         stream_id,
@@ -322,7 +323,8 @@ pub fn write_file(
 /// Writes `size` bytes to each of `paths` at once, sharing one buffer pool; returns a list of
 /// WriteStats.
 ///
-/// Each file is its own stream (stream id from its file name, or `stream_ids[i]`); `progress`
+/// Each file is its own stream (stream id from its canonical path, or `stream_ids[i]`: an int,
+/// `"path"` or `"name"`); `progress`
 /// sees the total over all files; one failure ends the whole run. Other arguments and errors as
 /// `write_file`.
 #[pyfunction]
@@ -354,17 +356,17 @@ pub fn write_files(
     check_callable(&progress, py)?;
     let ids: Vec<u64> = match stream_ids {
         None => paths.iter().map(|p| stream_id_for_path(p)).collect(),
+        Some(ids) if ids.len() == paths.len() => ids
+            .iter()
+            .zip(&paths)
+            .map(|(id, p)| args::stream_id("stream_ids", Some(id), p))
+            .collect::<PyResult<_>>()?,
         Some(ids) => {
-            if ids.len() != paths.len() {
-                return Err(PyValueError::new_err(format!(
-                    "invalid stream_ids: {} ids for {} paths",
-                    ids.len(),
-                    paths.len()
-                )));
-            }
-            ids.iter()
-                .map(|id| args::count("stream_ids", id))
-                .collect::<PyResult<_>>()?
+            return Err(PyValueError::new_err(format!(
+                "invalid stream_ids: {} ids for {} paths",
+                ids.len(),
+                paths.len()
+            )))
         }
     };
     let params = args::gen_params(
@@ -394,8 +396,8 @@ pub fn write_files(
 /// Reads `path` back and compares every byte with the stream; returns VerifyStats.
 ///
 /// `seed` is required: the one the file was written with (`WriteStats.seed`); the data
-/// parameters must match the write's, and `stream_id=None` derives it from the file name as
-/// `write_file` does. `size=None` checks the whole file. A mismatch is reported, not raised:
+/// parameters must match the write's, and `stream_id=None` derives it from the file's path as
+/// `write_file` does (a renamed or moved file needs the `stream_id` its write reported). `size=None` checks the whole file. A mismatch is reported, not raised:
 /// `first_mismatch_offset` (None when clean) and `mismatched_blocks` (4 KiB blocks). Same pool
 /// design, progress and errors as `write_file` (`bytes_checked` instead of `bytes_written`).
 #[pyfunction]
@@ -432,8 +434,7 @@ pub fn read_and_validate(
              e.g. WriteStats.seed)",
         )
     })?;
-    let stream_id =
-        args::opt_count("stream_id", stream_id)?.unwrap_or_else(|| stream_id_for_path(&path));
+    let stream_id = args::stream_id("stream_id", stream_id, &path)?;
     let params = args::gen_params(
         seed,
         stream_id,

@@ -87,19 +87,6 @@ def test_generator_chunks_match(references):
     assert bytes(out) == ref
 
 
-def test_default_stream_id_comes_from_file_name(direct_dir):
-    a = dgen_py.write_file(direct_dir / "same-name.bin", MiB, seed=SEED)
-    (direct_dir / "sub").mkdir()
-    b = dgen_py.write_file(direct_dir / "sub" / "same-name.bin", MiB, seed=SEED)
-    c = dgen_py.write_file(direct_dir / "other-name.bin", MiB, seed=SEED)
-    assert a.stream_id == b.stream_id != c.stream_id
-    assert (direct_dir / "same-name.bin").read_bytes() == (direct_dir / "sub" / "same-name.bin").read_bytes()
-    assert (direct_dir / "same-name.bin").read_bytes() != (direct_dir / "other-name.bin").read_bytes()
-    assert (direct_dir / "same-name.bin").read_bytes() == dgen_py.generate_buffer(
-        MiB, seed=SEED, stream_id=a.stream_id
-    )
-
-
 def test_write_files_each_file_its_stream(direct_dir):
     paths = [direct_dir / f"multi-{i}.bin" for i in range(3)]
     all_stats = dgen_py.write_files(paths, 2 * MiB + 100, compress_ratio=2.0, seed=SEED)

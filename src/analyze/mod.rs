@@ -5,10 +5,15 @@
 //! independent units (sum of unit sizes / sum of compressed sizes), the share of all-zero units and
 //! the spread of per-unit ratios. Work is spread over the rayon pool; memory is fixed per unit size
 //! (a hash set of distinct units grows with the data, 16 bytes per distinct unit).
+//!
+//! [`analyze_file_with_cdc`] adds content-defined chunking ([`cdc`]: FastCDC 2020 at given average
+//! chunk sizes), the dedup ratio of arrays and backup tools that cut variable-size chunks.
 
+pub mod cdc;
 mod codecs;
 mod histogram;
 
+pub use cdc::{CdcReport, DEFAULT_CDC_AVERAGES};
 pub use codecs::{Codec, Compressors};
 pub use histogram::RatioHistogram;
 
@@ -131,12 +136,19 @@ pub struct Report {
     pub throughput_mbps: f64,
     /// One entry per unit size.
     pub units: Vec<UnitReport>,
+    /// One entry per FastCDC average chunk size (empty unless asked for).
+    pub cdc: Vec<CdcReport>,
 }
 
 impl Report {
     /// The result for unit size `unit`, when it was analyzed.
     pub fn unit(&self, unit: u64) -> Option<&UnitReport> {
         self.units.iter().find(|u| u.unit == unit)
+    }
+
+    /// The FastCDC result at average chunk size `avg`, when it was measured.
+    pub fn cdc(&self, avg: u64) -> Option<&CdcReport> {
+        self.cdc.iter().find(|c| c.avg == avg)
     }
 }
 
@@ -155,11 +167,12 @@ const MAX_CODECS: usize = 8;
 struct Analyzer {
     opts: AnalyzeOptions,
     units: Vec<UnitReport>,
+    cdc: Vec<CdcReport>,
     bytes: u64,
 }
 
 impl Analyzer {
-    fn new(opts: AnalyzeOptions) -> Self {
+    fn new(opts: AnalyzeOptions, cdc_averages: &[u64]) -> Self {
         let units = opts
             .units
             .iter()
@@ -189,12 +202,14 @@ impl Analyzer {
         Analyzer {
             opts,
             units,
+            cdc: cdc_averages.iter().map(|&a| CdcReport::new(a)).collect(),
             bytes: 0,
         }
     }
 
     fn feed(&mut self, data: &[u8]) -> Result<()> {
         self.bytes += data.len() as u64;
+        cdc::feed_all(&mut self.cdc, data);
         let max_unit = *self.opts.units.iter().max().unwrap_or(&4096) as usize;
         let codecs = self.opts.codecs.clone();
         for report in &mut self.units {
@@ -236,6 +251,7 @@ impl Analyzer {
     }
 
     fn finish(mut self, started: Instant) -> Report {
+        cdc::finish_all(&mut self.cdc);
         for r in &mut self.units {
             r.dedup_ratio = if r.distinct > 0 {
                 r.units as f64 / r.distinct as f64
@@ -264,19 +280,31 @@ impl Analyzer {
             seconds,
             throughput_mbps: self.bytes as f64 * self.units.len() as f64 / seconds.max(1e-9) / 1e6,
             units: self.units,
+            cdc: self.cdc,
         }
     }
 }
 
 /// Analyzes bytes in memory.
 pub fn analyze_bytes(data: &[u8], opts: &AnalyzeOptions) -> Result<Report> {
+    analyze_bytes_with_cdc(data, opts, &[])
+}
+
+/// Analyzes bytes in memory, with FastCDC at each of `cdc_averages` (average chunk sizes, powers
+/// of two from 1 KiB to 4 MiB; see [`cdc`]).
+pub fn analyze_bytes_with_cdc(
+    data: &[u8],
+    opts: &AnalyzeOptions,
+    cdc_averages: &[u64],
+) -> Result<Report> {
     opts.validate()?;
+    cdc::check_averages(cdc_averages)?;
     let started = Instant::now();
     let data = match opts.limit {
         Some(limit) => &data[..data.len().min(limit as usize)],
         None => data,
     };
-    let mut analyzer = Analyzer::new(opts.clone());
+    let mut analyzer = Analyzer::new(opts.clone(), cdc_averages);
     for piece in data.chunks(PIECE) {
         analyzer.feed(piece)?;
     }
@@ -285,11 +313,21 @@ pub fn analyze_bytes(data: &[u8], opts: &AnalyzeOptions) -> Result<Report> {
 
 /// Analyzes a file (or any readable path, such as a block device), reading it in 64 MiB pieces.
 pub fn analyze_file(path: &Path, opts: &AnalyzeOptions) -> Result<Report> {
+    analyze_file_with_cdc(path, opts, &[])
+}
+
+/// [`analyze_file`] with FastCDC at each of `cdc_averages` (see [`analyze_bytes_with_cdc`]).
+pub fn analyze_file_with_cdc(
+    path: &Path,
+    opts: &AnalyzeOptions,
+    cdc_averages: &[u64],
+) -> Result<Report> {
     opts.validate()?;
+    cdc::check_averages(cdc_averages)?;
     let started = Instant::now();
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, None, e))?;
     let mut reader = file.take(opts.limit.unwrap_or(u64::MAX));
-    let mut analyzer = Analyzer::new(opts.clone());
+    let mut analyzer = Analyzer::new(opts.clone(), cdc_averages);
     let mut buf = vec![0u8; PIECE];
     loop {
         let mut filled = 0;

@@ -2,7 +2,9 @@
 
 use super::data_args::size_arg;
 use clap::Args;
-use dgen::analyze::{analyze_file, AnalyzeOptions, Codec, Report, DEFAULT_UNITS};
+use dgen::analyze::{
+    analyze_file_with_cdc, AnalyzeOptions, Codec, Report, DEFAULT_CDC_AVERAGES, DEFAULT_UNITS,
+};
 use dgen::size::format_size;
 use dgen::{Error, Result};
 use std::path::PathBuf;
@@ -19,6 +21,13 @@ pub struct AnalyzeArgs {
     /// the default `lzo` feature), brotli-1. Default: all of them.
     #[arg(long, value_delimiter = ',', value_parser = codec_arg, value_name = "CODECS")]
     pub codecs: Vec<Codec>,
+    /// FastCDC (2020) average chunk sizes, comma-separated (powers of two from 1KiB to 4MiB; min
+    /// and max chunk are avg/4 and avg*4): the dedup ratio with content-defined chunks.
+    #[arg(long, value_delimiter = ',', value_parser = size_arg, default_values_t = DEFAULT_CDC_AVERAGES.to_vec(), value_name = "SIZES")]
+    pub cdc: Vec<u64>,
+    /// Skip the FastCDC measurement.
+    #[arg(long, conflicts_with = "cdc")]
+    pub no_cdc: bool,
     /// Analyze only the first SIZE bytes.
     #[arg(long, value_parser = size_arg, value_name = "SIZE")]
     pub limit: Option<u64>,
@@ -49,7 +58,8 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
         },
         limit: args.limit,
     };
-    let report = analyze_file(&args.file, &opts)?;
+    let cdc = if args.no_cdc { Vec::new() } else { args.cdc };
+    let report = analyze_file_with_cdc(&args.file, &opts, &cdc)?;
     // Data smaller than a unit has no ratio at that unit: an error, not a row of zeros.
     if let Some(u) = report.units.iter().find(|u| u.units == 0) {
         return Err(Error::invalid(
@@ -100,6 +110,25 @@ fn print_table(file: &std::path::Path, r: &Report) {
             print!(" {:>9.3}", c.ratio);
         }
         println!();
+    }
+    if !r.cdc.is_empty() {
+        println!(
+            "FastCDC 2020 (min avg/4, max avg*4), dedup = bytes / bytes of distinct chunks (xxh3-128):"
+        );
+        println!(
+            "{:>8} {:>9} {:>9} {:>10} {:>7}",
+            "avg", "chunks", "distinct", "mean size", "dedup"
+        );
+        for c in &r.cdc {
+            println!(
+                "{:>8} {:>9} {:>9} {:>10.0} {:>7.3}",
+                format_size(c.avg),
+                c.chunks,
+                c.distinct,
+                c.mean_chunk,
+                c.dedup_ratio
+            );
+        }
     }
     if let Some(u) = r.units.iter().min_by_key(|u| u.unit) {
         println!(

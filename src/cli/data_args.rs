@@ -1,7 +1,7 @@
 //! The flags that define the data (ratios, dedup unit, seed, stream), shared by every subcommand.
 
 use clap::Args;
-use dgen::params::{random_seed, stream_id_for_path};
+use dgen::params::{random_seed, StreamChoice};
 use dgen::size::{format_size, parse_size};
 
 // The dedup unit default below must stay equal to dgen::params::DEFAULT_DEDUP_UNIT (a test checks it).
@@ -11,6 +11,11 @@ use std::path::Path;
 /// Parses a size flag for clap (`4k`, `64KiB`, `1.5G`).
 pub fn size_arg(text: &str) -> Result<u64, String> {
     parse_size("size", text).map_err(|e| e.to_string())
+}
+
+/// Parses `--stream-id` for clap: `path`, `name` or an integer.
+fn stream_arg(text: &str) -> Result<StreamChoice, String> {
+    text.parse().map_err(|e: dgen::Error| e.to_string())
 }
 
 /// Parses `--compress-codec` for clap.
@@ -51,21 +56,26 @@ pub struct DataArgs {
     /// Seed (u64). Without one, a random seed is drawn and printed: keep it to reproduce or verify.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Stream id: separates files made from one seed. Default: a hash of the output file's name
-    /// (so the same name gets the same content), or 0 for standard output.
-    #[arg(long, value_name = "K")]
-    pub stream_id: Option<u64>,
+    /// Stream id: separates targets made from one seed. `path` (default): a hash of the target's
+    /// canonical absolute path, plus the host name for block and character devices, so two
+    /// targets never share content and the same target always gets the same; `name`: a hash of
+    /// the file name only (the rule before issue 11); or an integer (decimal or 0x hex), e.g. the
+    /// id a renamed file was written with. Standard output gets 0 unless an integer is given.
+    #[arg(long, value_name = "K|path|name", value_parser = stream_arg, default_value = "path")]
+    pub stream_id: StreamChoice,
 }
 
 impl DataArgs {
     /// The generator parameters, drawing a seed when none was given; `path` (if any) names the
-    /// file, whose name gives the default stream id.
+    /// target, whose path gives the default stream id.
     pub fn params(&self, path: Option<&Path>) -> GenParams {
         GenParams {
             seed: self.seed.unwrap_or_else(random_seed),
-            stream_id: self
-                .stream_id
-                .unwrap_or_else(|| path.map(stream_id_for_path).unwrap_or(0)),
+            stream_id: match (self.stream_id, path) {
+                (StreamChoice::Fixed(id), _) => id,
+                (choice, Some(path)) => choice.stream_id(path),
+                (_, None) => 0,
+            },
             dedup_ratio: self.dedup_ratio,
             compress_ratio: self.compress_ratio,
             dedup_unit: self.dedup_unit,

@@ -4,6 +4,7 @@ mod analyze;
 mod data_args;
 mod gen;
 mod io_args;
+mod stream_id;
 mod verify;
 mod write;
 
@@ -32,6 +33,8 @@ enum Command {
     Write(write::WriteArgs),
     /// Read a file or device back and check every byte against the generator (exit 1 on mismatch).
     Verify(verify::VerifyArgs),
+    /// Print the stream id each target gets by default (for --stream-id after a move or rename).
+    StreamId(stream_id::StreamIdArgs),
 }
 
 /// Set at start-up when descriptor 1 (standard output) was closed when dgen started.
@@ -73,6 +76,7 @@ pub fn run() -> i32 {
         Command::Analyze(args) => analyze::run(args),
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::StreamId(args) => stream_id::run(args),
     };
     match result {
         Ok(code) => code,

@@ -158,6 +158,9 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                 );
                 if let Some((unit, f)) = &finding {
                     println!("dgen verify: the 4KiB unit at offset {unit} holds {f}");
+                    if *f == dgen::diagnose::Finding::OtherStream {
+                        println!("dgen verify: {}", stream_origin(&args.data, &args.path));
+                    }
                 }
             }
         }
@@ -167,6 +170,24 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     } else {
         super::EXIT_FAILURE
     })
+}
+
+/// Where the stream id checked came from, for the hint after an "another stream" finding.
+fn stream_origin(data: &super::data_args::DataArgs, path: &std::path::Path) -> String {
+    use dgen::params::{canonical_target_path, StreamChoice};
+    match data.stream_id {
+        StreamChoice::Fixed(id) => format!("stream id {id} was given with --stream-id"),
+        StreamChoice::Name => format!(
+            "--stream-id name: the stream id is the hash of the file name {:?}",
+            path.file_name().unwrap_or_default()
+        ),
+        StreamChoice::Path => format!(
+            "the stream id checked is the hash of the path {} (plus the host name for devices); \
+             a file written under another path needs --stream-id with the id its write printed \
+             (`dgen stream-id OLD_PATH` prints it)",
+            canonical_target_path(path).display()
+        ),
+    }
 }
 
 /// Reads the 4 KiB unit around `offset` again and says what it holds (see `dgen::diagnose`);

@@ -43,7 +43,7 @@ pub fn write_file(
 }
 
 /// Writes several files at once, sharing one buffer pool, each with its own stream: the stream id
-/// of each file is [`stream_id_for_path`] of its name (`opts.params.stream_id` is ignored).
+/// of each file is [`stream_id_for_path`] of its path (`opts.params.stream_id` is ignored).
 pub fn write_files(
     paths: &[PathBuf],
     opts: &WriteOptions,
