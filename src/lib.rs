@@ -3,6 +3,7 @@
 //!
 //! * [`gen`]: the bytes, a pure function of `(seed, stream id, parameters, offset)`.
 //! * [`map`]: which content each block of a target holds after overwrites, its file and journal.
+//! * [`io`]: the io_uring ring and short-transfer policy shared by the pipeline and the fio engine.
 //! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
 //! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
 
@@ -10,6 +11,7 @@ pub mod analyze;
 pub mod diagnose;
 pub mod error;
 pub mod gen;
+pub mod io;
 pub mod map;
 pub mod params;
 pub mod pipeline;

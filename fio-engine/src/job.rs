@@ -9,7 +9,7 @@ use dgen::Generator;
 use crate::log;
 use crate::mapjob::{errno_of, MapJob, MapWrite};
 use crate::options::{EngineConfig, IoMode};
-use crate::ring::Ring;
+use dgen::io::ring::Ring;
 use dgen::map::Durability;
 
 /// What [`Job::fill_io`] did with a write buffer.

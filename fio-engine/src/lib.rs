@@ -5,7 +5,8 @@
 //! Layout: `c/dgen_shim.c` is the fio side (the only file that includes `fio.h`: ops struct,
 //! option table, callbacks); it calls the functions of [`ffi`] with plain arguments
 //! (`c/dgen_fio.h`). [`options`] parses the `dgen_*` options, [`job`] holds per-job state,
-//! [`ring`] the io_uring ring, [`io`] the synchronous I/O. No generation logic lives here: the
+//! [`dgen::io::ring::Ring`] (the core's, shared with `dgen write`) is the io_uring ring, [`io`]
+//! the synchronous I/O. No generation logic lives here: the
 //! bytes come from [`dgen::Generator`].
 //!
 //! Use: `fio --ioengine=external:/path/libdgen_fio.so --dgen_compress_ratio=3 ...`.
@@ -23,7 +24,6 @@ pub mod job;
 pub mod log;
 pub mod mapjob;
 pub mod options;
-pub mod ring;
 
 #[cfg(not(test))]
 extern "C" {

@@ -1,6 +1,7 @@
 //! The run loop, on the calling thread: hands pool buffers to the workers and to the I/O engine
-//! in turn, completes short transfers, retries EINTR/EAGAIN, stops at the first error or when the
-//! progress hook asks, and always drains what is in flight before returning.
+//! in turn, completes short transfers and retries EINTR/EAGAIN (by [`Transfer`]'s rules, for
+//! either back end), stops at the first error or when the progress hook asks, and always drains
+//! what is in flight before returning.
 //!
 //! Write: free buffer -> worker (fill) -> engine (write) -> free buffer.
 //! Verify: free buffer -> engine (read) -> worker (check) -> free buffer.
@@ -9,6 +10,7 @@ use super::engine::{Dir, Engine, IoDone, IoOp};
 use super::pool::Slot;
 use super::workers::{Check, Chunk, Job, Ready, Task};
 use crate::error::Error;
+use crate::io::ring::{Step, Transfer};
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
@@ -97,8 +99,8 @@ pub(crate) struct Driver<'a, 'p> {
 struct Flight<'p> {
     slot: Slot<'p>,
     chunk: Chunk,
-    /// Bytes already transferred.
-    done: usize,
+    /// What is transferred so far, and what is left.
+    transfer: Transfer,
 }
 
 /// The mutable state of a run.
@@ -262,10 +264,11 @@ impl<'p> State<'_, 'p, '_> {
                     let Some((slot, chunk)) = self.queued.pop_front() else {
                         break;
                     };
+                    let transfer = self.transfer(&chunk);
                     self.submit(Flight {
                         slot,
                         chunk,
-                        done: 0,
+                        transfer,
                     });
                 }
             }
@@ -276,13 +279,23 @@ impl<'p> State<'_, 'p, '_> {
                         break;
                     };
                     let slot = self.free.pop().expect("checked non-empty");
+                    let transfer = self.transfer(&chunk);
                     self.submit(Flight {
                         slot,
                         chunk,
-                        done: 0,
+                        transfer,
                     });
                 }
             }
+        }
+    }
+
+    /// The transfer of a chunk: writes must write all of `io_len`; reads must read the chunk's
+    /// `len` bytes (an O_DIRECT read, rounded up, may end at the end of the file past them).
+    fn transfer(&self, chunk: &Chunk) -> Transfer {
+        match self.d.task {
+            Task::Fill => Transfer::new(Dir::Write, chunk.offset, chunk.io_len, chunk.io_len),
+            Task::Check => Transfer::new(Dir::Read, chunk.offset, chunk.io_len, chunk.len),
         }
     }
 
@@ -346,17 +359,15 @@ impl<'p> State<'_, 'p, '_> {
     fn submit(&mut self, flight: Flight<'p>) {
         let file = &self.d.files[flight.chunk.file];
         let index = flight.slot.index;
+        let (start, len, offset) = flight.transfer.rest();
         let op = IoOp {
             token: index as u64,
             fd: file.fd,
-            dir: match self.d.task {
-                Task::Fill => Dir::Write,
-                Task::Check => Dir::Read,
-            },
-            // SAFETY (of the add): `done < io_len <= buffer length`.
-            ptr: unsafe { flight.slot.buf.as_mut_ptr().add(flight.done) },
-            len: flight.chunk.io_len - flight.done,
-            offset: flight.chunk.offset + flight.done as u64,
+            dir: flight.transfer.dir,
+            // SAFETY (of the add): `start = done < io_len <= buffer length`.
+            ptr: unsafe { flight.slot.buf.as_mut_ptr().add(start) },
+            len,
+            offset,
             buf_index: index as u16,
         };
         // SAFETY: the buffer is moved into `flights` below and stays there, untouched, until the
@@ -369,7 +380,6 @@ impl<'p> State<'_, 'p, '_> {
             }
             Err(e) => {
                 let path = file.path;
-                let offset = flight.chunk.offset + flight.done as u64;
                 self.free.push(flight.slot);
                 self.fail(Error::io("submit I/O to", path, Some(offset), e));
             }
@@ -389,32 +399,24 @@ impl<'p> State<'_, 'p, '_> {
         let chunk = flight.chunk;
         let path = self.d.files[chunk.file].path;
         self.out.file_ops[chunk.file] += 1;
-        let at = chunk.offset + flight.done as u64;
-        let (op, wanted) = match self.d.task {
-            Task::Fill => ("write", chunk.io_len),
-            Task::Check => ("read", chunk.len),
+        let at = flight.transfer.at();
+        let op = match self.d.task {
+            Task::Fill => "write",
+            Task::Check => "read",
         };
-        match done.result {
-            Ok(0) => {
+        match flight.transfer.complete(done.result) {
+            Step::Failed(e) => {
                 self.free.push(flight.slot);
-                let e = match self.d.task {
-                    Task::Fill => {
-                        io::Error::new(io::ErrorKind::WriteZero, "the write wrote nothing")
-                    }
-                    Task::Check => io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the file ends at byte {at}, before the size to verify"),
-                    ),
-                };
                 self.fail(Error::io(op, path, Some(at), e));
             }
-            Ok(n) => {
-                flight.done += n;
+            Step::Retry if self.stopping => self.free.push(flight.slot),
+            Step::Retry => self.submit(flight),
+            Step::Short(n) | Step::Done(n) => {
                 if self.d.task == Task::Fill {
                     self.out.bytes_done += n as u64;
                     self.out.file_bytes[chunk.file] += n as u64;
                 }
-                if flight.done < wanted {
+                if flight.transfer.done < flight.transfer.wanted {
                     // Short transfer: continue where it stopped.
                     if self.stopping {
                         self.free.push(flight.slot);
@@ -431,17 +433,6 @@ impl<'p> State<'_, 'p, '_> {
                         Task::Check => self.hand_to_workers(flight.slot, chunk),
                     }
                 }
-            }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) => {
-                if self.stopping {
-                    self.free.push(flight.slot);
-                } else {
-                    self.submit(flight);
-                }
-            }
-            Err(e) => {
-                self.free.push(flight.slot);
-                self.fail(Error::io(op, path, Some(at), e));
             }
         }
     }

@@ -11,12 +11,7 @@ use std::sync::Arc;
 use std::thread::Scope;
 use std::time::Duration;
 
-/// Direction of an operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dir {
-    Read,
-    Write,
-}
+pub(crate) use crate::io::ring::Dir;
 
 /// One read or write of part of a pool buffer.
 #[derive(Debug)]

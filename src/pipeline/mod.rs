@@ -4,7 +4,8 @@
 //! A run allocates one pool of `buffer_count` aligned buffers of `buffer_size` bytes and reuses
 //! them throughout. Long-lived worker threads generate into free buffers ([`workers`]); the calling
 //! thread ([`driver`]) submits filled buffers to an I/O engine (io_uring with registered buffers,
-//! [`uring`], or pwrite on a few threads, [`pwrite`]) and recycles them as writes complete.
+//! [`uring`] on the shared [`crate::io::ring::Ring`], or pwrite on a few threads, [`pwrite`]) and
+//! recycles them as writes complete; short transfers follow [`crate::io::ring::Transfer`].
 //! Verification is the same loop the other way round: read into free buffers, compare on the
 //! workers. The bytes at each offset are `Generator::fill(offset, ..)` whatever the buffer size,
 //! count, thread count, engine or O_DIRECT setting.

@@ -1,21 +1,22 @@
-//! The io_uring back end: the pool's buffers registered once (fixed buffers), up to
-//! `queue_depth` operations in flight, and an eventfd read kept armed so that worker threads can
-//! wake the waiting thread.
+//! The io_uring back end: the shared [`Ring`] with the pool's buffers registered once (fixed
+//! buffers), up to `queue_depth` operations in flight, and an eventfd read kept armed so that
+//! worker threads can wake the waiting thread. Short transfers are completed by the driver
+//! ([`crate::io::ring::Transfer`]), as for the pwrite back end.
 
 use super::engine::{describe_errno, Dir, Engine, IoDone, IoOp, Waker};
 use super::IoEngine;
-use io_uring::{opcode, squeue, types, IoUring};
+use crate::io::ring::{is_transient, result_of, Ring};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Token of the eventfd read (pool slot tokens are small indices).
-const WAKE_TOKEN: u64 = u64::MAX;
+/// Token of the eventfd read (pool slot tokens are small indices; `u64::MAX` is the ring's).
+const WAKE_TOKEN: u64 = u64::MAX - 1;
 
 /// An io_uring with (when registration succeeded) the pool's buffers as fixed buffers.
 pub(crate) struct UringEngine {
-    ring: IoUring,
+    ring: Ring,
     wake_fd: Arc<OwnedFd>,
     /// Target of the eventfd read; boxed so its address is stable while the read is armed.
     wake_buf: Box<u64>,
@@ -35,9 +36,10 @@ impl UringEngine {
         queue_depth: usize,
         iovecs: &[libc::iovec],
     ) -> io::Result<(Self, Vec<String>)> {
-        let entries = (queue_depth + 1).next_power_of_two().max(4) as u32;
-        let ring = IoUring::new(entries)?;
-        if !ring.params().is_feature_ext_arg() {
+        // The ring keeps one entry beyond `depth`: the eventfd read's.
+        let depth = u32::try_from(queue_depth).unwrap_or(u32::MAX).max(3);
+        let mut ring = Ring::new(depth)?;
+        if !ring.supports_timed_wait() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "kernel io_uring lacks timed waits (IORING_FEAT_EXT_ARG, Linux 5.11)",
@@ -52,7 +54,7 @@ impl UringEngine {
         let wake_fd = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
         let mut notes = Vec::new();
         // SAFETY: the caller guarantees the buffers outlive the ring (or are leaked).
-        let fixed = match unsafe { ring.submitter().register_buffers(iovecs) } {
+        let fixed = match unsafe { ring.register_buffers(iovecs) } {
             Ok(()) => true,
             Err(e) => {
                 notes.push(format!(
@@ -74,17 +76,17 @@ impl UringEngine {
         ))
     }
 
-    /// Pushes an entry, submitting first when the submission queue is full.
-    ///
-    /// # Safety
-    /// The buffers the entry points to must stay valid until its completion is reaped.
-    unsafe fn push_entry(&mut self, entry: squeue::Entry) -> io::Result<()> {
+    /// Queues with `queue` (one of the ring's queue calls), submitting first while the
+    /// submission queue is full.
+    fn queue_or_submit(
+        &mut self,
+        mut queue: impl FnMut(&mut Ring) -> io::Result<bool>,
+    ) -> io::Result<()> {
         loop {
-            // SAFETY: forwarded from this function's contract.
-            if unsafe { self.ring.submission().push(&entry) }.is_ok() {
+            if queue(&mut self.ring)? {
                 return Ok(());
             }
-            match self.ring.submit() {
+            match self.ring.commit() {
                 Ok(_) => {}
                 Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(e),
@@ -97,42 +99,28 @@ impl UringEngine {
         if self.wake_armed {
             return Ok(());
         }
-        let ptr: *mut u64 = &mut *self.wake_buf;
-        let entry = opcode::Read::new(types::Fd(self.wake_fd.as_raw_fd()), ptr.cast(), 8)
-            .build()
-            .user_data(WAKE_TOKEN);
-        // SAFETY: `wake_buf` is owned by the engine and outlives the read: `Drop` waits for it.
-        unsafe { self.push_entry(entry)? };
+        let ptr: *mut u8 = (&mut *self.wake_buf as *mut u64).cast();
+        let fd = self.wake_fd.as_raw_fd();
+        // SAFETY: `wake_buf` (8 bytes) is owned by the engine and outlives the read: `Drop`
+        // waits for it (or leaks the box); `wake_fd` is owned by the engine too.
+        self.queue_or_submit(|ring| unsafe { ring.queue(WAKE_TOKEN, fd, false, ptr, 8, 0) })?;
         self.wake_armed = true;
         Ok(())
     }
 
-    /// Moves completions to `out` (the eventfd read only disarms itself).
-    fn reap(&mut self, out: &mut Vec<IoDone>) {
-        for cqe in self.ring.completion() {
-            if cqe.user_data() == WAKE_TOKEN {
+    /// Moves the last reap's completions to `out` (the eventfd read only disarms itself).
+    fn collect(&mut self, out: &mut Vec<IoDone>) {
+        for &(token, res) in self.ring.events() {
+            if token == WAKE_TOKEN {
                 self.wake_armed = false;
                 continue;
             }
-            let res = cqe.result();
             out.push(IoDone {
-                token: cqe.user_data(),
-                result: if res < 0 {
-                    Err(io::Error::from_raw_os_error(-res))
-                } else {
-                    Ok(res as usize)
-                },
+                token,
+                result: result_of(res),
             });
         }
     }
-}
-
-/// Errors of `io_uring_enter` that only mean "try again" (signal, timeout, full queue).
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN)
-    )
 }
 
 impl Engine for UringEngine {
@@ -141,39 +129,35 @@ impl Engine for UringEngine {
     }
 
     unsafe fn push(&mut self, op: IoOp) -> io::Result<()> {
-        let fd = types::Fd(op.fd);
-        let len = u32::try_from(op.len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let entry = match (op.dir, self.fixed) {
-            (Dir::Write, true) => opcode::WriteFixed::new(fd, op.ptr, len, op.buf_index)
-                .offset(op.offset)
-                .build(),
-            (Dir::Write, false) => opcode::Write::new(fd, op.ptr, len)
-                .offset(op.offset)
-                .build(),
-            (Dir::Read, true) => opcode::ReadFixed::new(fd, op.ptr, len, op.buf_index)
-                .offset(op.offset)
-                .build(),
-            (Dir::Read, false) => opcode::Read::new(fd, op.ptr, len).offset(op.offset).build(),
-        };
-        // SAFETY: the caller guarantees the buffer stays valid until the completion is reaped.
-        unsafe { self.push_entry(entry.user_data(op.token)) }
+        let is_write = op.dir == Dir::Write;
+        let fixed = self.fixed;
+        self.queue_or_submit(|ring| {
+            if fixed {
+                // SAFETY: the caller guarantees the buffer stays valid until the completion is
+                // reaped; it lies in registered pool buffer `buf_index`.
+                unsafe {
+                    ring.queue_fixed(
+                        op.token,
+                        op.fd,
+                        is_write,
+                        op.ptr,
+                        op.len,
+                        op.offset,
+                        op.buf_index,
+                    )
+                }
+            } else {
+                // SAFETY: the caller guarantees the buffer stays valid until the completion is
+                // reaped.
+                unsafe { ring.queue(op.token, op.fd, is_write, op.ptr, op.len, op.offset) }
+            }
+        })
     }
 
     fn wait(&mut self, timeout: Duration, out: &mut Vec<IoDone>) -> io::Result<()> {
         self.arm_wake()?;
-        let result = if self.ring.completion().is_empty() && !timeout.is_zero() {
-            let ts = types::Timespec::from(timeout);
-            let args = types::SubmitArgs::new().timespec(&ts);
-            self.ring.submitter().submit_with_args(1, &args)
-        } else {
-            self.ring.submit()
-        };
-        match result {
-            Ok(_) => {}
-            Err(e) if is_transient(&e) => {}
-            Err(e) => return Err(e),
-        }
-        self.reap(out);
+        self.ring.wait(timeout)?;
+        self.collect(out);
         Ok(())
     }
 
@@ -191,12 +175,12 @@ impl Drop for UringEngine {
         self.waker().wake();
         let mut sink = Vec::new();
         for _ in 0..1000 {
-            match self.ring.submit_and_wait(1) {
+            match self.ring.getevents(1, u32::MAX) {
                 Ok(_) => {}
                 Err(e) if is_transient(&e) => {}
                 Err(_) => break,
             }
-            self.reap(&mut sink);
+            self.collect(&mut sink);
             if !self.wake_armed {
                 return;
             }
@@ -204,5 +188,35 @@ impl Drop for UringEngine {
         // The ring could not be drained: leak the buffer rather than let the kernel write into
         // freed memory.
         std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// A worker's wake ends a wait on the ring at once (the eventfd read completes, on a ring
+    /// whose completions are posted only when the waiting thread enters the kernel).
+    #[test]
+    fn a_wake_ends_the_wait() {
+        // SAFETY: no buffers are registered.
+        let (mut engine, _notes) = unsafe { UringEngine::new(4, &[]) }.unwrap();
+        let mut out = Vec::new();
+        engine.wait(Duration::ZERO, &mut out).unwrap();
+        let waker = engine.waker();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            waker.wake();
+        });
+        let start = Instant::now();
+        while engine.wake_armed && start.elapsed() < Duration::from_secs(10) {
+            engine.wait(Duration::from_secs(5), &mut out).unwrap();
+        }
+        let waited = start.elapsed();
+        t.join().unwrap();
+        assert!(out.is_empty(), "the wake read is not a completion");
+        assert!(!engine.wake_armed);
+        assert!(waited < Duration::from_secs(2), "the wake took {waited:?}");
     }
 }

@@ -1,23 +1,49 @@
-//! One io_uring ring per fio job: queue reads/writes, submit, reap completions.
+//! The one io_uring wrapper of dgen, used by the `dgen write` / `dgen verify` pipeline and by the
+//! fio engine, and the one policy for what a completion means for a transfer.
 //!
-//! fio bounds the number of io_us in flight by `iodepth`; the ring is sized for that (plus one
-//! journal `fdatasync`), so a full submission queue only happens transiently and is reported as
-//! "busy".
+//! Two layers, in the style of the `io-uring` crate (thin typed wrappers, unsafe where the kernel
+//! keeps pointers):
 //!
-//! With a journal gate ([`Ring::gate_writes`], `dgen_map_durability=power`) a write reaches the
-//! kernel only after an `fdatasync` of the map's journal that started after its intent was
-//! appended: writes queued while one such `fdatasync` is in flight wait for the next, which starts
-//! as soon as the previous one completes (group commit, without ever blocking the job's thread).
+//! * [`Ring`]: queue reads and writes (plain or on registered buffers), submit, reap completions
+//!   by user data. It reports each completion as the kernel returned it (bytes or `-errno`):
+//!   the fio engine hands them to fio, which completes short transfers itself.
+//! * [`Transfer`]: what one completion means for a read or write that must move a given number
+//!   of bytes (done, short: submit the rest, retry, failed: end of file, nothing written, an
+//!   error). The pipeline runs every completion through it, io_uring's and pwrite's alike.
+//!
+//! The ring is sized for `depth` operations in flight (plus one journal `fdatasync`), so a full
+//! submission queue only happens transiently and is reported as "busy" (`queue` returns
+//! `Ok(false)`: submit, then queue again).
+//!
+//! With a journal gate ([`Ring::gate_writes`], the fio engine's `dgen_map_durability=power`) a
+//! write reaches the kernel only after an `fdatasync` of the map's journal that started after its
+//! intent was appended: writes queued while one such `fdatasync` is in flight wait for the next,
+//! which starts as soon as the previous one completes (group commit, without ever blocking the
+//! thread).
 
 use std::io;
+use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
 /// `IORING_ENTER_GETEVENTS` from `<linux/io_uring.h>`.
 const IORING_ENTER_GETEVENTS: u32 = 1;
 
-/// User data of the journal's `fdatasync` entries (fio's io_u keys are pointers, never this).
-const SYNC_TAG: u64 = u64::MAX;
+/// User data reserved by the ring for the journal's `fdatasync` entries: callers never use it
+/// (fio's io_u keys are pointers, the pipeline's are buffer indices and its own wake token).
+pub const RESERVED_USER_DATA: u64 = u64::MAX;
+
+/// User data of the journal's `fdatasync` entries.
+const SYNC_TAG: u64 = RESERVED_USER_DATA;
+
+/// Direction of a read or write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// From the file into memory.
+    Read,
+    /// From memory to the file.
+    Write,
+}
 
 /// Writes waiting for the journal to be durable (`dgen_map_durability=power`).
 #[derive(Default)]
@@ -36,15 +62,15 @@ struct Gate {
     unreported: Option<i32>,
 }
 
-/// A job's ring and the completions of the last reap.
+/// An io_uring ring used by one thread, and the completions of its last reap.
 pub struct Ring {
     ring: IoUring,
     /// Pushed to the submission queue, not yet submitted.
     pending: u32,
-    /// Completions of the last [`Ring::getevents`]: (user data, result).
+    /// Completions of the last reap: (user data, result).
     events: Vec<(u64, i32)>,
     /// Results made up for writes failed before submission (a failed journal `fdatasync`),
-    /// returned by the next [`Ring::getevents`].
+    /// returned by the next reap.
     failed: Vec<(u64, i32)>,
     /// Submission queue entries.
     capacity: u32,
@@ -62,9 +88,11 @@ impl Ring {
     /// interrupting it. With this setup, the GETEVENTS commit and the polling reap below, 4 KiB
     /// random writes at queue depth 32 went from 0.81-0.85 of fio's own engine to 0.86-0.91 in
     /// `scripts/bench-fio` on the development VM. Kernels that lack a flag refuse it with EINVAL:
-    /// as fio does, the ring is then set up without it. The ring is created and used by the fio
-    /// job's own thread only (fio calls init, queue, commit and getevents from it), as
-    /// `SINGLE_ISSUER` requires.
+    /// as fio does, the ring is then set up without it.
+    ///
+    /// `SINGLE_ISSUER` requires that one thread creates the ring and makes every call on it (fio
+    /// calls a job's init, queue, commit and getevents from the job's thread; the pipeline's
+    /// driver runs on the thread that opened its engine).
     pub fn new(depth: u32) -> io::Result<Self> {
         let entries = (depth.clamp(1, 4096) + 1).next_power_of_two();
         let build = |coop: bool, defer: bool| {
@@ -95,6 +123,21 @@ impl Ring {
             in_kernel: 0,
             gate: None,
         })
+    }
+
+    /// Whether the kernel supports [`Ring::wait`]'s timeout (`IORING_FEAT_EXT_ARG`, Linux 5.11).
+    pub fn supports_timed_wait(&self) -> bool {
+        self.ring.params().is_feature_ext_arg()
+    }
+
+    /// Registers `iovecs` as the ring's fixed buffers, for [`Ring::queue_fixed`].
+    ///
+    /// # Safety
+    /// The memory `iovecs` describes must outlive the ring, or be leaked when the ring is dropped
+    /// with operations on it in flight.
+    pub unsafe fn register_buffers(&mut self, iovecs: &[libc::iovec]) -> io::Result<()> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.ring.submitter().register_buffers(iovecs) }
     }
 
     /// Operations queued but not yet submitted (writes waiting at the journal gate included).
@@ -183,8 +226,8 @@ impl Ring {
         };
         // While data writes are in the kernel (or about to be), a device flush waits for them
         // (measured on a virtio disk: 4 KiB randwrite qd32 ran at 20k IOPS with overlapping
-        // flushes): the fdatasync starts once they have drained, and the writes fio queues
-        // meanwhile join its batch.
+        // flushes): the fdatasync starts once they have drained, and the writes queued meanwhile
+        // join its batch.
         if g.in_flight || g.held.is_empty() || self.in_kernel > 0 || self.pending > 0 {
             return Ok(());
         }
@@ -199,7 +242,7 @@ impl Ring {
             .build()
             .user_data(SYNC_TAG);
         // SAFETY: an fsync entry references no memory; the journal's fd stays open while it is
-        // in flight (the job checkpoints, which replaces the journal, only when none is).
+        // in flight (the fio job checkpoints, which replaces the journal, only when none is).
         if unsafe { self.ring.submission().push(&entry) }.is_err() {
             return Err(io::Error::from_raw_os_error(libc::EBUSY));
         }
@@ -234,7 +277,8 @@ impl Ring {
     ///
     /// # Safety
     /// `buf` must be valid for `len` bytes (writable for a read) until the completion carrying
-    /// `user_data` has been reaped by [`Ring::getevents`]; `fd` must stay open until then.
+    /// `user_data` has been reaped by [`Ring::getevents`] or [`Ring::wait`]; `fd` must stay open
+    /// until then. `user_data` must not be [`RESERVED_USER_DATA`].
     pub unsafe fn queue(
         &mut self,
         user_data: u64,
@@ -253,25 +297,66 @@ impl Ring {
             opcode::Read::new(types::Fd(fd), buf, len)
                 .offset(offset)
                 .build()
-        }
-        .user_data(user_data);
+        };
+        // SAFETY: forwarded from this function's contract.
+        Ok(unsafe { self.queue_entry(entry.user_data(user_data), is_write) })
+    }
+
+    /// [`Ring::queue`] on registered buffer `buf_index` ([`Ring::register_buffers`]), which
+    /// `buf .. buf + len` must lie in.
+    ///
+    /// # Safety
+    /// As for [`Ring::queue`]; the buffers must be registered and `buf .. buf + len` inside
+    /// buffer `buf_index`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn queue_fixed(
+        &mut self,
+        user_data: u64,
+        fd: i32,
+        is_write: bool,
+        buf: *mut u8,
+        len: usize,
+        offset: u64,
+        buf_index: u16,
+    ) -> io::Result<bool> {
+        let len = u32::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let entry = if is_write {
+            opcode::WriteFixed::new(types::Fd(fd), buf, len, buf_index)
+                .offset(offset)
+                .build()
+        } else {
+            opcode::ReadFixed::new(types::Fd(fd), buf, len, buf_index)
+                .offset(offset)
+                .build()
+        };
+        // SAFETY: forwarded from this function's contract.
+        Ok(unsafe { self.queue_entry(entry.user_data(user_data), is_write) })
+    }
+
+    /// Puts `entry` at the journal gate (a write, when writes are gated) or in the submission
+    /// queue; `false` when there is no room.
+    ///
+    /// # Safety
+    /// What the entry points to must stay valid until its completion is reaped.
+    unsafe fn queue_entry(&mut self, entry: squeue::Entry, is_write: bool) -> bool {
+        debug_assert_ne!(entry.get_user_data(), RESERVED_USER_DATA);
         if is_write {
             if let Some(g) = self.gate.as_mut() {
                 if self.pending + (g.held.len() + g.gated.len()) as u32 + 1 >= self.capacity {
-                    return Ok(false);
+                    return false;
                 }
                 g.held.push(entry);
-                return Ok(true);
+                return true;
             }
         }
-        // SAFETY: the caller guarantees that buf/len and fd stay valid until the completion is
-        // reaped, which is what the kernel needs for this entry.
+        // SAFETY: the caller guarantees that the entry's buffer and fd stay valid until the
+        // completion is reaped, which is what the kernel needs for this entry.
         let pushed = unsafe { self.ring.submission().push(&entry) };
         if pushed.is_err() {
-            return Ok(false);
+            return false;
         }
         self.pending += 1;
-        Ok(true)
+        true
     }
 
     /// Submits the pending operations; returns how many the kernel took.
@@ -283,6 +368,31 @@ impl Ring {
         // With GETEVENTS, as fio's io_uring engine commits: on a DEFER_TASKRUN ring the kernel
         // then also posts the completions that are ready.
         self.enter(0)
+    }
+
+    /// Moves failed-before-submission results and posted completions to the event list, up to
+    /// `max` events; handles journal `fdatasync` completions (never returned as events).
+    fn take(&mut self, max: usize) -> io::Result<()> {
+        let take = self.failed.len().min(max.saturating_sub(self.events.len()));
+        self.events.extend(self.failed.drain(..take));
+        let mut synced = Vec::new();
+        if self.events.len() < max {
+            for cqe in self.ring.completion() {
+                self.in_kernel = self.in_kernel.saturating_sub(1);
+                if cqe.user_data() == SYNC_TAG {
+                    synced.push(cqe.result());
+                    continue;
+                }
+                self.events.push((cqe.user_data(), cqe.result()));
+                if self.events.len() >= max {
+                    break;
+                }
+            }
+        }
+        for res in synced {
+            self.sync_completed(res)?;
+        }
+        self.start_sync()
     }
 
     /// Reaps at least `min` (when that many are in flight) and at most `max` completions into
@@ -298,24 +408,7 @@ impl Ring {
         let mut entered = false;
         loop {
             let before = self.events.len();
-            let take = self.failed.len().min(max - self.events.len());
-            self.events.extend(self.failed.drain(..take));
-            let mut synced = Vec::new();
-            for cqe in self.ring.completion() {
-                self.in_kernel = self.in_kernel.saturating_sub(1);
-                if cqe.user_data() == SYNC_TAG {
-                    synced.push(cqe.result());
-                    continue;
-                }
-                self.events.push((cqe.user_data(), cqe.result()));
-                if self.events.len() >= max {
-                    break;
-                }
-            }
-            for res in synced {
-                self.sync_completed(res)?;
-            }
-            self.start_sync()?;
+            self.take(max)?;
             let reaped = self.events.len() > before;
             if self.events.len() >= min as usize && (reaped || entered) {
                 return Ok(self.events.len() as u32);
@@ -325,8 +418,8 @@ impl Ring {
                 continue;
             }
             if self.in_kernel == 0 && self.pending == 0 {
-                // Nothing can complete (cannot happen while fio's count is right): return what
-                // there is rather than wait forever.
+                // Nothing can complete (cannot happen while the caller's count is right): return
+                // what there is rather than wait forever.
                 return Ok(self.events.len() as u32);
             }
             // Never wait for more completions than the kernel holds: writes at the journal gate
@@ -334,6 +427,31 @@ impl Ring {
             self.enter((want as u32).min(self.in_kernel + self.pending))?;
             entered = true;
         }
+    }
+
+    /// Submits what is pending, then reaps every completion into the event list, waiting up to
+    /// `timeout` for one when none is ready (zero: never waits); returns how many. A wait that
+    /// times out or is interrupted by a signal reaps nothing and is not an error.
+    ///
+    /// Needs [`Ring::supports_timed_wait`] when `timeout` is not zero.
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<u32> {
+        self.events.clear();
+        self.take(usize::MAX)?;
+        if self.events.is_empty() && self.failed.is_empty() && !timeout.is_zero() {
+            let ts = types::Timespec::from(timeout);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            // Sets GETEVENTS (a wait for one completion): on a DEFER_TASKRUN ring that is also
+            // what posts the completions that are ready.
+            match self.ring.submitter().submit_with_args(1, &args) {
+                Ok(n) => self.submitted(n as u32),
+                Err(e) if is_transient(&e) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.enter(0)?;
+        }
+        self.take(usize::MAX)?;
+        Ok(self.events.len() as u32)
     }
 
     /// `io_uring_enter` with GETEVENTS: submits what is pending and waits for `min_complete`
@@ -350,15 +468,33 @@ impl Ring {
                 None,
             )
         })? as u32;
+        self.submitted(n);
+        Ok(n)
+    }
+
+    /// The kernel took `n` pending entries.
+    fn submitted(&mut self, n: u32) {
         self.pending = self.pending.saturating_sub(n);
         self.in_kernel += n;
-        Ok(n)
     }
 
     /// The `idx`-th completion of the last reap: (user data, result: bytes or -errno).
     pub fn event(&self, idx: usize) -> Option<(u64, i32)> {
         self.events.get(idx).copied()
     }
+
+    /// The completions of the last reap: (user data, result: bytes or -errno).
+    pub fn events(&self) -> &[(u64, i32)] {
+        &self.events
+    }
+}
+
+/// Errors of `io_uring_enter` that only mean "try again" (signal, timeout, full queue).
+pub fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN)
+    )
 }
 
 fn retry_intr(mut f: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
@@ -372,10 +508,102 @@ fn retry_intr(mut f: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
     }
 }
 
+/// A completion's result as the kernel returns it (bytes, or `-errno`) as an `io::Result`.
+pub fn result_of(res: i32) -> io::Result<usize> {
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as usize)
+    }
+}
+
+/// A read or write of `len` bytes at `offset` that may take several operations: the kernel may
+/// move fewer bytes than asked (a short transfer), which is not an error, and the rest is then
+/// submitted from where it stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct Transfer {
+    /// Read or write.
+    pub dir: Dir,
+    /// File offset of the first byte.
+    pub offset: u64,
+    /// Bytes to submit in all.
+    pub len: usize,
+    /// Bytes that must be moved for the transfer to be complete (at most `len`; less for an
+    /// O_DIRECT read rounded up past the end of the data: the file may end before `len`).
+    pub wanted: usize,
+    /// Bytes moved so far.
+    pub done: usize,
+}
+
+/// What one completion means for a [`Transfer`].
+#[derive(Debug)]
+pub enum Step {
+    /// This completion moved the given bytes and the transfer is complete.
+    Done(usize),
+    /// This completion moved the given bytes, fewer than wanted: submit the rest
+    /// ([`Transfer::rest`]).
+    Short(usize),
+    /// Interrupted (`EINTR`, `EAGAIN`): submit the rest again.
+    Retry,
+    /// The transfer failed at [`Transfer::at`]: a read found the end of the file, a write wrote
+    /// nothing, or the OS error.
+    Failed(io::Error),
+}
+
+impl Transfer {
+    /// A transfer of `len` bytes at `offset`, complete once `wanted` of them have been moved.
+    pub fn new(dir: Dir, offset: u64, len: usize, wanted: usize) -> Self {
+        Transfer {
+            dir,
+            offset,
+            len,
+            wanted: wanted.min(len),
+            done: 0,
+        }
+    }
+
+    /// File offset of the next byte to move.
+    pub fn at(&self) -> u64 {
+        self.offset + self.done as u64
+    }
+
+    /// What to submit next: (start in the buffer, length, file offset).
+    pub fn rest(&self) -> (usize, usize, u64) {
+        (self.done, self.len - self.done, self.at())
+    }
+
+    /// Applies one completion's result.
+    pub fn complete(&mut self, result: io::Result<usize>) -> Step {
+        match result {
+            Ok(0) => Step::Failed(match self.dir {
+                Dir::Write => io::Error::new(io::ErrorKind::WriteZero, "the write wrote nothing"),
+                Dir::Read => io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the file ends at byte {}, before the size to verify",
+                        self.at()
+                    ),
+                ),
+            }),
+            Ok(n) => {
+                let n = n.min(self.len - self.done);
+                self.done += n;
+                if self.done < self.wanted {
+                    Step::Short(n)
+                } else {
+                    Step::Done(n)
+                }
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) => Step::Retry,
+            Err(e) => Step::Failed(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::{Read, Seek, SeekFrom, Write};
     use std::os::fd::AsRawFd;
 
     #[test]
@@ -508,5 +736,144 @@ mod tests {
         let mut all = Vec::new();
         file.read_to_end(&mut all).unwrap();
         assert!(all.is_empty(), "no gated write reached the file");
+    }
+
+    /// The timed wait returns nothing, without error, when nothing completes in time, and the
+    /// completions (by user data) on registered buffers when they do.
+    #[test]
+    fn timed_wait_and_fixed_buffers() {
+        let file = tempfile::tempfile().unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        assert!(ring.supports_timed_wait());
+        assert_eq!(ring.wait(Duration::from_millis(5)).unwrap(), 0);
+        let mut buf = vec![3u8; 8192];
+        let iov = [libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        }];
+        // SAFETY: `buf` outlives the ring (dropped at the end of the test, after it).
+        unsafe { ring.register_buffers(&iov) }.unwrap();
+        // SAFETY: `buf` is registered buffer 0 and outlives the reap; the file stays open.
+        let ok = unsafe { ring.queue_fixed(5, fd, true, buf.as_mut_ptr(), 8192, 0, 0) }.unwrap();
+        assert!(ok);
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            ring.wait(Duration::from_millis(100)).unwrap();
+            seen.extend_from_slice(ring.events());
+            if !seen.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(seen, vec![(5, 8192)]);
+        drop(ring);
+    }
+
+    /// A read of 8 KiB from a 5000-byte file is short; the transfer submits the rest, which
+    /// finds the end of the file: with 8 KiB wanted that fails at byte 5000, with 5000 wanted
+    /// (an O_DIRECT read rounded up) the first completion was enough.
+    #[test]
+    fn short_read_then_eof_through_the_ring() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&[9u8; 5000]).unwrap();
+        let fd = file.as_raw_fd();
+        let mut ring = Ring::new(4).unwrap();
+        let mut buf = vec![0u8; 8192];
+        let mut run = |ring: &mut Ring, t: &mut Transfer| -> Step {
+            let (start, len, offset) = t.rest();
+            // SAFETY: `start + len <= buf.len()`; `buf` outlives the reap; the file stays open.
+            let ok = unsafe { ring.queue(1, fd, false, buf.as_mut_ptr().add(start), len, offset) }
+                .unwrap();
+            assert!(ok);
+            assert_eq!(ring.getevents(1, 1).unwrap(), 1);
+            let (key, res) = ring.event(0).unwrap();
+            assert_eq!(key, 1);
+            t.complete(result_of(res))
+        };
+        let mut t = Transfer::new(Dir::Read, 0, 8192, 8192);
+        assert!(matches!(run(&mut ring, &mut t), Step::Short(5000)));
+        assert_eq!((t.done, t.at(), t.rest()), (5000, 5000, (5000, 3192, 5000)));
+        match run(&mut ring, &mut t) {
+            Step::Failed(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+                assert!(e.to_string().contains("ends at byte 5000"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut t = Transfer::new(Dir::Read, 0, 8192, 5000);
+        assert!(matches!(run(&mut ring, &mut t), Step::Done(5000)));
+        assert!(buf[..5000].iter().all(|&b| b == 9));
+    }
+
+    /// A short write continues where it stopped until every byte is written.
+    #[test]
+    fn short_write_continues() {
+        let mut t = Transfer::new(Dir::Write, 4096, 8192, 8192);
+        assert!(matches!(t.complete(Ok(3000)), Step::Short(3000)));
+        assert_eq!(t.rest(), (3000, 5192, 7096));
+        assert!(matches!(t.complete(Ok(5000)), Step::Short(5000)));
+        assert_eq!(t.rest(), (8000, 192, 12096));
+        assert!(matches!(t.complete(Ok(192)), Step::Done(192)));
+        assert_eq!(t.done, 8192);
+    }
+
+    /// A write that writes nothing fails (rather than loop), at the byte it stopped.
+    #[test]
+    fn zero_byte_write_fails() {
+        let mut t = Transfer::new(Dir::Write, 0, 4096, 4096);
+        assert!(matches!(t.complete(Ok(1000)), Step::Short(1000)));
+        match t.complete(Ok(0)) {
+            Step::Failed(e) => assert_eq!(e.kind(), io::ErrorKind::WriteZero),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.at(), 1000);
+    }
+
+    /// A 0-byte read is the end of the file: a failure before the wanted bytes.
+    #[test]
+    fn eof_read_fails_at_its_offset() {
+        let mut t = Transfer::new(Dir::Read, 1 << 20, 4096, 4096);
+        match t.complete(Ok(0)) {
+            Step::Failed(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+                assert!(e.to_string().contains("ends at byte 1048576"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// EINTR and EAGAIN retry the rest; other errors fail, with the OS error kept.
+    #[test]
+    fn errors_retry_or_fail() {
+        let mut t = Transfer::new(Dir::Write, 0, 4096, 4096);
+        assert!(matches!(t.complete(result_of(-libc::EINTR)), Step::Retry));
+        assert!(matches!(t.complete(result_of(-libc::EAGAIN)), Step::Retry));
+        assert_eq!(t.done, 0);
+        match t.complete(result_of(-libc::ENOSPC)) {
+            Step::Failed(e) => assert_eq!(e.raw_os_error(), Some(libc::ENOSPC)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(result_of(4096).unwrap(), 4096);
+    }
+
+    /// An error completion from the kernel arrives by user data as `-errno`.
+    #[test]
+    fn kernel_errors_arrive_as_negative_errno() {
+        let file = tempfile::tempfile().unwrap();
+        let mut ring = Ring::new(2).unwrap();
+        let mut buf = vec![0u8; 4096];
+        // A read from a descriptor opened for writing only fails with EBADF.
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        let wo = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        // SAFETY: `buf` outlives the reap; `wo` stays open.
+        let ok = unsafe { ring.queue(7, wo.as_raw_fd(), false, buf.as_mut_ptr(), 4096, 0) };
+        assert!(ok.unwrap());
+        assert_eq!(ring.getevents(1, 1).unwrap(), 1);
+        assert_eq!(ring.event(0), Some((7, -libc::EBADF)));
+        let mut t = Transfer::new(Dir::Read, 0, 4096, 4096);
+        assert!(matches!(
+            t.complete(result_of(-libc::EBADF)),
+            Step::Failed(_)
+        ));
     }
 }
