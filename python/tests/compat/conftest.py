@@ -9,7 +9,7 @@ shape the old package does not meet, expected to fail there and to pass here.
 
 import dgen_py
 import pytest
-from _compat import OLD
+from ._compat import OLD
 
 if OLD and getattr(dgen_py, "__version__", None) != "0.3.0":
     pytest.exit(

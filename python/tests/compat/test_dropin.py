@@ -19,7 +19,7 @@ import zlib
 import dgen_py
 import pytest
 
-from _compat import OLD, old_bug, ours_only
+from ._compat import OLD, old_bug, ours_only
 
 KiB, MiB = 1 << 10, 1 << 20
 
