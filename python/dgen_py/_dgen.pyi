@@ -181,7 +181,7 @@ def write_file(
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
         dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
         seed: None draws a random seed; it is reported as ``WriteStats.seed``.
-        threads: generator threads; None or 0: one per CPU.
+        threads: generator threads; None or 0: ``$DGEN_THREADS`` when set, else one per CPU.
         queue_depth: writes in flight; None: 4 (DEFAULT_QUEUE_DEPTH).
         fsync: fsync at the end (counted in the duration).
         progress: ``progress(bytes_done, total)``, called from the calling thread at most ~10 times a second and once more at the end; raising from it stops the run (the exception propagates).

@@ -60,6 +60,7 @@ pub fn new_view<'py>(
     // SAFETY: `tp` is our heap type; PyType_GenericAlloc returns a zeroed object of its basic
     // size (a RawView) with a reference to the type, or NULL with an exception set.
     let obj = unsafe { ffi::PyType_GenericAlloc(tp.as_type_ptr(), 0) };
+    // SAFETY: `obj` is the new (owned) reference from PyType_GenericAlloc, or NULL.
     let obj = unsafe { Bound::from_owned_ptr_or_err(py, obj)? };
     // `start <= owner.len()` (checked above), so the pointer stays inside (or one past) the
     // allocation; Vec's pointer is never null, even when empty.

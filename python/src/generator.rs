@@ -26,7 +26,7 @@ pub(crate) enum Threads {
 /// The CPUs fills may use: the CPUs this process may run on, or fewer when the `DGEN_THREADS`
 /// environment variable says so (a positive integer; anything else is a `ValueError`). Returns
 /// the count and whether `DGEN_THREADS` set it.
-fn cpu_budget() -> PyResult<(usize, bool)> {
+pub(crate) fn cpu_budget() -> PyResult<(usize, bool)> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     match std::env::var("DGEN_THREADS") {
         Err(_) => Ok((cpus, false)),

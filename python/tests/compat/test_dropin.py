@@ -457,13 +457,17 @@ def test_ours_numa_info_nodes():
 
 
 @ours_only
-def test_ours_every_entry_point_reads_dgen_threads():
+def test_ours_every_entry_point_reads_dgen_threads(tmp_path):
+    path = tmp_path / "f.bin"
     code = (
         "import dgen_py, sys\n"
         "calls = [lambda: dgen_py.generate_buffer(10), lambda: dgen_py.generate_data(10),\n"
         "  lambda: dgen_py.fill_buffer(bytearray(10)), lambda: dgen_py.generate_into_buffer(bytearray(10)),\n"
         "  lambda: dgen_py.Generator(10), lambda: dgen_py.BufferPool(), lambda: dgen_py.generate_uniform(4),\n"
-        "  lambda: dgen_py.normalize_rows(bytearray(16), 4), lambda: dgen_py.generate_uniform_vectors(2, 2)]\n"
+        "  lambda: dgen_py.normalize_rows(bytearray(16), 4), lambda: dgen_py.generate_uniform_vectors(2, 2),\n"
+        f"  lambda: dgen_py.write_file({str(path)!r}, 4096, use_direct_io=False),\n"
+        f"  lambda: dgen_py.write_files([{str(path)!r}], 4096, use_direct_io=False),\n"
+        f"  lambda: dgen_py.read_and_validate({str(path)!r}, seed=1, use_direct_io=False)]\n"
         "bad = 0\n"
         "for c in calls:\n"
         "    try: c()\n"
