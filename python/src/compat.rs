@@ -8,7 +8,9 @@ use crate::args;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
 use crate::errors::no_panic;
-use crate::generator::{check_numa_mode, fill_in_pieces, new_vec, stream_setup, Threads};
+use crate::generator::{
+    check_numa_mode, fill_in_pieces, new_vec, stream_setup, zeroed_vec, Threads,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyList};
@@ -390,17 +392,18 @@ pub fn bench_rolling_pool(
     }
     let calls = (total / obj_size as u64).max(1);
     let (gen, threads) = stream_setup(1.0, 1.0, None, "parallel", None, None, None, "lz")?;
+    // Slices over a block are generated into this one buffer (allocated once, not timed).
+    let mut big = zeroed_vec(if obj_size > POOL_BLOCK { obj_size } else { 0 })?;
     let timing = py.allow_threads(|| {
         no_panic(|| {
             let mut state = PoolState::new(gen);
-            let take = |state: &mut PoolState| -> usize {
+            let mut take = |state: &mut PoolState| -> usize {
                 match state.take(obj_size) {
                     (Slice::InBlock(start), _) => state.block[start..start + obj_size].len(),
                     (Slice::Fresh, at) => {
-                        let mut buf = vec![0u8; obj_size];
-                        threads.fill(&state.gen, at, &mut buf);
-                        std::hint::black_box(&buf);
-                        buf.len()
+                        threads.fill(&state.gen, at, &mut big);
+                        std::hint::black_box(&big);
+                        big.len()
                     }
                 }
             };

@@ -6,7 +6,7 @@ use crate::args;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
 use crate::errors::no_panic;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -340,10 +340,27 @@ pub(crate) fn new_vec(
     len: usize,
     fill: impl Fn(u64, &mut [u8]) + Send + Sync,
 ) -> PyResult<Vec<u8>> {
-    // Zeroed allocation: large ones come straight from the kernel (already zero, no pass).
-    let mut buf = vec![0u8; len];
+    let mut buf = zeroed_vec(len)?;
     fill_in_pieces(py, &mut buf, fill)?;
     Ok(buf)
+}
+
+/// `len` zero bytes, or `MemoryError` when they cannot be had (never the process abort of a
+/// failed `vec!`). Zeroed allocation: large ones come straight from the kernel, with no pass.
+pub(crate) fn zeroed_vec(len: usize) -> PyResult<Vec<u8>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let too_big = || PyMemoryError::new_err(format!("cannot allocate {len} bytes"));
+    let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| too_big())?;
+    // SAFETY: `layout` has a non-zero size (len > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(too_big());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `[u8; len]` (what a Vec of
+    // capacity `len` uses), and all `len` bytes are initialised (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Fills `buf` by `fill(offset, piece)` in pieces, with the GIL released for each and

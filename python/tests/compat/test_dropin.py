@@ -445,6 +445,8 @@ def test_ours_exact_fractional_ratios_and_reproducible_pool():
 @ours_only
 def test_ours_generate_buffer_zero_and_bad_method():
     assert len(dgen_py.generate_buffer(0)) == 0  # 0.3.0 panics
+    with pytest.raises(MemoryError):
+        dgen_py.generate_buffer(1 << 60)  # never a process abort
     with pytest.raises(ValueError, match="method"):
         dgen_py.generate_buffer(10, method="turbo")  # 0.3.0 ignores unknown methods
 
