@@ -10,7 +10,7 @@ use std::mem::MaybeUninit;
 /// API before 3.11. They joined the stable ABI in 3.11 unchanged: the struct layout and both
 /// functions are the same in every CPython from 3.3 on, which exports them all.
 #[allow(non_camel_case_types, non_upper_case_globals)]
-mod ffi {
+pub(crate) mod ffi {
     use pyo3::ffi::{PyObject, Py_ssize_t};
     use std::os::raw::{c_char, c_int, c_void};
 
@@ -36,7 +36,21 @@ mod ffi {
     /// and `PyBUF_ND` is `0x0008`).
     pub const PyBUF_C_CONTIGUOUS: c_int = 0x0020 | 0x0010 | 0x0008;
 
+    /// `PyBUF_FORMAT`: the exporter fills `format` (`"B"`, `"f"`, ...).
+    pub const PyBUF_FORMAT: c_int = 0x0004;
+
     extern "C" {
+        /// Fills `view` for a one-dimensional byte buffer of `len` bytes at `buf` owned by
+        /// `exporter` (a new reference is stored in `view.obj`); raises `BufferError` and
+        /// returns -1 when `flags` asks for writing and `readonly` is 1.
+        pub fn PyBuffer_FillInfo(
+            view: *mut Py_buffer,
+            exporter: *mut PyObject,
+            buf: *mut c_void,
+            len: Py_ssize_t,
+            readonly: c_int,
+            flags: c_int,
+        ) -> c_int;
         pub fn PyObject_GetBuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int;
         pub fn PyBuffer_Release(view: *mut Py_buffer);
     }
@@ -54,9 +68,21 @@ impl WritableBuffer {
     /// Requests a writable, C-contiguous byte view of `obj`; `TypeError` when `obj` has none
     /// (read-only objects such as `bytes`, non-contiguous views, objects without the protocol).
     pub fn get(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
         // No PyBUF_FORMAT: the exporter presents its memory as unsigned bytes whatever its dtype.
-        let flags = ffi::PyBUF_WRITABLE | ffi::PyBUF_C_CONTIGUOUS;
+        Self::get_flags(obj, ffi::PyBUF_WRITABLE | ffi::PyBUF_C_CONTIGUOUS)
+    }
+
+    /// As [`WritableBuffer::get`], also asking the exporter for its element format (see
+    /// [`WritableBuffer::format`]).
+    pub fn get_with_format(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::get_flags(
+            obj,
+            ffi::PyBUF_WRITABLE | ffi::PyBUF_C_CONTIGUOUS | ffi::PyBUF_FORMAT,
+        )
+    }
+
+    fn get_flags(obj: &Bound<'_, PyAny>, flags: std::os::raw::c_int) -> PyResult<Self> {
+        let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
         // SAFETY: `obj` is a live object (we hold the GIL through `Bound`) and `view` points to
         // writable memory for one Py_buffer, which PyObject_GetBuffer fills on success.
         let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) };
@@ -74,6 +100,18 @@ impl WritableBuffer {
         // SAFETY: PyObject_GetBuffer returned 0, so the Py_buffer is initialised.
         let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
         Ok(WritableBuffer { view })
+    }
+
+    /// The element format the exporter reported (struct module syntax, `"B"` for plain bytes),
+    /// when it was asked for ([`WritableBuffer::get_with_format`]) and given; `None` otherwise.
+    pub fn format(&self) -> Option<String> {
+        if self.view.format.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null `format` is a NUL-terminated string owned by the export, valid
+        // until PyBuffer_Release (in Drop), which cannot happen while `&self` is borrowed.
+        let text = unsafe { std::ffi::CStr::from_ptr(self.view.format) };
+        Some(text.to_string_lossy().into_owned())
     }
 
     /// Length in bytes.

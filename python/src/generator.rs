@@ -1,22 +1,23 @@
 //! `Generator` (streaming, `fill_chunk` into caller buffers) and `generate_buffer` (one shot):
 //! thin wrappers over `dgen::Generator::fill` / `fill_parallel`, with the GIL released.
+//! [`Threads`] is also what every other in-memory entry point (`compat.rs`) runs on.
 
 use crate::args;
 use crate::buffer::WritableBuffer;
+use crate::bytesview;
 use crate::errors::no_panic;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 use std::sync::Arc;
 
 /// Below this many bytes a fill runs on the calling thread; above, on several threads.
-const PARALLEL_FROM: usize = 2 << 20;
-/// `chunk_size` when none is given (`get_chunk` without an argument).
-const DEFAULT_CHUNK: u64 = 8 << 20;
+pub(crate) const PARALLEL_FROM: usize = 2 << 20;
+/// `chunk_size` when none is given (dgen-py 0.3.0's default, 32 MiB).
+const DEFAULT_CHUNK: u64 = 32 << 20;
 
 /// Where fills run: the calling thread only, rayon's global pool, or a pool of `max_threads`.
 #[derive(Clone)]
-enum Threads {
+pub(crate) enum Threads {
     One,
     Global,
     Pool(Arc<rayon::ThreadPool>),
@@ -25,7 +26,7 @@ enum Threads {
 /// The CPUs fills may use: the CPUs this process may run on, or fewer when the `DGEN_THREADS`
 /// environment variable says so (a positive integer; anything else is a `ValueError`). Returns
 /// the count and whether `DGEN_THREADS` set it.
-fn cpu_budget() -> PyResult<(usize, bool)> {
+pub(crate) fn cpu_budget() -> PyResult<(usize, bool)> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     match std::env::var("DGEN_THREADS") {
         Err(_) => Ok((cpus, false)),
@@ -41,7 +42,7 @@ fn cpu_budget() -> PyResult<(usize, bool)> {
 impl Threads {
     /// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = the calling thread; more
     /// than the CPUs available is capped to them with a `RuntimeWarning`.
-    fn new(max_threads: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    pub(crate) fn new(max_threads: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let (cpus, from_env) = cpu_budget()?;
         let asked = args::opt_count("max_threads", max_threads)?;
         let n = match asked {
@@ -80,8 +81,35 @@ impl Threads {
         }
     }
 
+    /// As [`Threads::new`], then dgen-py's `method`: `"parallel"` keeps that choice,
+    /// `"sequential"` runs on the calling thread only (same bytes either way).
+    pub(crate) fn with_method(
+        max_threads: Option<&Bound<'_, PyAny>>,
+        method: &str,
+    ) -> PyResult<Self> {
+        let threads = Threads::new(max_threads)?;
+        match method {
+            "parallel" => Ok(threads),
+            "sequential" => Ok(Threads::One),
+            other => Err(PyValueError::new_err(format!(
+                "invalid method: {other:?} (expected 'parallel' or 'sequential')"
+            ))),
+        }
+    }
+
+    /// Runs `work` where these threads are: `work(false)` on the calling thread for `One`,
+    /// `work(true)` inside rayon's global pool or our own pool otherwise (rayon parallel
+    /// iterators inside `work` then use those threads). Call with the GIL released.
+    pub(crate) fn run<R: Send>(&self, work: impl FnOnce(bool) -> R + Send) -> R {
+        match self {
+            Threads::One => work(false),
+            Threads::Global => work(true),
+            Threads::Pool(pool) => pool.install(|| work(true)),
+        }
+    }
+
     /// Fills `buf` with the stream's bytes at `offset`. Call with the GIL released.
-    fn fill(&self, gen: &dgen::Generator, offset: u64, buf: &mut [u8]) {
+    pub(crate) fn fill(&self, gen: &dgen::Generator, offset: u64, buf: &mut [u8]) {
         match self {
             _ if buf.len() < PARALLEL_FROM => gen.fill(offset, buf),
             Threads::One => gen.fill(offset, buf),
@@ -92,7 +120,7 @@ impl Threads {
 }
 
 /// Checks the dgen-py compatibility argument `numa_mode` (accepted, no effect here).
-fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
+pub(crate) fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
     match numa_mode {
         "auto" | "force" | "disabled" => Ok(()),
         other => Err(PyValueError::new_err(format!(
@@ -110,16 +138,21 @@ fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
 pub struct PyGenerator {
     gen: dgen::Generator,
     size: u64,
+    /// Bytes produced so far (counts towards `size`).
     position: u64,
+    /// `position` at the last `set_seed`: the data offset in the stream is `position - base`
+    /// (dgen-py 0.3.0: a new seed starts its stream from the beginning, the count goes on).
+    base: u64,
     chunk_size: u64,
     threads: Threads,
 }
 
 impl PyGenerator {
-    /// Reserves the next `want` bytes (fewer at the end): returns their offset and length.
+    /// Reserves the next `want` bytes (fewer at the end): returns their offset in the stream
+    /// and their length.
     fn reserve(&mut self, want: u64) -> (u64, u64) {
-        let offset = self.position;
-        let n = want.min(self.size - offset);
+        let offset = self.position - self.base;
+        let n = want.min(self.size - self.position);
         self.position += n;
         (offset, n)
     }
@@ -130,8 +163,8 @@ impl PyGenerator {
     #[new]
     #[pyo3(signature = (
         size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-        numa_node=None, chunk_size=None, block_size=None, seed=None, *, dedup_unit=None,
-        stream_id=None, compress_codec="lz"))]
+        numa_node=None, chunk_size=None, block_size=None, seed=None, method="parallel", *,
+        dedup_unit=None, stream_id=None, compress_codec="lz"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         size: &Bound<'_, PyAny>,
@@ -143,6 +176,7 @@ impl PyGenerator {
         chunk_size: Option<&Bound<'_, PyAny>>,
         block_size: Option<&Bound<'_, PyAny>>,
         seed: Option<&Bound<'_, PyAny>>,
+        method: &str,
         dedup_unit: Option<&Bound<'_, PyAny>>,
         stream_id: Option<&Bound<'_, PyAny>>,
         compress_codec: &str,
@@ -167,8 +201,9 @@ impl PyGenerator {
             gen,
             size: args::size("size", size)?,
             position: 0,
+            base: 0,
             chunk_size,
-            threads: Threads::new(max_threads)?,
+            threads: Threads::with_method(max_threads, method)?,
         })
     }
 
@@ -191,13 +226,13 @@ impl PyGenerator {
         Ok(n)
     }
 
-    /// Returns the next `chunk_size` bytes (default: the generator's chunk_size) as `bytes`, or
-    /// None at the end.
+    /// Returns the next `chunk_size` bytes (default: the generator's chunk_size) as a
+    /// `BytesView`, or None at the end.
     #[pyo3(signature = (chunk_size=None))]
     fn get_chunk<'py>(
         slf: &Bound<'py, Self>,
         chunk_size: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let want = match args::opt_size("chunk_size", chunk_size)? {
             Some(n) => n,
             None => slf.borrow().chunk_size,
@@ -211,15 +246,16 @@ impl PyGenerator {
             return Ok(None);
         }
         let py = slf.py();
-        let bytes = new_bytes(py, args::to_usize("chunk_size", n)?, |at, buf| {
+        let bytes = new_vec(py, args::to_usize("chunk_size", n)?, |at, buf| {
             threads.fill(&gen, offset + at, buf)
         })?;
-        Ok(Some(bytes))
+        Ok(Some(bytesview::from_vec(py, bytes)?))
     }
 
     /// Goes back to the start of the stream (same seed, same bytes).
     fn reset(&mut self) {
         self.position = 0;
+        self.base = 0;
     }
 
     /// Bytes produced so far (the offset of the next byte).
@@ -237,14 +273,16 @@ impl PyGenerator {
         self.position >= self.size
     }
 
-    /// Changes the seed (None: a random one) and goes back to the start.
+    /// Changes the seed (None: a random one). As in dgen-py 0.3.0, `position()` keeps counting
+    /// towards `size`, and the next bytes are the new seed's stream from its beginning:
+    /// `set_seed(s)` twice gives the same bytes after each call.
     #[pyo3(signature = (seed=None))]
     fn set_seed(&mut self, seed: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let mut params = self.gen.params().clone();
         params.seed = args::seed(seed)?;
         self.gen =
             dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        self.position = 0;
+        self.base = self.position;
         Ok(())
     }
 
@@ -296,36 +334,64 @@ impl PyGenerator {
     }
 }
 
-/// A new `bytes` object of `len` bytes filled by `fill` with the GIL released.
-fn new_bytes<'py>(
-    py: Python<'py>,
+/// A new buffer of `len` bytes filled by `fill` with the GIL released.
+pub(crate) fn new_vec(
+    py: Python<'_>,
     len: usize,
     fill: impl Fn(u64, &mut [u8]) + Send + Sync,
-) -> PyResult<Bound<'py, PyBytes>> {
-    PyBytes::new_with(py, len, |buf| {
-        // In pieces, with the GIL released for each and Python's signal handlers run between
-        // them: Ctrl-C stops a large call within a few milliseconds.
-        for (i, piece) in buf.chunks_mut(SIGNAL_CHECK_BYTES).enumerate() {
-            let offset = (i * SIGNAL_CHECK_BYTES) as u64;
-            py.allow_threads(|| no_panic(|| fill(offset, piece)))?;
-            py.check_signals()?;
-        }
-        Ok(())
-    })
+) -> PyResult<Vec<u8>> {
+    let mut buf = zeroed_vec(len)?;
+    fill_in_pieces(py, &mut buf, fill)?;
+    Ok(buf)
+}
+
+/// `len` zero bytes, or `MemoryError` when they cannot be had (never the process abort of a
+/// failed `vec!`). Zeroed allocation: large ones come straight from the kernel, with no pass.
+pub(crate) fn zeroed_vec(len: usize) -> PyResult<Vec<u8>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let too_big = || PyMemoryError::new_err(format!("cannot allocate {len} bytes"));
+    let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| too_big())?;
+    // SAFETY: `layout` has a non-zero size (len > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(too_big());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `[u8; len]` (what a Vec of
+    // capacity `len` uses), and all `len` bytes are initialised (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+/// Fills `buf` by `fill(offset, piece)` in pieces, with the GIL released for each and
+/// Python's signal handlers run between them: Ctrl-C stops a large call within milliseconds.
+pub(crate) fn fill_in_pieces(
+    py: Python<'_>,
+    buf: &mut [u8],
+    fill: impl Fn(u64, &mut [u8]) + Send + Sync,
+) -> PyResult<()> {
+    for (i, piece) in buf.chunks_mut(SIGNAL_CHECK_BYTES).enumerate() {
+        let offset = (i * SIGNAL_CHECK_BYTES) as u64;
+        py.allow_threads(|| no_panic(|| fill(offset, piece)))?;
+        py.check_signals()?;
+    }
+    Ok(())
 }
 
 /// Bytes filled between two checks for signals (a few milliseconds of generation).
 const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 
-/// Returns the first `size` bytes of the stream as `bytes` (filled with the GIL released).
+/// Returns the first `size` bytes of the stream as a `BytesView` (filled with the GIL released).
 ///
 /// Same bytes as `Generator(...).fill_chunk` and `write_file` for the same seed and stream id.
-/// `max_threads`: None or 0 = every CPU, 1 = this thread; `numa_mode` and `numa_node` are
-/// accepted for dgen-py compatibility and have no effect.
+/// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = this thread; `method`:
+/// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` are accepted
+/// for dgen-py compatibility and have no effect.
 #[pyfunction]
 #[pyo3(signature = (
     size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-    numa_node=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"))]
+    numa_node=None, method="parallel", *, seed=None, dedup_unit=None, stream_id=None,
+    compress_codec="lz"))]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
     py: Python<'py>,
@@ -335,14 +401,41 @@ pub fn generate_buffer<'py>(
     numa_mode: &str,
     max_threads: Option<&Bound<'py, PyAny>>,
     numa_node: Option<&Bound<'py, PyAny>>,
+    method: &str,
     seed: Option<&Bound<'py, PyAny>>,
     dedup_unit: Option<&Bound<'py, PyAny>>,
     stream_id: Option<&Bound<'py, PyAny>>,
     compress_codec: &str,
-) -> PyResult<Bound<'py, PyBytes>> {
+) -> PyResult<Bound<'py, PyAny>> {
     check_numa_mode(numa_mode)?;
     args::opt_count("numa_node", numa_node)?;
     let len = args::to_usize("size", args::size("size", size)?)?;
+    let (gen, threads) = stream_setup(
+        dedup_ratio,
+        compress_ratio,
+        max_threads,
+        method,
+        seed,
+        dedup_unit,
+        stream_id,
+        compress_codec,
+    )?;
+    let bytes = new_vec(py, len, |at, buf| threads.fill(&gen, at, buf))?;
+    bytesview::from_vec(py, bytes)
+}
+
+/// The generator and threads of a one-shot call (`generate_buffer` and its dgen-py siblings).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stream_setup(
+    dedup_ratio: f64,
+    compress_ratio: f64,
+    max_threads: Option<&Bound<'_, PyAny>>,
+    method: &str,
+    seed: Option<&Bound<'_, PyAny>>,
+    dedup_unit: Option<&Bound<'_, PyAny>>,
+    stream_id: Option<&Bound<'_, PyAny>>,
+    compress_codec: &str,
+) -> PyResult<(dgen::Generator, Threads)> {
     let params = args::gen_params(
         args::seed(seed)?,
         args::opt_count("stream_id", stream_id)?.unwrap_or(0),
@@ -352,6 +445,5 @@ pub fn generate_buffer<'py>(
         compress_codec,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let threads = Threads::new(max_threads)?;
-    new_bytes(py, len, |at, buf| threads.fill(&gen, at, buf))
+    Ok((gen, Threads::with_method(max_threads, method)?))
 }

@@ -36,7 +36,14 @@ impl PoolArgs {
                 "buffer_count",
                 args::opt_count("buffer_count", buffer_count)?.unwrap_or(0),
             )?,
-            threads: args::to_usize("threads", args::opt_count("threads", threads)?.unwrap_or(0))?,
+            threads: match args::opt_count("threads", threads)? {
+                // None or 0: `DGEN_THREADS` when set, else 0 (every CPU, in the pipeline).
+                None | Some(0) => match crate::generator::cpu_budget()? {
+                    (n, true) => n,
+                    _ => 0,
+                },
+                Some(n) => args::to_usize("threads", n)?,
+            },
             queue_depth: args::to_usize(
                 "queue_depth",
                 args::opt_count("queue_depth", queue_depth)?

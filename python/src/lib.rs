@@ -7,11 +7,14 @@
 
 mod args;
 mod buffer;
+mod bytesview;
+mod compat;
 mod errors;
 mod generator;
 mod io;
 mod progress;
 mod stats;
+mod system;
 
 use pyo3::prelude::*;
 
@@ -30,6 +33,18 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::write_files, m)?)?;
     m.add_function(wrap_pyfunction!(io::read_and_validate, m)?)?;
     m.add_function(wrap_pyfunction!(generator::generate_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::generate_data, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::fill_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::generate_into_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::create_bytearrays, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::bench_rolling_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::generate_uniform, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::normalize_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(compat::generate_uniform_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(system::get_system_info, m)?)?;
+    m.add_function(wrap_pyfunction!(system::get_numa_info, m)?)?;
+    m.add_class::<compat::BufferPool>()?;
+    m.add("BytesView", bytesview::view_type(m.py())?)?;
     m.add_class::<generator::PyGenerator>()?;
     m.add_class::<stats::WriteStats>()?;
     m.add_class::<stats::VerifyStats>()?;

@@ -93,7 +93,7 @@ def test_get_chunk_and_reset(ref):
     assert g.chunk_size == MiB
     parts = []
     while (c := g.get_chunk()) is not None:
-        assert isinstance(c, bytes)
+        assert isinstance(c, dgen_py.BytesView)  # dgen-py 0.3.0's return type
         parts.append(c)
     assert b"".join(parts) == ref
     g.reset()
@@ -110,10 +110,17 @@ def test_seed_handling():
     c = dgen_py.Generator(4096, seed=a.seed)
     c.fill_chunk(bb)
     assert ba == bb
+    # dgen-py 0.3.0: set_seed keeps the position (it counts towards size) and the new seed's
+    # stream starts at its beginning.
     c.set_seed(a.seed + 1)
-    assert c.seed == a.seed + 1 and c.position() == 0
-    c.fill_chunk(bb)
-    assert ba != bb
+    assert c.seed == a.seed + 1 and c.position() == 4096 and c.is_complete()
+    c2 = dgen_py.Generator(8192, seed=a.seed)
+    c2.fill_chunk(bb)
+    c2.set_seed(a.seed + 1)
+    assert c2.position() == 4096 and not c2.is_complete()
+    c2.fill_chunk(bb)
+    assert ba != bb and bb == dgen_py.generate_buffer(4096, seed=a.seed + 1)
+    assert c2.is_complete()
     c.set_seed()
     assert c.seed not in (a.seed, a.seed + 1)
 

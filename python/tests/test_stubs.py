@@ -25,7 +25,10 @@ def test_typed_usage_checks(tmp_path):
         "k: int = g.fill_chunk(bytearray(10)) + g.position()\n"
         "v = dgen_py.read_and_validate('f', seed=s.seed)\n"
         "o: int | None = v.first_mismatch_offset\n"
-        "b: bytes = dgen_py.generate_buffer('1M', 2.0)\n"
+        "b: dgen_py.BytesView = dgen_py.generate_buffer('1M', 2.0)\n"
+        "c: bytes = bytes(b) + b[1:3]\n"
+        "p = dgen_py.BufferPool(2.0, compress_ratio=1.5, seed=1)\n"
+        "r: float = p.compress_ratio + len(p.next_slice(4096))\n"
     )
     bad = tmp_path / "bad.py"
     bad.write_text("import dgen_py\nx: str = dgen_py.write_file('f', 1).bytes_written\n")
