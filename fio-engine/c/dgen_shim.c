@@ -390,9 +390,21 @@ static enum fio_q_status queue_sync_or_trim(struct thread_data *td, struct io_u 
 	return FIO_Q_COMPLETED;
 }
 
-/* Applies the result of a read/write (bytes or -errno), verifying reads when asked. */
+static void apply_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io_u,
+		     int64_t res);
+
+/* Applies the result of a read/write (bytes or -errno), verifying reads when asked; with
+ * dgen_map, a finished read lets writes of its blocks go. */
 static void complete_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io_u,
 			int64_t res)
+{
+	apply_rw(td, dt, io_u, res);
+	if (dt->info.map && io_u->ddir == DDIR_READ)
+		dgen_rs_read_done(dt->job, (uint64_t)(uintptr_t)io_u);
+}
+
+static void apply_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io_u,
+		     int64_t res)
 {
 	struct fio_file *f = io_u->file;
 
@@ -419,7 +431,8 @@ static void complete_rw(struct thread_data *td, struct dgen_td *dt, struct io_u 
 		return;
 	}
 	if (io_u->ddir == DDIR_READ && dt->info.verify && res > 0)
-		io_u->error = (unsigned int)dgen_rs_verify(dt->job, f->fileno, f->file_name,
+		io_u->error = (unsigned int)dgen_rs_verify(dt->job, (uint64_t)(uintptr_t)io_u,
+							   f->fileno, f->file_name,
 							   io_u->offset, io_u->xfer_buf,
 							   (size_t)res);
 }

@@ -321,6 +321,7 @@ pub unsafe extern "C" fn dgen_rs_fill(
 #[no_mangle]
 pub unsafe extern "C" fn dgen_rs_verify(
     job: *mut Job,
+    key: u64,
     fileno: c_uint,
     file_name: *const c_char,
     offset: u64,
@@ -339,9 +340,23 @@ pub unsafe extern "C" fn dgen_rs_verify(
         let data = unsafe { std::slice::from_raw_parts(buf, len) };
         // SAFETY: guaranteed by the caller.
         let file = unsafe { path(file_name) };
-        job.verify(fileno as usize, file, offset, data)
+        job.verify_read(Some(key), fileno as usize, file, offset, data)
             .err()
             .unwrap_or(0)
+    })
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
+/// `job` live (see [`dgen_rs_fill`]).
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_read_done(job: *mut Job, key: u64) {
+    guard("read done", (), || {
+        // SAFETY: guaranteed by the caller.
+        if let Some(job) = unsafe { job_mut(job) } {
+            job.read_done(key);
+        }
     })
 }
 
@@ -387,7 +402,13 @@ pub unsafe extern "C" fn dgen_rs_uring_queue(
 ) -> c_int {
     guard("io_uring queue", -PANIC_ERRNO, || {
         // SAFETY: guaranteed by the caller.
-        let Some(ring) = (unsafe { job_mut(job) }).and_then(|j| j.ring.as_mut()) else {
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return -libc::EINVAL;
+        };
+        if is_write == 0 && !job.read_queued(user_data, offset, len as u64) {
+            return 1;
+        }
+        let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
         // SAFETY: buffer and fd validity until reaping is guaranteed by the caller.

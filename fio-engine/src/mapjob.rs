@@ -82,6 +82,13 @@ pub struct MapJob {
     /// The content each block with a write in flight held before it (a read meanwhile may see
     /// either).
     before: HashMap<u64, Content>,
+    /// For each read in flight (by io_u key): what its blocks held when it was queued. A read may
+    /// return that content even when a write of the block, queued later, completes before the
+    /// read's verify runs (the kernel does not order overlapping O_DIRECT reads and writes).
+    reads: HashMap<u64, Vec<(u64, Content)>>,
+    /// Reads in flight per block: a write of the block waits for them (and a read waits for a
+    /// write in flight), so a read never sees a 4 KiB unit torn between two contents.
+    reading: HashMap<u64, u32>,
 }
 
 impl MapJob {
@@ -144,6 +151,8 @@ impl MapJob {
             busy: vec![0; blocks.div_ceil(64) as usize],
             inflight: HashMap::new(),
             before: HashMap::new(),
+            reads: HashMap::new(),
+            reading: HashMap::new(),
             map,
         })
     }
@@ -209,7 +218,7 @@ impl MapJob {
             return Err("the map was opened read-only (a job that only reads)".into());
         }
         let (first, n) = self.blocks_of(offset, buf.len() as u64)?;
-        if (first..first + n).any(|b| self.is_busy(b)) {
+        if (first..first + n).any(|b| self.is_busy(b) || self.reading.contains_key(&b)) {
             return Ok(MapWrite::Busy);
         }
         self.counter += 1;
@@ -320,6 +329,55 @@ impl MapJob {
     /// Checks `data`, read at `offset`, against the map. On a mismatch returns a one-line
     /// description: offset, both bytes, the block's content and what the 4 KiB unit holds.
     pub fn verify(&self, offset: u64, data: &[u8]) -> Result<(), String> {
+        self.verify_with(offset, data, &[])
+    }
+
+    /// A read (io_u `key`) of `len` bytes at `offset` is about to be queued. `false`: a block
+    /// of it has a write in flight (busy: reap, then try again). Otherwise remembers what its
+    /// blocks hold now, which its verify accepts, and holds back writes of them until
+    /// [`MapJob::read_done`].
+    pub fn read_queued(&mut self, key: u64, offset: u64, len: u64) -> bool {
+        self.read_done(key);
+        let blocks = self.size.div_ceil(self.unit);
+        if len == 0 || offset / self.unit >= blocks {
+            return true;
+        }
+        let range = offset / self.unit..=((offset + len - 1) / self.unit).min(blocks - 1);
+        if range.clone().any(|b| self.is_busy(b)) {
+            return false;
+        }
+        let mut held = Vec::new();
+        for b in range {
+            held.push((b, self.map.expected(b)));
+            *self.reading.entry(b).or_insert(0) += 1;
+        }
+        self.reads.insert(key, held);
+        true
+    }
+
+    /// The read io_u `key` completed (verified or not): writes of its blocks may go.
+    pub fn read_done(&mut self, key: u64) {
+        let Some(held) = self.reads.remove(&key) else {
+            return;
+        };
+        for (b, _) in held {
+            if let Some(n) = self.reading.get_mut(&b) {
+                *n -= 1;
+                if *n == 0 {
+                    self.reading.remove(&b);
+                }
+            }
+        }
+    }
+
+    /// [`MapJob::verify`] of the read io_u `key`: also accepts what its blocks held when it was
+    /// queued ([`MapJob::read_queued`]).
+    pub fn verify_read(&self, key: u64, offset: u64, data: &[u8]) -> Result<(), String> {
+        let held = self.reads.get(&key).map_or(&[][..], Vec::as_slice);
+        self.verify_with(offset, data, held)
+    }
+
+    fn verify_with(&self, offset: u64, data: &[u8], held: &[(u64, Content)]) -> Result<(), String> {
         let atom = ATOM as u64;
         let mut pos = 0usize;
         while pos < data.len() {
@@ -334,6 +392,7 @@ impl MapJob {
                 let alt_ok = [self.alternatives.get(&block), self.before.get(&block)]
                     .into_iter()
                     .flatten()
+                    .chain(held.iter().filter(|(b, _)| *b == block).map(|(_, c)| c))
                     .any(|&alt| {
                         self.gen
                             .first_mismatch_content(content(alt), in_block, piece)
@@ -486,9 +545,26 @@ mod tests {
         let e = m.verify(unit as u64 * 4, &before).unwrap_err();
         assert!(e.contains(&format!("offset {}", unit * 4)), "{e}");
         assert!(e.contains("4 KiB unit"), "{e}");
+        // a read and a write of one block are never in flight together, and a read's verify
+        // accepts what the block held when it was queued
+        assert!(m.read_queued(21, unit as u64 * 4, unit as u64));
+        assert_eq!(m.write(22, unit as u64 * 4, &mut other), Ok(MapWrite::Busy));
+        assert_eq!(m.verify_read(21, unit as u64 * 4, &buf[..unit]), Ok(()));
+        m.read_done(21);
+        assert_eq!(
+            m.write(22, unit as u64 * 4, &mut other),
+            Ok(MapWrite::Filled)
+        );
+        assert!(
+            !m.read_queued(23, unit as u64 * 4, unit as u64),
+            "a write is in flight"
+        );
+        m.done(22, true);
+        assert!(m.read_queued(23, unit as u64 * 4, unit as u64));
+        m.read_done(23);
         // misaligned writes are refused
         assert!(m.write(9, 4096, &mut other).is_err());
-        assert!(m.finish().unwrap().contains("2 block writes journaled"));
+        assert!(m.finish().unwrap().contains("3 block writes journaled"));
         drop(m);
         // reopened read-only: the same expectation, nothing written
         let r = MapJob::open(&path, params(), 0, Path::new("f"), size, false).unwrap();
