@@ -547,20 +547,25 @@ mod tests {
         assert!(e.contains("4 KiB unit"), "{e}");
         // a read and a write of one block are never in flight together, and a read's verify
         // accepts what the block held when it was queued
-        assert!(m.read_queued(21, unit as u64 * 4, unit as u64));
-        assert_eq!(m.write(22, unit as u64 * 4, &mut other), Ok(MapWrite::Busy));
-        assert_eq!(m.verify_read(21, unit as u64 * 4, &buf[..unit]), Ok(()));
+        let mut fresh = vec![0u8; unit];
+        g.fill(unit as u64 * 10, &mut fresh);
+        assert!(m.read_queued(21, unit as u64 * 10, unit as u64));
+        assert_eq!(
+            m.write(22, unit as u64 * 10, &mut other),
+            Ok(MapWrite::Busy)
+        );
+        assert_eq!(m.verify_read(21, unit as u64 * 10, &fresh), Ok(()));
         m.read_done(21);
         assert_eq!(
-            m.write(22, unit as u64 * 4, &mut other),
+            m.write(22, unit as u64 * 10, &mut other),
             Ok(MapWrite::Filled)
         );
         assert!(
-            !m.read_queued(23, unit as u64 * 4, unit as u64),
+            !m.read_queued(23, unit as u64 * 10, unit as u64),
             "a write is in flight"
         );
         m.done(22, true);
-        assert!(m.read_queued(23, unit as u64 * 4, unit as u64));
+        assert!(m.read_queued(23, unit as u64 * 10, unit as u64));
         m.read_done(23);
         // misaligned writes are refused
         assert!(m.write(9, 4096, &mut other).is_err());
