@@ -77,9 +77,9 @@ int dgen_rs_map_open(struct dgen_job *job, unsigned int fileno, const char *file
 		     uint64_t size, int writes);
 /* dgen_map: the write of io_u key finished; ok = 1 when every byte was written. */
 void dgen_rs_write_done(struct dgen_job *job, uint64_t key, int ok);
-/* Compares len bytes read by io_u key at offset with the expected content. 0, or EILSEQ after
- * logging the file, offset and first differing byte; another errno on internal failure. */
-int dgen_rs_verify(struct dgen_job *job, uint64_t key, unsigned int fileno, const char *file_name,
+/* Compares len bytes read at offset with the expected content. 0, or EILSEQ after logging
+ * the file, offset and first differing byte; another errno on internal failure. */
+int dgen_rs_verify(struct dgen_job *job, unsigned int fileno, const char *file_name,
 		   uint64_t offset, const void *buf, size_t len);
 /* dgen_map: the read of io_u key completed (after its verify): writes of its blocks may go. */
 void dgen_rs_read_done(struct dgen_job *job, uint64_t key);

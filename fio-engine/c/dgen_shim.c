@@ -431,8 +431,7 @@ static void apply_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io
 		return;
 	}
 	if (io_u->ddir == DDIR_READ && dt->info.verify && res > 0)
-		io_u->error = (unsigned int)dgen_rs_verify(dt->job, (uint64_t)(uintptr_t)io_u,
-							   f->fileno, f->file_name,
+		io_u->error = (unsigned int)dgen_rs_verify(dt->job, f->fileno, f->file_name,
 							   io_u->offset, io_u->xfer_buf,
 							   (size_t)res);
 }

@@ -321,7 +321,6 @@ pub unsafe extern "C" fn dgen_rs_fill(
 #[no_mangle]
 pub unsafe extern "C" fn dgen_rs_verify(
     job: *mut Job,
-    key: u64,
     fileno: c_uint,
     file_name: *const c_char,
     offset: u64,
@@ -340,7 +339,7 @@ pub unsafe extern "C" fn dgen_rs_verify(
         let data = unsafe { std::slice::from_raw_parts(buf, len) };
         // SAFETY: guaranteed by the caller.
         let file = unsafe { path(file_name) };
-        job.verify_read(Some(key), fileno as usize, file, offset, data)
+        job.verify(fileno as usize, file, offset, data)
             .err()
             .unwrap_or(0)
     })

@@ -268,21 +268,9 @@ impl Job {
         Ok(())
     }
 
-    /// Checks `data`, read at `offset`, against the file's content. On a mismatch, logs the
-    /// file, the absolute offset and both byte values, and returns `Err(EILSEQ)`.
-    pub fn verify(
-        &mut self,
-        fileno: usize,
-        file: &Path,
-        offset: u64,
-        data: &[u8],
-    ) -> Result<(), i32> {
-        self.verify_read(None, fileno, file, offset, data)
-    }
-
-    /// A read io_u `key` of `len` bytes at `offset` is queued (a map job, which has one file,
-    /// that verifies remembers what its blocks hold now: the read may return that).
-    /// `false`: a block of it has a write in flight (busy: reap, then try again).
+    /// A read io_u `key` of `len` bytes at `offset` is about to be queued. In a map job (one
+    /// file) that verifies, a read and a write of one block are never in flight together:
+    /// `false` when a block of it has a write in flight (busy: reap, then try again).
     pub fn read_queued(&mut self, key: u64, offset: u64, len: u64) -> bool {
         if !self.config.verify {
             return true;
@@ -292,18 +280,17 @@ impl Job {
             .is_none_or(|m| m.read_queued(key, offset, len))
     }
 
-    /// The read io_u `key` completed (after its verify).
+    /// The read io_u `key` completed (after its verify): writes of its blocks may go.
     pub fn read_done(&mut self, key: u64) {
         if let Some(m) = self.map.as_mut() {
             m.read_done(key);
         }
     }
 
-    /// [`Job::verify`] of read io_u `key` (`None`: not known), which with a map also accepts what
-    /// the blocks held when it was queued.
-    pub fn verify_read(
+    /// Checks `data`, read at `offset`, against the file's content. On a mismatch, logs the
+    /// file, the absolute offset and both byte values, and returns `Err(EILSEQ)`.
+    pub fn verify(
         &mut self,
-        key: Option<u64>,
         fileno: usize,
         file: &Path,
         offset: u64,
@@ -312,11 +299,7 @@ impl Job {
         let job = self.name.clone();
         if let Some(m) = self.map.as_ref() {
             if m.fileno() == fileno {
-                let checked = match key {
-                    Some(key) => m.verify_read(key, offset, data),
-                    None => m.verify(offset, data),
-                };
-                return checked.map_err(|msg| {
+                return m.verify(offset, data).map_err(|msg| {
                     log::error(&format!("dgen: job {job}: {msg}"));
                     libc::EILSEQ
                 });

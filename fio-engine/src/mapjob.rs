@@ -82,10 +82,8 @@ pub struct MapJob {
     /// The content each block with a write in flight held before it (a read meanwhile may see
     /// either).
     before: HashMap<u64, Content>,
-    /// For each read in flight (by io_u key): what its blocks held when it was queued. A read may
-    /// return that content even when a write of the block, queued later, completes before the
-    /// read's verify runs (the kernel does not order overlapping O_DIRECT reads and writes).
-    reads: HashMap<u64, Vec<(u64, Content)>>,
+    /// The blocks of each read in flight (by io_u key), first and last.
+    reads: HashMap<u64, (u64, u64)>,
     /// Reads in flight per block: a write of the block waits for them (and a read waits for a
     /// write in flight), so a read never sees a 4 KiB unit torn between two contents.
     reading: HashMap<u64, u32>,
@@ -276,8 +274,7 @@ impl MapJob {
     /// refused until a checkpoint.
     pub fn sync_failed(&mut self, errno: i32) {
         if let Some(file) = self.file.as_mut() {
-            let bytes = file.journal_bytes();
-            file.synced_through(bytes, Err(errno));
+            file.sync_failed(errno);
         }
     }
 
@@ -326,41 +323,37 @@ impl MapJob {
         self.inflight.len()
     }
 
-    /// Checks `data`, read at `offset`, against the map. On a mismatch returns a one-line
-    /// description: offset, both bytes, the block's content and what the 4 KiB unit holds.
-    pub fn verify(&self, offset: u64, data: &[u8]) -> Result<(), String> {
-        self.verify_with(offset, data, &[])
-    }
-
     /// A read (io_u `key`) of `len` bytes at `offset` is about to be queued. `false`: a block
-    /// of it has a write in flight (busy: reap, then try again). Otherwise remembers what its
-    /// blocks hold now, which its verify accepts, and holds back writes of them until
-    /// [`MapJob::read_done`].
+    /// of it has a write in flight (busy: reap, then try again). Otherwise writes of its blocks
+    /// wait until [`MapJob::read_done`], so the read sees one content per block, the one the map
+    /// expects when it is verified (the kernel does not order overlapping O_DIRECT reads and
+    /// writes: a read beside a write can return a 4 KiB unit torn between the two).
     pub fn read_queued(&mut self, key: u64, offset: u64, len: u64) -> bool {
         self.read_done(key);
         let blocks = self.size.div_ceil(self.unit);
         if len == 0 || offset / self.unit >= blocks {
             return true;
         }
-        let range = offset / self.unit..=((offset + len - 1) / self.unit).min(blocks - 1);
-        if range.clone().any(|b| self.is_busy(b)) {
+        let (first, last) = (
+            offset / self.unit,
+            ((offset + len - 1) / self.unit).min(blocks - 1),
+        );
+        if (first..=last).any(|b| self.is_busy(b)) {
             return false;
         }
-        let mut held = Vec::new();
-        for b in range {
-            held.push((b, self.map.expected(b)));
+        for b in first..=last {
             *self.reading.entry(b).or_insert(0) += 1;
         }
-        self.reads.insert(key, held);
+        self.reads.insert(key, (first, last));
         true
     }
 
     /// The read io_u `key` completed (verified or not): writes of its blocks may go.
     pub fn read_done(&mut self, key: u64) {
-        let Some(held) = self.reads.remove(&key) else {
+        let Some((first, last)) = self.reads.remove(&key) else {
             return;
         };
-        for (b, _) in held {
+        for b in first..=last {
             if let Some(n) = self.reading.get_mut(&b) {
                 *n -= 1;
                 if *n == 0 {
@@ -370,14 +363,9 @@ impl MapJob {
         }
     }
 
-    /// [`MapJob::verify`] of the read io_u `key`: also accepts what its blocks held when it was
-    /// queued ([`MapJob::read_queued`]).
-    pub fn verify_read(&self, key: u64, offset: u64, data: &[u8]) -> Result<(), String> {
-        let held = self.reads.get(&key).map_or(&[][..], Vec::as_slice);
-        self.verify_with(offset, data, held)
-    }
-
-    fn verify_with(&self, offset: u64, data: &[u8], held: &[(u64, Content)]) -> Result<(), String> {
+    /// Checks `data`, read at `offset`, against the map. On a mismatch returns a one-line
+    /// description: offset, both bytes, the block's content and what the 4 KiB unit holds.
+    pub fn verify(&self, offset: u64, data: &[u8]) -> Result<(), String> {
         let atom = ATOM as u64;
         let mut pos = 0usize;
         while pos < data.len() {
@@ -392,7 +380,6 @@ impl MapJob {
                 let alt_ok = [self.alternatives.get(&block), self.before.get(&block)]
                     .into_iter()
                     .flatten()
-                    .chain(held.iter().filter(|(b, _)| *b == block).map(|(_, c)| c))
                     .any(|&alt| {
                         self.gen
                             .first_mismatch_content(content(alt), in_block, piece)
@@ -545,8 +532,7 @@ mod tests {
         let e = m.verify(unit as u64 * 4, &before).unwrap_err();
         assert!(e.contains(&format!("offset {}", unit * 4)), "{e}");
         assert!(e.contains("4 KiB unit"), "{e}");
-        // a read and a write of one block are never in flight together, and a read's verify
-        // accepts what the block held when it was queued
+        // a read and a write of one block are never in flight together
         let mut fresh = vec![0u8; unit];
         g.fill(unit as u64 * 10, &mut fresh);
         assert!(m.read_queued(21, unit as u64 * 10, unit as u64));
@@ -554,7 +540,7 @@ mod tests {
             m.write(22, unit as u64 * 10, &mut other),
             Ok(MapWrite::Busy)
         );
-        assert_eq!(m.verify_read(21, unit as u64 * 10, &fresh), Ok(()));
+        assert_eq!(m.verify(unit as u64 * 10, &fresh), Ok(()));
         m.read_done(21);
         assert_eq!(
             m.write(22, unit as u64 * 10, &mut other),

@@ -61,8 +61,7 @@ impl JournalAppender {
         self.synced >= self.len
     }
 
-    /// The file descriptor, for an `fdatasync` issued elsewhere (report its outcome with
-    /// [`JournalAppender::synced_through`]).
+    /// The file descriptor, for an `fdatasync` issued elsewhere.
     pub(crate) fn fd(&self) -> RawFd {
         self.file.as_raw_fd()
     }
@@ -88,15 +87,9 @@ impl JournalAppender {
 
     /// `fdatasync`: everything appended so far becomes durable.
     pub(crate) fn sync(&mut self) -> io::Result<()> {
-        let through = self.len;
         self.file.sync_data()?;
-        self.synced_through(through);
+        self.synced = self.len;
         Ok(())
-    }
-
-    /// Records that an `fdatasync` issued after `len` bytes were appended has returned.
-    pub(crate) fn synced_through(&mut self, len: u64) {
-        self.synced = self.synced.max(len.min(self.len));
     }
 
     /// Makes sure written zeros (mapped) reach at least `end`. The file grows by as much again as

@@ -148,8 +148,8 @@ struct Logged {
 /// then, *before* submitting the batch's data writes, either [`commit`](MapFile::commit) (append
 /// and `fdatasync`: the intents survive a power cut) or [`append`](MapFile::append) alone (a copy
 /// into the journal's page cache: they survive the process being killed, and become durable with
-/// the next [`sync`](MapFile::sync), an `fdatasync` of [`journal_fd`](MapFile::journal_fd) reported
-/// with [`synced_through`](MapFile::synced_through), or a checkpoint);
+/// the next [`sync`](MapFile::sync), an `fdatasync` of [`journal_fd`](MapFile::journal_fd), or a
+/// checkpoint);
 /// [`completed(seq)`](MapFile::completed) as each data write finishes (its watermark goes out with
 /// the next append); [`checkpoint`](MapFile::checkpoint) now and then to bound the journal. One
 /// process writes a map at a time.
@@ -613,23 +613,17 @@ impl MapFile {
     }
 
     /// The journal's file descriptor, for an `fdatasync` issued elsewhere (an io_uring `FSYNC`
-    /// with `DATASYNC`) after [`append`](MapFile::append); report its outcome with
-    /// [`synced_through`](MapFile::synced_through). It changes at each checkpoint.
+    /// with `DATASYNC`) after [`append`](MapFile::append); report a failure with
+    /// [`sync_failed`](MapFile::sync_failed). It changes at each checkpoint.
     pub fn journal_fd(&self) -> std::os::unix::io::RawFd {
         self.journal.fd()
     }
 
-    /// An `fdatasync` of [`journal_fd`](MapFile::journal_fd), issued when the journal held
-    /// `journal_bytes` bytes, returned `result` (`Err(errno)` refuses every later append and
-    /// commit until a checkpoint succeeds).
-    pub fn synced_through(&mut self, journal_bytes: u64, result: std::result::Result<(), i32>) {
-        match result {
-            Ok(()) => self.journal.synced_through(journal_bytes),
-            Err(errno) => {
-                let e = io::Error::from_raw_os_error(errno);
-                self.broken = Some(format!("fdatasync failed: {e}"));
-            }
-        }
+    /// An `fdatasync` of [`journal_fd`](MapFile::journal_fd) issued elsewhere failed with
+    /// `errno`: every later append and commit is refused until a checkpoint succeeds.
+    pub fn sync_failed(&mut self, errno: i32) {
+        let e = io::Error::from_raw_os_error(errno);
+        self.broken = Some(format!("fdatasync failed: {e}"));
     }
 
     /// Marks the write with sequence number `seq` as completed (its data reached the target).
