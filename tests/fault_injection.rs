@@ -6,7 +6,7 @@
 
 mod pipeline_common;
 
-use pipeline_common::disk_tempdir;
+use pipeline_common::{disk_tempdir, valid_length};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -45,13 +45,30 @@ fn one_error(o: &Output) -> String {
     lines[0].to_string()
 }
 
-/// `valid length N bytes` from an error line.
-fn valid_length(line: &str) -> u64 {
-    line.split("valid length ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no valid length in {line}"))
+/// `o` is a write of seed 9 to `f` stopped by an injected EIO: exit 1, one error line naming the
+/// error and the seed, and `f` cut back to a valid length below `limit` that verifies.
+fn assert_stopped_at_a_verifiable_prefix(o: &Output, f: &Path, limit: u64) {
+    assert_eq!(o.status.code(), Some(1));
+    let line = one_error(o);
+    assert!(
+        line.contains("Input/output error") && line.contains("seed 9"),
+        "{line}"
+    );
+    let valid = valid_length(&line);
+    assert!(valid <= limit, "{line}");
+    assert_eq!(std::fs::metadata(f).unwrap().len(), valid, "cut back to it");
+    if valid > 0 {
+        let v = dgen_with(
+            None,
+            &["verify", p(f), "--seed", "9", "-s", &valid.to_string()],
+        );
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
 }
 
 fn p(path: &Path) -> &str {
@@ -70,31 +87,7 @@ fn a_pwrite_failing_with_eio_stops_the_write_at_a_verifiable_prefix() {
         Some((&so, "DGEN_FAULT_PWRITE_EIO_AT", at.to_string())),
         &["write", p(&f), "-s", "32M", "--seed", "9", "--no-uring"],
     );
-    assert_eq!(o.status.code(), Some(1));
-    let line = one_error(&o);
-    assert!(
-        line.contains("Input/output error") && line.contains("seed 9"),
-        "{line}"
-    );
-    let valid = valid_length(&line);
-    assert!(valid <= at, "{line}");
-    assert_eq!(
-        std::fs::metadata(&f).unwrap().len(),
-        valid,
-        "cut back to it"
-    );
-    if valid > 0 {
-        let v = dgen_with(
-            None,
-            &["verify", p(&f), "--seed", "9", "-s", &valid.to_string()],
-        );
-        assert_eq!(
-            v.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&v.stderr)
-        );
-    }
+    assert_stopped_at_a_verifiable_prefix(&o, &f, at);
 }
 
 #[test]
@@ -117,31 +110,7 @@ fn an_io_uring_enter_failing_with_eio_stops_the_write_at_a_verifiable_prefix() {
             "1M",
         ],
     );
-    assert_eq!(o.status.code(), Some(1));
-    let line = one_error(&o);
-    assert!(
-        line.contains("Input/output error") && line.contains("seed 9"),
-        "{line}"
-    );
-    let valid = valid_length(&line);
-    assert!(valid < 256 << 20, "{line}");
-    assert_eq!(
-        std::fs::metadata(&f).unwrap().len(),
-        valid,
-        "cut back to it"
-    );
-    if valid > 0 {
-        let v = dgen_with(
-            None,
-            &["verify", p(&f), "--seed", "9", "-s", &valid.to_string()],
-        );
-        assert_eq!(
-            v.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&v.stderr)
-        );
-    }
+    assert_stopped_at_a_verifiable_prefix(&o, &f, (256 << 20) - 1);
 }
 
 #[test]

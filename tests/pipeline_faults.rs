@@ -261,12 +261,7 @@ fn signal_stops_a_write(sig: libc::c_int, name: &str) {
     assert_eq!(summary.len(), 1, "{err}");
     let line = summary[0];
     assert!(line.contains(name) && line.contains("seed 9"), "{line}");
-    let valid: u64 = line
-        .split("valid length ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no valid length in {line}"));
+    let valid = valid_length(line);
     assert_eq!(
         std::fs::metadata(&f).unwrap().len(),
         valid,

@@ -5,11 +5,13 @@
 //! `DGEN_BIN` names the `dgen` CLI, written files are also compared with `dgen gen` output.
 //! Run: `cargo test --release -p dgen-fio` (scripts/test does, after scripts/setup).
 
+mod common;
+use common::Server;
+
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use dgen::analyze::{analyze_file, AnalyzeOptions, Codec};
@@ -628,46 +630,12 @@ fn bad_options_fail_with_a_message_naming_them() {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn client_server_on_localhost() {
     let d = tmp();
     let file = d.path().join("cs.bin");
-    let port = free_port();
-    let server = Server(
-        Command::new("fio")
-            .arg(format!("--server=ip:127.0.0.1,{port}"))
-            .current_dir(d.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "fio server did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = Server::start(Path::new("fio"), d.path(), Stdio::null());
+    let port = server.port;
     let job = d.path().join("cs.fio");
     fs::write(
         &job,
@@ -881,25 +849,13 @@ fn output_file_gets_the_seed_in_normal_format_only() {
 #[test]
 fn client_server_reports_parse_and_carry_the_seed() {
     let d = tmp();
-    let port = free_port();
     let server_err = d.path().join("server.stderr");
-    let server = Server(
-        Command::new("fio")
-            .arg(format!("--server=ip:127.0.0.1,{port}"))
-            .current_dir(d.path())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&server_err).unwrap())
-            .spawn()
-            .unwrap(),
+    let server = Server::start(
+        Path::new("fio"),
+        d.path(),
+        fs::File::create(&server_err).unwrap().into(),
     );
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "fio server did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = server.port;
     let mut n = 0;
     for format in ["json", "json+", "terse"] {
         for seed in [None, Some(9u64)] {
@@ -1801,12 +1757,13 @@ fn map_iops_measurement() {
     );
 }
 
-/// Unmounts a test's tmpfs when dropped.
+/// Unmounts a test's file system (a tmpfs, a loop-mounted image) when dropped: lazily, since a
+/// killed fio's ring may hold files on it open a moment longer.
 struct Mounted(PathBuf);
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
 
@@ -1911,19 +1868,9 @@ fn precondition_steady_state_job_file_runs_and_verifies() {
     assert_ratios_tight(&file, 2.0, 3.0, 4096);
 }
 
-/// Unmounts a loop-mounted image when dropped.
-struct LoopMount(PathBuf);
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        // lazily: a killed fio's ring may hold the map's files open a moment longer
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 /// Mounts `image` (an ext4 file system image) at `at` through a loop device; `None` when this
 /// machine cannot (not root, no loop devices).
-fn loop_mount(image: &Path, at: &Path) -> Option<LoopMount> {
+fn loop_mount(image: &Path, at: &Path) -> Option<Mounted> {
     fs::create_dir_all(at).unwrap();
     Command::new("mount")
         .args(["-o", "loop"])
@@ -1933,7 +1880,7 @@ fn loop_mount(image: &Path, at: &Path) -> Option<LoopMount> {
         .status()
         .ok()
         .filter(|s| s.success())
-        .map(|_| LoopMount(at.to_path_buf()))
+        .map(|_| Mounted(at.to_path_buf()))
 }
 
 /// A simulated power cut: the map lives on an ext4 file system in a loop-mounted image, and the

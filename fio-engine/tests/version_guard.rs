@@ -11,12 +11,13 @@
 //! it must have been built for the installed fio (build.rs refuses anything else).
 //! Run: `cargo test --release -p dgen-fio --test version_guard`.
 
+mod common;
+use common::Server;
+
 use std::fs;
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 fn engine() -> PathBuf {
     if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
@@ -170,16 +171,6 @@ fn the_fio_it_was_built_for_loads_it() {
     assert!(!all.contains("was built for"), "guard fired:\n{all}");
 }
 
-/// Kills the fio server when the test ends, whatever happens.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_client_of_another_fio_server_sees_the_line() {
     let engine = engine();
@@ -188,28 +179,8 @@ fn a_client_of_another_fio_server_sees_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let other = patched_fio(&fio, dir.path(), &built, &fake);
     let file = dir.path().join("data");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Server(
-        Command::new(&other)
-            .arg(format!("--server=ip:127.0.0.1,{port}"))
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "fio server did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = Server::start(&other, dir.path(), Stdio::null());
+    let port = server.port;
     let job = dir.path().join("guard.fio");
     let body = format!(
         "[guard]\nioengine=external:{}\nfilename={}\nrw=write\nbs=64k\nsize=1m\n",

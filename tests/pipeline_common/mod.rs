@@ -262,3 +262,12 @@ pub fn fd_count() -> usize {
         .map(|r| r.count())
         .unwrap_or(0)
 }
+
+/// `N` from the `valid length N bytes` of a summary or error line.
+pub fn valid_length(line: &str) -> u64 {
+    line.split("valid length ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no valid length in {line}"))
+}

@@ -1,0 +1,51 @@
+//! Helpers shared by the engine's test files.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `fio --server` on a free port of 127.0.0.1, killed when dropped (whatever the test does).
+pub struct Server {
+    /// The port it listens on.
+    pub port: u16,
+    child: Child,
+}
+
+impl Server {
+    /// Starts `fio --server` (the binary `fio`) in `dir` with its stderr going to `stderr`, and
+    /// waits (10 s at most) until it listens.
+    pub fn start(fio: &Path, dir: &Path, stderr: Stdio) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Server {
+            port,
+            child: Command::new(fio)
+                .arg(format!("--server=ip:127.0.0.1,{port}"))
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .unwrap(),
+        };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "fio server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
