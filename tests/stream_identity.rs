@@ -28,24 +28,25 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The data every write and verify here uses: buffered, 2 MiB, d = 2, c = 2, seed 7.
+const DATA: [&str; 9] = [
+    "--size",
+    "2M",
+    "--seed",
+    "7",
+    "-d",
+    "2",
+    "-c",
+    "2",
+    "--no-direct",
+];
+
 /// `dgen write PATH` (buffered, 2 MiB, d = 2, c = 2, seed 7) plus `extra`; returns the stream id
 /// it reports.
 fn write(path: &Path, extra: &[&str]) -> u64 {
-    let p = path.to_str().unwrap();
-    let mut args = vec![
-        "write",
-        p,
-        "--size",
-        "2M",
-        "--seed",
-        "7",
-        "-d",
-        "2",
-        "-c",
-        "2",
-        "--no-direct",
-        "--json",
-    ];
+    let mut args = vec!["write", path.to_str().unwrap()];
+    args.extend_from_slice(&DATA);
+    args.push("--json");
     args.extend_from_slice(extra);
     let o = dgen(&args);
     assert!(o.status.success(), "{}", text(&o));
@@ -55,20 +56,8 @@ fn write(path: &Path, extra: &[&str]) -> u64 {
 }
 
 fn verify(path: &Path, extra: &[&str]) -> Output {
-    let p = path.to_str().unwrap();
-    let mut args = vec![
-        "verify",
-        p,
-        "--size",
-        "2M",
-        "--seed",
-        "7",
-        "-d",
-        "2",
-        "-c",
-        "2",
-        "--no-direct",
-    ];
+    let mut args = vec!["verify", path.to_str().unwrap()];
+    args.extend_from_slice(&DATA);
     args.extend_from_slice(extra);
     dgen(&args)
 }
@@ -95,22 +84,7 @@ fn same_name_in_two_directories_differs_and_each_verifies() {
     }
     // Rewriting the same target (here through a relative path from its directory) gives the
     // same bytes.
-    let o = dgen_in(
-        &a,
-        &[
-            "write",
-            "test.dat",
-            "--size",
-            "2M",
-            "--seed",
-            "7",
-            "-d",
-            "2",
-            "-c",
-            "2",
-            "--no-direct",
-        ],
-    );
+    let o = dgen_in(&a, &[&["write", "test.dat"][..], &DATA].concat());
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read(&fa).unwrap() == ca);
     // and through a path with `..` in it
