@@ -146,12 +146,18 @@ fn incompressible_data_gains_nothing() {
     }
 }
 
-/// Dedup ratio at every unit from 4 KiB to the dedup unit, on every aligned prefix of at least
-/// 1024 blocks (and so on the whole stream), within 0.5%.
+/// Dedup at every unit from 4 KiB to the dedup unit, on every prefix of at least 64 blocks: the
+/// count of distinct units is `round(n/d)` (within one block of rounding) on every prefix whose
+/// block count is a power of two or a multiple of the largest extent, and elsewhere within half
+/// an extent's worth of copies, `x (d-1) / (2 d^2)` blocks with extents `x` of at most `n/16`
+/// blocks (README, "Dedup").
 fn check_dedup_prefixes(d: f64, dedup_unit: u64, blocks: u64, seed: u64) {
     let mut p = params(seed, d, 1.0);
     p.dedup_unit = dedup_unit;
     let data = sample(p, (blocks * dedup_unit) as usize);
+    let largest_extent = ((d * (d - 1.0).max(1.0) * (2 << 20) as f64 / dedup_unit as f64).ceil()
+        as u64)
+        .next_power_of_two();
     let mut unit = 4096u64;
     while unit <= dedup_unit {
         let per_block = (dedup_unit / unit) as usize;
@@ -159,14 +165,24 @@ fn check_dedup_prefixes(d: f64, dedup_unit: u64, blocks: u64, seed: u64) {
         for (i, chunk) in data.chunks_exact(unit as usize).enumerate() {
             seen.insert(xxhash_rust::xxh3::xxh3_128(chunk));
             let units = i + 1;
-            if units % per_block == 0 && units / per_block >= 1024 {
-                let ratio = units as f64 / seen.len() as f64;
-                assert!(
-                    (ratio / d - 1.0).abs() <= 0.005,
-                    "d={d} unit {unit} dedup unit {dedup_unit}: prefix of {} blocks measures {ratio:.4}",
-                    units / per_block
-                );
+            let n = (units / per_block) as u64;
+            if units % per_block != 0 || n < 64 {
+                continue;
             }
+            let want = (n as f64 / d).round().max(1.0);
+            let got = (seen.len() / per_block) as f64;
+            let aligned = n.is_power_of_two() || n.is_multiple_of(largest_extent);
+            let extent = (1u64 << (n / 16).ilog2()).min(largest_extent) as f64;
+            let slack = if aligned {
+                1.0
+            } else {
+                extent * (d - 1.0) / (2.0 * d * d) + 1.0
+            };
+            assert!(
+                (got - want).abs() <= slack,
+                "d={d} unit {unit} dedup unit {dedup_unit}: prefix of {n} blocks holds {got} \
+                 distinct blocks, want {want} +- {slack}"
+            );
         }
         unit *= 2;
     }
@@ -177,6 +193,7 @@ fn dedup_ratio_holds_on_every_prefix_and_unit() {
     check_dedup_prefixes(1.37, 64 << 10, 1100, 3);
     check_dedup_prefixes(2.0, 128 << 10, 1050, 4);
     check_dedup_prefixes(3.0, 16 << 10, 2048, 5);
+    check_dedup_prefixes(2.0, 4 << 10, 4096, 6);
 }
 
 #[test]

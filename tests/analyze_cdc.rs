@@ -41,10 +41,11 @@ fn fastcdc_columns_measure_content_defined_dedup() {
             (Some(avg / 4), Some(avg * 4))
         );
         assert_eq!(c["bytes"].as_u64(), Some(64 << 20));
-        // 128 KiB duplicates: chunks that straddle a copy's edges are lost, more of them the
-        // larger the chunks (README: 1.89, 1.79, 1.62 at 4, 8, 16 KiB over 1 GiB).
+        // Chunks that straddle a copy's two ends are lost, more of them the larger the chunks;
+        // copies are stretches of up to 2 MiB, shorter in the first MiBs (README: 1.952, 1.910,
+        // 1.839 at 4, 8, 16 KiB over 64 MiB; lone 128 KiB copies gave 1.89, 1.79, 1.62 over a GiB).
         let d = c["dedup_ratio"].as_f64().unwrap();
-        assert!((1.5..=2.0).contains(&d), "avg {avg}: {d}");
+        assert!((1.75..=2.0).contains(&d), "avg {avg}: {d}");
         let mean = c["mean_chunk"].as_f64().unwrap();
         assert!(mean > avg as f64 * 0.5 && mean < avg as f64 * 2.0, "{mean}");
     }
@@ -53,7 +54,7 @@ fn fastcdc_columns_measure_content_defined_dedup() {
         .map(|c| c["dedup_ratio"].as_f64().unwrap())
         .collect();
     assert!(ratios[0] > ratios[1] && ratios[1] > ratios[2], "{ratios:?}");
-    assert!(ratios[0] > 1.8, "{ratios:?}");
+    assert!(ratios[0] > 1.9, "{ratios:?}");
     assert!((r["units"][1]["dedup_ratio"].as_f64().unwrap() - 2.0).abs() < 0.01);
 
     // The table shows the FastCDC rows; --cdc picks the sizes; --no-cdc skips them.

@@ -1,34 +1,57 @@
-//! The deduplication map: which content each dedup block carries.
+//! The deduplication layout: which content each dedup block carries.
 //!
-//! Blocks are `dedup_unit` bytes. Block `b` is *unique* when `u(b+1) > u(b)` with
-//! `u(n) = max(1, round(n/d))`, so every prefix of `n` blocks holds exactly `u(n)` unique blocks:
-//! the ratio is as exact as a whole number of blocks allows, on the whole stream and on every
-//! prefix, not just on average. A unique block gets a fresh content key (its rank
-//! among the unique blocks); every other block copies the key of an earlier unique block.
+//! Blocks are `dedup_unit` bytes. The stream is cut into *extents* of whole blocks. An extent keeps
+//! its unique blocks at its two ends (half at the start, the rest at the end) and copies between:
 //!
-//! Where copies point: the stream is cut into *regions* of `max(dedup_unit, 1 MiB)`. A copy never
-//! points into its own region, and the copies inside one region take distinct keys, so no
-//! compression unit of up to 1 MiB (aligned) holds both a block and its copy, nor two copies of the
-//! same block: dedup does not leak into compression. Past the warm-up zone (the first
-//! `max(256 blocks, 2 regions)`), a copy takes one of the last `window` unique keys before its
-//! region, from a seeded random starting point; `window` is 256 MiB of unique data, so a copy
-//! sits at most about `256 MiB * d + 1 MiB` after its original. Inside the warm-up zone, where
-//! too little lies behind, a copy takes any unique block of the zone outside its own region,
-//! earlier or later: every prefix the ratio is promised for (the whole stream of at least 256
-//! blocks, or any prefix of at least 1024 blocks) contains the whole zone, so the count of
-//! distinct blocks stays exact. (With a dedup unit under 8 KiB the zone is 2 MiB, more than 256
-//! blocks: a stream shorter than that may be off by a few blocks.) When a region has more copies
-//! than keys are available (very high ratios), keys repeat within the region.
+//! - **Counts.** With `u(n) = max(1, round(n/d))`, the extent `[a, a + x)` holds `u(a + x) - u(a)`
+//!   unique blocks, so every prefix that ends on an extent boundary holds exactly `u(n)` unique
+//!   blocks. A prefix that ends inside an extent is off by at most `x (d-1) / (2 d^2)` blocks.
+//! - **Extent sizes grow with the offset** and stay at most `1/16` of it: one block over the first
+//!   32 blocks, then `2^k` blocks from block `16 * 2^k` on, up to the largest extent: `d * max(1,
+//!   d-1) * 2 MiB` rounded up to a power of two, at most 64 MiB (4 MiB at `d = 2`, 16 MiB at 3,
+//!   32 MiB at 4). So every prefix of at least 16 blocks whose length is a power of two or a
+//!   multiple of the largest extent is exact, and any other is within `(d-1) / (32 d)` of `d`
+//!   (1.6% at `d = 2` on a prefix of a few MiB, 0.1% on a GiB).
+//! - **Why extents.** The unique blocks at the end of one extent and at the start of the next
+//!   form one run of consecutive keys, `x / d` blocks long (2 MiB, times `d - 1` when `d > 2`,
+//!   once extents stop growing). A copy run copies consecutive keys from the first key of such a
+//!   run: the copied bytes are contiguous stretches of the original, megabytes long.
+//!   Content-defined chunkers (FastCDC, Rabin) lose only the chunks that straddle a stretch's two
+//!   ends, so their measured ratio stays near `d`, where copies of single 128 KiB blocks lose a
+//!   chunk at every block edge (README, "Content-defined chunking").
+//! - **Keys.** A unique block gets a fresh content key (its rank among the unique blocks); a copy
+//!   takes the key of an earlier unique block.
+//! - **Where copies point.** The stream is cut into *regions* of `max(dedup_unit, 1 MiB, extent)`
+//!   (smaller at the start: 8 blocks, then a power of two up to the block index, so small streams
+//!   have regions too). A copy never points into its own region, and the copies inside one region
+//!   take distinct keys, so no compression unit of up to 1 MiB (aligned) past the first MiB holds
+//!   both a block and its copy, nor two copies of the same block: dedup does not leak into
+//!   compression. A region's copies take consecutive keys among the last `window` unique keys
+//!   before it (256 MiB of unique data), from the start of a seeded random run in the later half.
+//! - **Warm-up.** In the first 16 blocks (the warm-up zone), where too little lies behind, a copy
+//!   takes any unique block of the zone outside its own region, earlier or later: every prefix of
+//!   at least 16 blocks contains the whole zone, so its count of distinct blocks stays exact.
+//!   When a region has more copies than keys are available (very high ratios), keys repeat within
+//!   the region.
 
 use super::mix::{mix64, Rng};
 
 /// Fixed-point scale of `1/d`.
 const ONE: u128 = 1 << 32;
-/// Size of a region: compression units up to this size never see a block and its copy together.
+/// Smallest size of a full region: compression units up to this size never see a block and its
+/// copy together (past the first few MiB).
 pub(crate) const REGION_BYTES: u64 = 1 << 20;
-/// The warm-up zone, in blocks (at least two regions): the ratio is promised for whole streams of
-/// at least this many blocks.
-const WARMUP_BLOCKS: u64 = 256;
+/// The warm-up zone, in blocks: the ratio is promised for every prefix of at least this many.
+pub(crate) const ZONE_BLOCKS: u64 = 16;
+/// log2 of the smallest region, in blocks.
+const SMALL_REGION_LOG2: u32 = 3;
+/// An extent is at most `1 / 2^GROWTH_LOG2` of the offset it starts at (past the first 32 blocks).
+const GROWTH_LOG2: u32 = 4;
+/// A run of unique blocks in the largest extents holds this many bytes, times `max(1, d - 1)`
+/// (copies copy runs this long).
+pub(crate) const RUN_BYTES: u64 = 2 << 20;
+/// The largest extent, in bytes.
+const MAX_EXTENT_BYTES: u64 = 64 << 20;
 /// How much unique data (in bytes) a copy may reach back over.
 const WINDOW_BYTES: u64 = 256 << 20;
 
@@ -37,39 +60,136 @@ const WINDOW_BYTES: u64 = 256 << 20;
 pub(crate) struct DedupMap {
     /// `round(2^32 / d)`.
     inv_ratio: u128,
-    blocks_per_region: u64,
+    /// log2 of the largest extent, in blocks.
+    max_extent_log2: u32,
+    /// log2 of a full region, in blocks.
+    region_log2: u32,
     window: u64,
-    /// Blocks at the start whose copies may also point forward (within this zone).
-    warmup_blocks: u64,
     salt: u64,
 }
 
+/// A run of blocks `[start, start + 2^log2)`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u64,
+    log2: u32,
+}
+
+impl Span {
+    fn end(self) -> u64 {
+        self.start + (1 << self.log2)
+    }
+}
+
+/// Where an extent's unique blocks sit: half of them (rounded down) at its start, the rest at its
+/// end, so that runs of unique blocks (and of copies) are a whole extent long, and a prefix that
+/// ends inside an extent is off by at most half as much as with all of them at one end.
+#[derive(Clone, Copy, Debug)]
+struct Uniques {
+    /// The key of the first.
+    first: u64,
+    /// How many sit at the start.
+    head: u64,
+    /// The block where the rest start (they run to the extent's end).
+    tail_start: u64,
+}
+
+/// `floor(log2(n))` for `n >= 1`.
+fn log2_floor(n: u64) -> u32 {
+    63 - n.leading_zeros()
+}
+
 impl DedupMap {
-    /// A map for ratio `d >= 1` and blocks of `unit` bytes; `salt` makes the choice of copies seeded.
+    /// A map for ratio `d >= 1` and blocks of `unit` bytes (a power of two); `salt` makes the choice
+    /// of copies seeded.
     pub(crate) fn new(d: f64, unit: u64, salt: u64) -> Self {
         let inv_ratio = ((ONE as f64) / d).round().max(1.0) as u128;
-        let blocks_per_region = (REGION_BYTES / unit).max(1);
-        let window = (WINDOW_BYTES / unit).max(blocks_per_region);
-        let warmup_blocks = WARMUP_BLOCKS
-            .max(2 * blocks_per_region)
-            .next_multiple_of(blocks_per_region);
+        let region_blocks = (REGION_BYTES / unit).max(1);
+        let window = (WINDOW_BYTES / unit).max(region_blocks);
+        // Both are powers of two, so the cap stays one after rounding up.
+        let cap = (MAX_EXTENT_BYTES / unit).max(1);
+        let max_extent_blocks = ((d * (d - 1.0).max(1.0) * RUN_BYTES as f64 / unit as f64).ceil()
+            as u64)
+            .clamp(1, cap)
+            .next_power_of_two();
         DedupMap {
             inv_ratio,
-            blocks_per_region,
+            max_extent_log2: log2_floor(max_extent_blocks),
+            region_log2: log2_floor(region_blocks),
             window,
-            warmup_blocks,
             salt,
         }
     }
 
-    /// Number of unique blocks among the first `n` blocks: `n / d` rounded to the nearest
-    /// integer, and at least 1 once `n >= 1` (the first block is always unique).
+    /// `u(n) = max(1, round(n/d))` (0 for `n = 0`): the unique blocks in a prefix of `n` blocks
+    /// that ends on an extent boundary.
+    #[inline]
+    fn ideal(&self, n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        (((n as u128 * self.inv_ratio + ONE / 2) / ONE) as u64).max(1)
+    }
+
+    /// The smallest `n` with `ideal(n) > key`.
+    #[inline]
+    fn ideal_crossing(&self, key: u64) -> u64 {
+        if key == 0 {
+            return 1;
+        }
+        (((key as u128 + 1) * ONE - ONE / 2).div_ceil(self.inv_ratio)) as u64
+    }
+
+    /// The extent that holds block `b`.
+    #[inline]
+    fn extent(&self, b: u64) -> Span {
+        let log2 = if b >> GROWTH_LOG2 <= 1 {
+            0
+        } else {
+            log2_floor(b >> GROWTH_LOG2).min(self.max_extent_log2)
+        };
+        Span {
+            start: b >> log2 << log2,
+            log2,
+        }
+    }
+
+    /// The region that holds block `b` (extents nest in regions, or are their own).
+    #[inline]
+    fn region(&self, b: u64) -> Span {
+        let growing = if b == 0 { 0 } else { log2_floor(b) };
+        let log2 = growing
+            .max(SMALL_REGION_LOG2)
+            .min(self.region_log2)
+            .max(self.extent(b).log2);
+        Span {
+            start: b >> log2 << log2,
+            log2,
+        }
+    }
+
+    /// Where extent `e` keeps its unique blocks.
+    #[inline]
+    fn uniques_of(&self, e: Span) -> Uniques {
+        let first = self.ideal(e.start);
+        let count = self.ideal(e.end()) - first;
+        let head = count / 2;
+        Uniques {
+            first,
+            head,
+            tail_start: e.end() - (count - head),
+        }
+    }
+
+    /// Number of unique blocks among the first `n` blocks.
     #[inline]
     pub(crate) fn uniques_before(&self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
-        (((n as u128 * self.inv_ratio + ONE / 2) / ONE) as u64).max(1)
+        let e = self.extent(n);
+        let u = self.uniques_of(e);
+        u.first + (n - e.start).min(u.head) + n.saturating_sub(u.tail_start)
     }
 
     /// Whether block `b` is unique (carries content seen nowhere earlier in the stream).
@@ -79,51 +199,64 @@ impl DedupMap {
         self.uniques_before(b + 1) > self.uniques_before(b)
     }
 
+    /// The extent whose unique run holds `key`.
+    #[inline]
+    fn extent_of_key(&self, key: u64) -> Span {
+        // The block where `ideal` passes `key` lies in the extent whose run holds it:
+        // ideal(start) <= ideal(crossing - 1) <= key < ideal(crossing) <= ideal(end).
+        self.extent(self.ideal_crossing(key) - 1)
+    }
+
     /// The unique block whose content key is `key` (its rank among the unique blocks).
     pub(crate) fn unique_block(&self, key: u64) -> u64 {
-        // The smallest b with uniques_before(b + 1) > key (uniques_before never decreases).
-        let mut hi = 1u64;
-        while self.uniques_before(hi) <= key {
-            hi = hi.saturating_mul(2);
-            if hi == u64::MAX {
-                break;
-            }
+        let e = self.extent_of_key(key);
+        let u = self.uniques_of(e);
+        if key < u.first + u.head {
+            e.start + (key - u.first)
+        } else {
+            u.tail_start + (key - u.first - u.head)
         }
-        let mut lo = 0u64;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.uniques_before(mid + 1) > key {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
+    }
+
+    /// The first key of the run of consecutive unique blocks that holds `key` (a run is the tail
+    /// of one extent's unique blocks and the head of the next one's).
+    #[inline]
+    fn run_start(&self, key: u64) -> u64 {
+        let e = self.extent_of_key(key);
+        let u = self.uniques_of(e);
+        if key >= u.first + u.head || e.start == 0 {
+            return u.first + u.head;
         }
-        lo
+        let before = self.uniques_of(self.extent(e.start - 1));
+        before.first + before.head
     }
 
     /// The content key of block `b`.
     pub(crate) fn content_key(&self, b: u64) -> u64 {
-        let before = self.uniques_before(b);
-        if self.uniques_before(b + 1) > before {
-            return before;
+        let e = self.extent(b);
+        let u = self.uniques_of(e);
+        if b - e.start < u.head {
+            return u.first + (b - e.start);
         }
-        let region = b / self.blocks_per_region;
-        let region_start = region * self.blocks_per_region;
-        let keys_before_region = self.uniques_before(region_start);
-        // Index of this copy among the copies of its region.
-        let copy_index = (b - region_start) - (before - keys_before_region);
+        if b >= u.tail_start {
+            return u.first + u.head + (b - u.tail_start);
+        }
+        let region = self.region(b);
+        let keys_before_region = self.ideal(region.start);
+        // Index of this copy among the copies of its region (extents nest in regions, so the
+        // uniques before b are those before its extent and the extent's head).
+        let copy_index = (b - region.start) - (u.first + u.head - keys_before_region);
         let mut rng = Rng::new(mix64(
-            self.salt ^ region.wrapping_mul(0xe703_7ed1_a0b4_28db),
+            self.salt ^ region.start.wrapping_mul(0xe703_7ed1_a0b4_28db),
         ));
-        if region_start < self.warmup_blocks {
+        if region.start < ZONE_BLOCKS {
             // Warm-up: copy any unique block of the warm-up zone outside this region, earlier or
             // later (every prefix the ratio is promised for holds the whole zone).
-            let total = self.uniques_before(self.warmup_blocks);
-            let own =
-                self.uniques_before(region_start + self.blocks_per_region) - keys_before_region;
+            let total = self.ideal(ZONE_BLOCKS);
+            let own = self.ideal(region.end()) - keys_before_region;
             let available = total - own;
             if available == 0 {
-                return rng.below(before);
+                return rng.below(u.first + u.head);
             }
             let index = (rng.below(available) + copy_index) % available;
             return if index < keys_before_region {
@@ -133,8 +266,14 @@ impl DedupMap {
             };
         }
         let available = keys_before_region.min(self.window);
-        let start = rng.below(available);
-        keys_before_region - 1 - (start + copy_index) % available
+        let lowest = keys_before_region - available;
+        // Start at the first key of a run of unique blocks, so that a copy run copies whole runs,
+        // in the later half of what lies behind: its runs are at least half as long as this
+        // extent's (while extents grow), so copy runs stay long.
+        let half = available.div_ceil(2);
+        let pick = keys_before_region - half + rng.below(half);
+        let run_start = self.run_start(pick).max(lowest);
+        lowest + (run_start - lowest + copy_index) % available
     }
 }
 
@@ -143,54 +282,142 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    const UNITS: [u64; 4] = [4 << 10, 64 << 10, 128 << 10, 1 << 20];
+    const RATIOS: [f64; 6] = [1.0, 1.37, 2.0, 3.0, 7.5, 40.0];
+
+    /// Every block's key, with the count of distinct keys of every prefix.
+    fn layout(map: &DedupMap, blocks: u64) -> (Vec<u64>, Vec<u64>) {
+        let mut seen = HashSet::new();
+        let mut distinct = Vec::new();
+        let keys: Vec<u64> = (0..blocks)
+            .map(|b| {
+                let key = map.content_key(b);
+                seen.insert(key);
+                distinct.push(seen.len() as u64);
+                key
+            })
+            .collect();
+        (keys, distinct)
+    }
+
     #[test]
-    fn prefix_unique_counts_are_exact() {
-        for d in [1.0, 1.37, 2.0, 3.0, 7.5] {
-            let map = DedupMap::new(d, 64 << 10, 9);
-            for n in [1u64, 10, 1000, 1024, 4097] {
-                let uniques = (0..n).filter(|&b| map.is_unique(b)).count() as u64;
-                assert_eq!(
-                    uniques,
-                    ((n as f64 / d).round() as u64).max(1),
-                    "d {d} n {n}"
-                );
+    fn unique_counts_are_exact_on_extent_boundaries_and_close_elsewhere() {
+        for unit in UNITS {
+            for d in RATIOS {
+                let map = DedupMap::new(d, unit, 9);
+                let blocks = 20_000.min((8u64 << 30) / unit);
+                let (_, distinct) = layout(&map, blocks);
+                for n in ZONE_BLOCKS..=blocks {
+                    let got = distinct[n as usize - 1];
+                    assert_eq!(got, map.uniques_before(n), "d {d} unit {unit} n {n}");
+                    let ideal = map.ideal(n);
+                    let e = map.extent(n);
+                    if e.start == n || n <= 2 << GROWTH_LOG2 {
+                        assert_eq!(got, ideal, "d {d} unit {unit} n {n}: boundary");
+                    }
+                    // Off by at most x (d-1)/(2 d^2) blocks (+1 for rounding).
+                    let slack = (1u64 << e.log2) as f64 * (d - 1.0) / (2.0 * d * d) + 1.0;
+                    assert!(
+                        (got as f64 - ideal as f64).abs() <= slack,
+                        "d {d} unit {unit} n {n}: {got} vs {ideal}"
+                    );
+                }
             }
+        }
+    }
+
+    #[test]
+    fn extents_grow_to_runs_of_two_mib_and_tile_the_stream() {
+        for unit in UNITS {
+            let map = DedupMap::new(2.0, unit, 1);
+            let mut b = 0u64;
+            let mut largest = 0;
+            while b < (16u64 << 30) / unit {
+                let e = map.extent(b);
+                assert_eq!(e.start, b, "unit {unit}: extents tile");
+                assert!(e.log2 == 0 || (1u64 << e.log2) <= b >> GROWTH_LOG2);
+                let r = map.region(b);
+                assert!(
+                    r.start <= e.start && e.end() <= r.end(),
+                    "extents nest in regions"
+                );
+                largest = largest.max(1u64 << e.log2);
+                b = e.end();
+            }
+            assert_eq!(largest * unit, (4u64 << 20).max(unit), "unit {unit}");
         }
     }
 
     #[test]
     fn unique_block_inverts_the_keys_of_unique_blocks() {
-        for d in [1.0, 1.37, 2.0, 7.5] {
-            let map = DedupMap::new(d, 64 << 10, 5);
-            for b in (0..5000u64).filter(|&b| map.is_unique(b)) {
-                assert_eq!(map.unique_block(map.content_key(b)), b, "d {d} b {b}");
+        for d in RATIOS {
+            for unit in UNITS {
+                let map = DedupMap::new(d, unit, 5);
+                for b in (0..20_000u64).filter(|&b| map.is_unique(b)) {
+                    assert_eq!(map.unique_block(map.content_key(b)), b, "d {d} b {b}");
+                }
             }
         }
     }
 
     #[test]
-    fn copies_point_backwards_and_regions_hold_distinct_keys() {
-        let unit = 64 << 10;
-        let map = DedupMap::new(2.0, unit, 3);
-        let per_region = REGION_BYTES / unit;
-        for region in 0..200u64 {
-            let mut seen = HashSet::new();
-            for b in region * per_region..(region + 1) * per_region {
-                let key = map.content_key(b);
-                assert!(key < map.uniques_before(map.warmup_blocks.max(b + 1)));
-                assert!(seen.insert(key), "key {key} repeated in region {region}");
-                if !map.is_unique(b) && region * per_region >= map.warmup_blocks {
-                    assert!(key < map.uniques_before(region * per_region));
-                }
-                if !map.is_unique(b) {
-                    let own = map.uniques_before(region * per_region)
-                        ..map.uniques_before((region + 1) * per_region);
-                    assert!(
-                        !own.contains(&key),
-                        "copy in region {region} points into its own region"
-                    );
+    fn copies_point_outside_their_region_and_regions_hold_distinct_keys() {
+        for unit in UNITS {
+            for d in [1.37, 2.0, 3.0] {
+                let map = DedupMap::new(d, unit, 3);
+                let mut b = 0u64;
+                while b < 20_000 {
+                    let region = map.region(b);
+                    let own = map.uniques_before(region.start)..map.uniques_before(region.end());
+                    // Keys repeat only where the region has more copies than keys to take.
+                    let copies = (region.end() - region.start) - (own.end - own.start);
+                    let available = if region.start < ZONE_BLOCKS {
+                        map.uniques_before(ZONE_BLOCKS) - (own.end - own.start)
+                    } else {
+                        own.start.min(map.window)
+                    };
+                    let mut seen = HashSet::new();
+                    for c in region.start..region.end() {
+                        let key = map.content_key(c);
+                        assert!(
+                            seen.insert(key) || copies > available,
+                            "unit {unit} d {d}: key {key} repeated"
+                        );
+                        if map.is_unique(c) {
+                            continue;
+                        }
+                        assert!(
+                            !own.contains(&key),
+                            "unit {unit} d {d}: copy {c} in own region"
+                        );
+                        if region.start >= ZONE_BLOCKS {
+                            assert!(key < own.start, "copy {c} points forward");
+                        } else {
+                            assert!(key < map.uniques_before(ZONE_BLOCKS));
+                        }
+                    }
+                    b = region.end();
                 }
             }
         }
+    }
+
+    #[test]
+    fn copy_runs_copy_contiguous_stretches() {
+        // Past the growth, nearly every copy follows the block after its predecessor's original.
+        let unit = 128 << 10;
+        let map = DedupMap::new(2.0, unit, 7);
+        let start = (256u64 << 20) * 8 / unit;
+        let (mut copies, mut continued) = (0u64, 0u64);
+        for b in start..start + 4096 {
+            if map.is_unique(b) || map.is_unique(b - 1) {
+                continue;
+            }
+            copies += 1;
+            let here = map.unique_block(map.content_key(b));
+            let before = map.unique_block(map.content_key(b - 1));
+            continued += u64::from(here == before + 1);
+        }
+        assert!(continued * 100 >= copies * 90, "{continued} of {copies}");
     }
 }

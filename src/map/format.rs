@@ -12,8 +12,9 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
 
 /// Magic of a map file.
 pub(crate) const MAP_MAGIC: [u8; 8] = *b"DGENMAP\0";
-/// Map format version.
-pub(crate) const MAP_VERSION: u32 = 1;
+/// Map format version. 2: the dedup layout of issue 11 (extents; a map of version 1 describes
+/// data laid out the old way, which this dgen no longer makes).
+pub(crate) const MAP_VERSION: u32 = 2;
 /// Bytes in the map header.
 pub(crate) const MAP_HEADER: usize = 136;
 /// Bytes in one pending transition.

@@ -80,7 +80,7 @@ fn blocks_for(size: u64, unit: u64) -> u64 {
 /// Creates the map of a fresh run at `map_path` (refusing to replace one): `size` bytes with
 /// `params`, every block at generation 0 of its slot in the plain stream's layout, a new random
 /// run id. Fails, naming the reason, when the layout is not complete within the target (warm-up
-/// copies that point past it: fewer than about 256 dedup blocks at `d > 1`).
+/// copies that point past it: fewer than 16 dedup blocks at `d > 1`).
 pub fn create_map(map_path: &Path, params: &GenParams, size: u64) -> Result<(MapFile, BlockMap)> {
     let generator = Generator::new(params.clone())?;
     let blocks = blocks_for(size, params.dedup_unit);
@@ -97,7 +97,7 @@ pub fn create_map(map_path: &Path, params: &GenParams, size: u64) -> Result<(Map
         Error::invalid(
             "map",
             format!(
-                "{e} (a map needs the target's dedup layout to be complete: at least 256 dedup \
+                "{e} (a map needs the target's dedup layout to be complete: at least 16 dedup \
                  blocks at this ratio; use a larger size or a smaller dedup unit)"
             ),
         )
