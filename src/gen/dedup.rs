@@ -60,6 +60,8 @@ const WINDOW_BYTES: u64 = 256 << 20;
 pub(crate) struct DedupMap {
     /// `round(2^32 / d)`.
     inv_ratio: u128,
+    /// `2^32 / inv_ratio`: the ratio that `inv_ratio` stands for.
+    ratio: f64,
     /// log2 of the largest extent, in blocks.
     max_extent_log2: u32,
     /// log2 of a full region, in blocks.
@@ -114,6 +116,7 @@ impl DedupMap {
             .next_power_of_two();
         DedupMap {
             inv_ratio,
+            ratio: ONE as f64 / inv_ratio as f64,
             max_extent_log2: log2_floor(max_extent_blocks),
             region_log2: log2_floor(region_blocks),
             window,
@@ -131,13 +134,21 @@ impl DedupMap {
         (((n as u128 * self.inv_ratio + ONE / 2) / ONE) as u64).max(1)
     }
 
-    /// The smallest `n` with `ideal(n) > key`.
+    /// The smallest `n` with `ideal(n) > key`: estimated in floating point, then made exact with
+    /// `ideal` (a u128 division here cost 7% of generation at 4 KiB dedup units).
     #[inline]
     fn ideal_crossing(&self, key: u64) -> u64 {
         if key == 0 {
             return 1;
         }
-        (((key as u128 + 1) * ONE - ONE / 2).div_ceil(self.inv_ratio)) as u64
+        let mut n = ((key as f64 + 0.5) * self.ratio) as u64;
+        while n > 0 && self.ideal(n) > key {
+            n -= 1;
+        }
+        while self.ideal(n + 1) <= key {
+            n += 1;
+        }
+        n + 1
     }
 
     /// The extent that holds block `b`.
@@ -345,6 +356,20 @@ mod tests {
                 b = e.end();
             }
             assert_eq!(largest * unit, (4u64 << 20).max(unit), "unit {unit}");
+        }
+    }
+
+    #[test]
+    fn the_crossing_is_where_the_count_passes_the_key() {
+        for d in RATIOS.into_iter().chain([1.0000001, 999_999.5]) {
+            let map = DedupMap::new(d, 4096, 1);
+            for key in (0..5000u64).chain([1 << 30, (1 << 40) + 7]) {
+                let n = map.ideal_crossing(key);
+                assert!(
+                    map.ideal(n) > key && map.ideal(n - 1) <= key,
+                    "d {d} key {key}"
+                );
+            }
         }
     }
 
