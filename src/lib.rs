@@ -19,4 +19,4 @@ pub mod size;
 
 pub use error::{Error, Result};
 pub use gen::Generator;
-pub use params::{CompressCodec, GenParams};
+pub use params::{CompressCodec, CopySource, DedupScope, GenParams};

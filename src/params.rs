@@ -62,6 +62,117 @@ impl std::str::FromStr for CompressCodec {
     }
 }
 
+/// Where copies take their originals from: the dedup *working set* (issue 11).
+///
+/// By default (`working_set: None`) a copy takes an original from a sliding window, the last 256
+/// MiB of unique data, so copies stay near their originals and every original is copied about
+/// `d - 1` times. With a working set, copies take their originals only from the oldest
+/// `working_set` share of the unique blocks written before them (as fio's
+/// `dedupe_working_set_percentage`), so a fingerprint cache of that size can hold every original;
+/// `skew` then makes some originals more popular than others (Zipf, oldest most popular), as
+/// vdbench's hot sets. Neither changes how many blocks are unique, so the ratio is as exact as
+/// without them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CopySource {
+    /// Share of the unique blocks written so far that copies take originals from, in `(0, 1]`;
+    /// `None`: the sliding window.
+    pub working_set: Option<f64>,
+    /// Zipf exponent of the originals' popularity in the working set, in `[0, 10]`: 0 (default)
+    /// is uniform, 1 the classic Zipf. A skew without a working set uses all unique blocks.
+    pub skew: f64,
+}
+
+impl CopySource {
+    /// Largest skew accepted.
+    pub const MAX_SKEW: f64 = 10.0;
+
+    /// Whether copies come from a working set (a share, or a skew over all unique blocks).
+    pub fn is_working_set(&self) -> bool {
+        self.working_set.is_some() || self.skew > 0.0
+    }
+
+    /// The working set's share of the unique blocks (1.0 when only a skew is set).
+    pub fn share(&self) -> f64 {
+        self.working_set.unwrap_or(1.0)
+    }
+
+    /// Checks both fields; the error names the offending one.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(share) = self.working_set {
+            if !(share > 0.0 && share <= 1.0) {
+                return Err(Error::invalid(
+                    "dedup working set",
+                    format!("{share} must be a share in (0, 1], or a percentage in (0%, 100%]"),
+                ));
+            }
+        }
+        if !(0.0..=Self::MAX_SKEW).contains(&self.skew) {
+            return Err(Error::invalid(
+                "dedup skew",
+                format!(
+                    "{} must be a number from 0 (uniform) to {} (Zipf exponent)",
+                    self.skew,
+                    Self::MAX_SKEW
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Which streams share one dedup space (issue 11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupScope {
+    /// Each stream (target) is deduplicated on its own: copies take originals from their own
+    /// stream, and two streams never share content (the default).
+    #[default]
+    Stream,
+    /// Every stream of a run (jobs, files, hosts) shares one dedup space: this stream is number
+    /// `index` (0-based, dense), its content depends on the seed and the index only (not on the
+    /// path), and its copies take originals from any stream `0..=index`. With every stream the
+    /// same size, all of them together hold the ratio; each alone holds more copies than `d`
+    /// says (its copies of other streams' blocks count as unique within it).
+    Global {
+        /// This stream's number in the scope.
+        index: u32,
+    },
+}
+
+impl DedupScope {
+    /// Parses `stream` or `global` (the index comes separately). The error names `name`.
+    pub fn parse_kind(name: &'static str, text: &str) -> Result<bool> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "stream" => Ok(false),
+            "global" => Ok(true),
+            _ => Err(Error::invalid(
+                name,
+                format!("{text:?} is not one of stream (each target on its own: the default), global (all targets of a run share one dedup space)"),
+            )),
+        }
+    }
+}
+
+/// Parses a share: `10%`, `0.1` or `1` (all). The error names `name`.
+pub fn parse_share(name: &'static str, text: &str) -> Result<f64> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(p) => (p.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| Error::invalid(name, format!("{text:?} is not a share (10% or 0.1)")))?;
+    let share = value / scale;
+    if !(share > 0.0 && share <= 1.0) {
+        return Err(Error::invalid(
+            name,
+            format!("{text:?} must be in (0%, 100%] (0.1 and 10% are the same)"),
+        ));
+    }
+    Ok(share)
+}
+
 /// Everything that determines the bytes of a stream.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GenParams {
@@ -78,6 +189,12 @@ pub struct GenParams {
     /// The codecs `compress_ratio` is calibrated for.
     #[serde(default)]
     pub compress_codec: CompressCodec,
+    /// Where copies take their originals from (default: a sliding window).
+    #[serde(default)]
+    pub copy_source: CopySource,
+    /// Which streams share one dedup space (default: each stream on its own).
+    #[serde(default)]
+    pub scope: DedupScope,
 }
 
 impl GenParams {
@@ -90,6 +207,8 @@ impl GenParams {
             compress_ratio: 1.0,
             dedup_unit: DEFAULT_DEDUP_UNIT,
             compress_codec: CompressCodec::Lz,
+            copy_source: CopySource::default(),
+            scope: DedupScope::Stream,
         }
     }
 
@@ -107,7 +226,8 @@ impl GenParams {
                 ),
             ));
         }
-        check_dedup_unit(self.dedup_unit)
+        check_dedup_unit(self.dedup_unit)?;
+        self.copy_source.validate()
     }
 }
 

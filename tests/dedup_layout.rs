@@ -94,3 +94,202 @@ fn content_defined_chunking_finds_the_ratio_on_a_gib() {
         }
     }
 }
+
+/// Issue 11, item 3: copies from a working set of the oldest 10% of unique blocks, uniform or
+/// skewed, over 1 GiB. The ratio is unchanged; the originals that have copies are at most the
+/// set, and a skew sends most copies to few originals (it shows once the set holds many more
+/// originals than a region has copies: each region takes distinct originals).
+#[test]
+fn working_sets_bound_the_copied_originals_and_keep_the_ratio() {
+    let mut top10 = Vec::new();
+    for skew in [0.0, 1.0] {
+        let params = GenParams {
+            dedup_ratio: 2.0,
+            copy_source: dgen::CopySource {
+                working_set: Some(0.1),
+                skew,
+            },
+            ..GenParams::new(21)
+        };
+        let mut data = vec![0u8; 1 << 30];
+        Generator::new(params).unwrap().fill_parallel(0, &mut data);
+        let opts = AnalyzeOptions {
+            units: vec![4 << 10, 128 << 10],
+            codecs: vec![Codec::Lz4],
+            limit: None,
+        };
+        let report = analyze_bytes(&data, &opts).unwrap();
+        for u in &report.units {
+            assert!(
+                (u.dedup_ratio / 2.0 - 1.0).abs() <= 0.005,
+                "skew {skew}: {} at {}",
+                u.dedup_ratio,
+                u.unit
+            );
+        }
+        let copies = report.unit(128 << 10).unwrap().copies;
+        assert!(
+            copies.copied_share <= 0.101 && copies.copied_share > 0.03,
+            "skew {skew}: {copies:?}"
+        );
+        top10.push(copies.top10_share);
+    }
+    assert!(top10[1] > 0.5 && top10[1] > top10[0] + 0.15, "{top10:?}");
+}
+
+/// Bad working-set input is refused with a one-line error naming the flag, exit 2, no file.
+#[test]
+fn bad_working_set_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.bin");
+    for (flag, value, says) in [
+        ("--dedup-working-set", "0%", "dedup working set"),
+        ("--dedup-working-set", "150%", "dedup working set"),
+        ("--dedup-working-set", "lots", "dedup working set"),
+        ("--dedup-skew", "11", "dedup skew"),
+        ("--dedup-skew", "NaN", "dedup skew"),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dgen"))
+            .args(["gen", "--size", "1M", "--dedup", "2", flag, value, "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+        assert!(!out.exists(), "{flag} {value} created the file");
+    }
+}
+
+/// Stream `index` of a global dedup scope.
+fn global_stream(seed: u64, d: f64, index: u32, len: usize) -> Vec<u8> {
+    let params = GenParams {
+        dedup_ratio: d,
+        scope: dgen::DedupScope::Global { index },
+        ..GenParams::new(seed)
+    };
+    let mut buf = vec![0u8; len];
+    Generator::new(params).unwrap().fill_parallel(0, &mut buf);
+    buf
+}
+
+/// Issue 11, item 1: four streams of one global scope hold the ratio together (each alone holds
+/// more copies than `d` says), stream 0 alone holds it, streams share content, and every copy's
+/// original exists earlier: in a stream of a lower or equal index, at a lower offset.
+#[test]
+fn a_global_scope_holds_the_ratio_over_all_streams() {
+    for (d, seed) in [(2.0, 31u64), (3.0, 32)] {
+        let len = 64usize << 20;
+        let streams: Vec<Vec<u8>> = (0..4).map(|j| global_stream(seed, d, j, len)).collect();
+        let all = streams.concat();
+        let opts = AnalyzeOptions {
+            units: vec![4 << 10, 128 << 10],
+            codecs: vec![Codec::Lz4],
+            limit: None,
+        };
+        for u in &analyze_bytes(&all, &opts).unwrap().units {
+            assert!(
+                (u.dedup_ratio / d - 1.0).abs() <= 0.005,
+                "d {d}: all four streams {} at {}",
+                u.dedup_ratio,
+                u.unit
+            );
+        }
+        let first = analyze_bytes(&streams[0], &opts).unwrap();
+        assert!((first.units[1].dedup_ratio / d - 1.0).abs() <= 0.005);
+        let last = analyze_bytes(&streams[3], &opts).unwrap();
+        assert!(
+            last.units[1].dedup_ratio < d * 0.8,
+            "d {d}: stream 3 alone {}",
+            last.units[1].dedup_ratio
+        );
+
+        // Where each block first occurs (stream, offset), scanning streams in index order.
+        let block = 128usize << 10;
+        let zone = 16 * block;
+        let mut first_at: std::collections::HashMap<u128, (usize, usize)> = Default::default();
+        let mut shared = 0;
+        for (j, data) in streams.iter().enumerate() {
+            for (o, b) in data
+                .chunks_exact(block)
+                .enumerate()
+                .map(|(i, b)| (i * block, b))
+            {
+                let h = xxhash_rust::xxh3::xxh3_128(b);
+                match first_at.get(&h) {
+                    Some(&(i, at)) => {
+                        assert!(
+                            at < o || (i == j && o < zone),
+                            "d {d}: stream {j} offset {o} copies stream {i} offset {at}"
+                        );
+                        shared += usize::from(i != j);
+                    }
+                    None => {
+                        first_at.insert(h, (j, o));
+                    }
+                }
+            }
+        }
+        assert!(shared > 0, "d {d}: no block shared across streams");
+    }
+}
+
+/// A global scope's file verifies with its own index and fails with another; a bad scope is
+/// refused before anything is written.
+#[test]
+fn a_global_scope_file_verifies_by_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("g2.bin");
+    let dgen = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dgen"))
+            .args(args)
+            .arg(&f)
+            .output()
+            .unwrap()
+    };
+    let data = [
+        "--size",
+        "32M",
+        "--dedup",
+        "2",
+        "--seed",
+        "5",
+        "--dedup-scope",
+        "global",
+    ];
+    let with = |cmd: &str, index: &str| {
+        let mut a = vec![cmd];
+        a.extend_from_slice(&data);
+        a.extend_from_slice(&["--scope-index", index, "--no-direct"]);
+        dgen(&a)
+    };
+    let o = with("write", "2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("scope global #2"));
+    let o = with("verify", "2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = with("verify", "1");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    std::fs::remove_file(&f).unwrap();
+    let o = dgen(&[
+        "write",
+        "--size",
+        "1M",
+        "--dedup-scope",
+        "global",
+        "--no-direct",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--scope-index") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!f.exists());
+}

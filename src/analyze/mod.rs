@@ -4,22 +4,24 @@
 //! (units / distinct units, by xxh3-128), the aggregate compression ratio of each codec over
 //! independent units (sum of unit sizes / sum of compressed sizes), the share of all-zero units and
 //! the spread of per-unit ratios. Work is spread over the rayon pool; memory is fixed per unit size
-//! (a hash set of distinct units grows with the data, 16 bytes per distinct unit).
+//! (a hash map of distinct units and their counts grows with the data, about 24 bytes per
+//! distinct unit).
 //!
 //! [`analyze_file_with_cdc`] adds content-defined chunking ([`cdc`]: FastCDC 2020 at given average
 //! chunk sizes), the dedup ratio of arrays and backup tools that cut variable-size chunks.
 
 pub mod cdc;
 mod codecs;
+mod copies;
 mod histogram;
 
 pub use cdc::{CdcReport, DEFAULT_CDC_AVERAGES};
 pub use codecs::{Codec, Compressors};
+pub use copies::CopySummary;
 pub use histogram::RatioHistogram;
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
@@ -114,8 +116,10 @@ pub struct UnitReport {
     pub zero_share: f64,
     /// One entry per codec.
     pub compression: Vec<CodecReport>,
+    /// Copies per original: how the duplicates spread over the distinct units.
+    pub copies: CopySummary,
     #[serde(skip)]
-    seen: HashSet<u128>,
+    seen: copies::Occurrences,
 }
 
 impl UnitReport {
@@ -196,7 +200,8 @@ impl Analyzer {
                         compressed_bytes: 0,
                     })
                     .collect(),
-                seen: HashSet::new(),
+                copies: CopySummary::default(),
+                seen: copies::Occurrences::default(),
             })
             .collect();
         Analyzer {
@@ -237,7 +242,7 @@ impl Analyzer {
             for sample in samples {
                 let sample = sample.map_err(|e| Error::io("compress", "<unit>", None, e))?;
                 report.units += 1;
-                if report.seen.insert(sample.hash) {
+                if report.seen.add(sample.hash) {
                     report.distinct += 1;
                 }
                 report.zero_units += sample.zero as u64;
@@ -253,6 +258,7 @@ impl Analyzer {
     fn finish(mut self, started: Instant) -> Report {
         cdc::finish_all(&mut self.cdc);
         for r in &mut self.units {
+            r.copies = r.seen.summary();
             r.dedup_ratio = if r.distinct > 0 {
                 r.units as f64 / r.distinct as f64
             } else {

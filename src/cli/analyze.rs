@@ -130,6 +130,23 @@ fn print_table(file: &std::path::Path, r: &Report) {
             );
         }
     }
+    if r.units.iter().any(|u| u.copies.copied > 0) {
+        println!("copies per original (originals with copies: share, copies p50 / p90 / p99 / max, share of copies to the top 1% / 10%):");
+        for u in &r.units {
+            let c = &u.copies;
+            println!(
+                "{:>8} {:>6.1}%  {} / {} / {} / {}  {:.1}% / {:.1}%",
+                format_size(u.unit),
+                c.copied_share * 100.0,
+                c.p50,
+                c.p90,
+                c.p99,
+                c.max,
+                c.top1_share * 100.0,
+                c.top10_share * 100.0
+            );
+        }
+    }
     if let Some(u) = r.units.iter().min_by_key(|u| u.unit) {
         println!(
             "per-unit compression ratio at {} (p5 / p50 / p95):",

@@ -5,7 +5,7 @@ use dgen::params::{random_seed, StreamChoice};
 use dgen::size::{format_size, parse_size};
 
 // The dedup unit default below must stay equal to dgen::params::DEFAULT_DEDUP_UNIT (a test checks it).
-use dgen::{CompressCodec, GenParams};
+use dgen::{CompressCodec, CopySource, DedupScope, GenParams};
 use std::path::Path;
 
 /// Parses a size flag for clap (`4k`, `64KiB`, `1.5G`).
@@ -21,6 +21,20 @@ fn stream_arg(text: &str) -> Result<StreamChoice, String> {
 /// Parses `--compress-codec` for clap.
 fn codec_arg(text: &str) -> Result<CompressCodec, String> {
     text.parse().map_err(|e: dgen::Error| e.to_string())
+}
+
+/// Parses `--dedup-working-set` for clap: `10%` or `0.1`.
+fn share_arg(text: &str) -> Result<f64, String> {
+    dgen::params::parse_share("dedup working set", text).map_err(|e| e.to_string())
+}
+
+/// `--dedup-scope`: which targets share one dedup space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeKind {
+    /// Each target on its own (the default).
+    Stream,
+    /// Every target of a run shares one dedup space.
+    Global,
 }
 
 /// What the bytes are: the same flags give the same bytes.
@@ -53,6 +67,26 @@ pub struct DataArgs {
     /// from 4KiB up to it.
     #[arg(long, value_parser = size_arg, default_value = "128KiB", value_name = "SIZE")]
     pub dedup_unit: u64,
+    /// Copies take their originals only from the oldest SHARE of the unique blocks written before
+    /// them (`10%` or `0.1`), as fio's dedupe_working_set_percentage: an array's fingerprint cache
+    /// of that size holds every original. Default: a sliding window of the last 256 MiB of
+    /// unique data. The ratio is unchanged.
+    #[arg(long, value_name = "SHARE", value_parser = share_arg)]
+    pub dedup_working_set: Option<f64>,
+    /// Popularity skew of the originals that copies take (Zipf exponent from 0 to 10; 0: uniform,
+    /// 1: classic Zipf, the oldest most popular), as vdbench's hot sets. Without
+    /// --dedup-working-set it ranges over all unique blocks so far. The ratio is unchanged.
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub dedup_skew: f64,
+    /// Dedup scope: `stream` (default: each target deduplicated on its own, never sharing
+    /// content with another) or `global` (every target of a run, on any host, shares one dedup
+    /// space; give each target its number with --scope-index, and the same at verify).
+    #[arg(long, value_name = "SCOPE", value_enum, default_value_t = ScopeKind::Stream)]
+    pub dedup_scope: ScopeKind,
+    /// This target's number (0-based) in a global dedup scope: targets 0..N-1 of a run, all the
+    /// same size, hold the dedup ratio together. Its copies take originals from targets 0 to J.
+    #[arg(long, value_name = "J")]
+    pub scope_index: Option<u32>,
     /// Seed (u64). Without one, a random seed is drawn and printed: keep it to reproduce or verify.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -66,10 +100,27 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The dedup scope; fails when a global scope has no index or an index comes without one.
+    pub fn scope(&self) -> dgen::Result<DedupScope> {
+        match (self.dedup_scope, self.scope_index) {
+            (ScopeKind::Global, Some(index)) => Ok(DedupScope::Global { index }),
+            (ScopeKind::Stream, None) => Ok(DedupScope::Stream),
+            (ScopeKind::Global, None) => Err(dgen::Error::invalid(
+                "dedup scope",
+                "global needs --scope-index J, this target's number (0-based) among the run's targets",
+            )),
+            (ScopeKind::Stream, Some(j)) => Err(dgen::Error::invalid(
+                "scope index",
+                format!("{j} is given but the dedup scope is stream; add --dedup-scope global"),
+            )),
+        }
+    }
+
     /// The generator parameters, drawing a seed when none was given; `path` (if any) names the
-    /// target, whose path gives the default stream id.
-    pub fn params(&self, path: Option<&Path>) -> GenParams {
-        GenParams {
+    /// target, whose path gives the default stream id. Fails on a scope without an index (or an
+    /// index without a scope); the other fields are checked by [`GenParams::validate`].
+    pub fn params(&self, path: Option<&Path>) -> dgen::Result<GenParams> {
+        Ok(GenParams {
             seed: self.seed.unwrap_or_else(random_seed),
             stream_id: match (self.stream_id, path) {
                 (StreamChoice::Fixed(id), _) => id,
@@ -80,7 +131,12 @@ impl DataArgs {
             compress_ratio: self.compress_ratio,
             dedup_unit: self.dedup_unit,
             compress_codec: self.compress_codec,
-        }
+            copy_source: CopySource {
+                working_set: self.dedup_working_set,
+                skew: self.dedup_skew,
+            },
+            scope: self.scope()?,
+        })
     }
 }
 
@@ -97,5 +153,21 @@ pub fn describe(p: &GenParams) -> String {
             CompressCodec::Snappy => " (for snappy)",
         },
         format_size(p.dedup_unit)
-    )
+    ) + &describe_copy_source(p)
+}
+
+/// ` working-set 10% skew 1 scope global #3` (empty for the defaults).
+fn describe_copy_source(p: &GenParams) -> String {
+    let s = &p.copy_source;
+    let mut text = String::new();
+    if let DedupScope::Global { index } = p.scope {
+        text += &format!(" scope global #{index}");
+    }
+    if let Some(share) = s.working_set {
+        text += &format!(" working-set {}%", share * 100.0);
+    }
+    if s.skew > 0.0 {
+        text += &format!(" skew {}", s.skew);
+    }
+    text
 }

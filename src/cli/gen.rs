@@ -39,7 +39,7 @@ pub fn run(args: GenArgs) -> Result<i32> {
     let to_stdout = args.output.as_os_str() == "-";
     let params = args
         .data
-        .params((!to_stdout).then_some(args.output.as_path()));
+        .params((!to_stdout).then_some(args.output.as_path()))?;
     // Everything is checked before the output is opened: a bad flag never truncates a file.
     let generator = Generator::new(params)?;
     // The record first: the seed is on stderr before any byte is written.

@@ -36,7 +36,7 @@ pub struct VerifyArgs {
 /// mismatch or missing data, 2 for bad input. Without `--size` the file's whole current length
 /// is checked and reported (an empty file is refused); only `--size` catches a file cut short.
 pub fn run(args: VerifyArgs) -> Result<i32> {
-    let params = args.data.params(Some(args.path.as_path()));
+    let params = args.data.params(Some(args.path.as_path()))?;
     let opts = VerifyOptions {
         params,
         size: args.size,

@@ -38,7 +38,7 @@ pub struct WriteArgs {
 /// Runs `dgen write`; returns the exit status. The seed is printed on stderr before anything
 /// is touched; every failure is reported by [`report_failure`].
 pub fn run(args: WriteArgs) -> Result<i32> {
-    let params = args.data.params(Some(args.path.as_path()));
+    let params = args.data.params(Some(args.path.as_path()))?;
     eprintln!(
         "dgen write: {} {}, {}",
         args.path.display(),

@@ -35,6 +35,7 @@
 //!   the region.
 
 use super::mix::{mix64, Rng};
+use crate::params::CopySource;
 
 /// Fixed-point scale of `1/d`.
 const ONE: u128 = 1 << 32;
@@ -67,7 +68,38 @@ pub(crate) struct DedupMap {
     /// log2 of a full region, in blocks.
     region_log2: u32,
     window: u64,
+    /// The working set, when copies take originals from one (else the sliding window).
+    working_set: Option<WorkingSet>,
+    /// This stream's index in a global dedup scope: its copies take originals from any stream
+    /// `0..=index` (`None`: per-stream scope, copies take their own stream's).
+    scope_index: Option<u64>,
     salt: u64,
+}
+
+/// A working set: the oldest `share` of the unique blocks, with Zipf popularity `skew`.
+#[derive(Clone, Copy, Debug)]
+struct WorkingSet {
+    share: f64,
+    skew: f64,
+}
+
+impl WorkingSet {
+    /// A rank in `0..n` (`n >= 1`), 0 the most popular: uniform without skew, else drawn from the
+    /// continuous Zipf density `(x + 1)^-skew` on `[0, n)` by inverting its distribution.
+    fn rank(&self, n: u64, rng: &mut Rng) -> u64 {
+        if self.skew == 0.0 {
+            return rng.below(n);
+        }
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let top = n as f64 + 1.0;
+        let x = if (self.skew - 1.0).abs() < 1e-9 {
+            top.powf(u)
+        } else {
+            let e = 1.0 - self.skew;
+            (1.0 + u * (top.powf(e) - 1.0)).powf(1.0 / e)
+        };
+        ((x - 1.0).max(0.0) as u64).min(n - 1)
+    }
 }
 
 /// A run of blocks `[start, start + 2^log2)`.
@@ -104,7 +136,13 @@ fn log2_floor(n: u64) -> u32 {
 impl DedupMap {
     /// A map for ratio `d >= 1` and blocks of `unit` bytes (a power of two); `salt` makes the choice
     /// of copies seeded.
-    pub(crate) fn new(d: f64, unit: u64, salt: u64) -> Self {
+    pub(crate) fn new(
+        d: f64,
+        unit: u64,
+        source: CopySource,
+        scope_index: Option<u64>,
+        salt: u64,
+    ) -> Self {
         let inv_ratio = ((ONE as f64) / d).round().max(1.0) as u128;
         let region_blocks = (REGION_BYTES / unit).max(1);
         let window = (WINDOW_BYTES / unit).max(region_blocks);
@@ -120,6 +158,11 @@ impl DedupMap {
             max_extent_log2: log2_floor(max_extent_blocks),
             region_log2: log2_floor(region_blocks),
             window,
+            working_set: source.is_working_set().then(|| WorkingSet {
+                share: source.share(),
+                skew: source.skew,
+            }),
+            scope_index,
             salt,
         }
     }
@@ -244,6 +287,38 @@ impl DedupMap {
 
     /// The content key of block `b`.
     pub(crate) fn content_key(&self, b: u64) -> u64 {
+        self.content(b).0
+    }
+
+    /// The content key of block `b` and, in a global scope, the index of the stream whose unique
+    /// block of that key it holds (`None`: its own stream). Every stream of a scope has the same
+    /// layout, so a key below `uniques_before(region start)` exists in every stream that is at
+    /// least as long as this one.
+    pub(crate) fn content(&self, b: u64) -> (u64, Option<u64>) {
+        let key = self.own_content_key(b);
+        let Some(index) = self.scope_index else {
+            return (key, None);
+        };
+        if self.is_copy_outside_zone(b) {
+            // The region's copies all come from one stream, so they stay distinct.
+            let region = self.region(b);
+            let mut rng = Rng::new(mix64(
+                self.salt ^ 0x7363_6f70_65 ^ region.start.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            ));
+            return (key, Some(rng.below(index + 1)));
+        }
+        (key, Some(index))
+    }
+
+    /// Whether block `b` is a copy past the warm-up zone (whose copies stay in their stream).
+    fn is_copy_outside_zone(&self, b: u64) -> bool {
+        let e = self.extent(b);
+        let u = self.uniques_of(e);
+        b - e.start >= u.head && b < u.tail_start && self.region(b).start >= ZONE_BLOCKS
+    }
+
+    /// The content key of block `b` in its own stream's numbering.
+    fn own_content_key(&self, b: u64) -> u64 {
         let e = self.extent(b);
         let u = self.uniques_of(e);
         if b - e.start < u.head {
@@ -276,13 +351,23 @@ impl DedupMap {
                 index + own
             };
         }
-        let available = keys_before_region.min(self.window);
-        let lowest = keys_before_region - available;
-        // Start at the first key of a run of unique blocks, so that a copy run copies whole runs,
-        // in the later half of what lies behind: its runs are at least half as long as this
-        // extent's (while extents grow), so copy runs stay long.
-        let half = available.div_ceil(2);
-        let pick = keys_before_region - half + rng.below(half);
+        let (lowest, available, pick) = match self.working_set {
+            // The oldest share of the unique blocks so far, the most popular first.
+            Some(ws) => {
+                let available = ((keys_before_region as f64 * ws.share).ceil() as u64)
+                    .clamp(1, keys_before_region);
+                (0, available, ws.rank(available, &mut rng))
+            }
+            // The window, from the later half of what lies behind: its runs are at least half as
+            // long as this extent's (while extents grow), so copy runs stay long.
+            None => {
+                let available = keys_before_region.min(self.window);
+                let half = available.div_ceil(2);
+                let pick = keys_before_region - half + rng.below(half);
+                (keys_before_region - available, available, pick)
+            }
+        };
+        // Start at the first key of a run of unique blocks, so that a copy run copies whole runs.
         let run_start = self.run_start(pick).max(lowest);
         lowest + (run_start - lowest + copy_index) % available
     }
@@ -315,7 +400,7 @@ mod tests {
     fn unique_counts_are_exact_on_extent_boundaries_and_close_elsewhere() {
         for unit in UNITS {
             for d in RATIOS {
-                let map = DedupMap::new(d, unit, 9);
+                let map = DedupMap::new(d, unit, CopySource::default(), None, 9);
                 let blocks = 20_000.min((8u64 << 30) / unit);
                 let (_, distinct) = layout(&map, blocks);
                 for n in ZONE_BLOCKS..=blocks {
@@ -340,7 +425,7 @@ mod tests {
     #[test]
     fn extents_grow_to_runs_of_two_mib_and_tile_the_stream() {
         for unit in UNITS {
-            let map = DedupMap::new(2.0, unit, 1);
+            let map = DedupMap::new(2.0, unit, CopySource::default(), None, 1);
             let mut b = 0u64;
             let mut largest = 0;
             while b < (16u64 << 30) / unit {
@@ -362,7 +447,7 @@ mod tests {
     #[test]
     fn the_crossing_is_where_the_count_passes_the_key() {
         for d in RATIOS.into_iter().chain([1.0000001, 999_999.5]) {
-            let map = DedupMap::new(d, 4096, 1);
+            let map = DedupMap::new(d, 4096, CopySource::default(), None, 1);
             for key in (0..5000u64).chain([1 << 30, (1 << 40) + 7]) {
                 let n = map.ideal_crossing(key);
                 assert!(
@@ -377,7 +462,7 @@ mod tests {
     fn unique_block_inverts_the_keys_of_unique_blocks() {
         for d in RATIOS {
             for unit in UNITS {
-                let map = DedupMap::new(d, unit, 5);
+                let map = DedupMap::new(d, unit, CopySource::default(), None, 5);
                 for b in (0..20_000u64).filter(|&b| map.is_unique(b)) {
                     assert_eq!(map.unique_block(map.content_key(b)), b, "d {d} b {b}");
                 }
@@ -389,7 +474,7 @@ mod tests {
     fn copies_point_outside_their_region_and_regions_hold_distinct_keys() {
         for unit in UNITS {
             for d in [1.37, 2.0, 3.0] {
-                let map = DedupMap::new(d, unit, 3);
+                let map = DedupMap::new(d, unit, CopySource::default(), None, 3);
                 let mut b = 0u64;
                 while b < 20_000 {
                     let region = map.region(b);
@@ -428,10 +513,56 @@ mod tests {
     }
 
     #[test]
+    fn working_sets_bound_the_originals_and_keep_the_counts() {
+        let unit = 128 << 10;
+        for (share, skew) in [(Some(0.1), 0.0), (Some(0.25), 1.0), (None, 1.2)] {
+            let source = CopySource {
+                working_set: share,
+                skew,
+            };
+            let map = DedupMap::new(2.0, unit, source, None, 4);
+            let plain = DedupMap::new(2.0, unit, CopySource::default(), None, 4);
+            let (_, distinct) = layout(&map, 20_000);
+            let mut hits = std::collections::HashMap::new();
+            for b in 0..20_000u64 {
+                assert_eq!(map.uniques_before(b), plain.uniques_before(b));
+                let region = map.region(b);
+                if map.is_unique(b) || region.start < ZONE_BLOCKS {
+                    continue;
+                }
+                let key = map.content_key(b);
+                let bound = (map.ideal(region.start) as f64 * share.unwrap_or(1.0)).ceil() as u64;
+                assert!(key < bound, "{share:?}: copy {b} takes {key}, set {bound}");
+                *hits.entry(key).or_insert(0u32) += 1;
+            }
+            for n in ZONE_BLOCKS..20_000 {
+                assert_eq!(distinct[n as usize - 1], map.uniques_before(n));
+            }
+            // Skew: the most popular tenth of the copied originals takes most copies.
+            let mut counts: Vec<u32> = hits.values().copied().collect();
+            counts.sort_unstable_by(|a, b| b.cmp(a));
+            let top: u32 = counts[..counts.len().div_ceil(10)].iter().sum();
+            let all: u32 = counts.iter().sum();
+            if skew > 0.0 {
+                assert!(
+                    top * 2 > all,
+                    "{share:?} skew {skew}: top tenth takes {top} of {all}"
+                );
+            } else {
+                // Older originals are in the set for longer, so even uniform picks favour them.
+                assert!(
+                    top * 10 < all * 4,
+                    "{share:?}: uniform, top tenth takes {top} of {all}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn copy_runs_copy_contiguous_stretches() {
         // Past the growth, nearly every copy follows the block after its predecessor's original.
         let unit = 128 << 10;
-        let map = DedupMap::new(2.0, unit, 7);
+        let map = DedupMap::new(2.0, unit, CopySource::default(), None, 7);
         let start = (256u64 << 20) * 8 / unit;
         let (mut copies, mut continued) = (0u64, 0u64);
         for b in start..start + 4096 {

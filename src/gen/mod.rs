@@ -12,7 +12,7 @@ mod header;
 mod mix;
 mod random;
 
-use crate::params::GenParams;
+use crate::params::{DedupScope, GenParams};
 use atom::{write_atom, CompressPlan, Scratch};
 use dedup::DedupMap;
 use header::HeaderCipher;
@@ -61,6 +61,20 @@ pub trait BlockContents: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The salt of stream `index` of a global dedup scope: its content depends on the seed and the
+/// index only, so any stream can make any other's unique blocks.
+fn scope_stream_salt(seed: u64, index: u64) -> u64 {
+    mix64(mix64(seed ^ 0x676c_6f62_616c) ^ index)
+}
+
+/// What separates one stream's atoms from another's: the salt mixed into atom ids and the tag in
+/// headers.
+#[derive(Clone, Copy, Debug)]
+struct StreamSalt {
+    salt: u64,
+    tag: u32,
+}
+
 /// A configured generator. Cheap to clone, `Send + Sync`: share one across threads.
 #[derive(Clone, Debug)]
 pub struct Generator {
@@ -84,12 +98,23 @@ impl Generator {
     /// Builds a generator; fails when a parameter is out of range (see [`GenParams::validate`]).
     pub fn new(params: GenParams) -> crate::Result<Self> {
         params.validate()?;
-        let stream_salt = mix64(mix64(params.seed ^ 0x7374_7265_616d) ^ params.stream_id);
+        let (stream_salt, scope_index) = match params.scope {
+            DedupScope::Stream => (
+                mix64(mix64(params.seed ^ 0x7374_7265_616d) ^ params.stream_id),
+                None,
+            ),
+            DedupScope::Global { index } => (
+                scope_stream_salt(params.seed, index as u64),
+                Some(index as u64),
+            ),
+        };
         Ok(Generator {
             keys: StreamKeys::from_seed(params.seed),
             dedup: DedupMap::new(
                 params.dedup_ratio,
                 params.dedup_unit,
+                params.copy_source,
+                scope_index,
                 stream_salt ^ 0x0064_6564_7570,
             ),
             plan: CompressPlan::new(literal_bytes_for(
@@ -207,16 +232,53 @@ impl Generator {
         &self.params
     }
 
-    /// The id of atom `atom_in_block` of the block whose content key is `key`.
+    /// The id of atom `atom_in_block` of the block whose content key is `key`, in the stream of
+    /// `salt`.
     #[inline]
-    fn atom_id(&self, key: u64, atom_in_block: u64) -> u64 {
+    fn atom_id(&self, key: u64, atom_in_block: u64, salt: u64) -> u64 {
         // `key * atoms_per_block + atom` is injective and mix64 is a bijection: ids never collide
         // within a stream.
         mix64(
             key.wrapping_mul(self.atoms_per_block)
                 .wrapping_add(atom_in_block)
-                ^ self.stream_salt,
+                ^ salt,
         )
+    }
+
+    /// This stream's salt and tag.
+    #[inline]
+    fn own_salt(&self) -> StreamSalt {
+        StreamSalt {
+            salt: self.stream_salt,
+            tag: self.stream_tag,
+        }
+    }
+
+    /// The content block `block` holds and the stream it comes from: its own, or in a global
+    /// scope the stream whose unique block it copies.
+    #[inline]
+    fn block_source(&self, block: u64) -> (BlockContent, StreamSalt) {
+        if self.contents.is_some() {
+            return (self.content_of(block), self.own_salt());
+        }
+        let (slot, source) = self.dedup.content(block);
+        let content = BlockContent {
+            slot,
+            generation: 0,
+        };
+        match (source, self.params.scope) {
+            (Some(i), DedupScope::Global { index }) if i != index as u64 => {
+                let salt = scope_stream_salt(self.params.seed, i);
+                (
+                    content,
+                    StreamSalt {
+                        salt,
+                        tag: stream_tag(salt),
+                    },
+                )
+            }
+            _ => (content, self.own_salt()),
+        }
     }
 
     /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`) as its
@@ -226,10 +288,16 @@ impl Generator {
         let block = atom_index / self.atoms_per_block;
         if cursor.block != block {
             cursor.block = block;
-            cursor.content = self.content_of(block);
+            (cursor.content, cursor.source) = self.block_source(block);
         }
-        let content = cursor.content;
-        self.write_content_atom(content, atom_index % self.atoms_per_block, cursor, out);
+        let (content, source) = (cursor.content, cursor.source);
+        self.write_content_atom(
+            content,
+            atom_index % self.atoms_per_block,
+            source,
+            cursor,
+            out,
+        );
     }
 
     /// The key that atom ids and layouts derive from for `content`: the slot itself at generation
@@ -244,17 +312,18 @@ impl Generator {
         }
     }
 
-    /// Writes atom `atom_in_block` of a block that holds `content`.
+    /// Writes atom `atom_in_block` of a block that holds `content` of the stream of `source`.
     #[inline]
     fn write_content_atom(
         &self,
         content: BlockContent,
         atom_in_block: u64,
+        source: StreamSalt,
         cursor: &mut Cursor,
         out: &mut [u8; ATOM],
     ) {
         let key = Self::content_key(content);
-        let id = self.atom_id(key, atom_in_block);
+        let id = self.atom_id(key, atom_in_block, source.salt);
         // The atom's place in the plan's cycle of layouts: consecutive atoms of consecutive unique
         // blocks take consecutive places (so the cycle repeats unbroken, and every 32 such atoms
         // hold it once), and a duplicate block takes its original's.
@@ -266,7 +335,7 @@ impl Generator {
             generation: content.generation,
             atom: atom_in_block as u16,
             run_tag: self.run_tag,
-            stream_tag: self.stream_tag,
+            stream_tag: source.tag,
         });
         write_atom(
             &self.keys,
@@ -284,7 +353,7 @@ impl Generator {
     pub fn fill_content(&self, content: BlockContent, offset_in_block: u64, buf: &mut [u8]) {
         debug_assert!(offset_in_block + buf.len() as u64 <= self.params.dedup_unit);
         fill_atoms(offset_in_block, buf, |atom, cursor, out| {
-            self.write_content_atom(content, atom, cursor, out)
+            self.write_content_atom(content, atom, self.own_salt(), cursor, out)
         });
     }
 
@@ -299,7 +368,9 @@ impl Generator {
         first_mismatch_atoms(
             offset_in_block,
             data,
-            |atom, cursor, out| self.write_content_atom(content, atom, cursor, out),
+            |atom, cursor, out| {
+                self.write_content_atom(content, atom, self.own_salt(), cursor, out)
+            },
             |_, _, _| false,
         )
     }
@@ -415,6 +486,7 @@ fn first_mismatch_atoms(
 struct Cursor {
     block: u64,
     content: BlockContent,
+    source: StreamSalt,
     work: Scratch,
 }
 
@@ -426,6 +498,7 @@ impl Cursor {
                 slot: 0,
                 generation: 0,
             },
+            source: StreamSalt { salt: 0, tag: 0 },
             work: Scratch::new(),
         }
     }

@@ -424,6 +424,7 @@ impl MapFile {
     /// Creates the map at `path` (a checkpoint of `map`, epoch 0) and an empty journal at
     /// `PATH.journal`. Refuses to replace an existing map unless `replace` is true.
     pub fn create(path: &Path, map: &BlockMap, replace: bool) -> Result<MapFile> {
+        format::check_mappable(&map.identity().params)?;
         if !replace && path.exists() {
             return Err(Error::invalid(
                 "map",
@@ -461,6 +462,7 @@ impl MapFile {
     /// carries the recovered uncertain writes (so a later crash still knows them). Returns the
     /// file, the recovered map and what recovery found.
     pub fn open(path: &Path, expect: &MapExpect) -> Result<(MapFile, BlockMap, Recovery)> {
+        format::check_mappable(&expect.params)?;
         let loaded = load(path, expect)?;
         if loaded.recovery.leftover_tmp {
             let tmp = with_suffix(path, ".tmp");

@@ -110,6 +110,9 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
                 compress_ratio: f64::from_bits(u64_at(40)),
                 dedup_unit: u64_at(48),
                 compress_codec,
+                // Maps refuse working sets and global scopes (check_mappable).
+                copy_source: Default::default(),
+                scope: Default::default(),
             },
             size: u64_at(64),
             run_id: u64_at(72),
@@ -371,6 +374,27 @@ impl HashingReader<'_> {
         self.offset += N as u64;
         Ok(b)
     }
+}
+
+/// Fails when a map cannot track data made with `params`: copies from a working set (an
+/// overwrite moves a block to a live slot chosen uniformly, which a working set would not keep)
+/// or a global scope (copies of other streams' blocks, which one stream's map cannot follow).
+pub(crate) fn check_mappable(params: &GenParams) -> Result<()> {
+    if params.copy_source.is_working_set() {
+        return Err(Error::invalid(
+            "map",
+            "a dedup working set or skew cannot be used with a map yet (overwrites pick the \
+             copies' originals uniformly among live blocks); drop the map or the working set",
+        ));
+    }
+    if params.scope != crate::params::DedupScope::Stream {
+        return Err(Error::invalid(
+            "map",
+            "a global dedup scope cannot be used with a map yet (a map tracks the live content \
+             of one stream); drop the map or use the per-stream scope",
+        ));
+    }
+    Ok(())
 }
 
 /// Fails with a one-line error naming the first field where `found` (read from the map at
