@@ -303,7 +303,7 @@ impl DedupMap {
             // The region's copies all come from one stream, so they stay distinct.
             let region = self.region(b);
             let mut rng = Rng::new(mix64(
-                self.salt ^ 0x7363_6f70_65 ^ region.start.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                self.salt ^ 0x0073_636f_7065 ^ region.start.wrapping_mul(0x9e37_79b9_7f4a_7c15),
             ));
             return (key, Some(rng.below(index + 1)));
         }
