@@ -27,6 +27,14 @@ struct dgen_opts {
 	const char *compress_codec;
 	const char *map;
 	const char *map_durability;
+	const char *dedupe_working_set;
+	const char *dedupe_skew;
+	const char *dedupe_scope;
+	/* Where the job sits, for dgen_dedupe_scope=global: its number among this fio's jobs
+	 * (td->thread_number - 1), how many jobs this fio runs, and its files (nrfiles). */
+	unsigned int job_index;
+	unsigned int jobs;
+	unsigned int nr_files;
 };
 
 /* I/O modes (dgen_io=). */
@@ -100,7 +108,7 @@ int dgen_rs_uring_getevents(struct dgen_job *job, unsigned int min, unsigned int
 uint64_t dgen_rs_uring_event(struct dgen_job *job, unsigned int idx, int32_t *result);
 /* Writes generated content over [0, len) of an open file (fd), in chunks of chunk bytes.
  * Used to replace fio's layout of fresh files. 0 or an errno (logged). */
-int dgen_rs_prepopulate(const struct dgen_opts *opts, const char *job_name,
+int dgen_rs_prepopulate(const struct dgen_opts *opts, const char *job_name, unsigned int fileno,
 			const char *file_name, int fd, uint64_t len, size_t chunk);
 
 /* ---- implemented in the shim (fio-engine/c/dgen_shim.c) ---- */

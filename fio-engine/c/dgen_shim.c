@@ -42,6 +42,9 @@ struct dgen_eo {
 	char *compress_codec;
 	char *map;
 	char *map_durability;
+	char *dedupe_working_set;
+	char *dedupe_skew;
+	char *dedupe_scope;
 	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
 	unsigned int fixed_up;	 /* fixup_once() ran for this job */
@@ -99,8 +102,11 @@ const char *dgen_shim_fio_version(void)
 	return DGEN_FIO_VERSION;
 }
 
-static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
+/* The options of job td, and where it sits among this fio's jobs. */
+static void td_to_opts(const struct thread_data *td, struct dgen_opts *o)
 {
+	const struct dgen_eo *eo = td->eo;
+
 	o->dedupe_ratio = eo->dedupe_ratio;
 	o->compress_ratio = eo->compress_ratio;
 	o->dedupe_unit = eo->dedupe_unit;
@@ -112,6 +118,12 @@ static void eo_to_opts(const struct dgen_eo *eo, struct dgen_opts *o)
 	o->compress_codec = eo->compress_codec;
 	o->map = eo->map;
 	o->map_durability = eo->map_durability;
+	o->dedupe_working_set = eo->dedupe_working_set;
+	o->dedupe_skew = eo->dedupe_skew;
+	o->dedupe_scope = eo->dedupe_scope;
+	o->job_index = td->thread_number ? td->thread_number - 1 : 0;
+	o->jobs = thread_number;
+	o->nr_files = td->o.nr_files;
 }
 
 /*
@@ -125,7 +137,7 @@ static int job_info(struct thread_data *td, struct dgen_job_info *info)
 
 	if (!td->eo)
 		return 1;
-	eo_to_opts(td->eo, &opts);
+	td_to_opts(td, &opts);
 	return dgen_rs_opts_info(&opts, info);
 }
 
@@ -312,7 +324,6 @@ static void fixup_once(struct thread_data *td)
 
 static int dgen_init(struct thread_data *td)
 {
-	struct dgen_eo *eo = td->eo;
 	struct dgen_opts opts;
 	struct dgen_td *dt;
 
@@ -343,7 +354,7 @@ static int dgen_init(struct thread_data *td)
 		td_verror(td, ENOMEM, "dgen init");
 		return 1;
 	}
-	eo_to_opts(eo, &opts);
+	td_to_opts(td, &opts);
 	dt->job = dgen_rs_job_new(&opts, td->o.name, td->o.iodepth, &dt->info);
 	if (!dt->job) {
 		free(dt);
@@ -670,7 +681,6 @@ static int dgen_unlink_file(struct thread_data *td, struct fio_file *f)
  */
 static int dgen_prepopulate_file(struct thread_data *td, struct fio_file *f)
 {
-	const struct dgen_eo *eo = td->eo;
 	struct dgen_job_info info;
 	struct dgen_opts opts;
 	int new_layout, fd, ret, needs_data;
@@ -702,7 +712,7 @@ static int dgen_prepopulate_file(struct thread_data *td, struct fio_file *f)
 		f->fd = fd;
 		return 0;
 	}
-	eo_to_opts(eo, &opts);
+	td_to_opts(td, &opts);
 
 	fd = open(f->file_name, O_WRONLY);
 	if (fd < 0) {
@@ -715,7 +725,7 @@ static int dgen_prepopulate_file(struct thread_data *td, struct fio_file *f)
 	chunk = td->o.max_bs[DDIR_WRITE];
 	if (chunk < (1ULL << 20))
 		chunk = 1ULL << 20;
-	ret = dgen_rs_prepopulate(&opts, td->o.name, f->file_name, fd, f->real_file_size,
+	ret = dgen_rs_prepopulate(&opts, td->o.name, f->fileno, f->file_name, fd, f->real_file_size,
 				  (size_t)chunk);
 	if (!ret && td->o.create_fsync && fsync(fd) < 0)
 		ret = errno;
@@ -760,6 +770,9 @@ DGEN_CHECK_CB(prepopulate, "dgen_prepopulate")
 DGEN_CHECK_CB(compress_codec, "dgen_compress_codec")
 DGEN_CHECK_CB(map, "dgen_map")
 DGEN_CHECK_CB(map_durability, "dgen_map_durability")
+DGEN_CHECK_CB(dedupe_working_set, "dgen_dedupe_working_set")
+DGEN_CHECK_CB(dedupe_skew, "dgen_dedupe_skew")
+DGEN_CHECK_CB(dedupe_scope, "dgen_dedupe_scope")
 
 /* The seed is drawn once, when the option is parsed, so every user of it (the parent's
  * prepopulate, the job, its numjobs clones) sees the same value. */
@@ -839,6 +852,12 @@ static struct fio_option dgen_options[] = {
 			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. A job that only reads never writes the map. Empty (default): no map"),
 	DGEN_STR_OPTION("dgen_map_durability", "dgen map durability", map_durability, "process",
 			"When a dgen_map write's intent is durable: 'process' (default: appended to the journal before the data write is submitted, synced at checkpoints and at the end; survives fio being killed, at no cost to the I/O; after a power cut or OS crash a verify fails on the last writes) or 'power' (synced before the data write is submitted; survives a power cut; costs a device flush per group commit)"),
+	DGEN_STR_OPTION("dgen_dedupe_working_set", "dgen dedup working set", dedupe_working_set, "",
+			"Copies take their originals only from the oldest share of the unique blocks written before them (10% or 0.1), as fio's dedupe_working_set_percentage; the ratio is unchanged. Empty (default): a sliding window of the last 256 MiB of unique data"),
+	DGEN_STR_OPTION("dgen_dedupe_skew", "dgen dedup skew", dedupe_skew, "0",
+			"Popularity skew of the originals that copies take: a Zipf exponent from 0 (uniform, default) to 10, 1 the classic Zipf, the oldest most popular (vdbench's hot sets); the ratio is unchanged"),
+	DGEN_STR_OPTION("dgen_dedupe_scope", "dgen dedup scope", dedupe_scope, "stream",
+			"'stream' (default): each file deduplicated on its own, never sharing content with another; 'global': every file of every job on every host shares one dedup space (copies take originals from files of lower or equal number). A file's number is (DGEN_HOST_INDEX * jobs + job number - 1) * nrfiles + file number, with DGEN_HOST_INDEX from the environment of the fio that runs the job (default 0): give each fio server its own, run the same job file everywhere, make every file the same size, and verify with the same layout"),
 	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
 	DGEN_CMDPRIO_OPTION(cmdprio_class),
 	DGEN_CMDPRIO_OPTION(cmdprio),

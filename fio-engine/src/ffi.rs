@@ -13,7 +13,7 @@ use crate::io;
 use crate::job::{Fill, Job};
 use crate::log;
 use crate::mapjob::MapJob;
-use crate::options::{check_option, EngineConfig, IoMode, RawOptions};
+use crate::options::{check_option, EngineConfig, IoMode, Placement, RawOptions};
 
 /// Error code for a caught panic (shows in fio as "State not recoverable").
 const PANIC_ERRNO: i32 = libc::ENOTRECOVERABLE;
@@ -32,6 +32,12 @@ pub struct DgenOpts {
     compress_codec: *const c_char,
     map: *const c_char,
     map_durability: *const c_char,
+    dedupe_working_set: *const c_char,
+    dedupe_skew: *const c_char,
+    dedupe_scope: *const c_char,
+    job_index: c_uint,
+    jobs: c_uint,
+    nr_files: c_uint,
 }
 
 /// `struct dgen_job_info` of `dgen_fio.h`.
@@ -100,6 +106,8 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     let codec = s(o.compress_codec);
     let map = s(o.map);
     let durability = s(o.map_durability);
+    let (working_set, skew, scope) = (s(o.dedupe_working_set), s(o.dedupe_skew), s(o.dedupe_scope));
+    let host_index = std::env::var("DGEN_HOST_INDEX").ok();
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
         s(o.compress_ratio),
@@ -122,6 +130,15 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         compress_codec: codec.as_deref(),
         map: map.as_deref(),
         map_durability: durability.as_deref(),
+        dedupe_working_set: working_set.as_deref(),
+        dedupe_skew: skew.as_deref(),
+        dedupe_scope: scope.as_deref(),
+        placement: Placement {
+            job_index: o.job_index,
+            jobs: o.jobs,
+            nr_files: o.nr_files,
+        },
+        host_index: host_index.as_deref(),
     };
     match EngineConfig::parse(&raw) {
         Ok(c) => Some(c),
@@ -547,6 +564,7 @@ pub unsafe extern "C" fn dgen_rs_uring_event(job: *mut Job, idx: c_uint, result:
 pub unsafe extern "C" fn dgen_rs_prepopulate(
     opts: *const DgenOpts,
     job_name: *const c_char,
+    fileno: c_uint,
     file_name: *const c_char,
     fd: c_int,
     len: u64,
@@ -565,8 +583,15 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
         let gen = match &config.map {
             // What the map says (a fresh map is created: every block at generation 0).
             Some(map) => {
-                match MapJob::open(map, config.params_for(file), 0, file, len, true)
-                    .and_then(|m| m.generator())
+                match MapJob::open(
+                    map,
+                    config.params_for(fileno as usize, file),
+                    0,
+                    file,
+                    len,
+                    true,
+                )
+                .and_then(|m| m.generator())
                 {
                     Ok(g) => g,
                     Err(reason) => {
@@ -578,7 +603,7 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
                     }
                 }
             }
-            None => match Generator::new(config.params_for(file)) {
+            None => match Generator::new(config.params_for(fileno as usize, file)) {
                 Ok(g) => g,
                 Err(e) => {
                     log::error(&format!("dgen: job {name}: {e}"));

@@ -79,7 +79,7 @@ impl Job {
         }
         match MapJob::open(
             &path,
-            self.config.params_for(file),
+            self.config.params_for(fileno, file),
             fileno,
             file,
             size,
@@ -251,7 +251,7 @@ impl Job {
         }
         let slot = &mut self.generators[fileno];
         if slot.is_none() {
-            *slot = Some(Generator::new(self.config.params_for(file))?);
+            *slot = Some(Generator::new(self.config.params_for(fileno, file))?);
         }
         Ok(slot.as_ref().expect("just set"))
     }
@@ -388,7 +388,7 @@ mod tests {
         let mut j = job("psync");
         let mut buf = vec![0u8; 8192];
         j.fill(0, Path::new("dir/f.0.0"), 4096, &mut buf).unwrap();
-        let gen = Generator::new(j.config.params_for(Path::new("dir/f.0.0"))).unwrap();
+        let gen = Generator::new(j.config.params_for(0, Path::new("dir/f.0.0"))).unwrap();
         let mut want = vec![0u8; 8192];
         gen.fill(4096, &mut want);
         assert_eq!(buf, want);

@@ -76,6 +76,36 @@ pub struct RawOptions<'a> {
     pub map: Option<&'a str>,
     /// `dgen_map_durability`
     pub map_durability: Option<&'a str>,
+    /// `dgen_dedupe_working_set`
+    pub dedupe_working_set: Option<&'a str>,
+    /// `dgen_dedupe_skew`
+    pub dedupe_skew: Option<&'a str>,
+    /// `dgen_dedupe_scope`
+    pub dedupe_scope: Option<&'a str>,
+    /// Where the job sits among this fio's jobs.
+    pub placement: Placement,
+    /// `DGEN_HOST_INDEX` from the environment (None: unset).
+    pub host_index: Option<&'a str>,
+}
+
+/// Where a job sits among the jobs of the fio process that runs it (for a global dedup scope).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The job's number among this fio's jobs, from 0 (`td->thread_number - 1`).
+    pub job_index: u32,
+    /// How many jobs this fio runs.
+    pub jobs: u32,
+    /// The job's files (`nrfiles`).
+    pub nr_files: u32,
+}
+
+/// `dgen_dedupe_scope=global`: the numbers of this job's files in the run's one dedup space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalScope {
+    /// The number of the job's first file: `(host index * jobs + job index) * nrfiles`.
+    pub first_index: u32,
+    /// The job's files.
+    pub nr_files: u32,
 }
 
 /// A job's complete engine configuration.
@@ -96,6 +126,9 @@ pub struct EngineConfig {
     pub map: Option<PathBuf>,
     /// When a map write's intent is durable (`dgen_map_durability`).
     pub map_durability: Durability,
+    /// `dgen_dedupe_scope=global`: where the job's files sit in the run's dedup space
+    /// (`None`: each file on its own).
+    pub global_scope: Option<GlobalScope>,
 }
 
 impl EngineConfig {
@@ -120,6 +153,16 @@ impl EngineConfig {
         if let Some(v) = raw.compress_codec {
             params.compress_codec = parse_codec(v)?;
         }
+        if let Some(v) = raw.dedupe_working_set {
+            params.copy_source.working_set = parse_working_set(v)?;
+        }
+        if let Some(v) = raw.dedupe_skew {
+            params.copy_source.skew = parse_skew(v)?;
+        }
+        let global_scope = match raw.dedupe_scope.map(parse_scope).transpose()? {
+            Some(true) => Some(global_scope(raw)?),
+            _ => None,
+        };
         params.validate().map_err(|e| OptionError {
             option: "dgen_*",
             value: String::new(),
@@ -139,6 +182,7 @@ impl EngineConfig {
             map_durability: raw
                 .map_durability
                 .map_or(Ok(Durability::Process), parse_durability)?,
+            global_scope,
         };
         if config.map.is_some() && config.io == IoMode::Null {
             return Err(bad(
@@ -159,10 +203,16 @@ impl EngineConfig {
         Ok(config)
     }
 
-    /// The generator parameters of one file.
-    pub fn params_for(&self, file: &Path) -> GenParams {
+    /// The generator parameters of file `fileno` (named `file`) of the job.
+    pub fn params_for(&self, fileno: usize, file: &Path) -> GenParams {
         let mut p = self.params.clone();
         p.stream_id = self.stream.stream_id(file);
+        if let Some(g) = self.global_scope {
+            // fileno < nrfiles, and first_index + nrfiles was checked to fit in u32.
+            p.scope = dgen::DedupScope::Global {
+                index: g.first_index + (fileno as u32).min(g.nr_files.saturating_sub(1)),
+            };
+        }
         p
     }
 }
@@ -183,6 +233,9 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_compress_codec" => parse_codec(value).map(drop),
         "dgen_map" => parse_map(value).map(drop),
         "dgen_map_durability" => parse_durability(value).map(drop),
+        "dgen_dedupe_working_set" => parse_working_set(value).map(drop),
+        "dgen_dedupe_skew" => parse_skew(value).map(drop),
+        "dgen_dedupe_scope" => parse_scope(value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
@@ -196,6 +249,72 @@ fn parse_codec(value: &str) -> Result<dgen::CompressCodec, OptionError> {
     value
         .parse()
         .map_err(|_| bad("dgen_compress_codec", value, "not one of lz, snappy"))
+}
+
+/// `dgen_dedupe_working_set`: a share (`10%`, `0.1`); empty: the sliding window.
+fn parse_working_set(value: &str) -> Result<Option<f64>, OptionError> {
+    let option = "dgen_dedupe_working_set";
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    dgen::params::parse_share(option, value)
+        .map(Some)
+        .map_err(|e| bad(option, value, reason_of(e)))
+}
+
+/// `dgen_dedupe_skew`: a Zipf exponent from 0 to 10.
+fn parse_skew(value: &str) -> Result<f64, OptionError> {
+    let option = "dgen_dedupe_skew";
+    let skew: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| bad(option, value, "not a number (0: uniform, 1: Zipf)"))?;
+    let source = dgen::CopySource {
+        working_set: None,
+        skew,
+    };
+    source
+        .validate()
+        .map_err(|e| bad(option, value, reason_of(e)))?;
+    Ok(skew)
+}
+
+/// `dgen_dedupe_scope`: true for `global`, false for `stream`.
+fn parse_scope(value: &str) -> Result<bool, OptionError> {
+    let option = "dgen_dedupe_scope";
+    dgen::DedupScope::parse_kind(option, value).map_err(|e| bad(option, value, reason_of(e)))
+}
+
+/// Where the job's files sit in a global scope: `DGEN_HOST_INDEX` (default 0) and the job's
+/// placement among this fio's jobs.
+fn global_scope(raw: &RawOptions<'_>) -> Result<GlobalScope, OptionError> {
+    let host = match raw.host_index {
+        None => 0,
+        Some(v) => v.trim().parse::<u32>().map_err(|_| {
+            bad(
+                "dgen_dedupe_scope",
+                "global",
+                format!("DGEN_HOST_INDEX={v:?} in the environment is not an unsigned integer (each fio server's number, from 0)"),
+            )
+        })?,
+    };
+    let p = raw.placement;
+    let nr_files = p.nr_files.max(1);
+    let first = (host as u64 * p.jobs.max(1) as u64 + p.job_index as u64) * nr_files as u64;
+    if first + nr_files as u64 > u32::MAX as u64 {
+        return Err(bad(
+            "dgen_dedupe_scope",
+            "global",
+            format!(
+                "DGEN_HOST_INDEX={host} with {} jobs of {nr_files} files numbers files past 2^32",
+                p.jobs
+            ),
+        ));
+    }
+    Ok(GlobalScope {
+        first_index: first as u32,
+        nr_files,
+    })
 }
 
 /// `dgen_map`: a path (empty: no map).
@@ -319,6 +438,42 @@ mod tests {
     }
 
     #[test]
+    fn global_scope_numbers_files_by_host_job_and_file() {
+        let r = RawOptions {
+            seed: Some("1"),
+            dedupe_scope: Some("global"),
+            placement: Placement {
+                job_index: 2,
+                jobs: 4,
+                nr_files: 3,
+            },
+            host_index: Some("5"),
+            ..Default::default()
+        };
+        let c = EngineConfig::parse(&r).unwrap();
+        // (host 5 * 4 jobs + job 2) * 3 files = 66, then the file number.
+        for fileno in 0..3 {
+            assert_eq!(
+                c.params_for(fileno, Path::new("f")).scope,
+                dgen::DedupScope::Global {
+                    index: 66 + fileno as u32
+                }
+            );
+        }
+        let bad = RawOptions {
+            host_index: Some("two"),
+            ..r
+        };
+        let e = EngineConfig::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("DGEN_HOST_INDEX") && e.contains("two"), "{e}");
+        let huge = RawOptions {
+            host_index: Some("4000000000"),
+            ..r
+        };
+        assert!(EngineConfig::parse(&huge).is_err());
+    }
+
+    #[test]
     fn values_parse() {
         let r = RawOptions {
             dedupe_ratio: Some("1.37"),
@@ -332,15 +487,22 @@ mod tests {
             compress_codec: Some("snappy"),
             map: Some("/tmp/m.map"),
             map_durability: Some("power"),
+            dedupe_working_set: Some("25%"),
+            dedupe_skew: Some("0.5"),
+            dedupe_scope: Some("stream"),
+            ..Default::default()
         };
         let c = EngineConfig::parse(&r).unwrap();
         assert_eq!(c.map_durability, Durability::Power);
+        assert_eq!(c.params.copy_source.working_set, Some(0.25));
+        assert_eq!(c.params.copy_source.skew, 0.5);
+        assert_eq!(c.global_scope, None);
         assert_eq!(c.params.compress_codec, dgen::CompressCodec::Snappy);
         assert_eq!(c.params.seed, 16);
         assert_eq!(c.params.dedup_ratio, 1.37);
         assert_eq!(c.params.compress_ratio, 3.0);
         assert_eq!(c.params.dedup_unit, 64 << 10);
-        assert_eq!(c.params_for(Path::new("any/file")).stream_id, 42);
+        assert_eq!(c.params_for(0, Path::new("any/file")).stream_id, 42);
         assert_eq!(c.io, IoMode::Psync);
         assert!(c.verify && !c.prepopulate);
         assert_eq!(c.map.as_deref(), Some(Path::new("/tmp/m.map")));
@@ -368,7 +530,7 @@ mod tests {
     fn stream_from_path_or_name() {
         use dgen::params::{stream_id_for_name, stream_id_for_path};
         let c = EngineConfig::parse(&raw("1")).unwrap();
-        let id = |c: &EngineConfig, p: &str| c.params_for(Path::new(p)).stream_id;
+        let id = |c: &EngineConfig, p: &str| c.params_for(0, Path::new(p)).stream_id;
         let a = id(&c, "/mnt/a/job.0.0");
         assert_ne!(a, id(&c, "/other/job.0.0"));
         assert_eq!(a, stream_id_for_path(Path::new("/mnt/a/job.0.0")));

@@ -16,6 +16,11 @@ impl Server {
     /// Starts `fio --server` (the binary `fio`) in `dir` with its stderr going to `stderr`, and
     /// waits (10 s at most) until it listens.
     pub fn start(fio: &Path, dir: &Path, stderr: Stdio) -> Server {
+        Server::start_with_env(fio, dir, stderr, &[])
+    }
+
+    /// [`Server::start`] with `env` added to the server's environment.
+    pub fn start_with_env(fio: &Path, dir: &Path, stderr: Stdio, env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -26,6 +31,7 @@ impl Server {
             child: Command::new(fio)
                 .arg(format!("--server=ip:127.0.0.1,{port}"))
                 .current_dir(dir)
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(stderr)
                 .spawn()
