@@ -80,6 +80,12 @@ pub struct CopySource {
     /// Zipf exponent of the originals' popularity in the working set, in `[0, 10]`: 0 (default)
     /// is uniform, 1 the classic Zipf. A skew without a working set uses all unique blocks.
     pub skew: f64,
+    /// Shifted duplicates: each copy run holds its original's bytes moved by a multiple of 512
+    /// bytes (512 to 3584) off the 4 KiB grid, for arrays that dedup variable chunks at 512-byte
+    /// granularity. Fixed 4 KiB blocks then find almost no duplicates (the point), 512-byte
+    /// blocks and content-defined chunks find them.
+    #[serde(default)]
+    pub shifted: bool,
 }
 
 impl CopySource {

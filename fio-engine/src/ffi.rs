@@ -35,6 +35,7 @@ pub struct DgenOpts {
     dedupe_working_set: *const c_char,
     dedupe_skew: *const c_char,
     dedupe_scope: *const c_char,
+    dedupe_shifted: *const c_char,
     job_index: c_uint,
     jobs: c_uint,
     nr_files: c_uint,
@@ -106,7 +107,12 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     let codec = s(o.compress_codec);
     let map = s(o.map);
     let durability = s(o.map_durability);
-    let (working_set, skew, scope) = (s(o.dedupe_working_set), s(o.dedupe_skew), s(o.dedupe_scope));
+    let (working_set, skew, scope, shifted) = (
+        s(o.dedupe_working_set),
+        s(o.dedupe_skew),
+        s(o.dedupe_scope),
+        s(o.dedupe_shifted),
+    );
     let host_index = std::env::var("DGEN_HOST_INDEX").ok();
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
@@ -133,6 +139,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         dedupe_working_set: working_set.as_deref(),
         dedupe_skew: skew.as_deref(),
         dedupe_scope: scope.as_deref(),
+        dedupe_shifted: shifted.as_deref(),
         placement: Placement {
             job_index: o.job_index,
             jobs: o.jobs,

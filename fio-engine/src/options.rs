@@ -82,6 +82,8 @@ pub struct RawOptions<'a> {
     pub dedupe_skew: Option<&'a str>,
     /// `dgen_dedupe_scope`
     pub dedupe_scope: Option<&'a str>,
+    /// `dgen_dedupe_shifted`
+    pub dedupe_shifted: Option<&'a str>,
     /// Where the job sits among this fio's jobs.
     pub placement: Placement,
     /// `DGEN_HOST_INDEX` from the environment (None: unset).
@@ -158,6 +160,9 @@ impl EngineConfig {
         }
         if let Some(v) = raw.dedupe_skew {
             params.copy_source.skew = parse_skew(v)?;
+        }
+        if let Some(v) = raw.dedupe_shifted {
+            params.copy_source.shifted = parse_bool("dgen_dedupe_shifted", v)?;
         }
         let global_scope = match raw.dedupe_scope.map(parse_scope).transpose()? {
             Some(true) => Some(global_scope(raw)?),
@@ -236,6 +241,7 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_dedupe_working_set" => parse_working_set(value).map(drop),
         "dgen_dedupe_skew" => parse_skew(value).map(drop),
         "dgen_dedupe_scope" => parse_scope(value).map(drop),
+        "dgen_dedupe_shifted" => parse_bool("dgen_dedupe_shifted", value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
@@ -272,6 +278,7 @@ fn parse_skew(value: &str) -> Result<f64, OptionError> {
     let source = dgen::CopySource {
         working_set: None,
         skew,
+        ..Default::default()
     };
     source
         .validate()

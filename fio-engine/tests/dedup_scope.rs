@@ -164,13 +164,13 @@ fn three_fio_servers_share_one_dedup_space() {
 }
 
 #[test]
-fn working_set_options_give_the_cli_bytes_and_bad_values_are_refused() {
+fn copy_source_options_give_the_cli_bytes_and_bad_values_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let o = fio(
         d.path(),
         &format!(
             "[w]\nfilename=w.bin\ndgen_stream=5\n{}",
-            data("dgen_dedupe_working_set=10%\ndgen_dedupe_skew=1\n")
+            data("dgen_dedupe_working_set=10%\ndgen_dedupe_skew=1\ndgen_dedupe_shifted=1\n")
         ),
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -180,6 +180,7 @@ fn working_set_options_give_the_cli_bytes_and_bad_values_are_refused() {
         copy_source: CopySource {
             working_set: Some(0.1),
             skew: 1.0,
+            shifted: true,
         },
         ..GenParams::new(SEED)
     };
@@ -191,6 +192,7 @@ fn working_set_options_give_the_cli_bytes_and_bad_values_are_refused() {
         ("dgen_dedupe_working_set=0%", "(0%, 100%]"),
         ("dgen_dedupe_skew=11", "from 0"),
         ("dgen_dedupe_scope=world", "not one of stream"),
+        ("dgen_dedupe_shifted=maybe", "expected 0 or 1"),
     ] {
         let o = fio(
             d.path(),

@@ -78,6 +78,11 @@ pub struct DataArgs {
     /// --dedup-working-set it ranges over all unique blocks so far. The ratio is unchanged.
     #[arg(long, value_name = "S", default_value_t = 0.0)]
     pub dedup_skew: f64,
+    /// Shifted duplicates: copies hold their originals' bytes moved 512 to 3584 bytes off the
+    /// 4 KiB grid, for arrays that dedup variable chunks at 512-byte granularity (fixed 4 KiB
+    /// blocks then find almost none; 512-byte blocks and content-defined chunks find them).
+    #[arg(long)]
+    pub dedup_shifted: bool,
     /// Dedup scope: `stream` (default: each target deduplicated on its own, never sharing
     /// content with another) or `global` (every target of a run, on any host, shares one dedup
     /// space; give each target its number with --scope-index, and the same at verify).
@@ -134,6 +139,7 @@ impl DataArgs {
             copy_source: CopySource {
                 working_set: self.dedup_working_set,
                 skew: self.dedup_skew,
+                shifted: self.dedup_shifted,
             },
             scope: self.scope()?,
         })
@@ -168,6 +174,9 @@ fn describe_copy_source(p: &GenParams) -> String {
     }
     if s.skew > 0.0 {
         text += &format!(" skew {}", s.skew);
+    }
+    if s.shifted {
+        text += " shifted";
     }
     text
 }

@@ -73,6 +73,8 @@ pub(crate) struct DedupMap {
     /// This stream's index in a global dedup scope: its copies take originals from any stream
     /// `0..=index` (`None`: per-stream scope, copies take their own stream's).
     scope_index: Option<u64>,
+    /// Copies hold their originals' bytes shifted off the 4 KiB grid.
+    shifted: bool,
     salt: u64,
 }
 
@@ -163,6 +165,7 @@ impl DedupMap {
                 skew: source.skew,
             }),
             scope_index,
+            shifted: source.shifted,
             salt,
         }
     }
@@ -308,6 +311,21 @@ impl DedupMap {
             return (key, Some(rng.below(index + 1)));
         }
         (key, Some(index))
+    }
+
+    /// How far block `b`'s bytes are shifted from its original's: for a shifted copy, a multiple
+    /// of 512 from 512 to 3584 bytes, the same for every copy of its region (the block holds its
+    /// original's bytes from that offset on, then the first bytes of the next unique block);
+    /// else 0.
+    pub(crate) fn shift(&self, b: u64) -> u64 {
+        if !self.shifted || !self.is_copy_outside_zone(b) {
+            return 0;
+        }
+        let region = self.region(b);
+        let mut rng = Rng::new(mix64(
+            self.salt ^ 0x0073_6869_6674 ^ region.start.wrapping_mul(0xd6e8_feb8_6659_fd93),
+        ));
+        512 * (1 + rng.below(7))
     }
 
     /// Whether block `b` is a copy past the warm-up zone (whose copies stay in their stream).
@@ -519,6 +537,7 @@ mod tests {
             let source = CopySource {
                 working_set: share,
                 skew,
+                ..Default::default()
             };
             let map = DedupMap::new(2.0, unit, source, None, 4);
             let plain = DedupMap::new(2.0, unit, CopySource::default(), None, 4);

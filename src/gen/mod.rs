@@ -289,15 +289,51 @@ impl Generator {
         if cursor.block != block {
             cursor.block = block;
             (cursor.content, cursor.source) = self.block_source(block);
+            cursor.shift = if self.contents.is_none() {
+                self.dedup.shift(block) as usize
+            } else {
+                0
+            };
         }
-        let (content, source) = (cursor.content, cursor.source);
-        self.write_content_atom(
-            content,
-            atom_index % self.atoms_per_block,
-            source,
-            cursor,
-            out,
-        );
+        let (content, source, shift) = (cursor.content, cursor.source, cursor.shift);
+        let atom = atom_index % self.atoms_per_block;
+        if shift == 0 {
+            self.write_content_atom(content, atom, source, cursor, out);
+        } else {
+            self.write_shifted_atom(content, atom, source, shift, cursor, out);
+        }
+    }
+
+    /// Writes atom `atom` of a shifted copy of `content`: the original's bytes from `shift` on,
+    /// so the atom is the tail of the original's atom `atom` and the head of the next one (past
+    /// the block's last atom, the first atom of the next key: the original's neighbour when they
+    /// sit in one run of unique blocks).
+    #[cold]
+    fn write_shifted_atom(
+        &self,
+        content: BlockContent,
+        atom: u64,
+        source: StreamSalt,
+        shift: usize,
+        cursor: &mut Cursor,
+        out: &mut [u8; ATOM],
+    ) {
+        let mut part = [0u8; ATOM];
+        self.write_content_atom(content, atom, source, cursor, &mut part);
+        out[..ATOM - shift].copy_from_slice(&part[shift..]);
+        let (next, next_atom) = if atom + 1 < self.atoms_per_block {
+            (content, atom + 1)
+        } else {
+            (
+                BlockContent {
+                    slot: content.slot + 1,
+                    generation: content.generation,
+                },
+                0,
+            )
+        };
+        self.write_content_atom(next, next_atom, source, cursor, &mut part);
+        out[ATOM - shift..].copy_from_slice(&part[..shift]);
     }
 
     /// The key that atom ids and layouts derive from for `content`: the slot itself at generation
@@ -487,6 +523,8 @@ struct Cursor {
     block: u64,
     content: BlockContent,
     source: StreamSalt,
+    /// The current block's shift (shifted duplicates), in bytes.
+    shift: usize,
     work: Scratch,
 }
 
@@ -499,6 +537,7 @@ impl Cursor {
                 generation: 0,
             },
             source: StreamSalt { salt: 0, tag: 0 },
+            shift: 0,
             work: Scratch::new(),
         }
     }

@@ -380,11 +380,12 @@ impl HashingReader<'_> {
 /// overwrite moves a block to a live slot chosen uniformly, which a working set would not keep)
 /// or a global scope (copies of other streams' blocks, which one stream's map cannot follow).
 pub(crate) fn check_mappable(params: &GenParams) -> Result<()> {
-    if params.copy_source.is_working_set() {
+    if params.copy_source.is_working_set() || params.copy_source.shifted {
         return Err(Error::invalid(
             "map",
-            "a dedup working set or skew cannot be used with a map yet (overwrites pick the \
-             copies' originals uniformly among live blocks); drop the map or the working set",
+            "a dedup working set, skew or shifted duplicates cannot be used with a map yet \
+             (overwrites pick the copies' originals uniformly among live blocks, unshifted); drop \
+             the map or the option",
         ));
     }
     if params.scope != crate::params::DedupScope::Stream {
