@@ -633,7 +633,7 @@ mod tests {
                 }
                 let shift = map.shift(b);
                 let shift_ok = if shifted {
-                    (512..=3584).contains(&shift) && shift % 512 == 0
+                    (512..=3584).contains(&shift) && shift.is_multiple_of(512)
                 } else {
                     shift == 0
                 };
