@@ -12,7 +12,10 @@
 //! one block are never in flight together (the second waits: fio's "busy"), so the order in which
 //! they land cannot differ from the map's.
 
-use std::collections::HashMap;
+// The per-write maps are keyed by block numbers and io_u keys: FxHash is several times cheaper
+// than the default SipHash there (6 lookups per write at 100k IOPS), and keys are not chosen by
+// an adversary.
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -136,7 +139,7 @@ impl MapJob {
             target: target.to_path_buf(),
             file,
             uncertain_at_open: alternatives.len() as u64,
-            alternatives,
+            alternatives: alternatives.into_iter().collect(),
             gen: plain.with_run_id(run_id),
             params,
             unit,
@@ -147,10 +150,10 @@ impl MapJob {
             journaled: 0,
             created,
             busy: vec![0; blocks.div_ceil(64) as usize],
-            inflight: HashMap::new(),
-            before: HashMap::new(),
-            reads: HashMap::new(),
-            reading: HashMap::new(),
+            inflight: HashMap::default(),
+            before: HashMap::default(),
+            reads: HashMap::default(),
+            reading: HashMap::default(),
             map,
         })
     }
