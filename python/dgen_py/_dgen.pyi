@@ -38,6 +38,8 @@ __all__ = [
     "generate_uniform_vectors",
     "get_system_info",
     "get_numa_info",
+    "verify_buffer",
+    "BufferCheck",
 ]
 __version__: str
 #: Default size of each pool buffer and of each write: 8 MiB.
@@ -129,6 +131,80 @@ class VerifyStats:
     def warnings(self) -> List[str]: ...
     def to_dict(self) -> Dict[str, Any]:
         """Every field as a plain dict."""
+
+@final
+class BufferCheck:
+    """What ``verify_buffer`` (and ``BufferPool.verify``, ``Generator.verify``) reports. A
+    mismatch is reported here, not raised; ``bool(check)`` is ``check.is_clean``."""
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the buffer's first byte."""
+    @property
+    def bytes_checked(self) -> int:
+        """Bytes compared (the buffer's length)."""
+    @property
+    def mismatched_blocks(self) -> int:
+        """4 KiB blocks (aligned in the stream) holding at least one wrong byte."""
+    @property
+    def first_mismatch_offset(self) -> Optional[int]:
+        """Stream offset of the first wrong byte; None when every byte matched."""
+    @property
+    def is_clean(self) -> bool:
+        """True when every byte matched."""
+    @property
+    def finding_offset(self) -> Optional[int]:
+        """Stream offset of the 4 KiB unit diagnosed (the one holding the first wrong byte)."""
+    @property
+    def finding(self) -> Optional[str]:
+        """What that unit holds, in words; None when clean or when the buffer does not hold the
+        unit's first bytes (its in-band header)."""
+    @property
+    def finding_kind(self) -> Optional[str]:
+        """The same as a keyword: ``"unrecognised"`` (zeros, another seed or tool, a corrupted
+        header), ``"other_stream"``, ``"other_run"``, ``"corrupted"``, ``"misdirected"``,
+        ``"lost_write"``, ... (``dgen::diagnose::Finding``)."""
+    @property
+    def zeros(self) -> Optional[bool]:
+        """For ``"unrecognised"``: whether every byte of the unit is zero; else None."""
+    @property
+    def seed(self) -> int: ...
+    @property
+    def stream_id(self) -> int: ...
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """Every field as a plain dict."""
+
+def verify_buffer(
+    buf: Buffer,
+    offset: _Size,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    *,
+    seed: int,
+    dedup_unit: Optional[_Size] = None,
+    stream_id: Optional[int] = None,
+    compress_codec: str = "lz",
+    max_threads: Optional[int] = None,
+) -> BufferCheck:
+    """Compares ``buf`` with the stream's bytes at ``[offset, offset + len(buf))``.
+
+    For objects read back from storage: a payload from ``generate_buffer``, ``Generator`` or
+    ``BufferPool`` (or a range of a ``write_file`` file) is a pure function of the seed, stream
+    id, ratios, ``dedup_unit``, ``compress_codec`` and its offset in the stream, so keeping
+    ``(seed, offset)`` per object is enough to check it. ``buf``: any C-contiguous buffer
+    (bytes, ``BytesView``, bytearray, memoryview, mmap, numpy). ``seed`` is required;
+    ``stream_id`` None is 0 (the in-memory default; a file's is ``WriteStats.stream_id``).
+    ``max_threads`` as for ``generate_buffer``; the GIL is released while comparing.
+
+    A mismatch is reported, not raised (as by ``read_and_validate``): ``first_mismatch_offset``,
+    ``mismatched_blocks`` and, from the first wrong 4 KiB unit's in-band header, what it holds
+    (``finding``, ``finding_kind``). Not in dgen-py 0.3.0.
+
+    Raises:
+        ValueError: a bad argument (negative offset, a range past 2**64, a ratio below 1, ...).
+        TypeError: ``buf`` has no C-contiguous buffer; ``seed`` missing.
+    """
 
 def write_file(
     path: _StrPath,
@@ -427,6 +503,10 @@ class BufferPool:
     @property
     def position(self) -> int:
         """Bytes handed out so far (the stream offset of the next slice)."""
+    def verify(self, buf: Buffer, offset: _Size) -> BufferCheck:
+        """Checks ``buf`` against this pool's stream at ``offset`` (the ``position`` before the
+        slice was taken), as ``verify_buffer`` with the pool's seed, stream id and current
+        ratios (a slice taken before ``reconfigure`` needs ``verify_buffer`` with the old ones)."""
 
 def generate_uniform(
     count: int,
@@ -518,6 +598,11 @@ class Generator:
     def get_chunk(self, chunk_size: Optional[_Size] = None) -> Optional[BytesView]:
         """Returns the next ``chunk_size`` bytes (default ``.chunk_size``) as a ``BytesView``,
         or None at the end."""
+    def verify(self, buf: Buffer, position: _Size) -> BufferCheck:
+        """Checks ``buf`` against the bytes this generator produced at ``position`` (what
+        ``position()`` returned before the chunk was produced), with the current seed, as
+        ``verify_buffer`` with this generator's parameters. A chunk produced before the last
+        ``set_seed`` is a ValueError here (use ``verify_buffer`` with its seed)."""
     def reset(self) -> None:
         """Goes back to the start of the stream (same bytes again)."""
     def position(self) -> int:

@@ -310,6 +310,19 @@ impl BufferPool {
         }
     }
 
+    /// Checks `buf` against this pool's stream at `offset` (the `position` before the slice was
+    /// taken): `verify_buffer` with the pool's seed, stream id and current ratios (a slice
+    /// taken before `reconfigure` needs `verify_buffer` with the old ratios).
+    #[pyo3(signature = (buf, offset))]
+    fn verify(
+        &self,
+        buf: &Bound<'_, PyAny>,
+        offset: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::verify::BufferCheck> {
+        let offset = args::size("offset", offset)?;
+        crate::verify::verify_with(buf, offset, &self.state.gen, &self.threads)
+    }
+
     /// Changes the ratios; the stream goes on from the same offset with a new block.
     #[pyo3(signature = (dedup_ratio=1.0, compress_ratio=1.0))]
     fn reconfigure(

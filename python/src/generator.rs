@@ -252,6 +252,27 @@ impl PyGenerator {
         Ok(Some(bytesview::from_vec(py, bytes)?))
     }
 
+    /// Checks `buf` against the bytes this generator produced at `position` (the value
+    /// `position()` had before the chunk was produced), with the current seed: `verify_buffer`
+    /// with this generator's parameters. A chunk produced before the last `set_seed` cannot be
+    /// checked here (ValueError; use `verify_buffer` with its seed).
+    #[pyo3(signature = (buf, position))]
+    fn verify(
+        &self,
+        buf: &Bound<'_, PyAny>,
+        position: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::verify::BufferCheck> {
+        let position = args::size("position", position)?;
+        let Some(offset) = position.checked_sub(self.base) else {
+            return Err(PyValueError::new_err(format!(
+                "invalid position: {position} is before the last set_seed (at position {}): \
+                 those bytes came from another seed",
+                self.base
+            )));
+        };
+        crate::verify::verify_with(buf, offset, &self.gen, &self.threads)
+    }
+
     /// Goes back to the start of the stream (same seed, same bytes).
     fn reset(&mut self) {
         self.position = 0;
@@ -379,7 +400,7 @@ pub(crate) fn fill_in_pieces(
 }
 
 /// Bytes filled between two checks for signals (a few milliseconds of generation).
-const SIGNAL_CHECK_BYTES: usize = 64 << 20;
+pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 
 /// Returns the first `size` bytes of the stream as a `BytesView` (filled with the GIL released).
 ///

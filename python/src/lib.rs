@@ -15,6 +15,7 @@ mod io;
 mod progress;
 mod stats;
 mod system;
+mod verify;
 
 use pyo3::prelude::*;
 
@@ -33,6 +34,7 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::write_files, m)?)?;
     m.add_function(wrap_pyfunction!(io::read_and_validate, m)?)?;
     m.add_function(wrap_pyfunction!(generator::generate_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::verify_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(compat::generate_data, m)?)?;
     m.add_function(wrap_pyfunction!(compat::fill_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(compat::generate_into_buffer, m)?)?;
@@ -48,6 +50,7 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<generator::PyGenerator>()?;
     m.add_class::<stats::WriteStats>()?;
     m.add_class::<stats::VerifyStats>()?;
+    m.add_class::<verify::BufferCheck>()?;
     m.add("DEFAULT_BUFFER_SIZE", dgen::pipeline::DEFAULT_BUFFER_SIZE)?;
     m.add("DEFAULT_QUEUE_DEPTH", dgen::pipeline::DEFAULT_QUEUE_DEPTH)?;
     m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;
