@@ -225,6 +225,8 @@ def write_file(
     stream_id: Union[None, int, str] = None,
     compress_codec: str = "lz",
     map: Optional[_StrPath] = None,
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -257,7 +259,13 @@ def write_file(
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
         dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
         seed: None draws a random seed; it is reported as ``WriteStats.seed``.
-        threads: generator threads; None or 0: ``$DGEN_THREADS`` when set, else one per CPU.
+        threads: generator threads; None or 0: ``$DGEN_THREADS``, else ``$RAYON_NUM_THREADS``,
+            else one per CPU (of the NUMA node when placed); never more than ``$DGEN_THREADS``.
+        numa_mode, numa_node: NUMA placement of the run (ours; see the README's NUMA section):
+            ``"auto"`` (default) places on ``numa_node`` when given on a multi-node machine,
+            ``"force"`` always places (on ``numa_node``, else the calling CPU's node) and raises
+            ValueError naming ``numa_node`` when it cannot, ``"disabled"`` never. Placed runs
+            pin the generator threads to the node's CPUs and put the buffer pool on the node.
         queue_depth: writes in flight; None: 4 (DEFAULT_QUEUE_DEPTH).
         fsync: fsync at the end (counted in the duration).
         progress: ``progress(bytes_done, total)``, called from the calling thread at most ~10 times a second and once more at the end; raising from it stops the run (the exception propagates).
@@ -309,6 +317,8 @@ def write_files(
     progress: Optional[_ProgressCallback] = None,
     stream_ids: Optional[Sequence[Union[int, str]]] = None,
     compress_codec: str = "lz",
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
@@ -336,6 +346,8 @@ def read_and_validate(
     progress: Optional[_ProgressCallback] = None,
     compress_codec: str = "lz",
     map: Optional[_StrPath] = None,
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -378,9 +390,13 @@ def generate_buffer(
 ) -> "BytesView":
     """Returns the first ``size`` bytes of the stream as a ``BytesView`` (GIL released while filling).
 
-    ``numa_mode`` and ``numa_node`` are accepted for dgen-py compatibility and have no effect.
-    ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the calling thread
-    only; more than the CPUs available is capped to them with a RuntimeWarning.
+    ``numa_mode`` / ``numa_node``: ``"auto"`` places the buffer and the fill threads on
+    ``numa_node`` when given on a multi-node machine (a missing node is a RuntimeWarning),
+    ``"force"`` always does (on ``numa_node``, else the calling CPU's node; ValueError naming
+    ``numa_node`` when impossible), ``"disabled"`` never (dgen-py 0.3.0 ignored both).
+    ``max_threads``: None or 0 uses ``$DGEN_THREADS``, else ``$RAYON_NUM_THREADS``, else every
+    CPU (the node's when placed); 1 the calling thread only; more than the CPUs available or
+    than ``$DGEN_THREADS`` is reduced with a RuntimeWarning.
     ``method``: ``"parallel"`` (the default: the threads ``max_threads`` allows) or
     ``"sequential"`` (the calling thread only); the bytes are the same either way, anything
     else is a ValueError.
@@ -437,7 +453,9 @@ def fill_buffer(
     bytes as ``generate_buffer(len(buffer), ...)``); returns the byte count.
 
     ``buffer``: writable and C-contiguous (bytearray, memoryview, mmap, numpy array); a
-    read-only or non-contiguous one is a ValueError (dgen-py's type here).
+    read-only or non-contiguous one is a ValueError (dgen-py's type here). ``numa_mode``:
+    ``"force"`` runs the fill threads on the calling CPU's node (your buffer is not moved:
+    pages not yet touched land there); ``"auto"`` and ``"disabled"`` place nothing.
     """
 
 def generate_into_buffer(
@@ -454,7 +472,8 @@ def generate_into_buffer(
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
 ) -> int:
-    """As ``fill_buffer``, with ``numa_node`` (no effect) and ``method`` (see ``generate_buffer``)."""
+    """As ``fill_buffer``, with ``numa_node`` (the fill threads run on that node's CPUs, as in
+    ``generate_buffer``; the buffer is not moved) and ``method`` (see ``generate_buffer``)."""
 
 def create_bytearrays(count: int, size: _Size) -> List[bytearray]:
     """``count`` zero-filled bytearrays of ``size`` bytes each."""
@@ -485,6 +504,8 @@ class BufferPool:
         stream_id: Optional[int] = None,
         compress_codec: str = "lz",
         max_threads: Optional[int] = None,
+        numa_mode: str = "auto",
+        numa_node: Optional[int] = None,
     ) -> "BufferPool": ...
     def next_slice(self, size: _Size) -> BytesView:
         """The stream's next ``size`` bytes (``size`` > 0, else ValueError)."""
@@ -548,8 +569,8 @@ def generate_uniform_vectors(
 
 def get_system_info() -> Optional[Dict[str, Any]]:
     """The machine's topology from ``/sys``: ``num_nodes``, ``physical_cores``,
-    ``logical_cpus``, ``is_uma``, ``deployment_type``, and ``numa_placement`` (always False:
-    dgen_py reports the topology but does not place threads or memory on nodes).
+    ``logical_cpus``, ``is_uma``, ``deployment_type``, and ``numa_placement``: whether this
+    process may place threads and memory on nodes (the kernel allows the NUMA calls).
     """
 
 def get_numa_info() -> Optional[Dict[str, Any]]:
@@ -563,9 +584,10 @@ class Generator:
     position, so the concatenation of all chunks equals ``generate_buffer(size, ...)`` and
     ``write_file(..., size, ...)`` with the same seed and stream id, whatever the chunk sizes.
 
-    ``numa_mode``, ``numa_node`` and ``block_size`` are accepted for dgen-py compatibility and
-    have no effect. ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the
-    calling thread only; more than the CPUs available is capped with a RuntimeWarning.
+    ``numa_mode`` / ``numa_node``: as for ``generate_buffer`` (the fill threads are pinned to
+    the node; ``get_chunk``'s buffers are placed on it; ``fill_chunk`` fills your buffer from
+    the node's CPUs without moving it). ``block_size`` is accepted and has no effect.
+    ``max_threads``: as for ``generate_buffer``.
     ``seed``: None draws a random seed (see ``.seed``). ``stream_id`` defaults to 0 (note that
     ``write_file`` derives it from the file's path unless given). ``method``: ``"parallel"``
     or ``"sequential"`` (the calling thread only), as for ``generate_buffer``.

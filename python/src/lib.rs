@@ -6,6 +6,7 @@
 //! The public documentation lives in the stubs, `dgen_py/_dgen.pyi`.
 
 mod args;
+mod block;
 mod buffer;
 mod bytesview;
 mod compat;
@@ -15,6 +16,7 @@ mod io;
 mod progress;
 mod stats;
 mod system;
+mod threads;
 mod verify;
 
 use pyo3::prelude::*;
@@ -56,6 +58,11 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;
     // setattr, not add: keeps it out of __all__.
     m.setattr("_panic_for_tests", wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.setattr("_record_runs", wrap_pyfunction!(threads::_record_runs, m)?)?;
+    m.setattr(
+        "_memory_policy",
+        wrap_pyfunction!(threads::_memory_policy, m)?,
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 use crate::args;
 use crate::buffer::ReadableBuffer;
 use crate::errors::no_panic;
-use crate::generator::{Threads, PARALLEL_FROM, SIGNAL_CHECK_BYTES};
+use crate::generator::SIGNAL_CHECK_BYTES;
+use crate::threads::{Threads, PARALLEL_FROM};
 use dgen::diagnose::{diagnose, Finding};
 use dgen::pipeline::{check, check_parallel, Check};
 use pyo3::prelude::*;
