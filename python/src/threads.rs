@@ -218,8 +218,13 @@ impl Threads {
         }
     }
 
-    /// Fills `buf` with the stream's bytes at `offset`. Call with the GIL released.
+    /// Fills `buf` with the stream's bytes at `offset`. Call with the GIL released. Below
+    /// [`PARALLEL_FROM`] bytes an unplaced fill runs on the calling thread (a hand-off to the
+    /// pool would cost more than it saves); a placed one runs on the node's threads.
     pub(crate) fn fill(&self, gen: &dgen::Generator, offset: u64, buf: &mut [u8]) {
+        if buf.len() < PARALLEL_FROM && self.placement.is_none() {
+            return gen.fill(offset, buf);
+        }
         self.run(|parallel| {
             if parallel && buf.len() >= PARALLEL_FROM {
                 gen.fill_parallel(offset, buf)
