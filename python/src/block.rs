@@ -1,12 +1,62 @@
-//! [`Block`]: the memory behind `BytesView`s and `BufferPool` blocks: zero-filled, page-aligned
-//! (so a NUMA placement covers every page of it), and remembering whether it was placed, so that
-//! freeing it leaves no node policy behind.
+//! [`Block`]: the memory behind `BytesView`s and `BufferPool` blocks: page-aligned (so a NUMA
+//! placement covers every page of it), remembering whether it was placed (so that freeing it
+//! leaves no node policy behind), and recycled through a small bounded cache of freed blocks.
+//!
+//! The cache: generating into fresh memory costs a page fault per 4 KiB page, which dominates
+//! `generate_buffer` (the kernel zeroes and maps each page on first touch). A large unplaced block
+//! that is freed (its last `BytesView` gone) is kept, up to [`cache_limit`] bytes in all (1 GiB
+//! unless `DGEN_BUFFER_CACHE` says otherwise; 0 turns it off), and the next request of the same
+//! length takes it back with its pages already resident. The cost is that memory: at most the
+//! limit stays allocated after the views are gone.
 
-use pyo3::exceptions::PyMemoryError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::PyResult;
 use std::alloc::Layout;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
+use std::sync::{Mutex, OnceLock};
+
+/// Blocks below this size are not cached (the allocator serves them well).
+const CACHE_FROM: usize = 8 << 20;
+/// At most this many blocks are kept.
+const CACHE_BLOCKS: usize = 4;
+/// The cache's default limit in bytes.
+const CACHE_DEFAULT: u64 = 1 << 30;
+
+/// A freed block kept for reuse: its allocation (`len` bytes, page-aligned), contents stale.
+struct Spare {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a Spare is an allocation no one else references; whoever takes it owns it.
+unsafe impl Send for Spare {}
+
+static CACHE: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
+static LIMIT: OnceLock<u64> = OnceLock::new();
+
+/// The cache's limit in bytes: `DGEN_BUFFER_CACHE` (a size: `0`, `512M`, `2GiB`...) or 1 GiB;
+/// read once per process. A malformed value is a ValueError naming it.
+pub(crate) fn cache_limit() -> PyResult<u64> {
+    if let Some(&l) = LIMIT.get() {
+        return Ok(l);
+    }
+    let limit = match std::env::var("DGEN_BUFFER_CACHE") {
+        Err(_) => CACHE_DEFAULT,
+        Ok(text) => dgen::size::parse_size("DGEN_BUFFER_CACHE", &text)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?,
+    };
+    Ok(*LIMIT.get_or_init(|| limit))
+}
+
+/// Frees an allocation made by [`Block::zeroed`].
+///
+/// # Safety
+/// `ptr` must come from `Block::zeroed` with this `len` (> 0) and be freed once.
+unsafe fn dealloc(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: per the contract, the layout is the one it was allocated with (valid then).
+    unsafe { std::alloc::dealloc(ptr.as_ptr(), Layout::from_size_align_unchecked(len, PAGE)) };
+}
 
 /// Alignment of every block: a page, so that `mbind` can place all of it.
 const PAGE: usize = 4096;
@@ -49,6 +99,23 @@ impl Block {
         })
     }
 
+    /// `len` bytes whose contents are unspecified (the caller overwrites every byte): a cached
+    /// block of that length when there is one (its pages resident), else [`Block::zeroed`].
+    pub(crate) fn for_overwrite(len: usize) -> PyResult<Self> {
+        if len >= CACHE_FROM && cache_limit()? > 0 {
+            let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = cache.iter().position(|s| s.len == len) {
+                let spare = cache.swap_remove(i);
+                return Ok(Block {
+                    ptr: spare.ptr,
+                    len: spare.len,
+                    placed: false,
+                });
+            }
+        }
+        Block::zeroed(len)
+    }
+
     /// Notes that the block was bound to a NUMA node (its policy is reset when it is freed).
     pub(crate) fn set_placed(&mut self) {
         self.placed = true;
@@ -79,13 +146,19 @@ impl Drop for Block {
         if self.placed {
             // Best effort: a failure leaves the policy, which only affects placement.
             let _ = dgen::numa::reset_memory(self.ptr.as_ptr(), self.len);
+        } else if self.len >= CACHE_FROM {
+            let limit = LIMIT.get().copied().unwrap_or(0);
+            let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+            let held: u64 = cache.iter().map(|s| s.len as u64).sum();
+            if cache.len() < CACHE_BLOCKS && held + self.len as u64 <= limit {
+                cache.push(Spare {
+                    ptr: self.ptr,
+                    len: self.len,
+                });
+                return;
+            }
         }
-        // SAFETY: allocated in `zeroed` with this layout (it was valid then), freed once here.
-        unsafe {
-            std::alloc::dealloc(
-                self.ptr.as_ptr(),
-                Layout::from_size_align_unchecked(self.len, PAGE),
-            )
-        };
+        // SAFETY: allocated in `zeroed` with this length, freed once here (not cached).
+        unsafe { dealloc(self.ptr, self.len) };
     }
 }

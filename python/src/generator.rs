@@ -248,7 +248,12 @@ pub(crate) fn new_vec(
     threads: &Threads,
     fill: impl Fn(u64, &mut [u8]) + Send + Sync,
 ) -> PyResult<Block> {
-    let mut buf = Block::zeroed(len)?;
+    // Every byte is filled below: a cached block (pages resident) serves when unplaced.
+    let mut buf = if threads.places_memory() {
+        Block::zeroed(len)?
+    } else {
+        Block::for_overwrite(len)?
+    };
     threads.place_memory(&mut buf)?;
     fill_in_pieces(py, &mut buf, fill)?;
     Ok(buf)

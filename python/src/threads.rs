@@ -234,6 +234,11 @@ impl Threads {
         })
     }
 
+    /// Whether memory allocated for this call is placed on a node.
+    pub(crate) fn places_memory(&self) -> bool {
+        self.placement.as_ref().is_some_and(|p| p.memory)
+    }
+
     /// Places `block`, freshly allocated and not yet touched, on the node (when placed).
     pub(crate) fn place_memory(&self, block: &mut Block) -> PyResult<()> {
         match &self.placement {
