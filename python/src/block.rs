@@ -1,6 +1,8 @@
-//! [`Block`]: the memory behind `BytesView`s and `BufferPool` blocks: page-aligned (so a NUMA
-//! placement covers every page of it), remembering whether it was placed (so that freeing it
-//! leaves no node policy behind), and recycled through a small bounded cache of freed blocks.
+//! [`Block`]: the memory behind `BytesView`s and `BufferPool` blocks. From 64 KiB on, an
+//! anonymous mapping of its own (page-aligned, so a NUMA placement covers all of it; zero and not
+//! resident until first touched, so the fill threads take the page faults in parallel; unmapped,
+//! policy and all, when freed); below, a heap allocation. Large unplaced blocks are recycled
+//! through a small bounded cache of freed blocks.
 //!
 //! The cache: generating into fresh memory costs a page fault per 4 KiB page, which dominates
 //! `generate_buffer` (the kernel zeroes and maps each page on first touch). A large unplaced block
@@ -9,11 +11,10 @@
 //! length takes it back with its pages already resident. The cost is that memory: at most the
 //! limit stays allocated after the views are gone.
 
+use memmap2::MmapMut;
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::PyResult;
-use std::alloc::Layout;
 use std::ops::{Deref, DerefMut};
-use std::ptr::NonNull;
 use std::sync::{Mutex, OnceLock};
 
 /// Blocks below this size are not cached (the allocator serves them well).
@@ -22,17 +23,11 @@ const CACHE_FROM: usize = 8 << 20;
 const CACHE_BLOCKS: usize = 4;
 /// The cache's default limit in bytes.
 const CACHE_DEFAULT: u64 = 1 << 30;
+/// Blocks from this size on get a mapping of their own.
+const MAP_FROM: usize = 64 << 10;
 
-/// A freed block kept for reuse: its allocation (`len` bytes, page-aligned), contents stale.
-struct Spare {
-    ptr: NonNull<u8>,
-    len: usize,
-}
-
-// SAFETY: a Spare is an allocation no one else references; whoever takes it owns it.
-unsafe impl Send for Spare {}
-
-static CACHE: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
+/// Freed mappings kept for reuse (contents stale, pages resident).
+static CACHE: Mutex<Vec<MmapMut>> = Mutex::new(Vec::new());
 static LIMIT: OnceLock<u64> = OnceLock::new();
 
 /// The cache's limit in bytes: `DGEN_BUFFER_CACHE` (a size: `0`, `512M`, `2GiB`...) or 1 GiB;
@@ -49,66 +44,51 @@ pub(crate) fn cache_limit() -> PyResult<u64> {
     Ok(*LIMIT.get_or_init(|| limit))
 }
 
-/// Frees an allocation made by [`Block::zeroed`].
-///
-/// # Safety
-/// `ptr` must come from `Block::zeroed` with this `len` (> 0) and be freed once.
-unsafe fn dealloc(ptr: NonNull<u8>, len: usize) {
-    // SAFETY: per the contract, the layout is the one it was allocated with (valid then).
-    unsafe { std::alloc::dealloc(ptr.as_ptr(), Layout::from_size_align_unchecked(len, PAGE)) };
+/// Where a block's bytes live.
+enum Mem {
+    /// An anonymous mapping of its own.
+    Map(MmapMut),
+    /// A heap allocation (small blocks).
+    Heap(Vec<u8>),
 }
 
-/// Alignment of every block: a page, so that `mbind` can place all of it.
-const PAGE: usize = 4096;
-
-/// Zero-filled bytes owned by Rust and shared with Python through `BytesView`.
+/// Bytes owned by Rust and shared with Python through `BytesView`.
 pub(crate) struct Block {
-    ptr: NonNull<u8>,
-    len: usize,
-    /// Bound to a NUMA node: the range's policy is reset before it is freed (a freed heap range
-    /// keeps its policy, and the next allocation reusing it would land on the node too).
+    mem: Mem,
+    /// Bound to a NUMA node: a heap block's policy is reset before it is freed (a freed heap
+    /// range keeps its policy, and the next allocation reusing it would land on the node too);
+    /// a placed mapping is never cached.
     placed: bool,
 }
 
-// SAFETY: a Block owns its bytes exclusively (like a Vec<u8>); shared access is read-only
-// through `&Block`, mutation needs `&mut Block`.
-unsafe impl Send for Block {}
-// SAFETY: as above: `&Block` only reads.
-unsafe impl Sync for Block {}
-
 impl Block {
-    /// `len` zero bytes, page-aligned; `MemoryError` when they cannot be had (never the process
-    /// abort of a failed `vec!`). Large ones come straight from the kernel, with no zeroing pass.
+    /// `len` zero bytes; `MemoryError` when they cannot be had (never the process abort of a
+    /// failed `vec!`). From 64 KiB on, a fresh anonymous mapping: no zeroing pass, no page
+    /// resident until the fill touches it.
     pub(crate) fn zeroed(len: usize) -> PyResult<Self> {
-        if len == 0 {
-            return Ok(Block {
-                ptr: NonNull::dangling(),
-                len: 0,
-                placed: false,
-            });
-        }
-        let too_big = || PyMemoryError::new_err(format!("cannot allocate {len} bytes"));
-        let layout = Layout::from_size_align(len, PAGE).map_err(|_| too_big())?;
-        // SAFETY: `layout` has a non-zero size (len > 0).
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(ptr).ok_or_else(too_big)?;
-        Ok(Block {
-            ptr,
-            len,
-            placed: false,
-        })
+        let too_big =
+            |e: String| PyMemoryError::new_err(format!("cannot allocate {len} bytes: {e}"));
+        let mem = if len >= MAP_FROM {
+            Mem::Map(MmapMut::map_anon(len).map_err(|e| too_big(e.to_string()))?)
+        } else {
+            let mut v = Vec::new();
+            v.try_reserve_exact(len)
+                .map_err(|e| too_big(e.to_string()))?;
+            v.resize(len, 0);
+            Mem::Heap(v)
+        };
+        Ok(Block { mem, placed: false })
     }
 
     /// `len` bytes whose contents are unspecified (the caller overwrites every byte): a cached
-    /// block of that length when there is one (its pages resident), else [`Block::zeroed`].
+    /// mapping of that length when there is one (its pages resident), else [`Block::zeroed`].
     pub(crate) fn for_overwrite(len: usize) -> PyResult<Self> {
         if len >= CACHE_FROM && cache_limit()? > 0 {
             let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(i) = cache.iter().position(|s| s.len == len) {
-                let spare = cache.swap_remove(i);
+            if let Some(i) = cache.iter().position(|m| m.len() == len) {
+                let map = cache.swap_remove(i);
                 return Ok(Block {
-                    ptr: spare.ptr,
-                    len: spare.len,
+                    mem: Mem::Map(map),
                     placed: false,
                 });
             }
@@ -116,7 +96,7 @@ impl Block {
         Block::zeroed(len)
     }
 
-    /// Notes that the block was bound to a NUMA node (its policy is reset when it is freed).
+    /// Notes that the block was bound to a NUMA node.
     pub(crate) fn set_placed(&mut self) {
         self.placed = true;
     }
@@ -125,40 +105,40 @@ impl Block {
 impl Deref for Block {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr` holds `len` initialised (zeroed, then written) bytes owned by `self`
-        // (or is dangling with len 0, which a slice allows).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        match &self.mem {
+            Mem::Map(m) => m,
+            Mem::Heap(v) => v,
+        }
     }
 }
 
 impl DerefMut for Block {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `deref`, and `&mut self` makes this the only reference.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        match &mut self.mem {
+            Mem::Map(m) => m,
+            Mem::Heap(v) => v,
+        }
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
-        if self.len == 0 {
-            return;
-        }
-        if self.placed {
-            // Best effort: a failure leaves the policy, which only affects placement.
-            let _ = dgen::numa::reset_memory(self.ptr.as_ptr(), self.len);
-        } else if self.len >= CACHE_FROM {
-            let limit = LIMIT.get().copied().unwrap_or(0);
-            let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-            let held: u64 = cache.iter().map(|s| s.len as u64).sum();
-            if cache.len() < CACHE_BLOCKS && held + self.len as u64 <= limit {
-                cache.push(Spare {
-                    ptr: self.ptr,
-                    len: self.len,
-                });
-                return;
+        match std::mem::replace(&mut self.mem, Mem::Heap(Vec::new())) {
+            Mem::Heap(v) if self.placed => {
+                // Best effort: a failure leaves the policy, which only affects placement.
+                let _ = dgen::numa::reset_memory(v.as_ptr(), v.len());
             }
+            Mem::Map(m) if !self.placed && m.len() >= CACHE_FROM => {
+                let limit = LIMIT.get().copied().unwrap_or(0);
+                let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+                let held: u64 = cache.iter().map(|m| m.len() as u64).sum();
+                if cache.len() < CACHE_BLOCKS && held + m.len() as u64 <= limit {
+                    cache.push(m);
+                }
+                // Otherwise `m` is unmapped here.
+            }
+            // Unmapped (a mapping's policy goes with it) or freed.
+            _ => {}
         }
-        // SAFETY: allocated in `zeroed` with this length, freed once here (not cached).
-        unsafe { dealloc(self.ptr, self.len) };
     }
 }
