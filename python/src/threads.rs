@@ -181,7 +181,8 @@ impl Threads {
     /// The threads of an in-memory call with dgen-py's `method` (`"parallel"` keeps the count,
     /// `"sequential"` runs on the calling thread; same bytes either way), on `placement`'s node:
     /// pool threads pinned to its CPUs and memory allocated by the call placed there. One thread
-    /// means the calling thread, which is not pinned; the memory is still placed.
+    /// unplaced, or `"sequential"`, means the calling thread (not pinned; the memory is still
+    /// placed).
     pub(crate) fn placed(
         max_threads: Option<&Bound<'_, PyAny>>,
         method: &str,
@@ -197,7 +198,9 @@ impl Threads {
                 )))
             }
         };
-        let pool = if n > 1 {
+        // Placed: even one thread is a pinned pool thread (only "sequential" means the caller).
+        let pinned_one = placement.is_some() && method == "parallel";
+        let pool = if n > 1 || pinned_one {
             Some(pool_of(n, placement.as_ref())?)
         } else {
             None

@@ -155,9 +155,10 @@ def test_force_places_returned_memory_on_the_node(call):
 
 
 @needs_numa_calls
-def test_threads_are_pinned_to_the_node_cpus_within_the_process_cpu_set():
-    """Run in a child restricted to one CPU of node 0: the placement's CPU set is the node's
-    CPUs this process may use, and the fill threads run there."""
+def test_placement_keeps_to_the_process_cpu_set():
+    """In a child restricted to one CPU of node 0, the placement's CPU set is the node's CPUs the
+    process may use, and its (one, pinned) fill thread may run there only. (That pinning itself
+    narrows a thread's CPUs is tested in the core, `numa::tests`, with a one-CPU placement.)"""
     import subprocess, sys
     code = (
         "import os, dgen_py\nfrom dgen_py import _dgen\n"
