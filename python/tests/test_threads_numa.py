@@ -116,6 +116,16 @@ def test_thread_count_precedence(name, target, clean_env):
             assert _record(_call(name, target, threads=2))[0][0] == 1
 
 
+def test_bench_rolling_pool_follows_the_environment(clean_env):
+    """bench_rolling_pool has no thread argument (as in dgen-py 0.3.0): the environment rules."""
+    call = lambda: dgen_py.bench_rolling_pool(3 * MiB, 3 * MiB)  # noqa: E731 (slices over 1 MiB use the threads)
+    assert _record(call)[0][0] == len(CPUS)
+    clean_env.setenv("RAYON_NUM_THREADS", "1")
+    assert _record(call)[0][0] == 1
+    clean_env.setenv("DGEN_THREADS", str(len(CPUS)))
+    assert _record(call)[0][0] == len(CPUS)
+
+
 def test_rayon_num_threads_is_capped_at_the_cpus(clean_env):
     clean_env.setenv("RAYON_NUM_THREADS", str(len(CPUS) + 5))
     assert _record(lambda: dgen_py.generate_buffer(3 * MiB))[0][0] == len(CPUS)
