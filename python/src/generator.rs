@@ -17,7 +17,8 @@ const DEFAULT_CHUNK: u64 = 32 << 20;
 /// A stream of `size` bytes produced chunk by chunk into your own buffers (dgen-py's shapes).
 /// Chunks are the stream's bytes at the current position: concatenated, they equal
 /// `generate_buffer(size, ...)` and `write_file(...)` output for the same seed and stream id.
-/// `seed=None` draws one (see `.seed`). `max_threads`: None or 0 = every CPU, 1 = this thread.
+/// `seed=None` draws one (see `.seed`). `max_threads`: the rule of `threads.rs` (None or 0: the
+/// environment, else every CPU), 1 = one thread.
 /// `numa_mode` / `numa_node`: the fill threads are pinned to the node's CPUs and `get_chunk`'s
 /// buffers placed on it (see `threads.rs`); `block_size` is accepted and has no effect.
 #[pyclass(module = "dgen_py", name = "Generator")]
@@ -298,7 +299,8 @@ pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 /// Returns the first `size` bytes of the stream as a `BytesView` (filled with the GIL released).
 ///
 /// Same bytes as `Generator(...).fill_chunk` and `write_file` for the same seed and stream id.
-/// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = this thread; `method`:
+/// `max_threads`: the rule of `threads.rs` (None or 0: `DGEN_THREADS`, `RAYON_NUM_THREADS`, else
+/// every CPU), 1 = this thread; `method`:
 /// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` place the
 /// buffer and the fill threads on a NUMA node (see `threads.rs`).
 #[pyfunction]

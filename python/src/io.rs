@@ -260,7 +260,8 @@ fn write_options(
 /// device (its whole size). `seed=None` draws a random seed (reported as `stats.seed`);
 /// `stream_id=None` (or `"path"`) derives it from the file's canonical absolute path (plus the
 /// host name for a block device), `"name"` from the file name only (the old rule), an int is
-/// used as is. `threads=None` uses every CPU;
+/// used as is. `threads=None`: `DGEN_THREADS`, `RAYON_NUM_THREADS`, else every CPU (threads.rs);
+/// `numa_mode` / `numa_node` pin the run's workers and place its pool (threads.rs, `dgen::numa`);
 /// `buffer_count=None` picks `2 * threads + queue_depth`.
 ///
 /// `progress(bytes_done, total)` is called from this thread at most ~10 times a second and once
