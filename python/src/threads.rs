@@ -132,6 +132,9 @@ pub(crate) struct Threads {
 /// Pools kept for reuse, by thread count and placement (starting threads on every call would
 /// cost more than a small fill). Bounded: a new kind of pool past the limit replaces one.
 static POOLS: Mutex<Vec<(PoolKey, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+/// The process the kept pools belong to: a child made by `fork` (multiprocessing's default on
+/// Linux) inherits the list but not the threads, so it must start its own.
+static POOLS_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 /// A kept pool's thread count and placement.
 type PoolKey = (usize, Option<Placement>);
 const POOLS_KEPT: usize = 8;
@@ -141,6 +144,14 @@ const POOLS_KEPT: usize = 8;
 fn pool_of(n: usize, placement: Option<&Placement>) -> PyResult<Arc<rayon::ThreadPool>> {
     let key = (n, placement.cloned());
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id();
+    if POOLS_PID.swap(pid, Ordering::Relaxed) != pid {
+        // Forked (or first use): the pools' threads do not exist here. Forget them without
+        // dropping (dropping would signal threads that are not there).
+        for (_, stale) in pools.drain(..) {
+            std::mem::forget(stale);
+        }
+    }
     if let Some((_, p)) = pools.iter().find(|(k, _)| *k == key) {
         return Ok(p.clone());
     }

@@ -215,3 +215,19 @@ def test_bad_numa_arguments():
         dgen_py.write_file("/dev/null", 10, numa_node=-1)
     with pytest.raises(ValueError, match="not a node number"):
         dgen_py.generate_buffer(10, numa_node=2**40)
+
+
+def test_a_forked_child_starts_its_own_threads():
+    """multiprocessing's fork: the parent's kept pools have no threads in the child."""
+    import subprocess, sys
+    code = (
+        "import os, dgen_py\n"
+        "ref = bytes(dgen_py.generate_buffer(3 << 20, seed=8, max_threads=2))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = bytes(dgen_py.generate_buffer(3 << 20, seed=8, max_threads=2)) == ref\n"
+        "    os._exit(0 if ok else 1)\n"
+        "print(os.waitpid(pid, 0)[1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "0", out.stderr
