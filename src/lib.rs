@@ -4,6 +4,7 @@
 //! * [`gen`]: the bytes, a pure function of `(seed, stream id, parameters, offset)`.
 //! * [`map`]: which content each block of a target holds after overwrites, its file and journal.
 //! * [`io`]: the io_uring ring and short-transfer policy shared by the pipeline and the fio engine.
+//! * [`numa`]: the NUMA topology and placement of threads and memory on a node.
 //! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
 //! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
 
@@ -13,6 +14,7 @@ pub mod error;
 pub mod gen;
 pub mod io;
 pub mod map;
+pub mod numa;
 pub mod params;
 pub mod pipeline;
 pub mod size;

@@ -6,7 +6,8 @@ offset): the same parameters give the same bytes whichever way they are produced
 
 * ``write_file`` / ``write_files``: stream any size to files or block devices at device speed
   (generation on worker threads, io_uring or pwrite, O_DIRECT), with the GIL released.
-* ``read_and_validate``: read a file back and check every byte.
+* ``read_and_validate``: read a file back and check every byte; ``verify_buffer``: check an
+  object held in memory against the stream at its offset.
 * ``Generator`` / ``generate_buffer``: the bytes into your own buffers (dgen-py compatible shapes).
 * Every other public name of dgen-py 0.3.0 (``generate_data``, ``fill_buffer``,
   ``generate_into_buffer``, ``BufferPool``, ``BytesView``, ``create_bytearrays``,
@@ -20,6 +21,7 @@ from ._dgen import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_DEDUP_UNIT,
     DEFAULT_QUEUE_DEPTH,
+    BufferCheck,
     BufferPool,
     BytesView,
     Generator,
@@ -38,6 +40,7 @@ from ._dgen import (
     get_system_info,
     normalize_rows,
     read_and_validate,
+    verify_buffer,
     write_file,
     write_files,
 )
@@ -49,6 +52,7 @@ __all__ = [
     "DEFAULT_BUFFER_SIZE",
     "DEFAULT_DEDUP_UNIT",
     "DEFAULT_QUEUE_DEPTH",
+    "BufferCheck",
     "BufferPool",
     "BytesView",
     "Generator",
@@ -68,6 +72,7 @@ __all__ = [
     "get_system_info",
     "normalize_rows",
     "read_and_validate",
+    "verify_buffer",
     "write_file",
     "write_files",
 ]

@@ -38,6 +38,8 @@ __all__ = [
     "generate_uniform_vectors",
     "get_system_info",
     "get_numa_info",
+    "verify_buffer",
+    "BufferCheck",
 ]
 __version__: str
 #: Default size of each pool buffer and of each write: 8 MiB.
@@ -130,6 +132,80 @@ class VerifyStats:
     def to_dict(self) -> Dict[str, Any]:
         """Every field as a plain dict."""
 
+@final
+class BufferCheck:
+    """What ``verify_buffer`` (and ``BufferPool.verify``, ``Generator.verify``) reports. A
+    mismatch is reported here, not raised; ``bool(check)`` is ``check.is_clean``."""
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the buffer's first byte."""
+    @property
+    def bytes_checked(self) -> int:
+        """Bytes compared (the buffer's length)."""
+    @property
+    def mismatched_blocks(self) -> int:
+        """4 KiB blocks (aligned in the stream) holding at least one wrong byte."""
+    @property
+    def first_mismatch_offset(self) -> Optional[int]:
+        """Stream offset of the first wrong byte; None when every byte matched."""
+    @property
+    def is_clean(self) -> bool:
+        """True when every byte matched."""
+    @property
+    def finding_offset(self) -> Optional[int]:
+        """Stream offset of the 4 KiB unit diagnosed (the one holding the first wrong byte)."""
+    @property
+    def finding(self) -> Optional[str]:
+        """What that unit holds, in words; None when clean or when the buffer does not hold the
+        unit's first bytes (its in-band header)."""
+    @property
+    def finding_kind(self) -> Optional[str]:
+        """The same as a keyword: ``"unrecognised"`` (zeros, another seed or tool, a corrupted
+        header), ``"other_stream"``, ``"other_run"``, ``"corrupted"``, ``"misdirected"``,
+        ``"lost_write"``, ... (``dgen::diagnose::Finding``)."""
+    @property
+    def zeros(self) -> Optional[bool]:
+        """For ``"unrecognised"``: whether every byte of the unit is zero; else None."""
+    @property
+    def seed(self) -> int: ...
+    @property
+    def stream_id(self) -> int: ...
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """Every field as a plain dict."""
+
+def verify_buffer(
+    buf: Buffer,
+    offset: _Size,
+    dedup_ratio: float = 1.0,
+    compress_ratio: float = 1.0,
+    *,
+    seed: int,
+    dedup_unit: Optional[_Size] = None,
+    stream_id: Optional[int] = None,
+    compress_codec: str = "lz",
+    max_threads: Optional[int] = None,
+) -> BufferCheck:
+    """Compares ``buf`` with the stream's bytes at ``[offset, offset + len(buf))``.
+
+    For objects read back from storage: a payload from ``generate_buffer``, ``Generator`` or
+    ``BufferPool`` (or a range of a ``write_file`` file) is a pure function of the seed, stream
+    id, ratios, ``dedup_unit``, ``compress_codec`` and its offset in the stream, so keeping
+    ``(seed, offset)`` per object is enough to check it. ``buf``: any C-contiguous buffer
+    (bytes, ``BytesView``, bytearray, memoryview, mmap, numpy). ``seed`` is required;
+    ``stream_id`` None is 0 (the in-memory default; a file's is ``WriteStats.stream_id``).
+    ``max_threads`` as for ``generate_buffer``; the GIL is released while comparing.
+
+    A mismatch is reported, not raised (as by ``read_and_validate``): ``first_mismatch_offset``,
+    ``mismatched_blocks`` and, from the first wrong 4 KiB unit's in-band header, what it holds
+    (``finding``, ``finding_kind``). Not in dgen-py 0.3.0.
+
+    Raises:
+        ValueError: a bad argument (negative offset, a range past 2**64, a ratio below 1, ...).
+        TypeError: ``buf`` has no C-contiguous buffer; ``seed`` missing.
+    """
+
 def write_file(
     path: _StrPath,
     size: Optional[_Size],
@@ -149,6 +225,8 @@ def write_file(
     stream_id: Union[None, int, str] = None,
     compress_codec: str = "lz",
     map: Optional[_StrPath] = None,
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -181,7 +259,13 @@ def write_file(
             io_uring, pwrite on I/O threads (the fallback is reported in the stats).
         dedup_unit: dedup block size, a power of two from 4 KiB to 16 MiB; None: 128 KiB.
         seed: None draws a random seed; it is reported as ``WriteStats.seed``.
-        threads: generator threads; None or 0: ``$DGEN_THREADS`` when set, else one per CPU.
+        threads: generator threads; None or 0: ``$DGEN_THREADS``, else ``$RAYON_NUM_THREADS``,
+            else one per CPU (of the NUMA node when placed); never more than ``$DGEN_THREADS``.
+        numa_mode, numa_node: NUMA placement of the run (ours; see the README's NUMA section):
+            ``"auto"`` (default) places on ``numa_node`` when given on a multi-node machine,
+            ``"force"`` always places (on ``numa_node``, else the calling CPU's node) and raises
+            ValueError naming ``numa_node`` when it cannot, ``"disabled"`` never. Placed runs
+            pin the generator threads to the node's CPUs and put the buffer pool on the node.
         queue_depth: writes in flight; None: 4 (DEFAULT_QUEUE_DEPTH).
         fsync: fsync at the end (counted in the duration).
         progress: ``progress(bytes_done, total)``, called from the calling thread at most ~10 times a second and once more at the end; raising from it stops the run (the exception propagates).
@@ -233,6 +317,8 @@ def write_files(
     progress: Optional[_ProgressCallback] = None,
     stream_ids: Optional[Sequence[Union[int, str]]] = None,
     compress_codec: str = "lz",
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
@@ -260,6 +346,8 @@ def read_and_validate(
     progress: Optional[_ProgressCallback] = None,
     compress_codec: str = "lz",
     map: Optional[_StrPath] = None,
+    numa_mode: str = "auto",
+    numa_node: Optional[int] = None,
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -302,9 +390,13 @@ def generate_buffer(
 ) -> "BytesView":
     """Returns the first ``size`` bytes of the stream as a ``BytesView`` (GIL released while filling).
 
-    ``numa_mode`` and ``numa_node`` are accepted for dgen-py compatibility and have no effect.
-    ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the calling thread
-    only; more than the CPUs available is capped to them with a RuntimeWarning.
+    ``numa_mode`` / ``numa_node``: ``"auto"`` places the buffer and the fill threads on
+    ``numa_node`` when given on a multi-node machine (a missing node is a RuntimeWarning),
+    ``"force"`` always does (on ``numa_node``, else the calling CPU's node; ValueError naming
+    ``numa_node`` when impossible), ``"disabled"`` never (dgen-py 0.3.0 ignored both).
+    ``max_threads``: None or 0 uses ``$DGEN_THREADS``, else ``$RAYON_NUM_THREADS``, else every
+    CPU (the node's when placed); 1 the calling thread only; more than the CPUs available or
+    than ``$DGEN_THREADS`` is reduced with a RuntimeWarning.
     ``method``: ``"parallel"`` (the default: the threads ``max_threads`` allows) or
     ``"sequential"`` (the calling thread only); the bytes are the same either way, anything
     else is a ValueError.
@@ -361,7 +453,9 @@ def fill_buffer(
     bytes as ``generate_buffer(len(buffer), ...)``); returns the byte count.
 
     ``buffer``: writable and C-contiguous (bytearray, memoryview, mmap, numpy array); a
-    read-only or non-contiguous one is a ValueError (dgen-py's type here).
+    read-only or non-contiguous one is a ValueError (dgen-py's type here). ``numa_mode``:
+    ``"force"`` runs the fill threads on the calling CPU's node (your buffer is not moved:
+    pages not yet touched land there); ``"auto"`` and ``"disabled"`` place nothing.
     """
 
 def generate_into_buffer(
@@ -378,7 +472,8 @@ def generate_into_buffer(
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
 ) -> int:
-    """As ``fill_buffer``, with ``numa_node`` (no effect) and ``method`` (see ``generate_buffer``)."""
+    """As ``fill_buffer``, with ``numa_node`` (the fill threads run on that node's CPUs, as in
+    ``generate_buffer``; the buffer is not moved) and ``method`` (see ``generate_buffer``)."""
 
 def create_bytearrays(count: int, size: _Size) -> List[bytearray]:
     """``count`` zero-filled bytearrays of ``size`` bytes each."""
@@ -409,6 +504,8 @@ class BufferPool:
         stream_id: Optional[int] = None,
         compress_codec: str = "lz",
         max_threads: Optional[int] = None,
+        numa_mode: str = "auto",
+        numa_node: Optional[int] = None,
     ) -> "BufferPool": ...
     def next_slice(self, size: _Size) -> BytesView:
         """The stream's next ``size`` bytes (``size`` > 0, else ValueError)."""
@@ -427,6 +524,10 @@ class BufferPool:
     @property
     def position(self) -> int:
         """Bytes handed out so far (the stream offset of the next slice)."""
+    def verify(self, buf: Buffer, offset: _Size) -> BufferCheck:
+        """Checks ``buf`` against this pool's stream at ``offset`` (the ``position`` before the
+        slice was taken), as ``verify_buffer`` with the pool's seed, stream id and current
+        ratios (a slice taken before ``reconfigure`` needs ``verify_buffer`` with the old ones)."""
 
 def generate_uniform(
     count: int,
@@ -468,8 +569,8 @@ def generate_uniform_vectors(
 
 def get_system_info() -> Optional[Dict[str, Any]]:
     """The machine's topology from ``/sys``: ``num_nodes``, ``physical_cores``,
-    ``logical_cpus``, ``is_uma``, ``deployment_type``, and ``numa_placement`` (always False:
-    dgen_py reports the topology but does not place threads or memory on nodes).
+    ``logical_cpus``, ``is_uma``, ``deployment_type``, and ``numa_placement``: whether this
+    process may place threads and memory on nodes (the kernel allows the NUMA calls).
     """
 
 def get_numa_info() -> Optional[Dict[str, Any]]:
@@ -483,9 +584,10 @@ class Generator:
     position, so the concatenation of all chunks equals ``generate_buffer(size, ...)`` and
     ``write_file(..., size, ...)`` with the same seed and stream id, whatever the chunk sizes.
 
-    ``numa_mode``, ``numa_node`` and ``block_size`` are accepted for dgen-py compatibility and
-    have no effect. ``max_threads``: None or 0 uses every CPU (or ``$DGEN_THREADS``), 1 the
-    calling thread only; more than the CPUs available is capped with a RuntimeWarning.
+    ``numa_mode`` / ``numa_node``: as for ``generate_buffer`` (the fill threads are pinned to
+    the node; ``get_chunk``'s buffers are placed on it; ``fill_chunk`` fills your buffer from
+    the node's CPUs without moving it). ``block_size`` is accepted and has no effect.
+    ``max_threads``: as for ``generate_buffer``.
     ``seed``: None draws a random seed (see ``.seed``). ``stream_id`` defaults to 0 (note that
     ``write_file`` derives it from the file's path unless given). ``method``: ``"parallel"``
     or ``"sequential"`` (the calling thread only), as for ``generate_buffer``.
@@ -518,6 +620,11 @@ class Generator:
     def get_chunk(self, chunk_size: Optional[_Size] = None) -> Optional[BytesView]:
         """Returns the next ``chunk_size`` bytes (default ``.chunk_size``) as a ``BytesView``,
         or None at the end."""
+    def verify(self, buf: Buffer, position: _Size) -> BufferCheck:
+        """Checks ``buf`` against the bytes this generator produced at ``position`` (what
+        ``position()`` returned before the chunk was produced), with the current seed, as
+        ``verify_buffer`` with this generator's parameters. A chunk produced before the last
+        ``set_seed`` is a ValueError here (use ``verify_buffer`` with its seed)."""
     def reset(self) -> None:
         """Goes back to the start of the stream (same bytes again)."""
     def position(self) -> int:

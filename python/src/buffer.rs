@@ -82,6 +82,18 @@ impl WritableBuffer {
     }
 
     fn get_flags(obj: &Bound<'_, PyAny>, flags: std::os::raw::c_int) -> PyResult<Self> {
+        Self::get_flags_or(
+            obj,
+            flags,
+            "a writable, C-contiguous buffer (bytearray, memoryview, mmap, numpy array)",
+        )
+    }
+
+    fn get_flags_or(
+        obj: &Bound<'_, PyAny>,
+        flags: std::os::raw::c_int,
+        expected: &str,
+    ) -> PyResult<Self> {
         let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
         // SAFETY: `obj` is a live object (we hold the GIL through `Bound`) and `view` points to
         // writable memory for one Py_buffer, which PyObject_GetBuffer fills on success.
@@ -89,8 +101,7 @@ impl WritableBuffer {
         if rc != 0 {
             let cause = PyErr::fetch(obj.py());
             let err = PyTypeError::new_err(format!(
-                "expected a writable, C-contiguous buffer (bytearray, memoryview, mmap, numpy \
-                 array), got {}: {}",
+                "expected {expected}, got {}: {}",
                 obj.get_type().name()?,
                 cause.value(obj.py())
             ));
@@ -131,6 +142,37 @@ impl WritableBuffer {
         // SAFETY: the exporter granted a writable C-contiguous export of `len` bytes at `buf`,
         // valid until PyBuffer_Release (in Drop); `&mut self` keeps this the only Rust slice.
         unsafe { std::slice::from_raw_parts_mut(self.view.buf.cast::<u8>(), len) }
+    }
+}
+
+/// A C-contiguous byte export that is only read (bytes, `BytesView`, bytearray, memoryview,
+/// mmap, numpy array); released on drop. The exporter keeps the memory in place while it is held,
+/// so it can be read with the GIL released.
+pub struct ReadableBuffer {
+    inner: WritableBuffer,
+}
+
+impl ReadableBuffer {
+    /// Requests a C-contiguous byte view of `obj`; `TypeError` when `obj` has none.
+    pub fn get(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let inner = WritableBuffer::get_flags_or(
+            obj,
+            ffi::PyBUF_C_CONTIGUOUS,
+            "a C-contiguous buffer (bytes, BytesView, bytearray, memoryview, mmap, numpy array)",
+        )?;
+        Ok(ReadableBuffer { inner })
+    }
+
+    /// The bytes. Another Python thread may write a writable exporter's memory meanwhile (as with
+    /// any buffer read by native code); the comparison then sees some mix of old and new bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        let len = self.inner.len();
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the exporter granted a C-contiguous export of `len` bytes at `buf`, valid until
+        // PyBuffer_Release (when `inner` drops), which cannot happen while `&self` is borrowed.
+        unsafe { std::slice::from_raw_parts(self.inner.view.buf.cast::<u8>(), len) }
     }
 }
 

@@ -9,6 +9,7 @@
 //! Everything a slot does beyond pointer bookkeeping goes through pyo3 inside [`slot`], which
 //! turns errors into Python exceptions and never lets a panic cross into C.
 
+use crate::block::Block;
 use crate::buffer::ffi as buf_ffi;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::ffi;
@@ -28,7 +29,7 @@ struct RawView {
     /// Length in bytes.
     len: ffi::Py_ssize_t,
     /// `Arc::into_raw` of the bytes' owner: one strong count held by this object.
-    owner: *const Vec<u8>,
+    owner: *const Block,
 }
 
 /// The type object, made once per interpreter.
@@ -43,7 +44,7 @@ pub fn view_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 /// A new `BytesView` of `owner[start..start + len]`, sharing `owner` (no copy).
 pub fn new_view<'py>(
     py: Python<'py>,
-    owner: Arc<Vec<u8>>,
+    owner: Arc<Block>,
     start: usize,
     len: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -63,7 +64,7 @@ pub fn new_view<'py>(
     // SAFETY: `obj` is the new (owned) reference from PyType_GenericAlloc, or NULL.
     let obj = unsafe { Bound::from_owned_ptr_or_err(py, obj)? };
     // `start <= owner.len()` (checked above), so the pointer stays inside (or one past) the
-    // allocation; Vec's pointer is never null, even when empty.
+    // allocation; a Block's (Vec's) pointer is never null, even when empty.
     let data = owner[start..].as_ptr();
     let raw = obj.as_ptr().cast::<RawView>();
     // SAFETY: `obj` is a fresh RawView that nothing else references yet; the fields are plain
@@ -76,8 +77,9 @@ pub fn new_view<'py>(
     Ok(obj)
 }
 
-/// A whole `Vec` as a new `BytesView`.
-pub fn from_vec(py: Python<'_>, bytes: Vec<u8>) -> PyResult<Bound<'_, PyAny>> {
+/// A whole `Block` (or `Vec`) as a new `BytesView`.
+pub fn from_block(py: Python<'_>, bytes: impl Into<Block>) -> PyResult<Bound<'_, PyAny>> {
+    let bytes = bytes.into();
     let len = bytes.len();
     new_view(py, Arc::new(bytes), 0, len)
 }

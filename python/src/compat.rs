@@ -5,12 +5,13 @@
 //! own (`seed`, `dedup_unit`, `stream_id`, `compress_codec`) are keyword-only after them.
 
 use crate::args;
+use crate::block::Block;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
 use crate::errors::no_panic;
-use crate::generator::{
-    check_numa_mode, fill_in_pieces, new_vec, stream_setup, zeroed_vec, Threads,
-};
+use crate::generator::{fill_in_pieces, new_vec, stream_setup, zeroed_vec};
+use crate::threads::{self, Threads};
+use dgen::numa::Placement;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyList};
@@ -75,12 +76,13 @@ fn writable(name: &str, buffer: &Bound<'_, PyAny>, with_format: bool) -> PyResul
 
 /// Fills all of `buffer` with the stream's first bytes; returns the byte count.
 #[allow(clippy::too_many_arguments)]
+/// The threads are pinned to `placement`'s node when given; the caller's buffer is not moved
+/// (pages it has not touched yet land there on first touch by those threads).
 fn fill_whole(
     buffer: &Bound<'_, PyAny>,
     dedup_ratio: f64,
     compress_ratio: f64,
-    max_threads: Option<&Bound<'_, PyAny>>,
-    method: &str,
+    threads: (Option<&Bound<'_, PyAny>>, &str, Option<Placement>),
     seed: Option<&Bound<'_, PyAny>>,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
@@ -89,8 +91,7 @@ fn fill_whole(
     let (gen, threads) = stream_setup(
         dedup_ratio,
         compress_ratio,
-        max_threads,
-        method,
+        threads,
         seed,
         dedup_unit,
         stream_id,
@@ -121,13 +122,12 @@ pub fn fill_buffer(
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
 ) -> PyResult<usize> {
-    check_numa_mode(numa_mode)?;
+    let placement = threads::placement(buffer.py(), numa_mode, None)?;
     fill_whole(
         buffer,
         dedup_ratio,
         compress_ratio,
-        max_threads,
-        "parallel",
+        (max_threads, "parallel", placement),
         seed,
         dedup_unit,
         stream_id,
@@ -155,14 +155,12 @@ pub fn generate_into_buffer(
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
 ) -> PyResult<usize> {
-    check_numa_mode(numa_mode)?;
-    args::opt_count("numa_node", numa_node)?;
+    let placement = threads::placement(buffer.py(), numa_mode, numa_node)?;
     fill_whole(
         buffer,
         dedup_ratio,
         compress_ratio,
-        max_threads,
-        method,
+        (max_threads, method, placement),
         seed,
         dedup_unit,
         stream_id,
@@ -192,8 +190,10 @@ struct PoolState {
     /// Offset of the next byte handed out.
     pos: u64,
     /// The current block and its offset in the stream.
-    block: Arc<Vec<u8>>,
+    block: Arc<Block>,
     block_start: u64,
+    /// The NUMA node blocks are placed on.
+    placement: Option<Placement>,
 }
 
 /// Where the next slice of `size` bytes comes from.
@@ -205,24 +205,33 @@ enum Slice {
 }
 
 impl PoolState {
-    /// A pool at offset 0 with its first block generated. Call with the GIL released.
-    fn new(gen: dgen::Generator) -> Self {
+    /// A pool at offset 0 with its first block generated (on `placement`'s node: a failure to
+    /// place it there is an error under `numa_mode='force'`). Call with the GIL released.
+    fn new(gen: dgen::Generator, placement: Option<Placement>) -> PyResult<Self> {
         let mut state = PoolState {
             gen,
             pos: 0,
-            block: Arc::new(Vec::new()),
+            block: Arc::new(Block::zeroed(0)?),
             block_start: 0,
+            placement,
         };
-        state.refill();
-        state
+        state.refill()?;
+        Ok(state)
     }
 
-    /// Generates a new block starting at `pos`. Call with the GIL released.
-    fn refill(&mut self) {
-        let mut block = vec![0u8; POOL_BLOCK];
+    /// Generates a new block starting at `pos`, on the pool's node when placed (a failure to
+    /// place it is an error under `force`). Call with the GIL released.
+    fn refill(&mut self) -> PyResult<()> {
+        let mut block = Block::zeroed(POOL_BLOCK)?;
+        if let Some(p) = self.placement.as_ref().filter(|p| p.memory) {
+            block.set_placed();
+            p.bind_memory(block.as_ptr(), block.len())
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        }
         self.gen.fill(self.pos, &mut block);
         self.block = Arc::new(block);
         self.block_start = self.pos;
+        Ok(())
     }
 
     /// Bytes of the current block not handed out yet.
@@ -232,24 +241,25 @@ impl PoolState {
 
     /// Takes the next `size` bytes (refilling the block when a slice up to a block does not fit
     /// the rest of it): returns where they are and their offset. Call with the GIL released.
-    fn take(&mut self, size: usize) -> (Slice, u64) {
+    fn take(&mut self, size: usize) -> PyResult<(Slice, u64)> {
         let at = self.pos;
         let slice = if (size as u64) <= self.remaining() {
             Slice::InBlock((at - self.block_start) as usize)
         } else if size <= POOL_BLOCK {
-            self.refill();
+            self.refill()?;
             Slice::InBlock(0)
         } else {
             Slice::Fresh
         };
         self.pos += size as u64;
-        (slice, at)
+        Ok((slice, at))
     }
 }
 
 /// dgen-py's `BufferPool`: `next_slice(size)` hands out successive slices of one stream as
 /// zero-copy `BytesView`s, so the ratios hold in aggregate across the slices as they do in a
 /// file (slices up to 1 MiB share generated 1 MiB blocks; larger ones are generated directly).
+/// `numa_mode` / `numa_node` (ours, keyword-only) place the blocks and fill threads on a node.
 #[pyclass(module = "dgen_py", name = "BufferPool")]
 pub struct BufferPool {
     state: PoolState,
@@ -261,7 +271,7 @@ impl BufferPool {
     #[new]
     #[pyo3(signature = (
         dedup_ratio=1.0, compress_ratio=1.0, *, seed=None, dedup_unit=None, stream_id=None,
-        compress_codec="lz", max_threads=None))]
+        compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -272,18 +282,20 @@ impl BufferPool {
         stream_id: Option<&Bound<'_, PyAny>>,
         compress_codec: &str,
         max_threads: Option<&Bound<'_, PyAny>>,
+        numa_mode: &str,
+        numa_node: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let placement = threads::placement(py, numa_mode, numa_node)?;
         let (gen, threads) = stream_setup(
             dedup_ratio,
             compress_ratio,
-            max_threads,
-            "parallel",
+            (max_threads, "parallel", placement.clone()),
             seed,
             dedup_unit,
             stream_id,
             compress_codec,
         )?;
-        let state = py.allow_threads(|| no_panic(|| PoolState::new(gen)))?;
+        let state = py.allow_threads(|| no_panic(|| PoolState::new(gen, placement)))??;
         Ok(BufferPool { state, threads })
     }
 
@@ -299,15 +311,30 @@ impl BufferPool {
             return Err(PyValueError::new_err("invalid size: 0 (must be > 0)"));
         }
         let state = &mut self.state;
-        let (slice, at) = py.allow_threads(|| no_panic(|| state.take(size)))?;
+        let (slice, at) = py.allow_threads(|| no_panic(|| state.take(size)))??;
         match slice {
             Slice::InBlock(start) => bytesview::new_view(py, self.state.block.clone(), start, size),
             Slice::Fresh => {
                 let (gen, threads) = (&self.state.gen, &self.threads);
-                let bytes = new_vec(py, size, |off, buf| threads.fill(gen, at + off, buf))?;
-                bytesview::from_vec(py, bytes)
+                let bytes = new_vec(py, size, threads, |off, buf| {
+                    threads.fill(gen, at + off, buf)
+                })?;
+                bytesview::from_block(py, bytes)
             }
         }
+    }
+
+    /// Checks `buf` against this pool's stream at `offset` (the `position` before the slice was
+    /// taken): `verify_buffer` with the pool's seed, stream id and current ratios (a slice
+    /// taken before `reconfigure` needs `verify_buffer` with the old ratios).
+    #[pyo3(signature = (buf, offset))]
+    fn verify(
+        &self,
+        buf: &Bound<'_, PyAny>,
+        offset: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::verify::BufferCheck> {
+        let offset = args::size("offset", offset)?;
+        crate::verify::verify_with(buf, offset, &self.state.gen, &self.threads)
     }
 
     /// Changes the ratios; the stream goes on from the same offset with a new block.
@@ -329,10 +356,9 @@ impl BufferPool {
         py.allow_threads(|| {
             no_panic(|| {
                 state.gen = gen;
-                state.refill();
+                state.refill()
             })
-        })?;
-        Ok(())
+        })?
     }
 
     /// Bytes left in the current block before the next refill (0 to 1 MiB).
@@ -391,32 +417,31 @@ pub fn bench_rolling_pool(
         return Err(PyValueError::new_err("invalid obj_size: 0 (must be > 0)"));
     }
     let calls = (total / obj_size as u64).max(1);
-    let (gen, threads) = stream_setup(1.0, 1.0, None, "parallel", None, None, None, "lz")?;
+    let (gen, threads) = stream_setup(1.0, 1.0, (None, "parallel", None), None, None, None, "lz")?;
     // Slices over a block are generated into this one buffer (allocated once, not timed).
     let mut big = zeroed_vec(if obj_size > POOL_BLOCK { obj_size } else { 0 })?;
-    let timing = py.allow_threads(|| {
+    py.allow_threads(|| {
         no_panic(|| {
-            let mut state = PoolState::new(gen);
-            let mut take = |state: &mut PoolState| -> usize {
-                match state.take(obj_size) {
+            let mut state = PoolState::new(gen, None)?;
+            let mut take = |state: &mut PoolState| -> PyResult<usize> {
+                Ok(match state.take(obj_size)? {
                     (Slice::InBlock(start), _) => state.block[start..start + obj_size].len(),
                     (Slice::Fresh, at) => {
                         threads.fill(&state.gen, at, &mut big);
                         std::hint::black_box(&big);
                         big.len()
                     }
-                }
+                })
             };
-            take(&mut state);
+            take(&mut state)?;
             let started = std::time::Instant::now();
             let mut generated = 0u64;
             for _ in 0..calls {
-                generated += take(&mut state) as u64;
+                generated += take(&mut state)? as u64;
             }
-            (generated, started.elapsed().as_secs_f64())
+            Ok((generated, started.elapsed().as_secs_f64()))
         })
-    })?;
-    Ok(timing)
+    })?
 }
 
 /// Checks a float range: finite, `low < high` once rounded to float32.
@@ -504,7 +529,7 @@ fn uniform_vec(
     high: f64,
     threads: &Threads,
     seed: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<u8>> {
+) -> PyResult<Block> {
     let (low, high) = float_range(low, high)?;
     let len = count
         .checked_mul(4)
@@ -512,7 +537,7 @@ fn uniform_vec(
         .ok_or_else(|| PyValueError::new_err(format!("invalid count: {count} is too large")))?;
     let params = args::gen_params(args::seed(seed)?, 0, 1.0, 1.0, None, "lz")?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    new_vec(py, len, |at, piece| {
+    new_vec(py, len, threads, |at, piece| {
         threads.run(|parallel| {
             let one = |(i, task): (usize, &mut [u8])| {
                 gen.fill(at + (i * FLOAT_TASK_BYTES) as u64, task);
@@ -544,11 +569,11 @@ pub fn generate_uniform<'py>(
     numa_mode: &str,
     seed: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    check_numa_mode(numa_mode)?;
+    let placement = threads::placement(py, numa_mode, None)?;
     let count = args::count("count", count)?;
-    let threads = Threads::new(max_threads)?;
+    let threads = Threads::placed(max_threads, "parallel", placement)?;
     let bytes = uniform_vec(py, count, low, high, &threads, seed)?;
-    bytesview::from_vec(py, bytes)
+    bytesview::from_block(py, bytes)
 }
 
 /// The accepted element formats of `normalize_rows`: float32 or plain bytes.
@@ -625,17 +650,17 @@ pub fn generate_uniform_vectors<'py>(
     numa_mode: &str,
     seed: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    check_numa_mode(numa_mode)?;
+    let placement = threads::placement(py, numa_mode, None)?;
     let rows = args::count("rows", rows)?;
     let row = row_bytes(dim)?;
     let count = rows
         .checked_mul((row / 4) as u64)
         .ok_or_else(|| PyValueError::new_err(format!("invalid rows: {rows} is too large")))?;
-    let threads = Threads::new(max_threads)?;
+    let threads = Threads::placed(max_threads, "parallel", placement)?;
     let mut bytes = uniform_vec(py, count, low, high, &threads, seed)?;
     if normalize {
         let buf = &mut bytes[..];
         py.allow_threads(|| no_panic(|| normalize_all(&threads, buf, row)))?;
     }
-    bytesview::from_vec(py, bytes)
+    bytesview::from_block(py, bytes)
 }

@@ -1,139 +1,26 @@
 //! `Generator` (streaming, `fill_chunk` into caller buffers) and `generate_buffer` (one shot):
 //! thin wrappers over `dgen::Generator::fill` / `fill_parallel`, with the GIL released.
-//! [`Threads`] is also what every other in-memory entry point (`compat.rs`) runs on.
+//! Threads and NUMA placement follow `threads.rs`.
 
 use crate::args;
+use crate::block::Block;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
 use crate::errors::no_panic;
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
+use crate::threads::{self, Threads};
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
-use std::sync::Arc;
 
-/// Below this many bytes a fill runs on the calling thread; above, on several threads.
-pub(crate) const PARALLEL_FROM: usize = 2 << 20;
 /// `chunk_size` when none is given (dgen-py 0.3.0's default, 32 MiB).
 const DEFAULT_CHUNK: u64 = 32 << 20;
-
-/// Where fills run: the calling thread only, rayon's global pool, or a pool of `max_threads`.
-#[derive(Clone)]
-pub(crate) enum Threads {
-    One,
-    Global,
-    Pool(Arc<rayon::ThreadPool>),
-}
-
-/// The CPUs fills may use: the CPUs this process may run on, or fewer when the `DGEN_THREADS`
-/// environment variable says so (a positive integer; anything else is a `ValueError`). Returns
-/// the count and whether `DGEN_THREADS` set it.
-pub(crate) fn cpu_budget() -> PyResult<(usize, bool)> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match std::env::var("DGEN_THREADS") {
-        Err(_) => Ok((cpus, false)),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok((n.min(cpus), true)),
-            _ => Err(PyValueError::new_err(format!(
-                "invalid DGEN_THREADS: {text:?} is not a positive integer"
-            ))),
-        },
-    }
-}
-
-impl Threads {
-    /// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = the calling thread; more
-    /// than the CPUs available is capped to them with a `RuntimeWarning`.
-    pub(crate) fn new(max_threads: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let (cpus, from_env) = cpu_budget()?;
-        let asked = args::opt_count("max_threads", max_threads)?;
-        let n = match asked {
-            None | Some(0) if !from_env => return Ok(Threads::Global),
-            None | Some(0) => cpus,
-            Some(n) => {
-                let n = args::to_usize("max_threads", n)?;
-                if n > cpus {
-                    if let Some(obj) = max_threads {
-                        let py = obj.py();
-                        PyErr::warn(
-                            py,
-                            &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
-                            &std::ffi::CString::new(format!(
-                                "max_threads={n} is more than the {cpus} CPUs available{}: using {cpus}",
-                                if from_env { " (DGEN_THREADS)" } else { "" }
-                            ))
-                            .unwrap_or_default(),
-                            1,
-                        )?;
-                    }
-                }
-                n.min(cpus)
-            }
-        };
-        match n {
-            1 => Ok(Threads::One),
-            n => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(|i| format!("dgen-py-fill-{i}"))
-                    .build()
-                    .map_err(|e| PyRuntimeError::new_err(format!("cannot start threads: {e}")))?;
-                Ok(Threads::Pool(Arc::new(pool)))
-            }
-        }
-    }
-
-    /// As [`Threads::new`], then dgen-py's `method`: `"parallel"` keeps that choice,
-    /// `"sequential"` runs on the calling thread only (same bytes either way).
-    pub(crate) fn with_method(
-        max_threads: Option<&Bound<'_, PyAny>>,
-        method: &str,
-    ) -> PyResult<Self> {
-        let threads = Threads::new(max_threads)?;
-        match method {
-            "parallel" => Ok(threads),
-            "sequential" => Ok(Threads::One),
-            other => Err(PyValueError::new_err(format!(
-                "invalid method: {other:?} (expected 'parallel' or 'sequential')"
-            ))),
-        }
-    }
-
-    /// Runs `work` where these threads are: `work(false)` on the calling thread for `One`,
-    /// `work(true)` inside rayon's global pool or our own pool otherwise (rayon parallel
-    /// iterators inside `work` then use those threads). Call with the GIL released.
-    pub(crate) fn run<R: Send>(&self, work: impl FnOnce(bool) -> R + Send) -> R {
-        match self {
-            Threads::One => work(false),
-            Threads::Global => work(true),
-            Threads::Pool(pool) => pool.install(|| work(true)),
-        }
-    }
-
-    /// Fills `buf` with the stream's bytes at `offset`. Call with the GIL released.
-    pub(crate) fn fill(&self, gen: &dgen::Generator, offset: u64, buf: &mut [u8]) {
-        match self {
-            _ if buf.len() < PARALLEL_FROM => gen.fill(offset, buf),
-            Threads::One => gen.fill(offset, buf),
-            Threads::Global => gen.fill_parallel(offset, buf),
-            Threads::Pool(pool) => pool.install(|| gen.fill_parallel(offset, buf)),
-        }
-    }
-}
-
-/// Checks the dgen-py compatibility argument `numa_mode` (accepted, no effect here).
-pub(crate) fn check_numa_mode(numa_mode: &str) -> PyResult<()> {
-    match numa_mode {
-        "auto" | "force" | "disabled" => Ok(()),
-        other => Err(PyValueError::new_err(format!(
-            "invalid numa_mode: {other:?} (expected 'auto', 'force' or 'disabled')"
-        ))),
-    }
-}
 
 /// A stream of `size` bytes produced chunk by chunk into your own buffers (dgen-py's shapes).
 /// Chunks are the stream's bytes at the current position: concatenated, they equal
 /// `generate_buffer(size, ...)` and `write_file(...)` output for the same seed and stream id.
-/// `seed=None` draws one (see `.seed`). `max_threads`: None or 0 = every CPU, 1 = this thread.
-/// `numa_mode`, `numa_node` and `block_size` are accepted for compatibility and have no effect.
+/// `seed=None` draws one (see `.seed`). `max_threads`: the rule of `threads.rs` (None or 0: the
+/// environment, else every CPU), 1 = one thread.
+/// `numa_mode` / `numa_node`: the fill threads are pinned to the node's CPUs and `get_chunk`'s
+/// buffers placed on it (see `threads.rs`); `block_size` is accepted and has no effect.
 #[pyclass(module = "dgen_py", name = "Generator")]
 pub struct PyGenerator {
     gen: dgen::Generator,
@@ -181,8 +68,7 @@ impl PyGenerator {
         stream_id: Option<&Bound<'_, PyAny>>,
         compress_codec: &str,
     ) -> PyResult<Self> {
-        check_numa_mode(numa_mode)?;
-        args::opt_count("numa_node", numa_node)?;
+        let placement = threads::placement(size.py(), numa_mode, numa_node)?;
         args::opt_size("block_size", block_size)?;
         let chunk_size = args::opt_size("chunk_size", chunk_size)?.unwrap_or(DEFAULT_CHUNK);
         if chunk_size == 0 {
@@ -203,7 +89,7 @@ impl PyGenerator {
             position: 0,
             base: 0,
             chunk_size,
-            threads: Threads::with_method(max_threads, method)?,
+            threads: Threads::placed(max_threads, method, placement)?,
         })
     }
 
@@ -246,10 +132,31 @@ impl PyGenerator {
             return Ok(None);
         }
         let py = slf.py();
-        let bytes = new_vec(py, args::to_usize("chunk_size", n)?, |at, buf| {
+        let bytes = new_vec(py, args::to_usize("chunk_size", n)?, &threads, |at, buf| {
             threads.fill(&gen, offset + at, buf)
         })?;
-        Ok(Some(bytesview::from_vec(py, bytes)?))
+        Ok(Some(bytesview::from_block(py, bytes)?))
+    }
+
+    /// Checks `buf` against the bytes this generator produced at `position` (the value
+    /// `position()` had before the chunk was produced), with the current seed: `verify_buffer`
+    /// with this generator's parameters. A chunk produced before the last `set_seed` cannot be
+    /// checked here (ValueError; use `verify_buffer` with its seed).
+    #[pyo3(signature = (buf, position))]
+    fn verify(
+        &self,
+        buf: &Bound<'_, PyAny>,
+        position: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::verify::BufferCheck> {
+        let position = args::size("position", position)?;
+        let Some(offset) = position.checked_sub(self.base) else {
+            return Err(PyValueError::new_err(format!(
+                "invalid position: {position} is before the last set_seed (at position {}): \
+                 those bytes came from another seed",
+                self.base
+            )));
+        };
+        crate::verify::verify_with(buf, offset, &self.gen, &self.threads)
     }
 
     /// Goes back to the start of the stream (same seed, same bytes).
@@ -334,13 +241,21 @@ impl PyGenerator {
     }
 }
 
-/// A new buffer of `len` bytes filled by `fill` with the GIL released.
+/// A new buffer of `len` bytes (on `threads`' NUMA node when placed) filled by `fill` with the
+/// GIL released.
 pub(crate) fn new_vec(
     py: Python<'_>,
     len: usize,
+    threads: &Threads,
     fill: impl Fn(u64, &mut [u8]) + Send + Sync,
-) -> PyResult<Vec<u8>> {
-    let mut buf = zeroed_vec(len)?;
+) -> PyResult<Block> {
+    // Every byte is filled below: a cached block (pages resident) serves when unplaced.
+    let mut buf = if threads.places_memory() {
+        Block::zeroed(len)?
+    } else {
+        Block::for_overwrite(len)?
+    };
+    threads.place_memory(&mut buf)?;
     fill_in_pieces(py, &mut buf, fill)?;
     Ok(buf)
 }
@@ -379,14 +294,15 @@ pub(crate) fn fill_in_pieces(
 }
 
 /// Bytes filled between two checks for signals (a few milliseconds of generation).
-const SIGNAL_CHECK_BYTES: usize = 64 << 20;
+pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 
 /// Returns the first `size` bytes of the stream as a `BytesView` (filled with the GIL released).
 ///
 /// Same bytes as `Generator(...).fill_chunk` and `write_file` for the same seed and stream id.
-/// `max_threads`: None or 0 = every CPU (or `DGEN_THREADS`), 1 = this thread; `method`:
-/// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` are accepted
-/// for dgen-py compatibility and have no effect.
+/// `max_threads`: the rule of `threads.rs` (None or 0: `DGEN_THREADS`, `RAYON_NUM_THREADS`, else
+/// every CPU), 1 = this thread; `method`:
+/// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` place the
+/// buffer and the fill threads on a NUMA node (see `threads.rs`).
 #[pyfunction]
 #[pyo3(signature = (
     size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
@@ -407,21 +323,19 @@ pub fn generate_buffer<'py>(
     stream_id: Option<&Bound<'py, PyAny>>,
     compress_codec: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    check_numa_mode(numa_mode)?;
-    args::opt_count("numa_node", numa_node)?;
+    let placement = threads::placement(py, numa_mode, numa_node)?;
     let len = args::to_usize("size", args::size("size", size)?)?;
     let (gen, threads) = stream_setup(
         dedup_ratio,
         compress_ratio,
-        max_threads,
-        method,
+        (max_threads, method, placement),
         seed,
         dedup_unit,
         stream_id,
         compress_codec,
     )?;
-    let bytes = new_vec(py, len, |at, buf| threads.fill(&gen, at, buf))?;
-    bytesview::from_vec(py, bytes)
+    let bytes = new_vec(py, len, &threads, |at, buf| threads.fill(&gen, at, buf))?;
+    bytesview::from_block(py, bytes)
 }
 
 /// The generator and threads of a one-shot call (`generate_buffer` and its dgen-py siblings).
@@ -429,8 +343,11 @@ pub fn generate_buffer<'py>(
 pub(crate) fn stream_setup(
     dedup_ratio: f64,
     compress_ratio: f64,
-    max_threads: Option<&Bound<'_, PyAny>>,
-    method: &str,
+    (max_threads, method, placement): (
+        Option<&Bound<'_, PyAny>>,
+        &str,
+        Option<dgen::numa::Placement>,
+    ),
     seed: Option<&Bound<'_, PyAny>>,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
@@ -445,5 +362,5 @@ pub(crate) fn stream_setup(
         compress_codec,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((gen, Threads::with_method(max_threads, method)?))
+    Ok((gen, Threads::placed(max_threads, method, placement)?))
 }

@@ -5,6 +5,8 @@ use crate::args;
 use crate::errors::{self, no_panic, pipeline_to_pyerr, set_attr, set_record, PanicMessage};
 use crate::progress::Progress;
 use crate::stats::{VerifyStats, WriteStats};
+use crate::threads;
+use dgen::numa::Placement;
 use dgen::params::stream_id_for_path;
 use dgen::pipeline::{self, PipelineError, VerifyOptions, WriteOptions};
 use dgen::GenParams;
@@ -24,7 +26,7 @@ impl PoolArgs {
     fn new(
         buffer_size: Option<&Bound<'_, PyAny>>,
         buffer_count: Option<&Bound<'_, PyAny>>,
-        threads: Option<&Bound<'_, PyAny>>,
+        (threads, placement): (Option<&Bound<'_, PyAny>>, Option<&Placement>),
         queue_depth: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let buffer_size = args::opt_size("buffer_size", buffer_size)?
@@ -36,14 +38,9 @@ impl PoolArgs {
                 "buffer_count",
                 args::opt_count("buffer_count", buffer_count)?.unwrap_or(0),
             )?,
-            threads: match args::opt_count("threads", threads)? {
-                // None or 0: `DGEN_THREADS` when set, else 0 (every CPU, in the pipeline).
-                None | Some(0) => match crate::generator::cpu_budget()? {
-                    (n, true) => n,
-                    _ => 0,
-                },
-                Some(n) => args::to_usize("threads", n)?,
-            },
+            // The module's rule (threads.rs): `threads`, `DGEN_THREADS`, `RAYON_NUM_THREADS`,
+            // the CPUs (the NUMA node's when placed).
+            threads: threads::count("threads", threads, placement, false)?,
             queue_depth: args::to_usize(
                 "queue_depth",
                 args::opt_count("queue_depth", queue_depth)?
@@ -122,17 +119,29 @@ impl Drop for StopSignals<'_> {
 /// a Python result: an exception raised in the hook (KeyboardInterrupt, SystemExit from a stop
 /// signal, or one from the callback) wins over the pipeline's own `Interrupted`, and gets the
 /// bytes done as `bytes_attr`, the seed and the valid length(s).
+///
+/// The run's thread is first bound to `placement` (threads `threads`, for the record): the
+/// pipeline's workers inherit the pinning, and its buffer pool is placed on the node.
+#[allow(clippy::too_many_arguments)]
 fn run_pipeline<T, F>(
     py: Python<'_>,
     progress: Option<Py<PyAny>>,
     bytes_attr: &str,
     seed: u64,
+    (threads, placement): (usize, Option<Placement>),
     job: F,
 ) -> PyResult<T>
 where
     T: Send,
     F: Send + FnOnce(&mut dyn FnMut(u64, u64) -> bool) -> Result<T, PipelineError>,
 {
+    let job = move |hook: &mut dyn FnMut(u64, u64) -> bool| {
+        if let Some(p) = &placement {
+            p.bind_thread()?;
+        }
+        threads::record_pipeline(threads, placement.as_ref());
+        job(hook)
+    };
     let signals = StopSignals::install(py)?;
     let mut hook = Progress::new(progress);
     let outcome = py.allow_threads(|| run_beside(job, &mut hook));
@@ -251,7 +260,8 @@ fn write_options(
 /// device (its whole size). `seed=None` draws a random seed (reported as `stats.seed`);
 /// `stream_id=None` (or `"path"`) derives it from the file's canonical absolute path (plus the
 /// host name for a block device), `"name"` from the file name only (the old rule), an int is
-/// used as is. `threads=None` uses every CPU;
+/// used as is. `threads=None`: `DGEN_THREADS`, `RAYON_NUM_THREADS`, else every CPU (threads.rs);
+/// `numa_mode` / `numa_node` pin the run's workers and place its pool (threads.rs, `dgen::numa`);
 /// `buffer_count=None` picks `2 * threads + queue_depth`.
 ///
 /// `progress(bytes_done, total)` is called from this thread at most ~10 times a second and once
@@ -266,7 +276,8 @@ fn write_options(
 #[pyo3(signature = (
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz", map=None))]
+    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz", map=None,
+    numa_mode="auto", numa_node=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
@@ -287,6 +298,8 @@ pub fn write_file(
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
     map: Option<&Bound<'_, PyAny>>,
+    numa_mode: &str,
+    numa_node: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
@@ -300,7 +313,13 @@ pub fn write_file(
         dedup_unit,
         compress_codec,
     )?;
-    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let placement = threads::placement(py, numa_mode, numa_node)?;
+    let pool = PoolArgs::new(
+        buffer_size,
+        buffer_count,
+        (threads, placement.as_ref()),
+        queue_depth,
+    )?;
     let mut opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
     let seed = opts.params.seed;
     let mut full_write = None;
@@ -313,17 +332,24 @@ pub fn write_file(
         opts.map = Some(w.contents.clone());
         full_write = Some(w);
     }
-    let stats = run_pipeline(py, progress, "bytes_written", seed, |hook| {
-        let result = pipeline::write_file(&path, &opts, hook);
-        if let Some(w) = full_write.take() {
-            // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
-            let finished = w.finish_after(&result);
-            if let (Ok(_), Err(e)) = (&result, finished) {
-                return Err(e.into());
+    let stats = run_pipeline(
+        py,
+        progress,
+        "bytes_written",
+        seed,
+        (opts.resolved_threads(), placement),
+        |hook| {
+            let result = pipeline::write_file(&path, &opts, hook);
+            if let Some(w) = full_write.take() {
+                // Blocks inside the valid prefix are done; the rest stay uncertain in the map.
+                let finished = w.finish_after(&result);
+                if let (Ok(_), Err(e)) = (&result, finished) {
+                    return Err(e.into());
+                }
             }
-        }
-        result
-    })?;
+            result
+        },
+    )?;
     Ok(WriteStats::new(stats, &opts.params))
 }
 
@@ -338,7 +364,8 @@ pub fn write_file(
 #[pyo3(signature = (
     paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_ids=None, compress_codec="lz"))]
+    queue_depth=None, fsync=true, progress=None, stream_ids=None, compress_codec="lz",
+    numa_mode="auto", numa_node=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
     py: Python<'_>,
@@ -358,6 +385,8 @@ pub fn write_files(
     progress: Option<Py<PyAny>>,
     stream_ids: Option<Vec<Bound<'_, PyAny>>>,
     compress_codec: &str,
+    numa_mode: &str,
+    numa_node: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<WriteStats>> {
     let paths = args::paths("paths", paths)?;
     check_callable(&progress, py)?;
@@ -384,12 +413,23 @@ pub fn write_files(
         dedup_unit,
         compress_codec,
     )?;
-    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let placement = threads::placement(py, numa_mode, numa_node)?;
+    let pool = PoolArgs::new(
+        buffer_size,
+        buffer_count,
+        (threads, placement.as_ref()),
+        queue_depth,
+    )?;
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
     let seed = opts.params.seed;
-    let stats = run_pipeline(py, progress, "bytes_written", seed, |hook| {
-        pipeline::write_files_with_streams(&paths, &ids, &opts, hook)
-    })?;
+    let stats = run_pipeline(
+        py,
+        progress,
+        "bytes_written",
+        seed,
+        (opts.resolved_threads(), placement),
+        |hook| pipeline::write_files_with_streams(&paths, &ids, &opts, hook),
+    )?;
     Ok(stats
         .into_iter()
         .map(|s| {
@@ -411,7 +451,8 @@ pub fn write_files(
 #[pyo3(signature = (
     path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
     stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
-    threads=None, queue_depth=None, progress=None, compress_codec="lz", map=None))]
+    threads=None, queue_depth=None, progress=None, compress_codec="lz", map=None,
+    numa_mode="auto", numa_node=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
@@ -431,6 +472,8 @@ pub fn read_and_validate(
     progress: Option<Py<PyAny>>,
     compress_codec: &str,
     map: Option<&Bound<'_, PyAny>>,
+    numa_mode: &str,
+    numa_node: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
@@ -450,7 +493,13 @@ pub fn read_and_validate(
         dedup_unit,
         compress_codec,
     )?;
-    let pool = PoolArgs::new(buffer_size, buffer_count, threads, queue_depth)?;
+    let placement = threads::placement(py, numa_mode, numa_node)?;
+    let pool = PoolArgs::new(
+        buffer_size,
+        buffer_count,
+        (threads, placement.as_ref()),
+        queue_depth,
+    )?;
     let mut opts = VerifyOptions {
         params,
         size: args::opt_size("size", size)?,
@@ -470,8 +519,13 @@ pub fn read_and_validate(
                 .map_err(|e| errors::to_pyerr(py, e))?;
         opts.map = Some(contents);
     }
-    let stats = run_pipeline(py, progress, "bytes_checked", seed, |hook| {
-        pipeline::verify_file(&path, &opts, hook)
-    })?;
+    let stats = run_pipeline(
+        py,
+        progress,
+        "bytes_checked",
+        seed,
+        (opts.resolved_threads(), placement),
+        |hook| pipeline::verify_file(&path, &opts, hook),
+    )?;
     Ok(VerifyStats::new(stats, &opts.params))
 }

@@ -6,6 +6,7 @@
 //! The public documentation lives in the stubs, `dgen_py/_dgen.pyi`.
 
 mod args;
+mod block;
 mod buffer;
 mod bytesview;
 mod compat;
@@ -15,6 +16,8 @@ mod io;
 mod progress;
 mod stats;
 mod system;
+mod threads;
+mod verify;
 
 use pyo3::prelude::*;
 
@@ -33,6 +36,7 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::write_files, m)?)?;
     m.add_function(wrap_pyfunction!(io::read_and_validate, m)?)?;
     m.add_function(wrap_pyfunction!(generator::generate_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::verify_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(compat::generate_data, m)?)?;
     m.add_function(wrap_pyfunction!(compat::fill_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(compat::generate_into_buffer, m)?)?;
@@ -48,11 +52,17 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<generator::PyGenerator>()?;
     m.add_class::<stats::WriteStats>()?;
     m.add_class::<stats::VerifyStats>()?;
+    m.add_class::<verify::BufferCheck>()?;
     m.add("DEFAULT_BUFFER_SIZE", dgen::pipeline::DEFAULT_BUFFER_SIZE)?;
     m.add("DEFAULT_QUEUE_DEPTH", dgen::pipeline::DEFAULT_QUEUE_DEPTH)?;
     m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;
     // setattr, not add: keeps it out of __all__.
     m.setattr("_panic_for_tests", wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.setattr("_record_runs", wrap_pyfunction!(threads::_record_runs, m)?)?;
+    m.setattr(
+        "_memory_policy",
+        wrap_pyfunction!(threads::_memory_policy, m)?,
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -34,6 +34,7 @@ pub use options::{
 };
 pub use stats::{IoEngine, PipelineError, VerifyStats, WriteStats};
 pub use verify::verify_file;
+pub use workers::{check, check_parallel, Check};
 pub use write::{write_file, write_files, write_files_with_streams};
 
 use crate::error::Error;

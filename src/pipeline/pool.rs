@@ -23,6 +23,8 @@ impl Pool {
     /// Maps `count` buffers of `buffer_size` bytes, each aligned to `align` (a power of two that
     /// divides `buffer_size`). Anonymous memory is zero-filled and not resident until touched:
     /// pages become resident when a buffer is first filled (or pinned by io_uring registration).
+    /// When the calling thread is bound to a NUMA node ([`crate::numa::current`]), the pages are
+    /// placed there (an error under `numa_mode='force'` if that fails).
     pub(crate) fn new(buffer_size: usize, count: usize, align: usize) -> io::Result<Pool> {
         debug_assert!(align.is_power_of_two() && buffer_size.is_multiple_of(align) && count > 0);
         let oom = || io::Error::new(io::ErrorKind::OutOfMemory, "buffer pool size overflows");
@@ -50,6 +52,15 @@ impl Pool {
             ));
         }
         let map = NonNull::new(raw.cast::<u8>()).ok_or_else(oom)?;
+        // A thread bound to a NUMA node (`numa::Placement::bind_thread`) gets its pool there,
+        // whichever thread first touches the pages (workers, or io_uring registration).
+        if let Some(placement) = crate::numa::current() {
+            if let Err(e) = placement.bind_memory(map.as_ptr(), map_len) {
+                // SAFETY: the mapping made above, not yet handed out, unmapped once.
+                unsafe { libc::munmap(raw, map_len) };
+                return Err(io::Error::other(e.to_string()));
+            }
+        }
         let skip = (align - (raw as usize % align)) % align;
         // SAFETY: `skip < align <= extra` when non-zero, so the buffers stay inside the mapping.
         let ptr = unsafe { NonNull::new_unchecked(map.as_ptr().add(skip)) };
@@ -113,4 +124,38 @@ pub(crate) struct Slot<'p> {
     pub(crate) index: usize,
     /// The buffer's bytes.
     pub(crate) buf: &'p mut [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numa::{self, NumaMode};
+
+    #[test]
+    fn a_pool_made_on_a_bound_thread_is_placed_on_its_node() {
+        if !numa::supported() {
+            eprintln!("skipped: NUMA calls not permitted here");
+            return;
+        }
+        let placement = numa::plan_here(NumaMode::Force, Some(0))
+            .unwrap()
+            .placement
+            .unwrap();
+        std::thread::spawn(move || {
+            let unbound = Pool::new(1 << 20, 2, 4096).unwrap();
+            let (mode, _) = numa::policy_of(unbound.ptr.as_ptr()).unwrap();
+            assert_eq!(mode, libc::MPOL_DEFAULT);
+            placement.bind_thread().unwrap();
+            let mut pool = Pool::new(1 << 20, 2, 4096).unwrap();
+            for slot in pool.slots() {
+                slot.buf.iter_mut().step_by(4096).for_each(|b| *b = 1);
+            }
+            // SAFETY: the last byte of the pool's two 1 MiB buffers.
+            let last = unsafe { pool.ptr.as_ptr().add((2 << 20) - 1) };
+            assert_eq!(numa::policy_of(last).unwrap(), (libc::MPOL_BIND, vec![0]));
+            assert_eq!(numa::node_of(last).unwrap(), 0);
+        })
+        .join()
+        .unwrap();
+    }
 }

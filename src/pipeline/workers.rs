@@ -30,13 +30,13 @@ pub(crate) struct Chunk {
     pub(crate) io_len: usize,
 }
 
-/// The comparison of one chunk.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Check {
-    /// 4 KiB blocks (aligned in the file) with at least one wrong byte.
-    pub(crate) bad_blocks: u64,
-    /// File offset of the first wrong byte.
-    pub(crate) first_bad: Option<u64>,
+/// The comparison of one chunk (or of any buffer held at a stream offset: [`check`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Check {
+    /// 4 KiB blocks (aligned in the stream) with at least one wrong byte.
+    pub bad_blocks: u64,
+    /// Stream offset of the first wrong byte.
+    pub first_bad: Option<u64>,
 }
 
 /// A buffer handed to a worker.
@@ -101,7 +101,7 @@ pub(crate) fn worker<'p>(
 
 /// Compares `data` (read at file offset `offset`) with the stream: counts the wrong 4 KiB blocks
 /// and finds the first wrong byte. A clean chunk costs one pass of [`Generator::first_mismatch`].
-pub(crate) fn check(gen: &Generator, offset: u64, data: &[u8]) -> Check {
+pub fn check(gen: &Generator, offset: u64, data: &[u8]) -> Check {
     let Some(first) = gen.first_mismatch(offset, data) else {
         return Check::default();
     };
@@ -123,5 +123,57 @@ pub(crate) fn check(gen: &Generator, offset: u64, data: &[u8]) -> Check {
     Check {
         bad_blocks,
         first_bad: Some(first_bad),
+    }
+}
+
+/// [`check`] split across the current rayon pool in 1 MiB pieces aligned to the stream (so a
+/// 4 KiB block never straddles two pieces and the counts add up): the same result as `check`.
+pub fn check_parallel(gen: &Generator, offset: u64, data: &[u8]) -> Check {
+    use rayon::prelude::*;
+    const PIECE: usize = 1 << 20;
+    let head = (((PIECE as u64 - offset % PIECE as u64) % PIECE as u64) as usize).min(data.len());
+    let (first, rest) = data.split_at(head);
+    let head_check = check(gen, offset, first);
+    rest.par_chunks(PIECE)
+        .enumerate()
+        .map(|(i, piece)| check(gen, offset + (head + i * PIECE) as u64, piece))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(head_check, |acc, c| Check {
+            bad_blocks: acc.bad_blocks + c.bad_blocks,
+            first_bad: acc.first_bad.or(c.first_bad),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GenParams;
+
+    fn gen() -> Generator {
+        Generator::new(GenParams {
+            dedup_ratio: 2.0,
+            compress_ratio: 3.0,
+            ..GenParams::new(7)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn parallel_check_matches_the_serial_one() {
+        let g = gen();
+        let offset = 12_345;
+        let mut data = vec![0u8; (5 << 20) + 777];
+        g.fill(offset, &mut data);
+        assert_eq!(check_parallel(&g, offset, &data), Check::default());
+        // Flip bytes in several pieces, one on each side of a 1 MiB stream boundary.
+        let boundary = ((1u64 << 20) * 2 - offset) as usize;
+        for at in [100, boundary - 1, boundary, (4 << 20) + 5] {
+            data[at] ^= 0x5a;
+        }
+        let serial = check(&g, offset, &data);
+        assert_eq!(serial.first_bad, Some(offset + 100));
+        assert_eq!(serial.bad_blocks, 4);
+        assert_eq!(check_parallel(&g, offset, &data), serial);
     }
 }
