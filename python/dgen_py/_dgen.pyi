@@ -40,6 +40,7 @@ __all__ = [
     "get_numa_info",
     "verify_buffer",
     "BufferCheck",
+    "DedupLayout",
 ]
 __version__: str
 #: Default size of each pool buffer and of each write: 8 MiB.
@@ -175,6 +176,54 @@ class BufferCheck:
     def to_dict(self) -> Dict[str, Any]:
         """Every field as a plain dict."""
 
+@final
+class DedupLayout:
+    """Where copies take their originals from, and which targets share one dedup space: pass it
+    as ``dedup_layout=`` to ``write_file``, ``write_files``, ``read_and_validate``,
+    ``verify_buffer``, ``generate_buffer``, ``Generator`` and ``BufferPool`` (the same layout
+    must be given to check what it made). None of these options changes which blocks are unique,
+    so the dedup ratio stays exact. Not in dgen-py 0.3.0.
+
+    Args:
+        working_set: copies take their originals only from the oldest share of the unique blocks
+            written before them (``0.1`` or ``"10%"``), as fio's
+            ``dedupe_working_set_percentage``. None (default): a sliding window of the last
+            256 MiB of unique data.
+        skew: Zipf exponent of the originals' popularity, 0 (uniform, default) to 10; 1 is the
+            classic Zipf, the oldest originals the most popular (vdbench's hot sets).
+        shifted: copies hold their originals' bytes moved 512 to 3584 bytes off the 4 KiB grid,
+            for arrays that dedup variable chunks at 512-byte granularity.
+        scope: ``"stream"`` (default): each target on its own, never sharing content;
+            ``"global"``: every target of a run shares one dedup space (copies take originals
+            from targets ``0..=scope_index``); all targets the same size hold the ratio together.
+        scope_index: this target's number (0-based) in a global scope; required with it.
+
+    Raises:
+        ValueError: a share outside (0, 1], a skew outside [0, 10], an unknown scope, a global
+            scope without an index or an index without one.
+        TypeError: ``working_set`` neither a float nor a str.
+    """
+
+    def __new__(
+        cls,
+        *,
+        working_set: Union[None, float, str] = None,
+        skew: float = 0.0,
+        shifted: bool = False,
+        scope: str = "stream",
+        scope_index: Optional[int] = None,
+    ) -> "DedupLayout": ...
+    @property
+    def working_set(self) -> Optional[float]: ...
+    @property
+    def skew(self) -> float: ...
+    @property
+    def shifted(self) -> bool: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def scope_index(self) -> Optional[int]: ...
+
 def verify_buffer(
     buf: Buffer,
     offset: _Size,
@@ -186,6 +235,7 @@ def verify_buffer(
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
     max_threads: Optional[int] = None,
+    dedup_layout: Optional["DedupLayout"] = None,
 ) -> BufferCheck:
     """Compares ``buf`` with the stream's bytes at ``[offset, offset + len(buf))``.
 
@@ -227,6 +277,7 @@ def write_file(
     map: Optional[_StrPath] = None,
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
+    dedup_layout: Optional["DedupLayout"] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -319,6 +370,7 @@ def write_files(
     compress_codec: str = "lz",
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
+    dedup_layout: Optional["DedupLayout"] = None,
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
@@ -348,6 +400,7 @@ def read_and_validate(
     map: Optional[_StrPath] = None,
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
+    dedup_layout: Optional["DedupLayout"] = None,
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -387,6 +440,7 @@ def generate_buffer(
     dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
+    dedup_layout: Optional["DedupLayout"] = None,
 ) -> "BytesView":
     """Returns the first ``size`` bytes of the stream as a ``BytesView`` (GIL released while filling).
 
@@ -506,6 +560,7 @@ class BufferPool:
         max_threads: Optional[int] = None,
         numa_mode: str = "auto",
         numa_node: Optional[int] = None,
+        dedup_layout: Optional["DedupLayout"] = None,
     ) -> "BufferPool": ...
     def next_slice(self, size: _Size) -> BytesView:
         """The stream's next ``size`` bytes (``size`` > 0, else ValueError)."""
@@ -609,6 +664,7 @@ class Generator:
         dedup_unit: Optional[_Size] = None,
         stream_id: Optional[int] = None,
         compress_codec: str = "lz",
+        dedup_layout: Optional["DedupLayout"] = None,
     ) -> "Generator": ...
     def fill_chunk(self, buffer: Buffer) -> int:
         """Fills ``buffer`` in place with the next bytes of the stream; returns how many.

@@ -103,6 +103,7 @@ pub fn gen_params(
     compress_ratio: f64,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
+    layout: crate::layout::DedupLayout,
 ) -> PyResult<GenParams> {
     let params = GenParams {
         seed,
@@ -113,6 +114,8 @@ pub fn gen_params(
         compress_codec: compress_codec
             .parse()
             .map_err(|e: dgen::Error| PyValueError::new_err(e.to_string()))?,
+        copy_source: layout.source,
+        scope: layout.scope,
     };
     params
         .validate()

@@ -55,6 +55,7 @@ pub fn generate_data<'py>(
         dedup_unit,
         stream_id,
         compress_codec,
+        None,
     )
 }
 
@@ -96,6 +97,7 @@ fn fill_whole(
         dedup_unit,
         stream_id,
         compress_codec,
+        Default::default(),
     )?;
     let mut view = writable("buffer", buffer, false)?;
     let dst = view.as_mut_slice();
@@ -271,7 +273,8 @@ impl BufferPool {
     #[new]
     #[pyo3(signature = (
         dedup_ratio=1.0, compress_ratio=1.0, *, seed=None, dedup_unit=None, stream_id=None,
-        compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None))]
+        compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None,
+        dedup_layout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -284,6 +287,7 @@ impl BufferPool {
         max_threads: Option<&Bound<'_, PyAny>>,
         numa_mode: &str,
         numa_node: Option<&Bound<'_, PyAny>>,
+        dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
     ) -> PyResult<Self> {
         let placement = threads::placement(py, numa_mode, numa_node)?;
         let (gen, threads) = stream_setup(
@@ -294,6 +298,7 @@ impl BufferPool {
             dedup_unit,
             stream_id,
             compress_codec,
+            crate::layout::of(dedup_layout),
         )?;
         let state = py.allow_threads(|| no_panic(|| PoolState::new(gen, placement)))??;
         Ok(BufferPool { state, threads })
@@ -417,7 +422,16 @@ pub fn bench_rolling_pool(
         return Err(PyValueError::new_err("invalid obj_size: 0 (must be > 0)"));
     }
     let calls = (total / obj_size as u64).max(1);
-    let (gen, threads) = stream_setup(1.0, 1.0, (None, "parallel", None), None, None, None, "lz")?;
+    let (gen, threads) = stream_setup(
+        1.0,
+        1.0,
+        (None, "parallel", None),
+        None,
+        None,
+        None,
+        "lz",
+        Default::default(),
+    )?;
     // Slices over a block are generated into this one buffer (allocated once, not timed).
     let mut big = zeroed_vec(if obj_size > POOL_BLOCK { obj_size } else { 0 })?;
     py.allow_threads(|| {
@@ -535,7 +549,15 @@ fn uniform_vec(
         .checked_mul(4)
         .and_then(|n| usize::try_from(n).ok())
         .ok_or_else(|| PyValueError::new_err(format!("invalid count: {count} is too large")))?;
-    let params = args::gen_params(args::seed(seed)?, 0, 1.0, 1.0, None, "lz")?;
+    let params = args::gen_params(
+        args::seed(seed)?,
+        0,
+        1.0,
+        1.0,
+        None,
+        "lz",
+        Default::default(),
+    )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     new_vec(py, len, threads, |at, piece| {
         threads.run(|parallel| {

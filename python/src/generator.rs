@@ -51,7 +51,7 @@ impl PyGenerator {
     #[pyo3(signature = (
         size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
         numa_node=None, chunk_size=None, block_size=None, seed=None, method="parallel", *,
-        dedup_unit=None, stream_id=None, compress_codec="lz"))]
+        dedup_unit=None, stream_id=None, compress_codec="lz", dedup_layout=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         size: &Bound<'_, PyAny>,
@@ -67,6 +67,7 @@ impl PyGenerator {
         dedup_unit: Option<&Bound<'_, PyAny>>,
         stream_id: Option<&Bound<'_, PyAny>>,
         compress_codec: &str,
+        dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
     ) -> PyResult<Self> {
         let placement = threads::placement(size.py(), numa_mode, numa_node)?;
         args::opt_size("block_size", block_size)?;
@@ -81,6 +82,7 @@ impl PyGenerator {
             compress_ratio,
             dedup_unit,
             compress_codec,
+            crate::layout::of(dedup_layout),
         )?;
         let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyGenerator {
@@ -307,7 +309,7 @@ pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 #[pyo3(signature = (
     size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
     numa_node=None, method="parallel", *, seed=None, dedup_unit=None, stream_id=None,
-    compress_codec="lz"))]
+    compress_codec="lz", dedup_layout=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
     py: Python<'py>,
@@ -322,6 +324,7 @@ pub fn generate_buffer<'py>(
     dedup_unit: Option<&Bound<'py, PyAny>>,
     stream_id: Option<&Bound<'py, PyAny>>,
     compress_codec: &str,
+    dedup_layout: Option<&Bound<'py, crate::layout::DedupLayout>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let len = args::to_usize("size", args::size("size", size)?)?;
@@ -333,6 +336,7 @@ pub fn generate_buffer<'py>(
         dedup_unit,
         stream_id,
         compress_codec,
+        crate::layout::of(dedup_layout),
     )?;
     let bytes = new_vec(py, len, &threads, |at, buf| threads.fill(&gen, at, buf))?;
     bytesview::from_block(py, bytes)
@@ -352,6 +356,7 @@ pub(crate) fn stream_setup(
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
+    layout: crate::layout::DedupLayout,
 ) -> PyResult<(dgen::Generator, Threads)> {
     let params = args::gen_params(
         args::seed(seed)?,
@@ -360,6 +365,7 @@ pub(crate) fn stream_setup(
         compress_ratio,
         dedup_unit,
         compress_codec,
+        layout,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((gen, Threads::placed(max_threads, method, placement)?))

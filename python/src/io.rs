@@ -277,7 +277,7 @@ fn write_options(
     path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
     queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz", map=None,
-    numa_mode="auto", numa_node=None))]
+    numa_mode="auto", numa_node=None, dedup_layout=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
@@ -300,6 +300,7 @@ pub fn write_file(
     map: Option<&Bound<'_, PyAny>>,
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
+    dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
@@ -312,6 +313,7 @@ pub fn write_file(
         compress_ratio,
         dedup_unit,
         compress_codec,
+        crate::layout::of(dedup_layout),
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(
@@ -365,7 +367,7 @@ pub fn write_file(
     paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
     compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
     queue_depth=None, fsync=true, progress=None, stream_ids=None, compress_codec="lz",
-    numa_mode="auto", numa_node=None))]
+    numa_mode="auto", numa_node=None, dedup_layout=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
     py: Python<'_>,
@@ -387,6 +389,7 @@ pub fn write_files(
     compress_codec: &str,
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
+    dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
 ) -> PyResult<Vec<WriteStats>> {
     let paths = args::paths("paths", paths)?;
     check_callable(&progress, py)?;
@@ -412,6 +415,7 @@ pub fn write_files(
         compress_ratio,
         dedup_unit,
         compress_codec,
+        crate::layout::of(dedup_layout),
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(
@@ -452,7 +456,7 @@ pub fn write_files(
     path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
     stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
     threads=None, queue_depth=None, progress=None, compress_codec="lz", map=None,
-    numa_mode="auto", numa_node=None))]
+    numa_mode="auto", numa_node=None, dedup_layout=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
@@ -474,6 +478,7 @@ pub fn read_and_validate(
     map: Option<&Bound<'_, PyAny>>,
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
+    dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
@@ -492,6 +497,7 @@ pub fn read_and_validate(
         compress_ratio,
         dedup_unit,
         compress_codec,
+        crate::layout::of(dedup_layout),
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(

@@ -13,6 +13,7 @@ mod compat;
 mod errors;
 mod generator;
 mod io;
+mod layout;
 mod progress;
 mod stats;
 mod system;
@@ -53,6 +54,7 @@ fn _dgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stats::WriteStats>()?;
     m.add_class::<stats::VerifyStats>()?;
     m.add_class::<verify::BufferCheck>()?;
+    m.add_class::<layout::DedupLayout>()?;
     m.add("DEFAULT_BUFFER_SIZE", dgen::pipeline::DEFAULT_BUFFER_SIZE)?;
     m.add("DEFAULT_QUEUE_DEPTH", dgen::pipeline::DEFAULT_QUEUE_DEPTH)?;
     m.add("DEFAULT_DEDUP_UNIT", dgen::params::DEFAULT_DEDUP_UNIT)?;

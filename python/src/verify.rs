@@ -226,7 +226,7 @@ pub(crate) fn verify_with(
 #[pyfunction]
 #[pyo3(signature = (
     buf, offset, dedup_ratio=1.0, compress_ratio=1.0, *, seed, dedup_unit=None, stream_id=None,
-    compress_codec="lz", max_threads=None))]
+    compress_codec="lz", max_threads=None, dedup_layout=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn verify_buffer(
     buf: &Bound<'_, PyAny>,
@@ -238,6 +238,7 @@ pub fn verify_buffer(
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
     max_threads: Option<&Bound<'_, PyAny>>,
+    dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
 ) -> PyResult<BufferCheck> {
     let offset = args::size("offset", offset)?;
     let params = args::gen_params(
@@ -247,6 +248,7 @@ pub fn verify_buffer(
         compress_ratio,
         dedup_unit,
         compress_codec,
+        crate::layout::of(dedup_layout),
     )?;
     let gen = dgen::Generator::new(params)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
