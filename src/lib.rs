@@ -5,9 +5,11 @@
 //! * [`map`]: which content each block of a target holds after overwrites, its file and journal.
 //! * [`io`]: the io_uring ring and short-transfer policy shared by the pipeline and the fio engine.
 //! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
-//! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
+//! * [`size`], [`params`], [`compress_mix`], [`error`]: the shared vocabulary of every face (CLI,
+//!   Python, fio).
 
 pub mod analyze;
+pub mod compress_mix;
 pub mod diagnose;
 pub mod error;
 pub mod gen;
@@ -19,4 +21,4 @@ pub mod size;
 
 pub use error::{Error, Result};
 pub use gen::Generator;
-pub use params::{CompressCodec, GenParams};
+pub use params::{CompressCodec, CompressSpec, GenParams};

@@ -1,5 +1,6 @@
 //! The parameters that define a stream's bytes, and their validation.
 
+pub use crate::compress_mix::{CompressMix, CompressSpec, MixClass};
 use crate::error::{Error, Result};
 use crate::size::format_size;
 
@@ -71,13 +72,18 @@ pub struct GenParams {
     pub stream_id: u64,
     /// Deduplication ratio `d >= 1`: a `1/d` share of dedup blocks is unique.
     pub dedup_ratio: f64,
-    /// Compression ratio `c >= 1`: every 4 KiB unit compresses to about `1/c`.
+    /// Compression ratio `c >= 1`: every 4 KiB unit compresses to about `1/c`. With a
+    /// [`compress_mix`](GenParams::compress_mix), the mix's aggregate ratio.
     pub compress_ratio: f64,
     /// Dedup block size in bytes: a power of two from 4 KiB to 16 MiB.
     pub dedup_unit: u64,
     /// The codecs `compress_ratio` is calibrated for.
     #[serde(default)]
     pub compress_codec: CompressCodec,
+    /// A compressibility mix (shares of dedup blocks at several ratios), or `None`: every block at
+    /// `compress_ratio`. Set both with [`GenParams::set_compress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress_mix: Option<CompressMix>,
 }
 
 impl GenParams {
@@ -90,6 +96,30 @@ impl GenParams {
             compress_ratio: 1.0,
             dedup_unit: DEFAULT_DEDUP_UNIT,
             compress_codec: CompressCodec::Lz,
+            compress_mix: None,
+        }
+    }
+
+    /// Sets the compressibility: one ratio (and no mix), or a mix (and its aggregate ratio in
+    /// `compress_ratio`).
+    pub fn set_compress(&mut self, spec: CompressSpec) {
+        match spec {
+            CompressSpec::Ratio(r) => {
+                self.compress_ratio = r;
+                self.compress_mix = None;
+            }
+            CompressSpec::Mix(m) => {
+                self.compress_ratio = m.aggregate_ratio();
+                self.compress_mix = Some(m);
+            }
+        }
+    }
+
+    /// The compressibility as the user gives it: the ratio, or the mix.
+    pub fn compress_spec(&self) -> CompressSpec {
+        match &self.compress_mix {
+            Some(m) => CompressSpec::Mix(m.clone()),
+            None => CompressSpec::Ratio(self.compress_ratio),
         }
     }
 
@@ -97,13 +127,30 @@ impl GenParams {
     pub fn validate(&self) -> Result<()> {
         check_ratio("dedup ratio", self.dedup_ratio, MAX_DEDUP_RATIO)?;
         check_ratio("compression ratio", self.compress_ratio, MAX_COMPRESS_RATIO)?;
-        if self.compress_codec == CompressCodec::Snappy && self.compress_ratio > MAX_SNAPPY_RATIO {
+        let mut most = self.compress_ratio;
+        if let Some(mix) = &self.compress_mix {
+            // Rebuilt from its classes, so a mix made by hand is checked like a parsed one.
+            CompressMix::new(mix.classes().to_vec(), MAX_COMPRESS_RATIO)
+                .map_err(|r| Error::invalid("compression mix", format!("{mix}: {r}")))?;
+            let aggregate = mix.aggregate_ratio();
+            if (self.compress_ratio - aggregate).abs() > 1e-9 * aggregate {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    format!(
+                        "{} is not the aggregate {aggregate} of the mix {mix} (set both with \
+                         GenParams::set_compress)",
+                        self.compress_ratio
+                    ),
+                ));
+            }
+            most = mix.max_ratio();
+        }
+        if self.compress_codec == CompressCodec::Snappy && most > MAX_SNAPPY_RATIO {
             return Err(Error::invalid(
                 "compression ratio",
                 format!(
-                    "{} is above {MAX_SNAPPY_RATIO}, the most dgen makes for snappy (its copies \
-                     hold at most 64 bytes)",
-                    self.compress_ratio
+                    "{most} is above {MAX_SNAPPY_RATIO}, the most dgen makes for snappy (its \
+                     copies hold at most 64 bytes)"
                 ),
             ));
         }

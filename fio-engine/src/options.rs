@@ -112,7 +112,7 @@ impl EngineConfig {
             params.dedup_ratio = parse_ratio("dgen_dedupe_ratio", v, MAX_DEDUP_RATIO)?;
         }
         if let Some(v) = raw.compress_ratio {
-            params.compress_ratio = parse_ratio("dgen_compress_ratio", v, MAX_COMPRESS_RATIO)?;
+            params.set_compress(parse_compress(v)?);
         }
         if let Some(v) = raw.dedupe_unit {
             params.dedup_unit = parse_unit(v)?;
@@ -171,9 +171,7 @@ impl EngineConfig {
 pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
     match name {
         "dgen_dedupe_ratio" => parse_ratio("dgen_dedupe_ratio", value, MAX_DEDUP_RATIO).map(drop),
-        "dgen_compress_ratio" => {
-            parse_ratio("dgen_compress_ratio", value, MAX_COMPRESS_RATIO).map(drop)
-        }
+        "dgen_compress_ratio" => parse_compress(value).map(drop),
         "dgen_dedupe_unit" => parse_unit(value).map(drop),
         "dgen_seed" => parse_seed(value).map(drop),
         "dgen_stream" => parse_stream(value).map(drop),
@@ -236,6 +234,12 @@ fn parse_ratio(option: &'static str, value: &str, max: f64) -> Result<f64, Optio
         .map_err(|_| bad(option, value, "not a number (examples: 1, 2, 1.37)"))?;
     check_ratio(option, r, max).map_err(|e| bad(option, value, reason_of(e)))?;
     Ok(r)
+}
+
+/// `dgen_compress_ratio`: a ratio (`3`) or a mix (`1:30%,4:50%,16:20%`).
+fn parse_compress(value: &str) -> Result<dgen::CompressSpec, OptionError> {
+    dgen::CompressSpec::parse(value, MAX_COMPRESS_RATIO)
+        .map_err(|reason| bad("dgen_compress_ratio", value, reason))
 }
 
 fn parse_unit(value: &str) -> Result<u64, OptionError> {

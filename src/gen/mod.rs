@@ -7,6 +7,7 @@
 
 mod atom;
 mod calibration;
+mod classes;
 mod dedup;
 mod header;
 mod mix;
@@ -14,6 +15,7 @@ mod random;
 
 use crate::params::GenParams;
 use atom::{write_atom, CompressPlan, Scratch};
+use classes::Classes;
 use dedup::DedupMap;
 use header::HeaderCipher;
 use mix::mix64;
@@ -68,6 +70,8 @@ pub struct Generator {
     keys: StreamKeys,
     dedup: DedupMap,
     plan: CompressPlan,
+    /// The classes of a compressibility mix (each block then uses its class's plan, not `plan`).
+    classes: Option<Classes>,
     /// Mixed into every atom id: separates streams.
     stream_salt: u64,
     atoms_per_block: u64,
@@ -96,6 +100,9 @@ impl Generator {
                 params.compress_ratio,
                 params.compress_codec,
             )),
+            classes: params.compress_mix.as_ref().map(|mix| {
+                Classes::new(mix, params.compress_codec, stream_salt ^ 0x0063_6c61_7373)
+            }),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
             header: HeaderCipher::new(params.seed),
@@ -180,6 +187,13 @@ impl Generator {
     /// rank): where a misdirected generation-0 unit belongs.
     pub fn home_block(&self, slot: u64) -> u64 {
         self.dedup.unique_block(slot)
+    }
+
+    /// The class of `slot`'s content in the compressibility mix (an index into the mix's
+    /// classes), or `None` without a mix. Every block that holds the slot, at any generation, has
+    /// that class: block `b` of a fresh write has the class of `initial_content(b).slot`.
+    pub fn compress_class(&self, slot: u64) -> Option<usize> {
+        self.classes.as_ref().map(|c| c.class_of(slot))
     }
 
     /// The dedup unit (block size) in bytes.
@@ -268,15 +282,11 @@ impl Generator {
             run_tag: self.run_tag,
             stream_tag: self.stream_tag,
         });
-        write_atom(
-            &self.keys,
-            &self.plan,
-            id,
-            slot,
-            &header,
-            out,
-            &mut cursor.work,
-        );
+        let plan = match &self.classes {
+            Some(classes) => classes.plan(classes.class_of(content.slot)),
+            None => &self.plan,
+        };
+        write_atom(&self.keys, plan, id, slot, &header, out, &mut cursor.work);
     }
 
     /// Fills `buf` with the bytes at `offset_in_block..offset_in_block + buf.len()` of a block
