@@ -3,6 +3,7 @@
 //! [`Threads`] is also what every other in-memory entry point (`compat.rs`) runs on.
 
 use crate::args;
+use crate::args::CompressArg;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
 use crate::errors::no_panic;
@@ -161,15 +162,20 @@ impl PyGenerator {
 #[pymethods]
 impl PyGenerator {
     #[new]
-    #[pyo3(signature = (
-        size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-        numa_node=None, chunk_size=None, block_size=None, seed=None, method="parallel", *,
-        dedup_unit=None, stream_id=None, compress_codec="lz"))]
+    #[pyo3(
+        signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+            max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None,
+            method="parallel", *, dedup_unit=None, stream_id=None, compress_codec="lz"),
+        // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+        text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", \
+            max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None, \
+            method=\"parallel\", *, dedup_unit=None, stream_id=None, compress_codec=\"lz\")"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         size: &Bound<'_, PyAny>,
         dedup_ratio: f64,
-        compress_ratio: f64,
+        compress_ratio: CompressArg,
         numa_mode: &str,
         max_threads: Option<&Bound<'_, PyAny>>,
         numa_node: Option<&Bound<'_, PyAny>>,
@@ -325,7 +331,7 @@ impl PyGenerator {
              stream_id={}, position={})",
             self.size,
             p.dedup_ratio,
-            p.compress_ratio,
+            args::compress_repr(p),
             p.seed,
             p.dedup_unit,
             p.stream_id,
@@ -388,16 +394,21 @@ const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 /// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` are accepted
 /// for dgen-py compatibility and have no effect.
 #[pyfunction]
-#[pyo3(signature = (
-    size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-    numa_node=None, method="parallel", *, seed=None, dedup_unit=None, stream_id=None,
-    compress_codec="lz"))]
+#[pyo3(
+    signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+        max_threads=None, numa_node=None, method="parallel", *, seed=None, dedup_unit=None,
+        stream_id=None, compress_codec="lz"),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
+        numa_node=None, method=\"parallel\", *, seed=None, dedup_unit=None, stream_id=None, \
+        compress_codec=\"lz\")"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
     py: Python<'py>,
     size: &Bound<'py, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     numa_mode: &str,
     max_threads: Option<&Bound<'py, PyAny>>,
     numa_node: Option<&Bound<'py, PyAny>>,
@@ -428,7 +439,7 @@ pub fn generate_buffer<'py>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stream_setup(
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     max_threads: Option<&Bound<'_, PyAny>>,
     method: &str,
     seed: Option<&Bound<'_, PyAny>>,
