@@ -25,7 +25,10 @@ fn codec_arg(text: &str) -> Result<CompressCodec, String> {
 
 /// Parses `--compress` for clap: a ratio (`3`) or a mix (`1:30%,4:50%,16:20%`).
 fn compress_arg(text: &str) -> Result<CompressSpec, String> {
-    CompressSpec::parse(text, dgen::params::MAX_COMPRESS_RATIO)
+    CompressSpec::parse(text, dgen::params::MAX_COMPRESS_RATIO).map_err(|reason| {
+        let what = if text.contains(':') { "mix" } else { "ratio" };
+        format!("compression {what}: {reason}")
+    })
 }
 
 /// What the bytes are: the same flags give the same bytes.

@@ -1,0 +1,193 @@
+//! Compressibility mixes through the command line: `dgen gen`, `write`, `verify` and `analyze`
+//! with `--compress 1:30%,4:50%,16:20%`, and the one-line errors of a bad mix.
+
+use dgen::{CompressSpec, GenParams, Generator};
+use std::process::{Command, Output};
+
+const MIX: &str = "1:30%,4:50%,16:20%";
+
+fn dgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dgen"))
+        .args(args)
+        .output()
+        .expect("run dgen")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn gen_write_and_verify_a_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen_path = dir.path().join("g.bin");
+    let g = gen_path.to_str().unwrap();
+    let out = dgen(&[
+        "gen",
+        "--size",
+        "8M",
+        "--seed",
+        "4",
+        "--stream-id",
+        "9",
+        "-c",
+        MIX,
+        "-o",
+        g,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(MIX), "{}", stderr(&out));
+    // the library's bytes for the same parameters
+    let mut p = GenParams::new(4);
+    p.stream_id = 9;
+    p.set_compress(MIX.parse::<CompressSpec>().unwrap());
+    let mut want = vec![0u8; 8 << 20];
+    Generator::new(p).unwrap().fill(0, &mut want);
+    assert!(std::fs::read(&gen_path).unwrap() == want);
+    let out = dgen(&[
+        "verify",
+        g,
+        "--size",
+        "8M",
+        "--seed",
+        "4",
+        "--stream-id",
+        "9",
+        "-c",
+        MIX,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // another mix, or the aggregate as one ratio, is other data: exit 1
+    for other in ["1:30%,4:40%,16:30%", "2.2857142857142856"] {
+        let out = dgen(&[
+            "verify",
+            g,
+            "--size",
+            "8M",
+            "--seed",
+            "4",
+            "--stream-id",
+            "9",
+            "-c",
+            other,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{other}: {}", stderr(&out));
+    }
+    // write (the pipeline) gives the same bytes as gen, and its JSON names the mix
+    let w = dir.path().join("w.bin");
+    let w = w.to_str().unwrap();
+    let out = dgen(&[
+        "write",
+        w,
+        "--size",
+        "8M",
+        "--seed",
+        "4",
+        "--stream-id",
+        "9",
+        "-c",
+        MIX,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["compress_mix"], MIX);
+    let agg = 1.0 / (0.3 / 1.0 + 0.5 / 4.0 + 0.2 / 16.0);
+    assert!((json["compress_ratio"].as_f64().unwrap() - agg).abs() < 1e-9);
+    assert!(std::fs::read(w).unwrap() == want);
+}
+
+#[test]
+fn analyze_shows_the_histogram_of_a_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.bin");
+    let p = path.to_str().unwrap();
+    let out = dgen(&["gen", "--size", "32M", "--seed", "2", "-c", MIX, "-o", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let args = [
+        "analyze",
+        p,
+        "--units",
+        "8k",
+        "--codecs",
+        "lz4,zstd-1",
+        "--no-cdc",
+    ];
+    let out = dgen(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("histogram at 8KiB"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("histogram"))
+        .skip(2)
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows[0].trim_start().starts_with("< 1.19"), "{text}");
+    assert!(
+        rows[1].contains("3.36-4.76") && rows[2].contains("13.45-19.03"),
+        "{text}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let out = dgen(&json_args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in json["units"][0]["compression"].as_array().unwrap() {
+        let bins = c["histogram"].as_array().unwrap();
+        let shares: Vec<f64> = bins.iter().map(|b| b["share"].as_f64().unwrap()).collect();
+        let centers: Vec<f64> = bins.iter().map(|b| b["center"].as_f64().unwrap()).collect();
+        assert_eq!(centers, [1.0, 4.0, 16.0], "{c}");
+        // 256 blocks of 128 KiB: each share to within 4 blocks
+        for (s, want) in shares.iter().zip([0.3, 0.5, 0.2]) {
+            assert!((s - want).abs() <= 4.0 / 256.0, "{c}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_mix_exits_2_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.bin");
+    let f = fresh.to_str().unwrap();
+    for (mix, why) in [
+        ("1:30%,4:50%", "sum to 80%"),
+        ("0.5:50%,4:50%", "below 1"),
+        ("1:50%,4:50", "in percent"),
+        ("1:50%,lots:50%", "not a ratio"),
+        ("1:50%,99:50%", "above the supported maximum"),
+    ] {
+        for cmd in [
+            vec!["gen", "--size", "1M", "--seed", "1", "-c", mix, "-o", f],
+            vec!["write", f, "--size", "1M", "--seed", "1", "-c", mix],
+            vec!["verify", f, "--seed", "1", "-c", mix],
+        ] {
+            let out = dgen(&cmd);
+            let e = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?}: {e}");
+            assert_eq!(e.trim().lines().count(), 1, "{cmd:?}: {e}");
+            assert!(
+                e.contains("--compress") && e.contains(mix) && e.contains(why),
+                "{cmd:?}: {e}"
+            );
+            assert!(out.stdout.is_empty(), "{cmd:?}");
+            assert!(!fresh.exists(), "{cmd:?} created the file");
+        }
+    }
+    // snappy's limit applies to every class
+    let out = dgen(&[
+        "gen",
+        "--size",
+        "1M",
+        "--seed",
+        "1",
+        "-c",
+        "1:50%,20:50%",
+        "--compress-codec",
+        "snappy",
+        "-o",
+        f,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("snappy"), "{}", stderr(&out));
+    assert!(!fresh.exists());
+}
