@@ -412,6 +412,31 @@ mod tests {
     }
 
     #[test]
+    fn a_mix_parses_and_a_bad_one_is_named() {
+        let r = RawOptions {
+            compress_ratio: Some("1:30%,4:50%,16:20%"),
+            ..raw("1")
+        };
+        let c = EngineConfig::parse(&r).unwrap();
+        let mix = c.params.compress_mix.clone().expect("a mix");
+        assert_eq!(mix.to_string(), "1:30%,4:50%,16:20%");
+        assert_eq!(c.params.compress_ratio, mix.aggregate_ratio());
+        assert!(check_option("dgen_compress_ratio", "2:50%,8:50%").is_ok());
+        let e = check_option("dgen_compress_ratio", "2:50%,8:40%").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dgen: bad option dgen_compress_ratio=2:50%,8:40%: the shares sum to 90%, not 100%"
+        );
+        let snappy = RawOptions {
+            compress_ratio: Some("1:50%,20:50%"),
+            compress_codec: Some("snappy"),
+            ..raw("1")
+        };
+        let e = EngineConfig::parse(&snappy).unwrap_err().to_string();
+        assert!(e.contains("snappy") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
     fn verify_in_null_mode_is_refused() {
         let r = RawOptions {
             seed: Some("1"),
