@@ -57,7 +57,7 @@ impl Classes {
         Classes {
             plans,
             bounds,
-            salt: mix64(salt ^ 0x636c_6173_7365_73),
+            salt: mix64(salt ^ 0x0063_6c61_7373_6573),
             offset: mix64(salt ^ 0x6f66_6673_6574),
         }
     }
