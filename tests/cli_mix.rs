@@ -191,3 +191,46 @@ fn a_bad_mix_exits_2_with_one_line_and_writes_nothing() {
     assert!(stderr(&out).contains("snappy"), "{}", stderr(&out));
     assert!(!fresh.exists());
 }
+
+/// A map records the mix: rewrites keep the classes' shares (a block keeps its slot's class at
+/// every generation), verify with the map passes, and a run with a plain ratio is refused.
+#[test]
+fn a_map_keeps_the_mix_through_rewrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, m) = (dir.path().join("f.bin"), dir.path().join("f.map"));
+    let (f, m) = (f.to_str().unwrap(), m.to_str().unwrap());
+    let run = |extra: &[&str], c: &str| {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&[f, "--size", "16M", "--seed", "3", "-c", c, "--map", m]);
+        dgen(&args)
+    };
+    for _ in 0..2 {
+        let out = run(&["write"], MIX);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run(&["verify"], MIX);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["verify"], "3");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains(&format!("compression {MIX}, this run has compression 3")),
+        "{e}"
+    );
+    let out = dgen(&[
+        "analyze", f, "--units", "8k", "--codecs", "zstd-1", "--no-cdc", "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bins = json["units"][0]["compression"][0]["histogram"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(bins.len(), 3, "{bins:?}");
+    // 128 blocks, rewritten: each class still within 4 blocks of its share
+    for (b, want) in bins.iter().zip([0.3, 0.5, 0.2]) {
+        assert!(
+            (b["share"].as_f64().unwrap() - want).abs() <= 4.0 / 128.0,
+            "{bins:?}"
+        );
+    }
+}

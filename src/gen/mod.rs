@@ -2,7 +2,8 @@
 //!
 //! The stream is cut into dedup blocks ([`dedup`]) and each block into 4 KiB atoms ([`atom`]).
 //! Block `b` carries a content key (its own, or an earlier block's when it is a copy); atom `i` of a
-//! block is generated from `(stream, key, i)`. Nothing here knows about threads, files or buffers
+//! block is generated from `(stream, key, i)`; with a compressibility mix, the block's slot picks
+//! the class whose plan its atoms use ([`classes`]). Nothing here knows about threads, files or buffers
 //! beyond the slice it is handed: any range can be produced alone, in any order, by any thread.
 
 mod atom;
