@@ -127,6 +127,35 @@ pub enum CompressSpec {
     Ratio(f64),
     /// Shares of blocks at several ratios.
     Mix(CompressMix),
+    /// One ratio for lz4 (and other codecs without an entropy coder) and a higher one for zstd
+    /// (and deflate, brotli): `lz4=2.2,zstd=3.5`. The literal bytes take fewer values, which an
+    /// entropy coder stores in fewer bits.
+    Codecs {
+        /// The ratio lz4 sees.
+        lz4: f64,
+        /// The ratio zstd sees.
+        zstd: f64,
+    },
+}
+
+/// Checks per-codec ratios: lz4's from 1 to the maximum, zstd's from lz4's up to the most literal
+/// entropy can give ([`crate::gen::max_zstd_ratio`]). The error is the reason alone.
+pub fn check_codec_ratios(lz4: f64, zstd: f64) -> std::result::Result<(), String> {
+    crate::params::check_ratio("lz4 ratio", lz4, crate::params::MAX_COMPRESS_RATIO)
+        .map_err(|e| format!("lz4={lz4}: {}", reason(e)))?;
+    if !zstd.is_finite() || zstd < lz4 {
+        return Err(format!(
+            "zstd={zstd} is below lz4={lz4} (zstd never sees less)"
+        ));
+    }
+    let most = crate::gen::max_zstd_ratio(lz4);
+    if zstd > most {
+        return Err(format!(
+            "zstd={zstd} is above {most:.3}, the most dgen makes with lz4={lz4} (literal bytes \
+             of fewer values would give lz4 matches too)"
+        ));
+    }
+    Ok(())
 }
 
 impl CompressSpec {
@@ -135,6 +164,9 @@ impl CompressSpec {
     /// the reason alone (the caller names the argument and the value).
     pub fn parse(text: &str, max_ratio: f64) -> std::result::Result<Self, String> {
         let t = text.trim();
+        if t.contains('=') {
+            return parse_codecs(t);
+        }
         if !t.contains(':') {
             let r: f64 = t.parse().map_err(|_| {
                 "not a ratio (e.g. 3 or 1.5) nor a mix (e.g. 1:30%,4:50%,16:20%)".to_string()
@@ -177,11 +209,13 @@ impl CompressSpec {
         CompressMix::new(classes, max_ratio).map(CompressSpec::Mix)
     }
 
-    /// The aggregate ratio (the ratio itself, or the mix's [`CompressMix::aggregate_ratio`]).
+    /// The aggregate ratio (the ratio itself, the mix's [`CompressMix::aggregate_ratio`], or
+    /// lz4's ratio).
     pub fn aggregate_ratio(&self) -> f64 {
         match self {
             CompressSpec::Ratio(r) => *r,
             CompressSpec::Mix(m) => m.aggregate_ratio(),
+            CompressSpec::Codecs { lz4, .. } => *lz4,
         }
     }
 }
@@ -191,6 +225,7 @@ impl fmt::Display for CompressSpec {
         match self {
             CompressSpec::Ratio(r) => write!(f, "{r}"),
             CompressSpec::Mix(m) => write!(f, "{m}"),
+            CompressSpec::Codecs { lz4, zstd } => write!(f, "lz4={lz4},zstd={zstd}"),
         }
     }
 }
@@ -204,6 +239,38 @@ impl std::str::FromStr for CompressSpec {
         CompressSpec::parse(text, crate::params::MAX_COMPRESS_RATIO)
             .map_err(|r| Error::invalid("compression ratio", format!("{text:?}: {r}")))
     }
+}
+
+/// Parses `lz4=2.2,zstd=3.5` (either order; both needed).
+fn parse_codecs(t: &str) -> std::result::Result<CompressSpec, String> {
+    let (mut lz4, mut zstd) = (None, None);
+    for entry in t.split(',') {
+        let entry = entry.trim();
+        let (name, value) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry:?} is not CODEC=RATIO (e.g. zstd=3.5)"))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{:?} in {entry:?} is not a ratio", value.trim()))?;
+        let slot = match name.trim().to_ascii_lowercase().as_str() {
+            "lz4" => &mut lz4,
+            "zstd" => &mut zstd,
+            other => {
+                return Err(format!(
+                    "{other:?} is not a codec dgen sets apart (lz4, zstd)"
+                ))
+            }
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("{} is given twice", name.trim()));
+        }
+    }
+    let (Some(lz4), Some(zstd)) = (lz4, zstd) else {
+        return Err("give both lz4= and zstd= (e.g. lz4=2.2,zstd=3.5)".into());
+    };
+    check_codec_ratios(lz4, zstd)?;
+    Ok(CompressSpec::Codecs { lz4, zstd })
 }
 
 /// The reason of an [`Error::InvalidArgument`] (its whole text otherwise).
@@ -225,9 +292,7 @@ impl<'de> serde::Deserialize<'de> for CompressMix {
         let text = String::deserialize(d)?;
         match CompressSpec::parse(&text, crate::params::MAX_COMPRESS_RATIO) {
             Ok(CompressSpec::Mix(m)) => Ok(m),
-            Ok(CompressSpec::Ratio(_)) => Err(serde::de::Error::custom(format!(
-                "{text:?} is one ratio, not a mix"
-            ))),
+            Ok(_) => Err(serde::de::Error::custom(format!("{text:?} is not a mix"))),
             Err(r) => Err(serde::de::Error::custom(format!("{text:?}: {r}"))),
         }
     }

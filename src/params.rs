@@ -84,6 +84,11 @@ pub struct GenParams {
     /// `compress_ratio`. Set both with [`GenParams::set_compress`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compress_mix: Option<CompressMix>,
+    /// The ratio that codecs with an entropy coder (zstd, deflate, brotli) see, when asked apart
+    /// from lz4's `compress_ratio` (`--compress lz4=2.2,zstd=3.5`): literal bytes then take fewer
+    /// values. `None`: every codec sees `compress_ratio`. Set it with [`GenParams::set_compress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress_zstd: Option<f64>,
 }
 
 impl GenParams {
@@ -97,29 +102,37 @@ impl GenParams {
             dedup_unit: DEFAULT_DEDUP_UNIT,
             compress_codec: CompressCodec::Lz,
             compress_mix: None,
+            compress_zstd: None,
         }
     }
 
     /// Sets the compressibility: one ratio (and no mix), or a mix (and its aggregate ratio in
     /// `compress_ratio`).
     pub fn set_compress(&mut self, spec: CompressSpec) {
+        self.compress_mix = None;
+        self.compress_zstd = None;
         match spec {
-            CompressSpec::Ratio(r) => {
-                self.compress_ratio = r;
-                self.compress_mix = None;
-            }
+            CompressSpec::Ratio(r) => self.compress_ratio = r,
             CompressSpec::Mix(m) => {
                 self.compress_ratio = m.aggregate_ratio();
                 self.compress_mix = Some(m);
+            }
+            CompressSpec::Codecs { lz4, zstd } => {
+                self.compress_ratio = lz4;
+                self.compress_zstd = Some(zstd);
             }
         }
     }
 
     /// The compressibility as the user gives it: the ratio, or the mix.
     pub fn compress_spec(&self) -> CompressSpec {
-        match &self.compress_mix {
-            Some(m) => CompressSpec::Mix(m.clone()),
-            None => CompressSpec::Ratio(self.compress_ratio),
+        match (&self.compress_mix, self.compress_zstd) {
+            (Some(m), _) => CompressSpec::Mix(m.clone()),
+            (None, Some(zstd)) => CompressSpec::Codecs {
+                lz4: self.compress_ratio,
+                zstd,
+            },
+            (None, None) => CompressSpec::Ratio(self.compress_ratio),
         }
     }
 
@@ -144,6 +157,22 @@ impl GenParams {
                 ));
             }
             most = mix.max_ratio();
+        }
+        if let Some(zstd) = self.compress_zstd {
+            if self.compress_mix.is_some() {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    "a mix and per-codec ratios (zstd=, lz4=) cannot be combined",
+                ));
+            }
+            if self.compress_codec == CompressCodec::Snappy {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    "per-codec ratios (zstd=, lz4=) are made for lz4 and zstd, not for snappy",
+                ));
+            }
+            crate::compress_mix::check_codec_ratios(self.compress_ratio, zstd)
+                .map_err(|r| Error::invalid("compression ratio", r))?;
         }
         if self.compress_codec == CompressCodec::Snappy && most > MAX_SNAPPY_RATIO {
             return Err(Error::invalid(

@@ -9,8 +9,9 @@ from typing_extensions import Buffer
 _StrPath = Union[str, "os.PathLike[str]"]
 #: A byte count: an int, or fio-style text such as "64KiB", "4k", "1.5G" (binary units).
 _Size = Union[int, str]
-#: A compression ratio (``3``, ``1.5``) or a mix of ratios by share of dedup blocks, as text
-#: (``"1:30%,4:50%,16:20%"``: 30% of the blocks incompressible, 50% at 4:1, 20% at 16:1).
+#: A compression ratio (``3``, ``1.5``), or as text a mix of ratios by share of dedup blocks
+#: (``"1:30%,4:50%,16:20%"``: 30% of the blocks incompressible, 50% at 4:1, 20% at 16:1) or
+#: per-codec ratios (``"lz4=2.2,zstd=3.3"``).
 _Compress = Union[float, str]
 #: Called as ``progress(bytes_done, total)`` from the calling thread (the I/O runs on its own thread,
 #: so a slow callback never holds it up), at most ~10 times a second
@@ -175,7 +176,8 @@ def write_file(
         dedup_ratio: deduplication ratio >= 1 (at ``dedup_unit`` granularity).
         compress_ratio: compression ratio >= 1 (per 4 KiB), or a mix such as
             "1:30%,4:50%,16:20%" (shares of dedup blocks at each ratio; README,
-            "Compressibility mixes").
+            "Compressibility mixes"), or per-codec ratios such as "lz4=2.2,zstd=3.3" (README,
+            "Codec-realistic literals").
         compress_codec: the codecs ``compress_ratio`` is exact for: "lz" (lz4, zstd, LZO1X-1,
             deflate, brotli; the default) or "snappy" (Ceph, RocksDB, MongoDB: lz4 and zstd then
             see a higher ratio; at most 16). Verify with the same value.

@@ -136,9 +136,9 @@ impl<'py> FromPyObject<'py> for CompressArg {
 /// `compress_ratio` as a repr shows it: the ratio (`3`), or the mix as a str
 /// (`'1:30%,4:50%,16:20%'`).
 pub fn compress_repr(p: &GenParams) -> String {
-    match &p.compress_mix {
-        Some(mix) => format!("'{mix}'"),
-        None => p.compress_ratio.to_string(),
+    match p.compress_spec() {
+        CompressSpec::Ratio(r) => r.to_string(),
+        spec => format!("'{spec}'"),
     }
 }
 

@@ -46,7 +46,8 @@ pub struct DataArgs {
     /// Compression ratio, any real number from 1 to 50 (every 4 KiB unit compresses to about 1/RATIO
     /// with lz4 and zstd), or a mix of ratios by share of dedup blocks, such as
     /// `1:30%,4:50%,16:20%` (each block compresses to its class's ratio; see the README,
-    /// "Compressibility mixes").
+    /// "Compressibility mixes"), or per-codec ratios such as `lz4=2.2,zstd=3.3` (README,
+    /// "Codec-realistic literals").
     #[arg(
         long = "compress",
         short = 'c',
@@ -92,6 +93,7 @@ impl DataArgs {
             dedup_unit: self.dedup_unit,
             compress_codec: self.compress_codec,
             compress_mix: None,
+            compress_zstd: None,
         };
         params.set_compress(self.compress.clone());
         params
@@ -106,9 +108,9 @@ pub fn describe(p: &GenParams) -> String {
         p.seed,
         p.stream_id,
         p.dedup_ratio,
-        match &p.compress_mix {
-            Some(mix) => format!("{mix} (aggregate {:.4})", p.compress_ratio),
-            None => p.compress_ratio.to_string(),
+        match p.compress_spec() {
+            CompressSpec::Mix(mix) => format!("{mix} (aggregate {:.4})", p.compress_ratio),
+            spec => spec.to_string(),
         },
         match p.compress_codec {
             CompressCodec::Lz => "",

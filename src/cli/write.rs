@@ -174,5 +174,9 @@ fn to_json(s: &WriteStats, o: &WriteOptions) -> serde_json::Value {
         // With a mix, `compress_ratio` is its aggregate ratio.
         obj["compress_mix"] = mix.to_string().into();
     }
+    if let Some(zstd) = o.params.compress_zstd {
+        // With per-codec ratios, `compress_ratio` is lz4's.
+        obj["compress_zstd"] = zstd.into();
+    }
     obj
 }

@@ -15,7 +15,7 @@ mod mix;
 mod random;
 
 use crate::params::GenParams;
-use atom::{write_atom, CompressPlan, Scratch};
+use atom::{write_atom, CompressPlan, LiteralSymbols, Scratch};
 use classes::Classes;
 use dedup::DedupMap;
 use header::HeaderCipher;
@@ -23,7 +23,9 @@ use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
-pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
+pub use calibration::{
+    literal_bytes_for, literal_bytes_for_ratio, literal_symbols_for, max_zstd_ratio,
+};
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 
@@ -100,7 +102,12 @@ impl Generator {
             plan: CompressPlan::new(literal_bytes_for(
                 params.compress_ratio,
                 params.compress_codec,
-            )),
+            ))
+            .with_symbols(
+                params.compress_zstd.and_then(|z| {
+                    LiteralSymbols::new(literal_symbols_for(params.compress_ratio, z))
+                }),
+            ),
             classes: params.compress_mix.as_ref().map(|mix| {
                 Classes::new(mix, params.compress_codec, stream_salt ^ 0x0063_6c61_7373)
             }),
@@ -214,6 +221,15 @@ impl Generator {
     pub fn with_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
         let mut generator = Generator::new(params)?;
         generator.plan = CompressPlan::new(literal_bytes);
+        Ok(generator)
+    }
+
+    /// A generator whose literal bytes take `symbols` values (2 to 256), whatever the params say.
+    /// For calibrating against codecs only (`examples/calibrate_entropy.rs`).
+    #[doc(hidden)]
+    pub fn with_literal_symbols(params: GenParams, symbols: u16) -> crate::Result<Self> {
+        let mut generator = Generator::new(params)?;
+        generator.plan = generator.plan.with_symbols(LiteralSymbols::new(symbols));
         Ok(generator)
     }
 

@@ -19,6 +19,8 @@ pub(crate) const MAP_VERSION: u32 = 1;
 pub(crate) const MAP_VERSION_MIX: u32 = 2;
 /// Bytes per class in the mix trailer (ratio and share in percent, f64 bits each).
 const MIX_CLASS: usize = 16;
+/// Bit of the header's mix field saying the trailer starts with zstd's ratio (f64 bits).
+const ZSTD_FLAG: u32 = 1 << 31;
 /// Bytes in the map header.
 pub(crate) const MAP_HEADER: usize = 136;
 /// Bytes in one pending transition.
@@ -50,8 +52,10 @@ pub(crate) struct Header {
     pub(crate) next_seq: u64,
     pub(crate) pending: u64,
     body_sum: u64,
-    /// Classes in the mix trailer (0: no mix, no trailer).
+    /// Classes in the mix trailer (0: no mix).
     mix_classes: u32,
+    /// Whether the trailer starts with zstd's ratio (per-codec ratios).
+    has_zstd: bool,
 }
 
 fn codec_code(c: CompressCodec) -> u32 {
@@ -66,7 +70,7 @@ fn encode_header(h: &Header) -> [u8; MAP_HEADER] {
     let mut b = [0u8; MAP_HEADER];
     let mut put = |at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &MAP_MAGIC);
-    let version = if h.mix_classes > 0 {
+    let version = if h.mix_classes > 0 || h.has_zstd {
         MAP_VERSION_MIX
     } else {
         MAP_VERSION
@@ -79,7 +83,10 @@ fn encode_header(h: &Header) -> [u8; MAP_HEADER] {
     put(40, &p.compress_ratio.to_bits().to_le_bytes());
     put(48, &p.dedup_unit.to_le_bytes());
     put(56, &codec_code(p.compress_codec).to_le_bytes());
-    put(60, &h.mix_classes.to_le_bytes());
+    put(
+        60,
+        &(h.mix_classes | if h.has_zstd { ZSTD_FLAG } else { 0 }).to_le_bytes(),
+    );
     put(64, &h.identity.size.to_le_bytes());
     put(72, &h.identity.run_id.to_le_bytes());
     put(80, &h.blocks.to_le_bytes());
@@ -123,6 +130,7 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
                 dedup_unit: u64_at(48),
                 compress_codec,
                 compress_mix: None,
+                compress_zstd: None,
             },
             size: u64_at(64),
             run_id: u64_at(72),
@@ -134,9 +142,10 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
         next_seq: u64_at(104),
         pending: u64_at(112),
         body_sum: u64_at(120),
-        mix_classes: u32_at(60),
+        mix_classes: u32_at(60) & !ZSTD_FLAG,
+        has_zstd: u32_at(60) & ZSTD_FLAG != 0,
     };
-    if (h.mix_classes > 0) != (u32_at(8) == MAP_VERSION_MIX)
+    if (h.mix_classes > 0 || h.has_zstd) != (u32_at(8) == MAP_VERSION_MIX)
         || h.mix_classes as usize > crate::compress_mix::MAX_MIX_CLASSES
     {
         return Err(format!(
@@ -223,8 +232,9 @@ pub(crate) fn write_map(
                 flush(&mut chunk, &mut w)?;
             }
         }
-        if let Some(mix) = &map.identity().params.compress_mix {
-            chunk.extend_from_slice(&encode_mix(mix));
+        let p = &map.identity().params;
+        if p.compress_mix.is_some() || p.compress_zstd.is_some() {
+            chunk.extend_from_slice(&encode_trailer(p));
         }
         flush(&mut chunk, &mut w)?;
         w.inner.flush()?;
@@ -244,6 +254,7 @@ pub(crate) fn write_map(
             .compress_mix
             .as_ref()
             .map_or(0, |m| m.classes().len() as u32),
+        has_zstd: map.identity().params.compress_zstd.is_some(),
     };
     file.write_all_at(&encode_header(&header), 0)
 }
@@ -286,7 +297,7 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
         }
     })?;
     let mut header = decode_header(&b).map_err(|r| damaged(path, r))?;
-    if header.mix_classes > 0 {
+    if mix_len(&header) > 0 {
         // The mix is part of the identity, checked before the body: read it now.
         let at = body_len(&header)
             .and_then(|n| n.checked_add(MAP_HEADER as u64))
@@ -299,16 +310,22 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
                 Error::io("read", path, Some(at), e)
             }
         })?;
-        let mix = decode_mix(&trailer).map_err(|r| damaged(path, r))?;
-        header.identity.params.compress_mix = Some(mix);
+        let (zstd, mix) =
+            decode_trailer(&trailer, header.has_zstd).map_err(|r| damaged(path, r))?;
+        header.identity.params.compress_mix = mix;
+        header.identity.params.compress_zstd = zstd;
     }
     Ok(header)
 }
 
-/// The mix trailer: each class's ratio and percent (f64 bits), then xxh3-64 of those.
-fn encode_mix(mix: &CompressMix) -> Vec<u8> {
-    let mut b = Vec::with_capacity(mix.classes().len() * MIX_CLASS + 8);
-    for c in mix.classes() {
+/// The trailer: zstd's ratio (f64 bits) with per-codec ratios, each mix class's ratio and
+/// percent (f64 bits), then xxh3-64 of those.
+fn encode_trailer(p: &GenParams) -> Vec<u8> {
+    let mut b = Vec::new();
+    if let Some(zstd) = p.compress_zstd {
+        b.extend_from_slice(&zstd.to_bits().to_le_bytes());
+    }
+    for c in p.compress_mix.iter().flat_map(|m| m.classes()) {
         b.extend_from_slice(&c.ratio.to_bits().to_le_bytes());
         b.extend_from_slice(&c.percent.to_bits().to_le_bytes());
     }
@@ -317,27 +334,40 @@ fn encode_mix(mix: &CompressMix) -> Vec<u8> {
     b
 }
 
-fn decode_mix(b: &[u8]) -> std::result::Result<CompressMix, String> {
-    let (classes, sum) = b.split_at(b.len() - 8);
-    if xxh3_64(classes).to_le_bytes() != sum {
+type Trailer = (Option<f64>, Option<CompressMix>);
+
+fn decode_trailer(b: &[u8], has_zstd: bool) -> std::result::Result<Trailer, String> {
+    let (body, sum) = b.split_at(b.len() - 8);
+    if xxh3_64(body).to_le_bytes() != sum {
         return Err("mix trailer checksum mismatch (the file is damaged)".into());
     }
     let f64_at = |i: usize| f64::from_bits(u64::from_le_bytes(b[i..i + 8].try_into().unwrap()));
-    let classes = (0..classes.len() / MIX_CLASS)
+    let skip = if has_zstd { 8 } else { 0 };
+    let zstd = has_zstd.then(|| f64_at(0));
+    let classes: Vec<MixClass> = (0..(body.len() - skip) / MIX_CLASS)
         .map(|i| MixClass {
-            ratio: f64_at(i * MIX_CLASS),
-            percent: f64_at(i * MIX_CLASS + 8),
+            ratio: f64_at(skip + i * MIX_CLASS),
+            percent: f64_at(skip + i * MIX_CLASS + 8),
         })
         .collect();
-    CompressMix::new(classes, MAX_COMPRESS_RATIO).map_err(|r| format!("bad mix trailer: {r}"))
+    let mix = if classes.is_empty() {
+        None
+    } else {
+        Some(
+            CompressMix::new(classes, MAX_COMPRESS_RATIO)
+                .map_err(|r| format!("bad mix trailer: {r}"))?,
+        )
+    };
+    Ok((zstd, mix))
 }
 
 /// Bytes of the mix trailer.
 fn mix_len(h: &Header) -> u64 {
-    if h.mix_classes == 0 {
+    let body = h.mix_classes as u64 * MIX_CLASS as u64 + if h.has_zstd { 8 } else { 0 };
+    if body == 0 {
         0
     } else {
-        h.mix_classes as u64 * MIX_CLASS as u64 + 8
+        body + 8
     }
 }
 
@@ -499,7 +529,9 @@ pub(crate) fn check_identity(
             e.dedup_ratio.to_string(),
         );
     }
-    if f.compress_mix != e.compress_mix {
+    if f.compress_mix != e.compress_mix
+        || f.compress_zstd.map(f64::to_bits) != e.compress_zstd.map(f64::to_bits)
+    {
         return mismatch(
             "compression",
             f.compress_spec().to_string(),
