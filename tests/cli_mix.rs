@@ -234,3 +234,92 @@ fn a_map_keeps_the_mix_through_rewrites() {
         );
     }
 }
+
+/// Per-codec ratios through the command line: gen = the library's bytes, verify, analyze sees
+/// both ratios, write's JSON names them, and a zstd ratio past the limit exits 2 in one line.
+#[test]
+fn per_codec_ratios_through_the_cli() {
+    const SPEC: &str = "lz4=2.2,zstd=3.3";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.bin");
+    let p = path.to_str().unwrap();
+    let out = dgen(&[
+        "gen",
+        "--size",
+        "16M",
+        "--seed",
+        "5",
+        "--stream-id",
+        "1",
+        "-c",
+        SPEC,
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("compress {SPEC} ")),
+        "{}",
+        stderr(&out)
+    );
+    let mut params = GenParams::new(5);
+    params.stream_id = 1;
+    params.set_compress(SPEC.parse::<CompressSpec>().unwrap());
+    let mut want = vec![0u8; 16 << 20];
+    Generator::new(params).unwrap().fill(0, &mut want);
+    assert!(std::fs::read(&path).unwrap() == want);
+    let out = dgen(&["verify", p, "--seed", "5", "--stream-id", "1", "-c", SPEC]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = dgen(&["verify", p, "--seed", "5", "--stream-id", "1", "-c", "2.2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = dgen(&[
+        "analyze",
+        p,
+        "--units",
+        "64k",
+        "--codecs",
+        "lz4,zstd-1",
+        "--no-cdc",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &json["units"][0]["compression"];
+    assert!(
+        (c[0]["ratio"].as_f64().unwrap() / 2.2 - 1.0).abs() < 0.03,
+        "{c}"
+    );
+    assert!(
+        (c[1]["ratio"].as_f64().unwrap() / 3.3 - 1.0).abs() < 0.03,
+        "{c}"
+    );
+    let w = dir.path().join("w.bin");
+    let out = dgen(&[
+        "write",
+        w.to_str().unwrap(),
+        "--size",
+        "4M",
+        "--seed",
+        "5",
+        "-c",
+        SPEC,
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["compress_ratio"], 2.2);
+    assert_eq!(json["compress_zstd"], 3.3);
+    let fresh = dir.path().join("fresh.bin");
+    let out = dgen(&[
+        "gen",
+        "--size",
+        "1M",
+        "-c",
+        "lz4=2.2,zstd=9",
+        "-o",
+        fresh.to_str().unwrap(),
+    ]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(e.contains("--compress") && e.contains("lz4=2.2,zstd=9") && e.contains("the most"));
+    assert!(!fresh.exists());
+}

@@ -437,6 +437,22 @@ mod tests {
     }
 
     #[test]
+    fn per_codec_ratios_parse_and_bad_ones_are_named() {
+        let r = RawOptions {
+            compress_ratio: Some("lz4=2.2,zstd=3.3"),
+            ..raw("1")
+        };
+        let p = EngineConfig::parse(&r).unwrap().params;
+        assert_eq!((p.compress_ratio, p.compress_zstd), (2.2, Some(3.3)));
+        let e = check_option("dgen_compress_ratio", "lz4=3,zstd=2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dgen: bad option dgen_compress_ratio=lz4=3,zstd=2: zstd=2 is below lz4=3 (zstd \
+             never sees less)"
+        );
+    }
+
+    #[test]
     fn verify_in_null_mode_is_refused() {
         let r = RawOptions {
             seed: Some("1"),

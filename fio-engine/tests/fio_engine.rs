@@ -317,6 +317,44 @@ fn a_compressibility_mix_writes_the_mixed_stream_and_verifies() {
     assert!(t.contains("compress 1:30%,4:40%,16:30%"), "{t}");
 }
 
+/// `dgen_compress_ratio=lz4=2.2,zstd=3.3`: the stream of `dgen gen --compress lz4=2.2,zstd=3.3`,
+/// which lz4 and zstd-1 measure at their own ratios.
+#[test]
+fn per_codec_ratios_write_the_stream_each_codec_sees() {
+    const SPEC: &str = "lz4=2.2,zstd=3.3";
+    let d = tmp();
+    let file = d.path().join("z.bin");
+    let fname = format!("--filename={}", file.display());
+    let opt = format!("--dgen_compress_ratio={SPEC}");
+    let args = [
+        "--name=z",
+        "--rw=write",
+        "--bs=1m",
+        "--size=16m",
+        "--dgen_seed=23",
+        &fname,
+        &opt,
+    ];
+    fio_ok(d.path(), &args);
+    let mut p = params(23, &file, 1.0, 1.0, 128 << 10);
+    p.set_compress(SPEC.parse().unwrap());
+    assert_generated(&file, &p);
+    let r = analyze_file(
+        &file,
+        &AnalyzeOptions {
+            units: vec![64 << 10],
+            codecs: vec![Codec::Lz4, Codec::Zstd1],
+            limit: None,
+        },
+    )
+    .unwrap();
+    let u = r.unit(64 << 10).unwrap();
+    let lz4 = u.codec(Codec::Lz4).unwrap().ratio;
+    let zstd = u.codec(Codec::Zstd1).unwrap().ratio;
+    assert!((lz4 / 2.2 - 1.0).abs() < 0.03, "lz4 {lz4}");
+    assert!((zstd / 3.3 - 1.0).abs() < 0.03, "zstd-1 {zstd}");
+}
+
 /// `dgen_compress_codec=snappy`: the stream made for snappy (as `dgen gen --compress-codec
 /// snappy`), which snappy measures at the asked ratio.
 #[test]

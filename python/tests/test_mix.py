@@ -103,3 +103,27 @@ def test_a_bad_mix_raises_value_error_naming_it(tmp_path, value, why):
     assert not path.exists()
     with pytest.raises(TypeError, match="compress_ratio"):
         dgen_py.generate_buffer(MiB, 1.0, [1, 2])
+
+
+def test_per_codec_ratios(tmp_path):
+    spec = "lz4=2.2,zstd=3.3"
+    data = bytes(dgen_py.generate_buffer(8 * MiB, 1.0, spec, seed=3))
+    plain = bytes(dgen_py.generate_buffer(8 * MiB, 1.0, 2.2, seed=3))
+    chunk = 64 * 1024
+
+    def deflate_ratio(buf):
+        packed = sum(len(zlib.compress(buf[i : i + chunk], 1)) for i in range(0, len(buf), chunk))
+        return len(buf) / packed
+
+    # deflate entropy-codes the literals: near zstd's 3.3 (within 5%), far above the plain 2.2
+    assert abs(deflate_ratio(data) / 3.3 - 1) < 0.05
+    assert abs(deflate_ratio(plain) / 2.2 - 1) < 0.05
+    g = dgen_py.Generator(8 * MiB, 1.0, spec, seed=3)
+    assert g.compress_ratio == 2.2 and f"compress_ratio='{spec}'" in repr(g)
+    path = tmp_path / "z.bin"
+    dgen_py.write_file(path, 8 * MiB, compress_ratio=spec, seed=3, stream_id=0, use_direct_io=False)
+    assert path.read_bytes() == data
+    ok = dgen_py.read_and_validate(path, seed=3, compress_ratio=spec, stream_id=0, use_direct_io=False)
+    assert ok.mismatched_blocks == 0
+    with pytest.raises(ValueError, match="zstd=9 is above"):
+        dgen_py.generate_buffer(MiB, 1.0, "lz4=2.2,zstd=9")
