@@ -1,8 +1,10 @@
 //! Compressibility mixes: shares of dedup blocks at each of several compression ratios, such as
 //! `1:30%,4:50%,16:20%` (30% of the blocks incompressible, 50% at 4:1, 20% at 16:1).
 //!
-//! This module only parses, checks and prints a mix; which block gets which ratio is the
-//! generator's business (`gen::classes`). The *aggregate* ratio of a mix is what a codec sees
+//! It also holds [`CompressSpec`], everything `--compress` may say: one ratio, a mix, or
+//! per-codec ratios (`lz4=2.2,zstd=3.3`, literal bytes of fewer values for entropy coders).
+//! This module only parses, checks and prints; which block gets which ratio is the generator's
+//! business (`gen::classes`), and so is the literal alphabet (`gen::calibration`). The *aggregate* ratio of a mix is what a codec sees
 //! over all of it: total bytes / total compressed bytes, `1 / sum(share_i / ratio_i)`.
 
 use crate::error::{Error, Result};
@@ -159,8 +161,8 @@ pub fn check_codec_ratios(lz4: f64, zstd: f64) -> std::result::Result<(), String
 }
 
 impl CompressSpec {
-    /// Parses `3`, `1.5` or a mix `RATIO:SHARE%,...` (for example `1:30%,4:50%,16:20%`); a mix
-    /// of one class at 100% is that ratio. Ratios are checked against `max_ratio`. The error is
+    /// Parses `3`, `1.5`, a mix `RATIO:SHARE%,...` (for example `1:30%,4:50%,16:20%`; a mix of
+    /// one class at 100% is that ratio) or per-codec ratios `lz4=R1,zstd=R2`. Ratios are checked against `max_ratio`. The error is
     /// the reason alone (the caller names the argument and the value).
     pub fn parse(text: &str, max_ratio: f64) -> std::result::Result<Self, String> {
         let t = text.trim();

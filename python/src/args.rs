@@ -95,8 +95,8 @@ pub fn seed(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
     Ok(opt_count("seed", value)?.unwrap_or_else(random_seed))
 }
 
-/// `compress_ratio=`: a number (`3`, `1.5`), or text: a ratio (`"3"`) or a mix of ratios by share
-/// of dedup blocks (`"1:30%,4:50%,16:20%"`). A bad mix raises `ValueError` naming the argument,
+/// `compress_ratio=`: a number (`3`, `1.5`), or text: a ratio (`"3"`), a mix of ratios by share
+/// of dedup blocks (`"1:30%,4:50%,16:20%"`) or per-codec ratios (`"lz4=2.2,zstd=3.3"`). A bad mix raises `ValueError` naming the argument,
 /// the value and the reason; another type, `TypeError`. The range of a number is checked with the
 /// other parameters ([`gen_params`]).
 #[derive(Clone, Debug)]
