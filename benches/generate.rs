@@ -5,7 +5,8 @@
 //!
 //! Prints, for each (dedup, compression) pair: our rate on one core into a reused 8 MiB buffer,
 //! on all cores (one long-lived thread per core, each with its own reused buffer), and fio's
-//! rate with `--ioengine=null` and its equivalent options, as medians of several runs, with ratios.
+//! rate with `--ioengine=null` and its equivalent options, as medians of several runs, with ratios;
+//! then two compressibility mixes (no fio equivalent).
 
 use dgen::{GenParams, Generator};
 use std::process::Command;
@@ -141,6 +142,19 @@ fn main() {
             show(fio),
             show(fio.map(|f| one / f)),
             show(fio.map(|f| all / f)),
+        );
+    }
+    // Compressibility mixes (fio has no equivalent): each block at its class's ratio.
+    for mix in ["1:30%,4:50%,16:20%", "2:50%,8:50%"] {
+        let mut p = GenParams::new(1);
+        p.set_compress(mix.parse().expect("a mix"));
+        let g = Generator::new(p).expect("valid params");
+        let one = median((0..runs).map(|_| one_core(&g, secs)).collect());
+        let all = median((0..runs).map(|_| all_cores(&g, threads, secs)).collect());
+        println!(
+            "{:>6} {mix:>6} | {one:>9.2} {all:>9.2} {:>7.2}x |",
+            1,
+            all / one
         );
     }
 }

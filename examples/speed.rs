@@ -1,19 +1,17 @@
 //! One-core fill speed into a reused 8 MiB buffer, interleaved across ratios so that machine noise
-//! hits all alike: `cargo run --release --example speed -- ROUNDS C1 C2 ...` (medians, GB/s).
+//! hits all alike: `cargo run --release --example speed -- ROUNDS C1 C2 ...` (medians, GB/s); each
+//! `C` is a ratio or a compressibility mix (`1:30%,4:50%,16:20%`).
 //! `BUF_KIB` sets the buffer (default 8192), `UNIT_KIB` the dedup unit, `DEDUP` the dedup ratio.
 use dgen::{GenParams, Generator};
 use std::time::Instant;
 fn main() {
-    let a: Vec<f64> = std::env::args()
-        .skip(1)
-        .map(|x| x.parse().unwrap())
-        .collect();
-    let rounds = a[0] as usize;
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: usize = a[0].parse().expect("ROUNDS");
     let gens: Vec<Generator> = a[1..]
         .iter()
-        .map(|&c| {
+        .map(|c| {
             let mut p = GenParams::new(1);
-            p.compress_ratio = c;
+            p.set_compress(c.parse().expect("a ratio or a mix"));
             if let Some(kib) = std::env::var("UNIT_KIB")
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())

@@ -6,9 +6,11 @@
 //! * [`io`]: the io_uring ring and short-transfer policy shared by the pipeline and the fio engine.
 //! * [`numa`]: the NUMA topology and placement of threads and memory on a node.
 //! * [`analyze`]: measures dedup and compression ratios of a file with real codecs and hashes.
-//! * [`size`], [`params`], [`error`]: the shared vocabulary of every face (CLI, Python, fio).
+//! * [`size`], [`params`], [`compress_mix`], [`error`]: the shared vocabulary of every face (CLI,
+//!   Python, fio).
 
 pub mod analyze;
+pub mod compress_mix;
 pub mod diagnose;
 pub mod error;
 pub mod gen;
@@ -21,4 +23,4 @@ pub mod size;
 
 pub use error::{Error, Result};
 pub use gen::Generator;
-pub use params::{CompressCodec, CopySource, DedupScope, GenParams};
+pub use params::{CompressCodec, CompressSpec, CopySource, DedupScope, GenParams};

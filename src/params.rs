@@ -1,5 +1,6 @@
 //! The parameters that define a stream's bytes, and their validation.
 
+pub use crate::compress_mix::{CompressMix, CompressSpec, MixClass};
 use crate::error::{Error, Result};
 use crate::size::format_size;
 
@@ -188,7 +189,8 @@ pub struct GenParams {
     pub stream_id: u64,
     /// Deduplication ratio `d >= 1`: a `1/d` share of dedup blocks is unique.
     pub dedup_ratio: f64,
-    /// Compression ratio `c >= 1`: every 4 KiB unit compresses to about `1/c`.
+    /// Compression ratio `c >= 1`: every 4 KiB unit compresses to about `1/c`. With a
+    /// [`compress_mix`](GenParams::compress_mix), the mix's aggregate ratio.
     pub compress_ratio: f64,
     /// Dedup block size in bytes: a power of two from 4 KiB to 16 MiB.
     pub dedup_unit: u64,
@@ -201,6 +203,15 @@ pub struct GenParams {
     /// Which streams share one dedup space (default: each stream on its own).
     #[serde(default)]
     pub scope: DedupScope,
+    /// A compressibility mix (shares of dedup blocks at several ratios), or `None`: every block at
+    /// `compress_ratio`. Set both with [`GenParams::set_compress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress_mix: Option<CompressMix>,
+    /// The ratio that codecs with an entropy coder (zstd, deflate, brotli) see, when asked apart
+    /// from lz4's `compress_ratio` (`--compress lz4=2.2,zstd=3.5`): literal bytes then take fewer
+    /// values. `None`: every codec sees `compress_ratio`. Set it with [`GenParams::set_compress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress_zstd: Option<f64>,
 }
 
 impl GenParams {
@@ -215,6 +226,38 @@ impl GenParams {
             compress_codec: CompressCodec::Lz,
             copy_source: CopySource::default(),
             scope: DedupScope::Stream,
+            compress_mix: None,
+            compress_zstd: None,
+        }
+    }
+
+    /// Sets the compressibility: one ratio (and no mix), or a mix (and its aggregate ratio in
+    /// `compress_ratio`).
+    pub fn set_compress(&mut self, spec: CompressSpec) {
+        self.compress_mix = None;
+        self.compress_zstd = None;
+        match spec {
+            CompressSpec::Ratio(r) => self.compress_ratio = r,
+            CompressSpec::Mix(m) => {
+                self.compress_ratio = m.aggregate_ratio();
+                self.compress_mix = Some(m);
+            }
+            CompressSpec::Codecs { lz4, zstd } => {
+                self.compress_ratio = lz4;
+                self.compress_zstd = Some(zstd);
+            }
+        }
+    }
+
+    /// The compressibility as the user gives it: the ratio, or the mix.
+    pub fn compress_spec(&self) -> CompressSpec {
+        match (&self.compress_mix, self.compress_zstd) {
+            (Some(m), _) => CompressSpec::Mix(m.clone()),
+            (None, Some(zstd)) => CompressSpec::Codecs {
+                lz4: self.compress_ratio,
+                zstd,
+            },
+            (None, None) => CompressSpec::Ratio(self.compress_ratio),
         }
     }
 
@@ -222,13 +265,46 @@ impl GenParams {
     pub fn validate(&self) -> Result<()> {
         check_ratio("dedup ratio", self.dedup_ratio, MAX_DEDUP_RATIO)?;
         check_ratio("compression ratio", self.compress_ratio, MAX_COMPRESS_RATIO)?;
-        if self.compress_codec == CompressCodec::Snappy && self.compress_ratio > MAX_SNAPPY_RATIO {
+        let mut most = self.compress_ratio;
+        if let Some(mix) = &self.compress_mix {
+            // Rebuilt from its classes, so a mix made by hand is checked like a parsed one.
+            CompressMix::new(mix.classes().to_vec(), MAX_COMPRESS_RATIO)
+                .map_err(|r| Error::invalid("compression mix", format!("{mix}: {r}")))?;
+            let aggregate = mix.aggregate_ratio();
+            if (self.compress_ratio - aggregate).abs() > 1e-9 * aggregate {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    format!(
+                        "{} is not the aggregate {aggregate} of the mix {mix} (set both with \
+                         GenParams::set_compress)",
+                        self.compress_ratio
+                    ),
+                ));
+            }
+            most = mix.max_ratio();
+        }
+        if let Some(zstd) = self.compress_zstd {
+            if self.compress_mix.is_some() {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    "a mix and per-codec ratios (zstd=, lz4=) cannot be combined",
+                ));
+            }
+            if self.compress_codec == CompressCodec::Snappy {
+                return Err(Error::invalid(
+                    "compression ratio",
+                    "per-codec ratios (zstd=, lz4=) are made for lz4 and zstd, not for snappy",
+                ));
+            }
+            crate::compress_mix::check_codec_ratios(self.compress_ratio, zstd)
+                .map_err(|r| Error::invalid("compression ratio", r))?;
+        }
+        if self.compress_codec == CompressCodec::Snappy && most > MAX_SNAPPY_RATIO {
             return Err(Error::invalid(
                 "compression ratio",
                 format!(
-                    "{} is above {MAX_SNAPPY_RATIO}, the most dgen makes for snappy (its copies \
-                     hold at most 64 bytes)",
-                    self.compress_ratio
+                    "{most} is above {MAX_SNAPPY_RATIO}, the most dgen makes for snappy (its \
+                     copies hold at most 64 bytes)"
                 ),
             ));
         }

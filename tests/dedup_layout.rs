@@ -333,3 +333,35 @@ fn shifted_duplicates_show_to_512_byte_blocks_and_cdc_only() {
         cdc.dedup_ratio
     );
 }
+
+/// A global scope with a compressibility mix: copies of other streams' blocks keep their
+/// original's class, so the streams together still hold the ratio.
+#[test]
+fn a_global_scope_composes_with_a_compressibility_mix() {
+    let streams: Vec<Vec<u8>> = (0..3)
+        .map(|index| {
+            let mut params = GenParams {
+                dedup_ratio: 2.0,
+                scope: dgen::DedupScope::Global { index },
+                ..GenParams::new(51)
+            };
+            params.set_compress(dgen::CompressSpec::parse("1:50%,4:50%", 50.0).unwrap());
+            let mut buf = vec![0u8; 32 << 20];
+            Generator::new(params).unwrap().fill_parallel(0, &mut buf);
+            buf
+        })
+        .collect();
+    let opts = AnalyzeOptions {
+        units: vec![4 << 10, 128 << 10],
+        codecs: vec![Codec::Lz4],
+        limit: None,
+    };
+    for u in &analyze_bytes(&streams.concat(), &opts).unwrap().units {
+        assert!(
+            (u.dedup_ratio / 2.0 - 1.0).abs() <= 0.005,
+            "{} at {}",
+            u.dedup_ratio,
+            u.unit
+        );
+    }
+}

@@ -836,7 +836,7 @@ static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_dedupe_ratio", "dgen dedup ratio", dedupe_ratio, "1",
 			"Deduplication ratio d >= 1 (any real number, e.g. 2 or 1.37): a 1/d share of dedup blocks is unique"),
 	DGEN_STR_OPTION("dgen_compress_ratio", "dgen compression ratio", compress_ratio, "1",
-			"Compression ratio c >= 1 (any real number, e.g. 3 or 1.5): every 4 KiB unit compresses to about 1/c"),
+			"Compression ratio c >= 1 (any real number, e.g. 3 or 1.5): every 4 KiB unit compresses to about 1/c; or a mix of ratios by share of dedup blocks, e.g. 1:30%,4:50%,16:20% (each dedup block compresses to its class's ratio), or per-codec ratios, e.g. lz4=2.2,zstd=3.3 (literals of fewer values, which zstd, deflate and brotli store in fewer bits)"),
 	DGEN_STR_OPTION("dgen_dedupe_unit", "dgen dedup unit", dedupe_unit, "128k",
 			"Dedup block size: a power of two from 4k to 16m, fio-style size (64k, 1m)"),
 	DGEN_STR_OPTION("dgen_seed", "dgen seed", seed, "random",

@@ -328,7 +328,7 @@ impl Job {
             p.seed,
             p.stream_id,
             p.dedup_ratio,
-            p.compress_ratio,
+            p.compress_spec(),
             p.dedup_unit
         ));
         Err(libc::EILSEQ)

@@ -147,7 +147,7 @@ impl EngineConfig {
             params.dedup_ratio = parse_ratio("dgen_dedupe_ratio", v, MAX_DEDUP_RATIO)?;
         }
         if let Some(v) = raw.compress_ratio {
-            params.compress_ratio = parse_ratio("dgen_compress_ratio", v, MAX_COMPRESS_RATIO)?;
+            params.set_compress(parse_compress(v)?);
         }
         if let Some(v) = raw.dedupe_unit {
             params.dedup_unit = parse_unit(v)?;
@@ -226,9 +226,7 @@ impl EngineConfig {
 pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
     match name {
         "dgen_dedupe_ratio" => parse_ratio("dgen_dedupe_ratio", value, MAX_DEDUP_RATIO).map(drop),
-        "dgen_compress_ratio" => {
-            parse_ratio("dgen_compress_ratio", value, MAX_COMPRESS_RATIO).map(drop)
-        }
+        "dgen_compress_ratio" => parse_compress(value).map(drop),
         "dgen_dedupe_unit" => parse_unit(value).map(drop),
         "dgen_seed" => parse_seed(value).map(drop),
         "dgen_stream" => parse_stream(value).map(drop),
@@ -362,6 +360,12 @@ fn parse_ratio(option: &'static str, value: &str, max: f64) -> Result<f64, Optio
         .map_err(|_| bad(option, value, "not a number (examples: 1, 2, 1.37)"))?;
     check_ratio(option, r, max).map_err(|e| bad(option, value, reason_of(e)))?;
     Ok(r)
+}
+
+/// `dgen_compress_ratio`: a ratio (`3`) or a mix (`1:30%,4:50%,16:20%`).
+fn parse_compress(value: &str) -> Result<dgen::CompressSpec, OptionError> {
+    dgen::CompressSpec::parse(value, MAX_COMPRESS_RATIO)
+        .map_err(|reason| bad("dgen_compress_ratio", value, reason))
 }
 
 fn parse_unit(value: &str) -> Result<u64, OptionError> {
@@ -574,6 +578,47 @@ mod tests {
             assert!(msg.contains(name) && msg.contains(value), "{msg}");
         }
         assert!(check_option("dgen_compress_ratio", "1.5").is_ok());
+    }
+
+    #[test]
+    fn a_mix_parses_and_a_bad_one_is_named() {
+        let r = RawOptions {
+            compress_ratio: Some("1:30%,4:50%,16:20%"),
+            ..raw("1")
+        };
+        let c = EngineConfig::parse(&r).unwrap();
+        let mix = c.params.compress_mix.clone().expect("a mix");
+        assert_eq!(mix.to_string(), "1:30%,4:50%,16:20%");
+        assert_eq!(c.params.compress_ratio, mix.aggregate_ratio());
+        assert!(check_option("dgen_compress_ratio", "2:50%,8:50%").is_ok());
+        let e = check_option("dgen_compress_ratio", "2:50%,8:40%").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dgen: bad option dgen_compress_ratio=2:50%,8:40%: the shares sum to 90%, not 100%"
+        );
+        let snappy = RawOptions {
+            compress_ratio: Some("1:50%,20:50%"),
+            compress_codec: Some("snappy"),
+            ..raw("1")
+        };
+        let e = EngineConfig::parse(&snappy).unwrap_err().to_string();
+        assert!(e.contains("snappy") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn per_codec_ratios_parse_and_bad_ones_are_named() {
+        let r = RawOptions {
+            compress_ratio: Some("lz4=2.2,zstd=3.3"),
+            ..raw("1")
+        };
+        let p = EngineConfig::parse(&r).unwrap().params;
+        assert_eq!((p.compress_ratio, p.compress_zstd), (2.2, Some(3.3)));
+        let e = check_option("dgen_compress_ratio", "lz4=3,zstd=2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dgen: bad option dgen_compress_ratio=lz4=3,zstd=2: zstd=2 is below lz4=3 (zstd \
+             never sees less)"
+        );
     }
 
     #[test]

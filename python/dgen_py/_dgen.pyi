@@ -9,6 +9,10 @@ from typing_extensions import Buffer
 _StrPath = Union[str, "os.PathLike[str]"]
 #: A byte count: an int, or fio-style text such as "64KiB", "4k", "1.5G" (binary units).
 _Size = Union[int, str]
+#: A compression ratio (``3``, ``1.5``), or as text a mix of ratios by share of dedup blocks
+#: (``"1:30%,4:50%,16:20%"``: 30% of the blocks incompressible, 50% at 4:1, 20% at 16:1) or
+#: per-codec ratios (``"lz4=2.2,zstd=3.3"``).
+_Compress = Union[float, str]
 #: Called as ``progress(bytes_done, total)`` from the calling thread (the I/O runs on its own thread,
 #: so a slow callback never holds it up), at most ~10 times a second
 #: and once more at the end. Raising from it stops the run (the exception propagates).
@@ -82,7 +86,8 @@ class WriteStats:
     @property
     def dedup_ratio(self) -> float: ...
     @property
-    def compress_ratio(self) -> float: ...
+    def compress_ratio(self) -> float:
+        """The compression ratio; with a mix, its aggregate (total bytes / compressed bytes)."""
     @property
     def dedup_unit(self) -> int: ...
     @property
@@ -228,7 +233,7 @@ def verify_buffer(
     buf: Buffer,
     offset: _Size,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     *,
     seed: int,
     dedup_unit: Optional[_Size] = None,
@@ -263,7 +268,7 @@ def write_file(
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     use_io_uring: bool = True,
     *,
     dedup_unit: Optional[_Size] = None,
@@ -298,7 +303,10 @@ def write_file(
         use_direct_io: O_DIRECT; file systems that refuse it (tmpfs) get buffered I/O, a warning
             in ``WriteStats.warnings`` and ``direct_io=False``.
         dedup_ratio: deduplication ratio >= 1 (at ``dedup_unit`` granularity).
-        compress_ratio: compression ratio >= 1 (per 4 KiB).
+        compress_ratio: compression ratio >= 1 (per 4 KiB), or a mix such as
+            "1:30%,4:50%,16:20%" (shares of dedup blocks at each ratio; README,
+            "Compressibility mixes"), or per-codec ratios such as "lz4=2.2,zstd=3.3" (README,
+            "Codec-realistic literals").
         compress_codec: the codecs ``compress_ratio`` is exact for: "lz" (lz4, zstd, LZO1X-1,
             deflate, brotli; the default) or "snappy" (Ceph, RocksDB, MongoDB: lz4 and zstd then
             see a higher ratio; at most 16). Verify with the same value.
@@ -357,7 +365,7 @@ def write_files(
     buffer_count: Optional[int] = None,
     use_direct_io: bool = True,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     use_io_uring: bool = True,
     *,
     dedup_unit: Optional[_Size] = None,
@@ -385,7 +393,7 @@ def read_and_validate(
     size: Optional[_Size] = None,
     seed: Optional[int] = None,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     *,
     dedup_unit: Optional[_Size] = None,
     stream_id: Union[None, int, str] = None,
@@ -430,7 +438,7 @@ def read_and_validate(
 def generate_buffer(
     size: _Size,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     numa_mode: str = "auto",
     max_threads: Optional[int] = None,
     numa_node: Optional[int] = None,
@@ -480,7 +488,7 @@ class BytesView:
 def generate_data(
     size: _Size,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     numa_mode: str = "auto",
     max_threads: Optional[int] = None,
     *,
@@ -494,7 +502,7 @@ def generate_data(
 def fill_buffer(
     buffer: Buffer,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     numa_mode: str = "auto",
     max_threads: Optional[int] = None,
     *,
@@ -515,7 +523,7 @@ def fill_buffer(
 def generate_into_buffer(
     buffer: Buffer,
     dedup_ratio: float = 1.0,
-    compress_ratio: float = 1.0,
+    compress_ratio: _Compress = 1.0,
     numa_mode: str = "auto",
     max_threads: Optional[int] = None,
     numa_node: Optional[int] = None,
@@ -551,7 +559,7 @@ class BufferPool:
     def __new__(
         cls,
         dedup_ratio: float = 1.0,
-        compress_ratio: float = 1.0,
+        compress_ratio: _Compress = 1.0,
         *,
         seed: Optional[int] = None,
         dedup_unit: Optional[_Size] = None,
@@ -564,7 +572,7 @@ class BufferPool:
     ) -> "BufferPool": ...
     def next_slice(self, size: _Size) -> BytesView:
         """The stream's next ``size`` bytes (``size`` > 0, else ValueError)."""
-    def reconfigure(self, dedup_ratio: float = 1.0, compress_ratio: float = 1.0) -> None:
+    def reconfigure(self, dedup_ratio: float = 1.0, compress_ratio: _Compress = 1.0) -> None:
         """New ratios from the current position on (the current block is regenerated)."""
     @property
     def remaining(self) -> int:
@@ -572,7 +580,8 @@ class BufferPool:
     @property
     def dedup_ratio(self) -> float: ...
     @property
-    def compress_ratio(self) -> float: ...
+    def compress_ratio(self) -> float:
+        """The compression ratio; with a mix, its aggregate (total bytes / compressed bytes)."""
     @property
     def seed(self) -> int:
         """The seed (drawn at random when none was given)."""
@@ -652,7 +661,7 @@ class Generator:
         cls,
         size: _Size,
         dedup_ratio: float = 1.0,
-        compress_ratio: float = 1.0,
+        compress_ratio: _Compress = 1.0,
         numa_mode: str = "auto",
         max_threads: Optional[int] = None,
         numa_node: Optional[int] = None,
@@ -701,7 +710,8 @@ class Generator:
     @property
     def dedup_ratio(self) -> float: ...
     @property
-    def compress_ratio(self) -> float: ...
+    def compress_ratio(self) -> float:
+        """The compression ratio; with a mix, its aggregate (total bytes / compressed bytes)."""
     @property
     def dedup_unit(self) -> int: ...
     @property

@@ -1,9 +1,9 @@
 //! Converting Python arguments: sizes (int or fio-style text), counts, seeds, data parameters.
 //! Every bad value raises `ValueError` (or `TypeError` for a wrong type) naming the argument.
 
-use dgen::params::{random_seed, StreamChoice, DEFAULT_DEDUP_UNIT};
+use dgen::params::{random_seed, StreamChoice, DEFAULT_DEDUP_UNIT, MAX_COMPRESS_RATIO};
 use dgen::size::parse_size;
-use dgen::GenParams;
+use dgen::{CompressSpec, GenParams};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyString};
@@ -95,28 +95,76 @@ pub fn seed(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
     Ok(opt_count("seed", value)?.unwrap_or_else(random_seed))
 }
 
+/// `compress_ratio=`: a number (`3`, `1.5`), or text: a ratio (`"3"`), a mix of ratios by share
+/// of dedup blocks (`"1:30%,4:50%,16:20%"`) or per-codec ratios (`"lz4=2.2,zstd=3.3"`). A bad mix raises `ValueError` naming the argument,
+/// the value and the reason; another type, `TypeError`. The range of a number is checked with the
+/// other parameters ([`gen_params`]).
+#[derive(Clone, Debug)]
+pub struct CompressArg(pub CompressSpec);
+
+impl CompressArg {
+    /// The default: incompressible.
+    pub const ONE: CompressArg = CompressArg(CompressSpec::Ratio(1.0));
+}
+
+impl<'py> FromPyObject<'py> for CompressArg {
+    fn extract_bound(value: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if value.is_instance_of::<PyString>() {
+            let text: String = value.extract()?;
+            return CompressSpec::parse(&text, MAX_COMPRESS_RATIO)
+                .map(CompressArg)
+                .map_err(|r| {
+                    PyValueError::new_err(format!("invalid compress_ratio: {text:?}: {r}"))
+                });
+        }
+        value
+            .extract::<f64>()
+            .map(|r| CompressArg(CompressSpec::Ratio(r)))
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "compress_ratio must be a float or a str (a ratio, or a mix such as \
+                     '1:30%,4:50%,16:20%'), not {}",
+                    value
+                        .get_type()
+                        .name()
+                        .map_or_else(|_| "?".to_string(), |n| n.to_string())
+                ))
+            })
+    }
+}
+
+/// `compress_ratio` as a repr shows it: the ratio (`3`), or the mix as a str
+/// (`'1:30%,4:50%,16:20%'`).
+pub fn compress_repr(p: &GenParams) -> String {
+    match p.compress_spec() {
+        CompressSpec::Ratio(r) => r.to_string(),
+        spec => format!("'{spec}'"),
+    }
+}
+
 /// Builds and validates the data parameters shared by every entry point.
 pub fn gen_params(
     seed: u64,
     stream_id: u64,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
     layout: crate::layout::DedupLayout,
 ) -> PyResult<GenParams> {
-    let params = GenParams {
+    let mut params = GenParams {
         seed,
         stream_id,
         dedup_ratio,
-        compress_ratio,
         dedup_unit: opt_size("dedup_unit", dedup_unit)?.unwrap_or(DEFAULT_DEDUP_UNIT),
         compress_codec: compress_codec
             .parse()
             .map_err(|e: dgen::Error| PyValueError::new_err(e.to_string()))?,
         copy_source: layout.source,
         scope: layout.scope,
+        ..GenParams::new(seed)
     };
+    params.set_compress(compress_ratio.0);
     params
         .validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -5,6 +5,7 @@
 //! own (`seed`, `dedup_unit`, `stream_id`, `compress_codec`) are keyword-only after them.
 
 use crate::args;
+use crate::args::CompressArg;
 use crate::block::Block;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
@@ -26,15 +27,19 @@ const FLOAT_TASK_BYTES: usize = 1 << 20;
 /// dgen-py's `generate_data`: the first `size` bytes of a stream as a `BytesView` (the same as
 /// `generate_buffer` with the same arguments).
 #[pyfunction]
-#[pyo3(signature = (
-    size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None, *,
-    seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"))]
+#[pyo3(
+    signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, *, \
+        seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\")"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_data<'py>(
     py: Python<'py>,
     size: &Bound<'py, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     numa_mode: &str,
     max_threads: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
@@ -82,7 +87,7 @@ fn writable(name: &str, buffer: &Bound<'_, PyAny>, with_format: bool) -> PyResul
 fn fill_whole(
     buffer: &Bound<'_, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     threads: (Option<&Bound<'_, PyAny>>, &str, Option<Placement>),
     seed: Option<&Bound<'_, PyAny>>,
     dedup_unit: Option<&Bound<'_, PyAny>>,
@@ -109,14 +114,18 @@ fn fill_whole(
 /// dgen-py's `fill_buffer`: fills all of `buffer` in place with the stream's first bytes
 /// (as `generate_buffer(len(buffer), ...)`); returns the byte count.
 #[pyfunction]
-#[pyo3(signature = (
-    buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None, *,
-    seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"))]
+#[pyo3(
+    signature = (buffer, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
+        *, seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\")"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn fill_buffer(
     buffer: &Bound<'_, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     numa_mode: &str,
     max_threads: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
@@ -139,15 +148,20 @@ pub fn fill_buffer(
 
 /// dgen-py's `generate_into_buffer`: as [`fill_buffer`], with `numa_node` and `method`.
 #[pyfunction]
-#[pyo3(signature = (
-    buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-    numa_node=None, method="parallel", *, seed=None, dedup_unit=None, stream_id=None,
-    compress_codec="lz"))]
+#[pyo3(
+    signature = (buffer, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+        max_threads=None, numa_node=None, method="parallel", *, seed=None, dedup_unit=None,
+        stream_id=None, compress_codec="lz"),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
+        numa_node=None, method=\"parallel\", *, seed=None, dedup_unit=None, stream_id=None, \
+        compress_codec=\"lz\")"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_into_buffer(
     buffer: &Bound<'_, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     numa_mode: &str,
     max_threads: Option<&Bound<'_, PyAny>>,
     numa_node: Option<&Bound<'_, PyAny>>,
@@ -271,15 +285,20 @@ pub struct BufferPool {
 #[pymethods]
 impl BufferPool {
     #[new]
-    #[pyo3(signature = (
-        dedup_ratio=1.0, compress_ratio=1.0, *, seed=None, dedup_unit=None, stream_id=None,
-        compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None,
-        dedup_layout=None))]
+    #[pyo3(
+        signature = (dedup_ratio=1.0, compress_ratio=CompressArg::ONE, *, seed=None, dedup_unit=None,
+            stream_id=None, compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None,
+            dedup_layout=None),
+        // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+        text_signature = "(dedup_ratio=1.0, compress_ratio=1.0, *, seed=None, dedup_unit=None, \
+            stream_id=None, compress_codec=\"lz\", max_threads=None, numa_mode=\"auto\", \
+            numa_node=None, dedup_layout=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         dedup_ratio: f64,
-        compress_ratio: f64,
+        compress_ratio: CompressArg,
         seed: Option<&Bound<'_, PyAny>>,
         dedup_unit: Option<&Bound<'_, PyAny>>,
         stream_id: Option<&Bound<'_, PyAny>>,
@@ -343,16 +362,20 @@ impl BufferPool {
     }
 
     /// Changes the ratios; the stream goes on from the same offset with a new block.
-    #[pyo3(signature = (dedup_ratio=1.0, compress_ratio=1.0))]
+    #[pyo3(
+        signature = (dedup_ratio=1.0, compress_ratio=CompressArg::ONE),
+        // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+        text_signature = "($self, dedup_ratio=1.0, compress_ratio=1.0)"
+    )]
     fn reconfigure(
         &mut self,
         py: Python<'_>,
         dedup_ratio: f64,
-        compress_ratio: f64,
+        compress_ratio: CompressArg,
     ) -> PyResult<()> {
         let mut params = self.state.gen.params().clone();
         params.dedup_ratio = dedup_ratio;
-        params.compress_ratio = compress_ratio;
+        params.set_compress(compress_ratio.0);
         params
             .validate()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -399,7 +422,7 @@ impl BufferPool {
         format!(
             "BufferPool(dedup_ratio={}, compress_ratio={}, seed={}, position={}, remaining={})",
             p.dedup_ratio,
-            p.compress_ratio,
+            args::compress_repr(p),
             p.seed,
             self.state.pos,
             self.state.remaining()
@@ -424,7 +447,7 @@ pub fn bench_rolling_pool(
     let calls = (total / obj_size as u64).max(1);
     let (gen, threads) = stream_setup(
         1.0,
-        1.0,
+        CompressArg::ONE,
         (None, "parallel", None),
         None,
         None,
@@ -553,7 +576,7 @@ fn uniform_vec(
         args::seed(seed)?,
         0,
         1.0,
-        1.0,
+        args::CompressArg::ONE,
         None,
         "lz",
         Default::default(),

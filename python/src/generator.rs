@@ -3,6 +3,7 @@
 //! Threads and NUMA placement follow `threads.rs`.
 
 use crate::args;
+use crate::args::CompressArg;
 use crate::block::Block;
 use crate::buffer::WritableBuffer;
 use crate::bytesview;
@@ -48,15 +49,22 @@ impl PyGenerator {
 #[pymethods]
 impl PyGenerator {
     #[new]
-    #[pyo3(signature = (
-        size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-        numa_node=None, chunk_size=None, block_size=None, seed=None, method="parallel", *,
-        dedup_unit=None, stream_id=None, compress_codec="lz", dedup_layout=None))]
+    #[pyo3(
+        signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+            max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None,
+            method="parallel", *, dedup_unit=None, stream_id=None, compress_codec="lz",
+            dedup_layout=None),
+        // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+        text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", \
+            max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None, \
+            method=\"parallel\", *, dedup_unit=None, stream_id=None, compress_codec=\"lz\", \
+            dedup_layout=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         size: &Bound<'_, PyAny>,
         dedup_ratio: f64,
-        compress_ratio: f64,
+        compress_ratio: CompressArg,
         numa_mode: &str,
         max_threads: Option<&Bound<'_, PyAny>>,
         numa_node: Option<&Bound<'_, PyAny>>,
@@ -234,7 +242,7 @@ impl PyGenerator {
              stream_id={}, position={})",
             self.size,
             p.dedup_ratio,
-            p.compress_ratio,
+            args::compress_repr(p),
             p.seed,
             p.dedup_unit,
             p.stream_id,
@@ -306,16 +314,21 @@ pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 /// `"parallel"` or `"sequential"` (this thread only); `numa_mode` and `numa_node` place the
 /// buffer and the fill threads on a NUMA node (see `threads.rs`).
 #[pyfunction]
-#[pyo3(signature = (
-    size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode="auto", max_threads=None,
-    numa_node=None, method="parallel", *, seed=None, dedup_unit=None, stream_id=None,
-    compress_codec="lz", dedup_layout=None))]
+#[pyo3(
+    signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
+        max_threads=None, numa_node=None, method="parallel", *, seed=None, dedup_unit=None,
+        stream_id=None, compress_codec="lz", dedup_layout=None),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
+        numa_node=None, method=\"parallel\", *, seed=None, dedup_unit=None, stream_id=None, \
+        compress_codec=\"lz\", dedup_layout=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
     py: Python<'py>,
     size: &Bound<'py, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     numa_mode: &str,
     max_threads: Option<&Bound<'py, PyAny>>,
     numa_node: Option<&Bound<'py, PyAny>>,
@@ -346,7 +359,7 @@ pub fn generate_buffer<'py>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stream_setup(
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     (max_threads, method, placement): (
         Option<&Bound<'_, PyAny>>,
         &str,

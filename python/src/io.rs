@@ -2,6 +2,7 @@
 //! `dgen::pipeline` with the GIL released and the progress hook attached.
 
 use crate::args;
+use crate::args::CompressArg;
 use crate::errors::{self, no_panic, pipeline_to_pyerr, set_attr, set_record, PanicMessage};
 use crate::progress::Progress;
 use crate::stats::{VerifyStats, WriteStats};
@@ -273,11 +274,18 @@ fn write_options(
 /// an OSError or KeyboardInterrupt a regular file is cut back to its longest prefix written in
 /// full (at most `bytes_written`).
 #[pyfunction]
-#[pyo3(signature = (
-    path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
-    compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_id=None, compress_codec="lz", map=None,
-    numa_mode="auto", numa_node=None, dedup_layout=None))]
+#[pyo3(
+    signature = (path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
+        compress_ratio=CompressArg::ONE, use_io_uring=true, *, dedup_unit=None, seed=None,
+        threads=None, queue_depth=None, fsync=true, progress=None, stream_id=None,
+        compress_codec="lz", map=None, numa_mode="auto", numa_node=None, dedup_layout=None),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(path, size, buffer_size=None, buffer_count=None, use_direct_io=True, \
+        dedup_ratio=1.0, compress_ratio=1.0, use_io_uring=True, *, dedup_unit=None, \
+        seed=None, threads=None, queue_depth=None, fsync=True, progress=None, \
+        stream_id=None, compress_codec=\"lz\", map=None, numa_mode=\"auto\", numa_node=None, \
+        dedup_layout=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
     py: Python<'_>,
@@ -287,7 +295,7 @@ pub fn write_file(
     buffer_count: Option<&Bound<'_, PyAny>>,
     use_direct_io: bool,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     use_io_uring: bool,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
@@ -363,11 +371,18 @@ pub fn write_file(
 /// sees the total over all files; one failure ends the whole run. Other arguments and errors as
 /// `write_file`.
 #[pyfunction]
-#[pyo3(signature = (
-    paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
-    compress_ratio=1.0, use_io_uring=true, *, dedup_unit=None, seed=None, threads=None,
-    queue_depth=None, fsync=true, progress=None, stream_ids=None, compress_codec="lz",
-    numa_mode="auto", numa_node=None, dedup_layout=None))]
+#[pyo3(
+    signature = (paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
+        compress_ratio=CompressArg::ONE, use_io_uring=true, *, dedup_unit=None, seed=None,
+        threads=None, queue_depth=None, fsync=true, progress=None, stream_ids=None,
+        compress_codec="lz", numa_mode="auto", numa_node=None, dedup_layout=None),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(paths, size, buffer_size=None, buffer_count=None, use_direct_io=True, \
+        dedup_ratio=1.0, compress_ratio=1.0, use_io_uring=True, *, dedup_unit=None, \
+        seed=None, threads=None, queue_depth=None, fsync=True, progress=None, \
+        stream_ids=None, compress_codec=\"lz\", numa_mode=\"auto\", numa_node=None, \
+        dedup_layout=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
     py: Python<'_>,
@@ -377,7 +392,7 @@ pub fn write_files(
     buffer_count: Option<&Bound<'_, PyAny>>,
     use_direct_io: bool,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     use_io_uring: bool,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
@@ -452,11 +467,18 @@ pub fn write_files(
 /// `first_mismatch_offset` (None when clean) and `mismatched_blocks` (4 KiB blocks). Same pool
 /// design, progress and errors as `write_file` (`bytes_checked` instead of `bytes_written`).
 #[pyfunction]
-#[pyo3(signature = (
-    path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, dedup_unit=None,
-    stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true, use_io_uring=true,
-    threads=None, queue_depth=None, progress=None, compress_codec="lz", map=None,
-    numa_mode="auto", numa_node=None, dedup_layout=None))]
+#[pyo3(
+    signature = (path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, *,
+        dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true,
+        use_io_uring=true, threads=None, queue_depth=None, progress=None, compress_codec="lz",
+        map=None, numa_mode="auto", numa_node=None, dedup_layout=None),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, \
+        dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, \
+        use_direct_io=True, use_io_uring=True, threads=None, queue_depth=None, \
+        progress=None, compress_codec=\"lz\", map=None, numa_mode=\"auto\", numa_node=None, \
+        dedup_layout=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
     py: Python<'_>,
@@ -464,7 +486,7 @@ pub fn read_and_validate(
     size: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: CompressArg,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
     buffer_size: Option<&Bound<'_, PyAny>>,

@@ -224,15 +224,19 @@ pub(crate) fn verify_with(
 /// zeros, another stream's data, a lost or misdirected write, corruption...). `bool(result)` is
 /// True when clean. `max_threads` as for `generate_buffer`. The GIL is released while comparing.
 #[pyfunction]
-#[pyo3(signature = (
-    buf, offset, dedup_ratio=1.0, compress_ratio=1.0, *, seed, dedup_unit=None, stream_id=None,
-    compress_codec="lz", max_threads=None, dedup_layout=None))]
+#[pyo3(
+    signature = (buf, offset, dedup_ratio=1.0, compress_ratio=args::CompressArg::ONE, *, seed,
+        dedup_unit=None, stream_id=None, compress_codec="lz", max_threads=None, dedup_layout=None),
+    // As pyo3 would write it, but with the default compress_ratio (a str or a float).
+    text_signature = "(buf, offset, dedup_ratio=1.0, compress_ratio=1.0, *, seed, dedup_unit=None, \
+        stream_id=None, compress_codec=\"lz\", max_threads=None, dedup_layout=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn verify_buffer(
     buf: &Bound<'_, PyAny>,
     offset: &Bound<'_, PyAny>,
     dedup_ratio: f64,
-    compress_ratio: f64,
+    compress_ratio: args::CompressArg,
     seed: &Bound<'_, PyAny>,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,

@@ -3,9 +3,9 @@
 //! For each unit size it cuts the data into aligned units and reports the dedup ratio
 //! (units / distinct units, by xxh3-128), the aggregate compression ratio of each codec over
 //! independent units (sum of unit sizes / sum of compressed sizes), the share of all-zero units and
-//! the spread of per-unit ratios. Work is spread over the rayon pool; memory is fixed per unit size
-//! (a hash map of distinct units and their counts grows with the data, about 24 bytes per
-//! distinct unit).
+//! the spread of per-unit ratios (percentiles, and a histogram in half-octave bins). Work is
+//! spread over the rayon pool; memory is fixed per unit size (a hash map of distinct units and
+//! their counts grows with the data, about 24 bytes per distinct unit).
 //!
 //! [`analyze_file_with_cdc`] adds content-defined chunking ([`cdc`]: FastCDC 2020 at given average
 //! chunk sizes), the dedup ratio of arrays and backup tools that cut variable-size chunks.
@@ -18,7 +18,7 @@ mod histogram;
 pub use cdc::{CdcReport, DEFAULT_CDC_AVERAGES};
 pub use codecs::{Codec, Compressors};
 pub use copies::CopySummary;
-pub use histogram::RatioHistogram;
+pub use histogram::{HistogramBin, RatioHistogram};
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -92,6 +92,10 @@ pub struct CodecReport {
     pub p50: Option<f64>,
     /// 95th percentile of per-unit ratios.
     pub p95: Option<f64>,
+    /// Per-unit ratios in half-octave bins ([`RatioHistogram::half_octaves`]): a compressibility
+    /// mix shows one peak per class at units up to its dedup block.
+    #[serde(rename = "histogram")]
+    pub bins: Vec<HistogramBin>,
     /// Per-unit ratios, for further queries.
     #[serde(skip)]
     pub histogram: RatioHistogram,
@@ -196,6 +200,7 @@ impl Analyzer {
                         p5: None,
                         p50: None,
                         p95: None,
+                        bins: Vec::new(),
                         histogram: RatioHistogram::default(),
                         compressed_bytes: 0,
                     })
@@ -278,6 +283,7 @@ impl Analyzer {
                 c.p5 = c.histogram.percentile(5.0);
                 c.p50 = c.histogram.percentile(50.0);
                 c.p95 = c.histogram.percentile(95.0);
+                c.bins = c.histogram.half_octaves();
             }
         }
         let seconds = started.elapsed().as_secs_f64();

@@ -162,5 +162,50 @@ fn print_table(file: &std::path::Path, r: &Report) {
                 f(c.p95)
             );
         }
+        print_histogram(u);
+    }
+}
+
+/// The per-unit ratios of `u` in half-octave bins, one column per codec (share of units).
+fn print_histogram(u: &dgen::analyze::UnitReport) {
+    let mut centers: Vec<f64> = u
+        .compression
+        .iter()
+        .flat_map(|c| c.bins.iter().map(|b| b.center))
+        .collect();
+    centers.sort_by(f64::total_cmp);
+    centers.dedup();
+    println!(
+        "per-unit compression ratio histogram at {} (share of units per half-octave bin):",
+        format_size(u.unit)
+    );
+    print!("  {:>13}", "ratio");
+    for c in &u.compression {
+        print!(" {:>9}", c.codec.name());
+    }
+    println!();
+    for center in centers {
+        let bin = u
+            .compression
+            .iter()
+            .flat_map(|c| c.bins.iter())
+            .find(|b| b.center == center)
+            .expect("a bin with this centre");
+        let range = match (bin.low, bin.high) {
+            (None, Some(h)) => format!("< {h:.2}"),
+            (Some(l), Some(h)) => format!("{l:.2}-{h:.2}"),
+            (Some(l), None) => format!(">= {l:.2}"),
+            (None, None) => "all".to_string(),
+        };
+        print!("  {range:>13}");
+        for c in &u.compression {
+            let share = c
+                .bins
+                .iter()
+                .find(|b| b.center == center)
+                .map_or(0.0, |b| b.share);
+            print!(" {:>8.1}%", share * 100.0);
+        }
+        println!();
     }
 }

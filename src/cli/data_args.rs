@@ -5,7 +5,7 @@ use dgen::params::{random_seed, StreamChoice};
 use dgen::size::{format_size, parse_size};
 
 // The dedup unit default below must stay equal to dgen::params::DEFAULT_DEDUP_UNIT (a test checks it).
-use dgen::{CompressCodec, CopySource, DedupScope, GenParams};
+use dgen::{CompressCodec, CompressSpec, CopySource, DedupScope, GenParams};
 use std::path::Path;
 
 /// Parses a size flag for clap (`4k`, `64KiB`, `1.5G`).
@@ -37,6 +37,14 @@ pub enum ScopeKind {
     Global,
 }
 
+/// Parses `--compress` for clap: a ratio (`3`) or a mix (`1:30%,4:50%,16:20%`).
+fn compress_arg(text: &str) -> Result<CompressSpec, String> {
+    CompressSpec::parse(text, dgen::params::MAX_COMPRESS_RATIO).map_err(|reason| {
+        let what = if text.contains(':') { "mix" } else { "ratio" };
+        format!("compression {what}: {reason}")
+    })
+}
+
 /// What the bytes are: the same flags give the same bytes.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
@@ -50,15 +58,19 @@ pub struct DataArgs {
     )]
     pub dedup_ratio: f64,
     /// Compression ratio, any real number from 1 to 50 (every 4 KiB unit compresses to about 1/RATIO
-    /// with lz4 and zstd).
+    /// with lz4 and zstd), or a mix of ratios by share of dedup blocks, such as
+    /// `1:30%,4:50%,16:20%` (each block compresses to its class's ratio; see the README,
+    /// "Compressibility mixes"), or per-codec ratios such as `lz4=2.2,zstd=3.3` (README,
+    /// "Codec-realistic literals").
     #[arg(
         long = "compress",
         short = 'c',
-        default_value_t = 1.0,
-        value_name = "RATIO",
+        default_value = "1",
+        value_parser = compress_arg,
+        value_name = "RATIO|MIX",
         allow_negative_numbers = true
     )]
-    pub compress_ratio: f64,
+    pub compress: CompressSpec,
     /// The codecs the compression ratio is made exact for: `lz` (lz4, zstd, LZO1X-1, deflate,
     /// brotli: the default) or `snappy` (Ceph, RocksDB, MongoDB; lz4 and zstd then see more).
     #[arg(long, default_value = "lz", value_parser = codec_arg, value_name = "CODEC")]
@@ -125,7 +137,7 @@ impl DataArgs {
     /// target, whose path gives the default stream id. Fails on a scope without an index (or an
     /// index without a scope); the other fields are checked by [`GenParams::validate`].
     pub fn params(&self, path: Option<&Path>) -> dgen::Result<GenParams> {
-        Ok(GenParams {
+        let mut params = GenParams {
             seed: self.seed.unwrap_or_else(random_seed),
             stream_id: match (self.stream_id, path) {
                 (StreamChoice::Fixed(id), _) => id,
@@ -133,7 +145,7 @@ impl DataArgs {
                 (_, None) => 0,
             },
             dedup_ratio: self.dedup_ratio,
-            compress_ratio: self.compress_ratio,
+            compress_ratio: 1.0,
             dedup_unit: self.dedup_unit,
             compress_codec: self.compress_codec,
             copy_source: CopySource {
@@ -142,18 +154,26 @@ impl DataArgs {
                 shifted: self.dedup_shifted,
             },
             scope: self.scope()?,
-        })
+            compress_mix: None,
+            compress_zstd: None,
+        };
+        params.set_compress(self.compress.clone());
+        Ok(params)
     }
 }
 
-/// One line describing the data, for logs: `seed 42 stream 7 dedup 2 compress 3 dedup-unit 128KiB`.
+/// One line describing the data, for logs: `seed 42 stream 7 dedup 2 compress 3 dedup-unit 128KiB`
+/// (a mix reads `compress 1:30%,4:50%,16:20% (aggregate 2.25)`).
 pub fn describe(p: &GenParams) -> String {
     format!(
         "seed {} stream {} dedup {} compress {}{} dedup-unit {}",
         p.seed,
         p.stream_id,
         p.dedup_ratio,
-        p.compress_ratio,
+        match p.compress_spec() {
+            CompressSpec::Mix(mix) => format!("{mix} (aggregate {:.4})", p.compress_ratio),
+            spec => spec.to_string(),
+        },
         match p.compress_codec {
             CompressCodec::Lz => "",
             CompressCodec::Snappy => " (for snappy)",

@@ -151,7 +151,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
 }
 
 fn to_json(s: &WriteStats, o: &WriteOptions) -> serde_json::Value {
-    serde_json::json!({
+    let mut obj = serde_json::json!({
         "path": s.path,
         "bytes_written": s.bytes_written,
         "operations": s.operations,
@@ -169,5 +169,14 @@ fn to_json(s: &WriteStats, o: &WriteOptions) -> serde_json::Value {
         "queue_depth": o.queue_depth,
         "threads": o.resolved_threads(),
         "warnings": s.warnings,
-    })
+    });
+    if let Some(mix) = &o.params.compress_mix {
+        // With a mix, `compress_ratio` is its aggregate ratio.
+        obj["compress_mix"] = mix.to_string().into();
+    }
+    if let Some(zstd) = o.params.compress_zstd {
+        // With per-codec ratios, `compress_ratio` is lz4's.
+        obj["compress_zstd"] = zstd.into();
+    }
+    obj
 }

@@ -54,6 +54,36 @@ const MAX_RUN_GRANULES: usize = 28;
 pub(crate) struct CompressPlan {
     /// The layouts atoms choose from; `None` when incompressible.
     layouts: Option<Arc<[Layout]>>,
+    /// The alphabet of literal bytes, when smaller than all 256 values (literal entropy).
+    symbols: Option<LiteralSymbols>,
+}
+
+/// First byte value of a reduced literal alphabet: symbols are `SYMBOL_BASE ^ 0..m`.
+const SYMBOL_BASE: u8 = 0x20;
+
+/// A reduced alphabet of literal bytes: each random byte `b` becomes `(b * m) >> 8` (so `m`
+/// symbols, near-uniform: each has 256/m preimages, give or take one), xored with
+/// [`SYMBOL_BASE`]. An order-0 entropy coder (zstd's and deflate's Huffman literals) stores such a
+/// literal in about `log2(m)` bits; lz4, which stores literals as they are, does not gain. Matches
+/// repeat the mapped bytes, so the LZ structure, and lz4's ratio, are those of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LiteralSymbols {
+    m: u16,
+}
+
+impl LiteralSymbols {
+    /// An alphabet of `m` symbols (2 to 255; 256 is no reduction: `None`).
+    pub(crate) fn new(m: u16) -> Option<Self> {
+        (2..256).contains(&m).then_some(LiteralSymbols { m })
+    }
+
+    /// Maps every byte of `bytes` into the alphabet (vectorised by the compiler).
+    #[inline(always)]
+    fn apply(self, bytes: &mut [u8]) {
+        for b in bytes {
+            *b = ((*b as u16 * self.m) >> 8) as u8 ^ SYMBOL_BASE;
+        }
+    }
 }
 
 impl CompressPlan {
@@ -66,7 +96,16 @@ impl CompressPlan {
                 .collect::<Vec<_>>()
                 .into()
         });
-        CompressPlan { layouts }
+        CompressPlan {
+            layouts,
+            symbols: None,
+        }
+    }
+
+    /// The same plan with literal bytes drawn from `symbols` (all 256 values when `None`).
+    pub(crate) fn with_symbols(mut self, symbols: Option<LiteralSymbols>) -> Self {
+        self.symbols = symbols;
+        self
     }
 }
 
@@ -159,7 +198,15 @@ fn write_atom_with<const AVX2: bool>(
     mut fill: impl FnMut(u64, &mut [u8], Option<&mut [u8]>),
 ) {
     let Some(layouts) = &plan.layouts else {
-        fill(0, out, None);
+        match plan.symbols {
+            None => fill(0, out, None),
+            Some(symbols) => {
+                let work = scratch.atom();
+                fill(0, work, None);
+                symbols.apply(work);
+                out.copy_from_slice(work);
+            }
+        }
         out[..HEADER_LEN].copy_from_slice(header);
         return;
     };
@@ -173,13 +220,21 @@ fn write_atom_with<const AVX2: bool>(
         let run = layout.runs[i] as usize * GRANULE;
         let len = layout.matches[i] as usize * GRANULE;
         let dist = layout.dists[i] as usize * GRANULE;
-        // The run into `out` and, from the same registers, into the scratch, where the match
-        // reads its pattern.
-        fill(
-            (pos / 16) as u64,
-            &mut out[pos..pos + run],
-            Some(&mut work[pos..pos + run]),
-        );
+        match plan.symbols {
+            // The run into `out` and, from the same registers, into the scratch, where the match
+            // reads its pattern.
+            None => fill(
+                (pos / 16) as u64,
+                &mut out[pos..pos + run],
+                Some(&mut work[pos..pos + run]),
+            ),
+            // The run into the scratch, mapped there (in cache), then copied out.
+            Some(symbols) => {
+                fill((pos / 16) as u64, &mut work[pos..pos + run], None);
+                symbols.apply(&mut work[pos..pos + run]);
+                out[pos..pos + run].copy_from_slice(&work[pos..pos + run]);
+            }
+        }
         if i == 0 {
             // Every run is at least one granule (32 bytes): the header fits in the first.
             out[..HEADER_LEN].copy_from_slice(header);
@@ -346,6 +401,17 @@ mod tests {
     /// The atom as layout `slot` describes it, written the way an LZ77 decoder would: each run from
     /// the atom's stream at its own position, each match byte by byte from `dist` bytes back.
     fn reference_atom(keys: &StreamKeys, literal_bytes: f64, id: u64, slot: usize) -> [u8; ATOM] {
+        reference_atom_with(keys, literal_bytes, None, id, slot)
+    }
+
+    /// [`reference_atom`] with literal bytes mapped into `symbols` (`(b * m) >> 8 ^ 0x20`).
+    fn reference_atom_with(
+        keys: &StreamKeys,
+        literal_bytes: f64,
+        symbols: Option<u16>,
+        id: u64,
+        slot: usize,
+    ) -> [u8; ATOM] {
         let mut atom = [0u8; ATOM];
         let layout = Layout::draw(literal_bytes, slot % LAYOUTS);
         let mut pos = 0;
@@ -354,6 +420,11 @@ mod tests {
             let len = layout.matches[i] as usize * GRANULE;
             let dist = layout.dists[i] as usize * GRANULE;
             fill_blocks_portable(keys, id, (pos / 16) as u64, &mut atom[pos..pos + run]);
+            if let Some(m) = symbols {
+                for b in &mut atom[pos..pos + run] {
+                    *b = ((*b as u32 * m as u32) >> 8) as u8 ^ 0x20;
+                }
+            }
             if i == 0 {
                 atom[..HEADER_LEN].copy_from_slice(&test_header(id));
             }
@@ -396,6 +467,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// With a reduced alphabet, every level's writer gives the layout's atom with its literals
+    /// mapped (and its matches repeating the mapped bytes); the literals use only `m` values.
+    #[test]
+    fn every_level_maps_literals_into_the_alphabet() {
+        let keys = StreamKeys::from_seed(9);
+        for (literal, m) in [(2048.0, 30u16), (1000.0, 90), (300.0, 200), (4096.0, 45)] {
+            let plan = CompressPlan::new(literal).with_symbols(LiteralSymbols::new(m));
+            for slot in 0..64usize {
+                let id = (slot as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let h = test_header(id);
+                let mut got = [1u8; ATOM];
+                write_atom(
+                    &keys,
+                    &plan,
+                    id,
+                    slot as u64,
+                    &h,
+                    &mut got,
+                    &mut Scratch::new(),
+                );
+                let want = if literal >= ATOM as f64 {
+                    let mut a = [0u8; ATOM];
+                    fill_blocks_portable(&keys, id, 0, &mut a);
+                    for b in a.iter_mut() {
+                        *b = ((*b as u32 * m as u32) >> 8) as u8 ^ 0x20;
+                    }
+                    a[..HEADER_LEN].copy_from_slice(&h);
+                    a
+                } else {
+                    reference_atom_with(&keys, literal, Some(m), id, slot)
+                };
+                assert!(
+                    got == want,
+                    "literal {literal} m {m} slot {slot}: level {:?}",
+                    level()
+                );
+                let distinct: std::collections::HashSet<u8> =
+                    got[HEADER_LEN..].iter().copied().collect();
+                // the header's 16 bytes are not mapped (and the first match repeats them)
+                assert!(
+                    distinct.len() <= m as usize + HEADER_LEN,
+                    "{} values",
+                    distinct.len()
+                );
+            }
+        }
+        assert_eq!(LiteralSymbols::new(256), None);
+        assert_eq!(LiteralSymbols::new(1), None);
     }
 
     /// An incompressible plan writes the stream itself, at every level.

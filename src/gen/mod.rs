@@ -2,25 +2,30 @@
 //!
 //! The stream is cut into dedup blocks ([`dedup`]) and each block into 4 KiB atoms ([`atom`]).
 //! Block `b` carries a content key (its own, or an earlier block's when it is a copy); atom `i` of a
-//! block is generated from `(stream, key, i)`. Nothing here knows about threads, files or buffers
+//! block is generated from `(stream, key, i)`; with a compressibility mix, the block's slot picks
+//! the class whose plan its atoms use ([`classes`]). Nothing here knows about threads, files or buffers
 //! beyond the slice it is handed: any range can be produced alone, in any order, by any thread.
 
 mod atom;
 mod calibration;
+mod classes;
 mod dedup;
 mod header;
 mod mix;
 mod random;
 
 use crate::params::{DedupScope, GenParams};
-use atom::{write_atom, CompressPlan, Scratch};
+use atom::{write_atom, CompressPlan, LiteralSymbols, Scratch};
+use classes::Classes;
 use dedup::DedupMap;
 use header::HeaderCipher;
 use mix::mix64;
 use random::StreamKeys;
 
 pub use atom::ATOM;
-pub use calibration::{literal_bytes_for, literal_bytes_for_ratio};
+pub use calibration::{
+    literal_bytes_for, literal_bytes_for_ratio, literal_symbols_for, max_zstd_ratio,
+};
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 
@@ -82,6 +87,8 @@ pub struct Generator {
     keys: StreamKeys,
     dedup: DedupMap,
     plan: CompressPlan,
+    /// The classes of a compressibility mix (each block then uses its class's plan, not `plan`).
+    classes: Option<Classes>,
     /// Mixed into every atom id: separates streams.
     stream_salt: u64,
     atoms_per_block: u64,
@@ -120,7 +127,21 @@ impl Generator {
             plan: CompressPlan::new(literal_bytes_for(
                 params.compress_ratio,
                 params.compress_codec,
-            )),
+            ))
+            .with_symbols(
+                params.compress_zstd.and_then(|z| {
+                    LiteralSymbols::new(literal_symbols_for(params.compress_ratio, z))
+                }),
+            ),
+            // In a global scope every stream assigns classes alike, so a copy of another
+            // stream's block has its original's class (and bytes).
+            classes: params.compress_mix.as_ref().map(|mix| {
+                let salt = match scope_index {
+                    None => stream_salt,
+                    Some(_) => mix64(params.seed ^ 0x676c_6f62_616c),
+                };
+                Classes::new(mix, params.compress_codec, salt ^ 0x0063_6c61_7373)
+            }),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
             header: HeaderCipher::new(params.seed),
@@ -207,6 +228,13 @@ impl Generator {
         self.dedup.unique_block(slot)
     }
 
+    /// The class of `slot`'s content in the compressibility mix (an index into the mix's
+    /// classes), or `None` without a mix. Every block that holds the slot, at any generation, has
+    /// that class: block `b` of a fresh write has the class of `initial_content(b).slot`.
+    pub fn compress_class(&self, slot: u64) -> Option<usize> {
+        self.classes.as_ref().map(|c| c.class_of(slot))
+    }
+
     /// The dedup unit (block size) in bytes.
     pub fn dedup_unit(&self) -> u64 {
         self.params.dedup_unit
@@ -224,6 +252,15 @@ impl Generator {
     pub fn with_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
         let mut generator = Generator::new(params)?;
         generator.plan = CompressPlan::new(literal_bytes);
+        Ok(generator)
+    }
+
+    /// A generator whose literal bytes take `symbols` values (2 to 256), whatever the params say.
+    /// For calibrating against codecs only (`examples/calibrate_entropy.rs`).
+    #[doc(hidden)]
+    pub fn with_literal_symbols(params: GenParams, symbols: u16) -> crate::Result<Self> {
+        let mut generator = Generator::new(params)?;
+        generator.plan = generator.plan.with_symbols(LiteralSymbols::new(symbols));
         Ok(generator)
     }
 
@@ -373,15 +410,11 @@ impl Generator {
             run_tag: self.run_tag,
             stream_tag: source.tag,
         });
-        write_atom(
-            &self.keys,
-            &self.plan,
-            id,
-            slot,
-            &header,
-            out,
-            &mut cursor.work,
-        );
+        let plan = match &self.classes {
+            Some(classes) => classes.plan(classes.class_of(content.slot)),
+            None => &self.plan,
+        };
+        write_atom(&self.keys, plan, id, slot, &header, out, &mut cursor.work);
     }
 
     /// Fills `buf` with the bytes at `offset_in_block..offset_in_block + buf.len()` of a block

@@ -3,7 +3,7 @@
 
 use super::state::{BlockMap, Content, MapIdentity, Packed, Transition};
 use crate::error::{Error, Result};
-use crate::params::{CompressCodec, GenParams};
+use crate::params::{CompressCodec, CompressMix, GenParams, MixClass, MAX_COMPRESS_RATIO};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -12,9 +12,17 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
 
 /// Magic of a map file.
 pub(crate) const MAP_MAGIC: [u8; 8] = *b"DGENMAP\0";
-/// Map format version. 2: the dedup layout of issue 11 (extents; a map of version 1 describes
-/// data laid out the old way, which this dgen no longer makes).
+/// Map format version of a map without a compressibility mix. 2: the dedup layout of issue 11
+/// (extents; a map of version 1 describes data laid out the old way, which this dgen no longer
+/// makes, and is refused).
 pub(crate) const MAP_VERSION: u32 = 2;
+/// Map format version of a map with a compressibility mix (version 2 plus the mix trailer: a dgen
+/// that reads only version 2 refuses it rather than misreading it).
+pub(crate) const MAP_VERSION_MIX: u32 = 3;
+/// Bytes per class in the mix trailer (ratio and share in percent, f64 bits each).
+const MIX_CLASS: usize = 16;
+/// Bit of the header's mix field saying the trailer starts with zstd's ratio (f64 bits).
+const ZSTD_FLAG: u32 = 1 << 31;
 /// Bytes in the map header.
 pub(crate) const MAP_HEADER: usize = 136;
 /// Bytes in one pending transition.
@@ -46,6 +54,10 @@ pub(crate) struct Header {
     pub(crate) next_seq: u64,
     pub(crate) pending: u64,
     body_sum: u64,
+    /// Classes in the mix trailer (0: no mix).
+    mix_classes: u32,
+    /// Whether the trailer starts with zstd's ratio (per-codec ratios).
+    has_zstd: bool,
 }
 
 fn codec_code(c: CompressCodec) -> u32 {
@@ -60,7 +72,12 @@ fn encode_header(h: &Header) -> [u8; MAP_HEADER] {
     let mut b = [0u8; MAP_HEADER];
     let mut put = |at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &MAP_MAGIC);
-    put(8, &MAP_VERSION.to_le_bytes());
+    let version = if h.mix_classes > 0 || h.has_zstd {
+        MAP_VERSION_MIX
+    } else {
+        MAP_VERSION
+    };
+    put(8, &version.to_le_bytes());
     put(12, &h.flags.to_le_bytes());
     put(16, &p.seed.to_le_bytes());
     put(24, &p.stream_id.to_le_bytes());
@@ -68,6 +85,10 @@ fn encode_header(h: &Header) -> [u8; MAP_HEADER] {
     put(40, &p.compress_ratio.to_bits().to_le_bytes());
     put(48, &p.dedup_unit.to_le_bytes());
     put(56, &codec_code(p.compress_codec).to_le_bytes());
+    put(
+        60,
+        &(h.mix_classes | if h.has_zstd { ZSTD_FLAG } else { 0 }).to_le_bytes(),
+    );
     put(64, &h.identity.size.to_le_bytes());
     put(72, &h.identity.run_id.to_le_bytes());
     put(80, &h.blocks.to_le_bytes());
@@ -87,9 +108,9 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if b[..8] != MAP_MAGIC {
         return Err("not a dgen map (bad magic)".into());
     }
-    if u32_at(8) != MAP_VERSION {
+    if u32_at(8) != MAP_VERSION && u32_at(8) != MAP_VERSION_MIX {
         return Err(format!(
-            "map version {}, this dgen reads {MAP_VERSION}",
+            "map version {}, this dgen reads {MAP_VERSION} and {MAP_VERSION_MIX}",
             u32_at(8)
         ));
     }
@@ -113,6 +134,8 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
                 // Maps refuse working sets and global scopes (check_mappable).
                 copy_source: Default::default(),
                 scope: Default::default(),
+                compress_mix: None,
+                compress_zstd: None,
             },
             size: u64_at(64),
             run_id: u64_at(72),
@@ -124,7 +147,18 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
         next_seq: u64_at(104),
         pending: u64_at(112),
         body_sum: u64_at(120),
+        mix_classes: u32_at(60) & !ZSTD_FLAG,
+        has_zstd: u32_at(60) & ZSTD_FLAG != 0,
     };
+    if (h.mix_classes > 0 || h.has_zstd) != (u32_at(8) == MAP_VERSION_MIX)
+        || h.mix_classes as usize > crate::compress_mix::MAX_MIX_CLASSES
+    {
+        return Err(format!(
+            "{} mix classes in a version {} map",
+            h.mix_classes,
+            u32_at(8)
+        ));
+    }
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
@@ -203,6 +237,10 @@ pub(crate) fn write_map(
                 flush(&mut chunk, &mut w)?;
             }
         }
+        let p = &map.identity().params;
+        if p.compress_mix.is_some() || p.compress_zstd.is_some() {
+            chunk.extend_from_slice(&encode_trailer(p));
+        }
         flush(&mut chunk, &mut w)?;
         w.inner.flush()?;
     }
@@ -215,6 +253,13 @@ pub(crate) fn write_map(
         next_seq,
         pending: pending.len() as u64,
         body_sum: hash.digest(),
+        mix_classes: map
+            .identity()
+            .params
+            .compress_mix
+            .as_ref()
+            .map_or(0, |m| m.classes().len() as u32),
+        has_zstd: map.identity().params.compress_zstd.is_some(),
     };
     file.write_all_at(&encode_header(&header), 0)
 }
@@ -256,13 +301,85 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
             Error::io("read", path, Some(0), e)
         }
     })?;
-    decode_header(&b).map_err(|r| damaged(path, r))
+    let mut header = decode_header(&b).map_err(|r| damaged(path, r))?;
+    if mix_len(&header) > 0 {
+        // The mix is part of the identity, checked before the body: read it now.
+        let at = body_len(&header)
+            .and_then(|n| n.checked_add(MAP_HEADER as u64))
+            .ok_or_else(|| damaged(path, "impossible array sizes"))?;
+        let mut trailer = vec![0u8; mix_len(&header) as usize];
+        file.read_exact_at(&mut trailer, at).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                damaged(path, "shorter than its header implies (no mix trailer)")
+            } else {
+                Error::io("read", path, Some(at), e)
+            }
+        })?;
+        let (zstd, mix) =
+            decode_trailer(&trailer, header.has_zstd).map_err(|r| damaged(path, r))?;
+        header.identity.params.compress_mix = mix;
+        header.identity.params.compress_zstd = zstd;
+    }
+    Ok(header)
+}
+
+/// The trailer: zstd's ratio (f64 bits) with per-codec ratios, each mix class's ratio and
+/// percent (f64 bits), then xxh3-64 of those.
+fn encode_trailer(p: &GenParams) -> Vec<u8> {
+    let mut b = Vec::new();
+    if let Some(zstd) = p.compress_zstd {
+        b.extend_from_slice(&zstd.to_bits().to_le_bytes());
+    }
+    for c in p.compress_mix.iter().flat_map(|m| m.classes()) {
+        b.extend_from_slice(&c.ratio.to_bits().to_le_bytes());
+        b.extend_from_slice(&c.percent.to_bits().to_le_bytes());
+    }
+    let sum = xxh3_64(&b);
+    b.extend_from_slice(&sum.to_le_bytes());
+    b
+}
+
+type Trailer = (Option<f64>, Option<CompressMix>);
+
+fn decode_trailer(b: &[u8], has_zstd: bool) -> std::result::Result<Trailer, String> {
+    let (body, sum) = b.split_at(b.len() - 8);
+    if xxh3_64(body).to_le_bytes() != sum {
+        return Err("mix trailer checksum mismatch (the file is damaged)".into());
+    }
+    let f64_at = |i: usize| f64::from_bits(u64::from_le_bytes(b[i..i + 8].try_into().unwrap()));
+    let skip = if has_zstd { 8 } else { 0 };
+    let zstd = has_zstd.then(|| f64_at(0));
+    let classes: Vec<MixClass> = (0..(body.len() - skip) / MIX_CLASS)
+        .map(|i| MixClass {
+            ratio: f64_at(skip + i * MIX_CLASS),
+            percent: f64_at(skip + i * MIX_CLASS + 8),
+        })
+        .collect();
+    let mix = if classes.is_empty() {
+        None
+    } else {
+        Some(
+            CompressMix::new(classes, MAX_COMPRESS_RATIO)
+                .map_err(|r| format!("bad mix trailer: {r}"))?,
+        )
+    };
+    Ok((zstd, mix))
+}
+
+/// Bytes of the mix trailer.
+fn mix_len(h: &Header) -> u64 {
+    let body = h.mix_classes as u64 * MIX_CLASS as u64 + if h.has_zstd { 8 } else { 0 };
+    if body == 0 {
+        0
+    } else {
+        body + 8
+    }
 }
 
 /// Reads the body of the map file at `path` whose header is `header`.
 pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Loaded> {
     let expected_len = body_len(&header)
-        .and_then(|n| n.checked_add(MAP_HEADER as u64))
+        .and_then(|n| n.checked_add(MAP_HEADER as u64 + mix_len(&header)))
         .ok_or_else(|| damaged(path, "impossible array sizes"))?;
     let len = file
         .metadata()
@@ -322,6 +439,10 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
                 },
             },
         });
+    }
+    // The mix trailer (already decoded with the header) counts in the body checksum.
+    for _ in 0..mix_len(&header) {
+        r.take::<1>().map_err(|(e, at)| read_err(e, at))?;
     }
     if hash.digest() != header.body_sum {
         return Err(damaged(
@@ -433,6 +554,15 @@ pub(crate) fn check_identity(
             "dedup ratio",
             f.dedup_ratio.to_string(),
             e.dedup_ratio.to_string(),
+        );
+    }
+    if f.compress_mix != e.compress_mix
+        || f.compress_zstd.map(f64::to_bits) != e.compress_zstd.map(f64::to_bits)
+    {
+        return mismatch(
+            "compression",
+            f.compress_spec().to_string(),
+            e.compress_spec().to_string(),
         );
     }
     if f.compress_ratio.to_bits() != e.compress_ratio.to_bits() {

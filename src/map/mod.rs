@@ -35,14 +35,15 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
-//! | 8 | 4 | version (1) |
+//! | 8 | 4 | version (1; 2 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
 //! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`) |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
 //! | 32 | 8 | dedup ratio (f64 bits) |
-//! | 40 | 8 | compression ratio (f64 bits) |
+//! | 40 | 8 | compression ratio (f64 bits; a mix's aggregate ratio) |
 //! | 48 | 8 | dedup unit (bytes) |
-//! | 56 | 4 | compress codec (0 lz, 1 snappy); 60..64 reserved (0) |
+//! | 56 | 4 | compress codec (0 lz, 1 snappy) |
+//! | 60 | 4 | bits 0..31: `M`, classes in the compressibility mix (0: none); bit 31: zstd's ratio is set apart (`Z`) |
 //! | 64 | 8 | target size (bytes) |
 //! | 72 | 8 | run id |
 //! | 80 | 8 | `N` blocks |
@@ -55,6 +56,7 @@
 //! | 136 | `N * 4` (or 8) | slot of each block (only when flag bit 0) |
 //! | | `K * 4` | generation of each slot (`u32`) |
 //! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery) |
+//! | | `Z * 8 + M * 16 + 8` | trailer (only when `M > 0` or `Z`): zstd's ratio (f64 bits, when `Z`), ratio and share in percent (f64 bits) per class, then xxh3-64 of those |
 //!
 //! Pending transitions are writes not known complete at the checkpoint: the map holds their
 //! `new`, the target may hold `old`. A checkpoint is written to `PATH.tmp`, fsynced, renamed over
