@@ -156,7 +156,7 @@ fn check_dedup_prefixes(d: f64, dedup_unit: u64, blocks: u64, seed: u64) {
     let mut p = params(seed, d, 1.0);
     p.dedup_unit = dedup_unit;
     let data = sample(p, (blocks * dedup_unit) as usize);
-    let largest_extent = ((d * (d - 1.0).max(1.0) * (2 << 20) as f64 / dedup_unit as f64).ceil()
+    let largest_extent = ((d * (d - 1.0).max(1.0) * (4 << 20) as f64 / dedup_unit as f64).ceil()
         as u64)
         .next_power_of_two();
     let mut unit = 4096u64;

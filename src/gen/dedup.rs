@@ -9,12 +9,12 @@
 //!   (plus two for rounding).
 //! - **Extent sizes grow with the offset** and stay at most `1/16` of it: one block over the first
 //!   32 blocks, then `2^k` blocks from block `16 * 2^k` on, up to the largest extent: `d * max(1,
-//!   d-1) * 2 MiB` rounded up to a power of two, at most 64 MiB (4 MiB at `d = 2`, 16 MiB at 3,
-//!   32 MiB at 4). So every prefix of at least 16 blocks whose length is a power of two or a
+//!   d-1) * 4 MiB` rounded up to a power of two, at most 64 MiB (8 MiB at `d = 2`, 32 MiB at 3,
+//!   64 MiB from 4 on). So every prefix of at least 16 blocks whose length is a power of two or a
 //!   multiple of the largest extent is exact, and any other is within `(d-1) / (32 d)` of `d`
-//!   (1.6% at `d = 2` on a prefix of a few MiB, 0.1% on a GiB).
+//!   (1.6% at `d = 2` on a prefix of a few MiB, 0.2% on a GiB).
 //! - **Why extents.** The unique blocks at the end of one extent and at the start of the next
-//!   form one run of consecutive keys, `x / d` blocks long (2 MiB, times `d - 1` when `d > 2`,
+//!   form one run of consecutive keys, `x / d` blocks long (4 MiB, times `d - 1` when `d > 2`,
 //!   once extents stop growing). A copy run copies consecutive keys from the first key of such a
 //!   run: the copied bytes are contiguous stretches of the original, megabytes long.
 //!   Content-defined chunkers (FastCDC, Rabin) lose only the chunks that straddle a stretch's two
@@ -51,7 +51,7 @@ const SMALL_REGION_LOG2: u32 = 3;
 const GROWTH_LOG2: u32 = 4;
 /// A run of unique blocks in the largest extents holds this many bytes, times `max(1, d - 1)`
 /// (copies copy runs this long).
-pub(crate) const RUN_BYTES: u64 = 2 << 20;
+pub(crate) const RUN_BYTES: u64 = 4 << 20;
 /// The largest extent, in bytes.
 const MAX_EXTENT_BYTES: u64 = 64 << 20;
 /// How much unique data (in bytes) a copy may reach back over.
@@ -442,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn extents_grow_to_runs_of_two_mib_and_tile_the_stream() {
+    fn extents_grow_to_runs_of_four_mib_and_tile_the_stream() {
         for unit in UNITS {
             let map = DedupMap::new(2.0, unit, CopySource::default(), None, 1);
             let mut b = 0u64;
@@ -459,7 +459,7 @@ mod tests {
                 largest = largest.max(1u64 << e.log2);
                 b = e.end();
             }
-            assert_eq!(largest * unit, (4u64 << 20).max(unit), "unit {unit}");
+            assert_eq!(largest * unit, (8u64 << 20).max(unit), "unit {unit}");
         }
     }
 
