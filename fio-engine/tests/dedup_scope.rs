@@ -3,30 +3,18 @@
 //! each with its own `DGEN_HOST_INDEX`), and `dgen_dedupe_working_set` / `dgen_dedupe_skew` give
 //! the bytes the CLI gives. Everything written is concatenated and measured with the analyzer.
 //!
-//! The engine is found as in `fio_engine.rs` (`DGEN_FIO_ENGINE`, else next to the test binary).
+//! The engine is `common::engine()` (`DGEN_FIO_ENGINE`, else next to the test binary).
 
 #[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::Server;
+use common::{engine, Server};
 use dgen::analyze::{analyze_bytes, AnalyzeOptions, Codec};
 use dgen::{CopySource, DedupScope, GenParams, Generator};
-
-fn engine() -> PathBuf {
-    if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libdgen_fio.so")
-}
 
 fn text(o: &Output) -> String {
     format!(

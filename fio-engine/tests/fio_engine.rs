@@ -6,7 +6,7 @@
 //! Run: `cargo test --release -p dgen-fio` (scripts/test does, after scripts/setup).
 
 mod common;
-use common::Server;
+use common::{engine, Server};
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -19,27 +19,6 @@ use dgen::params::stream_id_for_path;
 use dgen::{GenParams, Generator};
 
 // ---------- helpers ----------
-
-fn engine() -> PathBuf {
-    if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "DGEN_FIO_ENGINE={} does not exist",
-            p.display()
-        );
-        return p;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let p = dir.join("libdgen_fio.so");
-    assert!(
-        p.is_file(),
-        "{} not found: build it (cargo build --release -p dgen-fio) or set DGEN_FIO_ENGINE",
-        p.display()
-    );
-    p
-}
 
 fn engine_arg() -> String {
     format!("--ioengine=external:{}", engine().display())

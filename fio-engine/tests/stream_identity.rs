@@ -4,27 +4,19 @@
 //! fails with a hint naming the path rule and `dgen_stream`, and `dgen_stream=name` brings back
 //! the old name-only rule.
 //!
-//! The engine is found as in `fio_engine.rs` (`DGEN_FIO_ENGINE`, else next to the test binary).
+//! The engine is `common::engine()` (`DGEN_FIO_ENGINE`, else next to the test binary).
+
+#[allow(dead_code)] // each test file uses a part of the shared helpers
+mod common;
+use common::engine;
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use dgen::params::{stream_id_for_name, stream_id_for_path};
 use dgen::{GenParams, Generator};
-
-fn engine() -> PathBuf {
-    if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libdgen_fio.so")
-}
 
 fn fio(dir: &Path, job: &str) -> Output {
     let file = dir.join("job.fio");

@@ -7,42 +7,17 @@
 //! `LD_PRELOAD` library defining `fio_version_string` would not do: the executable's own
 //! definition comes first in the dynamic linker's lookup order, ahead of preloaded libraries.
 //!
-//! The engine is found as in fio_engine.rs (`DGEN_FIO_ENGINE`, else next to the test binary);
+//! The engine is `common::engine()` (`DGEN_FIO_ENGINE`, else next to the test binary);
 //! it must have been built for the installed fio (build.rs refuses anything else).
 //! Run: `cargo test --release -p dgen-fio --test version_guard`.
 
 mod common;
-use common::Server;
+use common::{engine, Server};
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn engine() -> PathBuf {
-    if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "DGEN_FIO_ENGINE={} does not exist",
-            p.display()
-        );
-        return p;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let p = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libdgen_fio.so");
-    assert!(
-        p.is_file(),
-        "{} not found: build it (cargo build --release -p dgen-fio) or set DGEN_FIO_ENGINE",
-        p.display()
-    );
-    p
-}
 
 /// The installed fio (first `fio` on PATH) and its `--version`, e.g. `fio-3.33`.
 fn installed_fio() -> (PathBuf, String) {

@@ -1,9 +1,33 @@
 //! Helpers shared by the engine's test files.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The engine under test: `DGEN_FIO_ENGINE`, else `libdgen_fio.so` next to the test binary's
+/// directory (where `cargo build --release -p dgen-fio` puts it). Panics, saying how to build it,
+/// when it is missing.
+pub fn engine() -> PathBuf {
+    if let Ok(p) = std::env::var("DGEN_FIO_ENGINE") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "DGEN_FIO_ENGINE={} does not exist",
+            p.display()
+        );
+        return p;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let p = dir.join("libdgen_fio.so");
+    assert!(
+        p.is_file(),
+        "{} not found: build it (cargo build --release -p dgen-fio) or set DGEN_FIO_ENGINE",
+        p.display()
+    );
+    p
+}
 
 /// A `fio --server` on a free port of 127.0.0.1, killed when dropped (whatever the test does).
 pub struct Server {
