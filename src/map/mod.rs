@@ -35,7 +35,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
-//! | 8 | 4 | version (1; 2 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
+//! | 8 | 4 | version (2: the dedup layout of issue 11, 1 was the layout before it and is refused; 3 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
 //! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`) |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
