@@ -199,3 +199,25 @@ fn copy_source_options_give_the_cli_bytes_and_bad_values_are_refused() {
         );
     }
 }
+
+/// `jobs/global-dedup.fio` runs as documented: its four files hold 2:1 together.
+#[test]
+fn the_global_dedup_job_file_holds_the_ratio_over_its_files() {
+    let d = tempfile::tempdir().unwrap();
+    let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/global-dedup.fio");
+    let o = Command::new("fio")
+        .env("DGEN_DIR", d.path())
+        .env("DGEN_SIZE", "16m")
+        .arg(format!("--ioengine=external:{}", engine().display()))
+        // The temporary directory may be on tmpfs, which has no O_DIRECT.
+        .arg("--direct=0")
+        .arg(&job)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let all: Vec<u8> = (0..4)
+        .flat_map(|j| fs::read(d.path().join(format!("vol{j}.bin"))).unwrap())
+        .collect();
+    assert_eq!(all.len(), 64 << 20);
+    assert_ratio(&all, 2.0, "the job file's four files");
+}
