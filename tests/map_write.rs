@@ -96,8 +96,10 @@ fn rewrites_write_new_bytes_with_live_ratios_and_verify_knows_them() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("rewrite of 768 blocks"));
         let data = std::fs::read(&file).unwrap();
         // No 4 KiB unit equals its previous content. A unit may equal what the same offset held
-        // two or more writes ago only as a live duplicate (the block moved back to a slot that
-        // kept other holders): that content is then also live at another offset.
+        // two or more writes ago when its block moved back to a slot that had other holders then
+        // and has not advanced since (about 1 in K moves); when those holders move on later in
+        // the pass, the content is live nowhere else. That is rare, whole blocks, and the map's
+        // expected content (verify below passes); it is counted, not forbidden.
         let new_units = units(&data);
         let (prev, older) = generations.split_last().unwrap();
         let same = units(prev)
@@ -110,14 +112,28 @@ fn rewrites_write_new_bytes_with_live_ratios_and_verify_knows_them() {
         for u in &new_units {
             *count.entry(*u).or_insert(0) += 1;
         }
+        let per_block = (UNIT / 4096) as usize;
+        let mut returned = std::collections::BTreeSet::new();
         for old in older {
             for (i, (x, y)) in units(old).iter().zip(&new_units).enumerate() {
-                assert!(
-                    x != y || count[y] > 1,
-                    "pass {pass}: unit {i} went back to an old content live nowhere else"
-                );
+                if x == y && count[y] == 1 {
+                    returned.insert(i);
+                }
             }
         }
+        let blocks: std::collections::BTreeSet<usize> =
+            returned.iter().map(|i| i / per_block).collect();
+        assert_eq!(
+            returned.len(),
+            blocks.len() * per_block,
+            "pass {pass}: units went back to old content without their whole block: {returned:?}"
+        );
+        assert!(
+            blocks.len() * 100 <= new_units.len() / per_block,
+            "pass {pass}: {} of {} blocks went back to an old content live nowhere else",
+            blocks.len(),
+            new_units.len() / per_block
+        );
         // The live data holds the ratios: dedup exactly 2 at every unit up to 64 KiB.
         let r = analyze_bytes(
             &data,
