@@ -56,6 +56,13 @@ fn fastcdc_columns_measure_content_defined_dedup() {
     assert!(ratios[0] > ratios[1] && ratios[1] > ratios[2], "{ratios:?}");
     assert!(ratios[0] > 1.9, "{ratios:?}");
     assert!((r["units"][1]["dedup_ratio"].as_f64().unwrap() - 2.0).abs() < 0.01);
+    // Every codec's compression speed is reported (one core, MB/s), and the table shows it.
+    for u in r["units"].as_array().unwrap() {
+        for c in u["compression"].as_array().unwrap() {
+            let speed = c["speed_mbps"].as_f64().unwrap();
+            assert!(speed > 10.0 && speed < 1e6, "{c}");
+        }
+    }
 
     // The table shows the FastCDC rows; --cdc picks the sizes; --no-cdc skips them.
     let o = dgen(&[
@@ -63,6 +70,7 @@ fn fastcdc_columns_measure_content_defined_dedup() {
     ]);
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(t.contains("FastCDC 2020") && t.contains("32KiB"), "{t}");
+    assert!(t.contains("compression speed (MB/s on one core"), "{t}");
     assert!(analyze_json(p, &["--no-cdc"])["cdc"]
         .as_array()
         .unwrap()

@@ -99,8 +99,14 @@ pub struct CodecReport {
     /// Per-unit ratios, for further queries.
     #[serde(skip)]
     pub histogram: RatioHistogram,
+    /// Compression speed on one core: unit bytes / time spent compressing them, in MB/s (10^6
+    /// bytes). Real data and data that mimics it should compress at a similar speed, not only
+    /// to a similar ratio (issue 13).
+    pub speed_mbps: f64,
     #[serde(skip)]
     compressed_bytes: u64,
+    #[serde(skip)]
+    nanos: u64,
 }
 
 /// Results at one unit size.
@@ -166,6 +172,8 @@ struct UnitSample {
     zero: bool,
     /// Compressed length per codec, in the options' codec order.
     compressed: [u32; MAX_CODECS],
+    /// Nanoseconds each codec took.
+    nanos: [u32; MAX_CODECS],
 }
 
 /// Room for every codec in [`UnitSample`].
@@ -202,7 +210,9 @@ impl Analyzer {
                         p95: None,
                         bins: Vec::new(),
                         histogram: RatioHistogram::default(),
+                        speed_mbps: 0.0,
                         compressed_bytes: 0,
+                        nanos: 0,
                     })
                     .collect(),
                 copies: CopySummary::default(),
@@ -233,13 +243,19 @@ impl Analyzer {
                             .as_mut()
                             .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
                         let mut compressed = [0u32; MAX_CODECS];
-                        for (slot, &codec) in compressed.iter_mut().zip(&codecs) {
+                        let mut nanos = [0u32; MAX_CODECS];
+                        for ((slot, time), &codec) in
+                            compressed.iter_mut().zip(&mut nanos).zip(&codecs)
+                        {
+                            let started = Instant::now();
                             *slot = comp.compressed_len(codec, chunk)? as u32;
+                            *time = started.elapsed().as_nanos().min(u32::MAX as u128) as u32;
                         }
                         Ok(UnitSample {
                             hash: xxhash_rust::xxh3::xxh3_128(chunk),
                             zero: chunk.iter().all(|&b| b == 0),
                             compressed,
+                            nanos,
                         })
                     },
                 )
@@ -251,8 +267,14 @@ impl Analyzer {
                     report.distinct += 1;
                 }
                 report.zero_units += sample.zero as u64;
-                for (c, &len) in report.compression.iter_mut().zip(&sample.compressed) {
+                for ((c, &len), &nanos) in report
+                    .compression
+                    .iter_mut()
+                    .zip(&sample.compressed)
+                    .zip(&sample.nanos)
+                {
                     c.compressed_bytes += len as u64;
+                    c.nanos += nanos as u64;
                     c.histogram.add(unit as f64 / len.max(1) as f64);
                 }
             }
@@ -277,6 +299,11 @@ impl Analyzer {
             for c in &mut r.compression {
                 c.ratio = if c.compressed_bytes > 0 {
                     (r.units * r.unit) as f64 / c.compressed_bytes as f64
+                } else {
+                    0.0
+                };
+                c.speed_mbps = if c.nanos > 0 {
+                    (r.units * r.unit) as f64 * 1e3 / c.nanos as f64
                 } else {
                     0.0
                 };

@@ -147,6 +147,23 @@ fn print_table(file: &std::path::Path, r: &Report) {
             );
         }
     }
+    if let Some(first) = r.units.first() {
+        println!(
+            "compression speed (MB/s on one core; compare a sample with data made to mimic it):"
+        );
+        print!("{:>8}", "unit");
+        for c in &first.compression {
+            print!(" {:>9}", c.codec.name());
+        }
+        println!();
+        for u in &r.units {
+            print!("{:>8}", format_size(u.unit));
+            for c in &u.compression {
+                print!(" {:>9.0}", c.speed_mbps);
+            }
+            println!();
+        }
+    }
     if let Some(u) = r.units.iter().min_by_key(|u| u.unit) {
         println!(
             "per-unit compression ratio at {} (p5 / p50 / p95):",
