@@ -144,6 +144,17 @@ struct Uniques {
     tail_start: u64,
 }
 
+/// Where a block's content comes from ([`DedupMap::origin`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The content key (the rank of the unique block it is or copies).
+    pub(crate) key: u64,
+    /// In a global scope, the stream whose unique block it holds; `None` in a per-stream scope.
+    pub(crate) stream: Option<u64>,
+    /// Shifted copies: how far its bytes are shifted from its original's; else 0.
+    pub(crate) shift: u64,
+}
+
 /// `floor(log2(n))` for `n >= 1`.
 fn log2_floor(n: u64) -> u32 {
     63 - n.leading_zeros()
@@ -305,42 +316,45 @@ impl DedupMap {
 
     /// The content key of block `b`.
     pub(crate) fn content_key(&self, b: u64) -> u64 {
-        self.content(b).0
+        self.origin(b).key
     }
 
-    /// The content key of block `b` and, in a global scope, the index of the stream whose unique
-    /// block of that key it holds (`None`: its own stream). Every stream of a scope has the same
-    /// layout, so a key below `uniques_before(region start)` exists in every stream that is at
-    /// least as long as this one.
-    pub(crate) fn content(&self, b: u64) -> (u64, Option<u64>) {
+    /// Where block `b`'s content comes from: its content key; in a global scope, the index of
+    /// the stream whose unique block of that key it holds (`None`: its own stream); and, for a
+    /// shifted copy, how far its bytes are shifted from its original's (else 0).
+    ///
+    /// Every stream of a scope has the same layout, so a key below `uniques_before(region start)`
+    /// exists in every stream that is at least as long as this one. A shift is a multiple of 512
+    /// from 512 to 3584 bytes, the same for every copy of its region: the block holds its
+    /// original's bytes from that offset on, then the first bytes of the next unique block.
+    pub(crate) fn origin(&self, b: u64) -> Origin {
         let key = self.own_content_key(b);
-        let Some(index) = self.scope_index else {
-            return (key, None);
-        };
-        if self.is_copy_outside_zone(b) {
+        if self.scope_index.is_none() && !self.shifted {
+            return Origin {
+                key,
+                stream: None,
+                shift: 0,
+            };
+        }
+        let copy_region = self.is_copy_outside_zone(b).then(|| self.region(b));
+        let stream = self.scope_index.map(|index| match copy_region {
             // The region's copies all come from one stream, so they stay distinct.
-            let region = self.region(b);
-            let mut rng = Rng::new(mix64(
+            Some(region) => Rng::new(mix64(
                 self.salt ^ 0x0073_636f_7065 ^ region.start.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            ));
-            return (key, Some(rng.below(index + 1)));
-        }
-        (key, Some(index))
-    }
-
-    /// How far block `b`'s bytes are shifted from its original's: for a shifted copy, a multiple
-    /// of 512 from 512 to 3584 bytes, the same for every copy of its region (the block holds its
-    /// original's bytes from that offset on, then the first bytes of the next unique block);
-    /// else 0.
-    pub(crate) fn shift(&self, b: u64) -> u64 {
-        if !self.shifted || !self.is_copy_outside_zone(b) {
-            return 0;
-        }
-        let region = self.region(b);
-        let mut rng = Rng::new(mix64(
-            self.salt ^ 0x0073_6869_6674 ^ region.start.wrapping_mul(0xd6e8_feb8_6659_fd93),
-        ));
-        512 * (1 + rng.below(7))
+            ))
+            .below(index + 1),
+            None => index,
+        });
+        let shift = match copy_region {
+            Some(region) if self.shifted => {
+                let mut rng = Rng::new(mix64(
+                    self.salt ^ 0x0073_6869_6674 ^ region.start.wrapping_mul(0xd6e8_feb8_6659_fd93),
+                ));
+                512 * (1 + rng.below(7))
+            }
+            _ => 0,
+        };
+        Origin { key, stream, shift }
     }
 
     /// Whether block `b` is a copy past the warm-up zone (whose copies stay in their stream).
@@ -683,11 +697,11 @@ mod tests {
                     before
                 };
                 proptest::prop_assert!(key < bound, "copy {} takes {} of {}", b, key, bound);
-                let (_, stream) = map.content(b);
-                if let (Some(index), Some(from)) = (scope, stream) {
+                let origin = map.origin(b);
+                if let (Some(index), Some(from)) = (scope, origin.stream) {
                     proptest::prop_assert!(from <= index);
                 }
-                let shift = map.shift(b);
+                let shift = origin.shift;
                 let shift_ok = if shifted {
                     (512..=3584).contains(&shift) && shift.is_multiple_of(512)
                 } else {

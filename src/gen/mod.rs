@@ -291,31 +291,29 @@ impl Generator {
         }
     }
 
-    /// The content block `block` holds and the stream it comes from: its own, or in a global
-    /// scope the stream whose unique block it copies.
+    /// The content block `block` holds, the stream it comes from (its own, or in a global scope
+    /// the stream whose unique block it copies) and, for a shifted copy, its shift in bytes.
     #[inline]
-    fn block_source(&self, block: u64) -> (BlockContent, StreamSalt) {
+    fn block_source(&self, block: u64) -> (BlockContent, StreamSalt, usize) {
         if self.contents.is_some() {
-            return (self.content_of(block), self.own_salt());
+            return (self.content_of(block), self.own_salt(), 0);
         }
-        let (slot, source) = self.dedup.content(block);
+        let origin = self.dedup.origin(block);
         let content = BlockContent {
-            slot,
+            slot: origin.key,
             generation: 0,
         };
-        match (source, self.params.scope) {
+        let source = match (origin.stream, self.params.scope) {
             (Some(i), DedupScope::Global { index }) if i != index as u64 => {
                 let salt = scope_stream_salt(self.params.seed, i);
-                (
-                    content,
-                    StreamSalt {
-                        salt,
-                        tag: stream_tag(salt),
-                    },
-                )
+                StreamSalt {
+                    salt,
+                    tag: stream_tag(salt),
+                }
             }
-            _ => (content, self.own_salt()),
-        }
+            _ => self.own_salt(),
+        };
+        (content, source, origin.shift as usize)
     }
 
     /// Writes the atom with absolute index `atom_index` (byte offset `atom_index * 4096`) as its
@@ -325,12 +323,7 @@ impl Generator {
         let block = atom_index / self.atoms_per_block;
         if cursor.block != block {
             cursor.block = block;
-            (cursor.content, cursor.source) = self.block_source(block);
-            cursor.shift = if self.contents.is_none() {
-                self.dedup.shift(block) as usize
-            } else {
-                0
-            };
+            (cursor.content, cursor.source, cursor.shift) = self.block_source(block);
         }
         let (content, source, shift) = (cursor.content, cursor.source, cursor.shift);
         let atom = atom_index % self.atoms_per_block;
