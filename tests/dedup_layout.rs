@@ -5,6 +5,22 @@
 use dgen::analyze::{analyze_bytes, analyze_bytes_with_cdc, AnalyzeOptions, Codec};
 use dgen::{GenParams, Generator};
 
+/// The first `len` bytes of the stream of `params`.
+fn generate(params: GenParams, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    Generator::new(params).unwrap().fill_parallel(0, &mut buf);
+    buf
+}
+
+/// Analyzer options: fixed blocks at `units`, lz4.
+fn at_units(units: &[u64]) -> AnalyzeOptions {
+    AnalyzeOptions {
+        units: units.to_vec(),
+        codecs: vec![Codec::Lz4],
+        limit: None,
+    }
+}
+
 fn stream(seed: u64, d: f64, c: f64, dedup_unit: u64, len: usize) -> Vec<u8> {
     let params = GenParams {
         dedup_ratio: d,
@@ -12,18 +28,12 @@ fn stream(seed: u64, d: f64, c: f64, dedup_unit: u64, len: usize) -> Vec<u8> {
         dedup_unit,
         ..GenParams::new(seed)
     };
-    let mut buf = vec![0u8; len];
-    Generator::new(params).unwrap().fill_parallel(0, &mut buf);
-    buf
+    generate(params, len)
 }
 
 /// Distinct blocks the analyzer finds in `data` at `unit`, in dedup blocks.
 fn distinct_blocks(data: &[u8], unit: u64, dedup_unit: u64) -> f64 {
-    let opts = AnalyzeOptions {
-        units: vec![unit],
-        codecs: vec![Codec::Lz4],
-        limit: None,
-    };
+    let opts = at_units(&[unit]);
     let report = analyze_bytes(data, &opts).unwrap();
     report.units[0].distinct as f64 / (dedup_unit / unit) as f64
 }
@@ -64,11 +74,7 @@ fn small_objects_hold_the_ratio_from_offset_zero() {
 fn content_defined_chunking_finds_the_ratio_on_a_gib() {
     for (d, c, seed) in [(2.0, 1.0, 11u64), (2.0, 2.0, 12), (3.0, 1.0, 13)] {
         let data = stream(seed, d, c, 128 << 10, 1 << 30);
-        let opts = AnalyzeOptions {
-            units: vec![4 << 10, 16 << 10, 128 << 10],
-            codecs: vec![Codec::Lz4],
-            limit: None,
-        };
+        let opts = at_units(&[4 << 10, 16 << 10, 128 << 10]);
         let report = analyze_bytes_with_cdc(&data, &opts, &[4 << 10, 8 << 10, 16 << 10]).unwrap();
         for u in &report.units {
             assert!(
@@ -112,13 +118,8 @@ fn working_sets_bound_the_copied_originals_and_keep_the_ratio() {
             },
             ..GenParams::new(21)
         };
-        let mut data = vec![0u8; 1 << 30];
-        Generator::new(params).unwrap().fill_parallel(0, &mut data);
-        let opts = AnalyzeOptions {
-            units: vec![4 << 10, 128 << 10],
-            codecs: vec![Codec::Lz4],
-            limit: None,
-        };
+        let data = generate(params, 1 << 30);
+        let opts = at_units(&[4 << 10, 128 << 10]);
         let report = analyze_bytes(&data, &opts).unwrap();
         for u in &report.units {
             assert!(
@@ -169,9 +170,7 @@ fn global_stream(seed: u64, d: f64, index: u32, len: usize) -> Vec<u8> {
         scope: dgen::DedupScope::Global { index },
         ..GenParams::new(seed)
     };
-    let mut buf = vec![0u8; len];
-    Generator::new(params).unwrap().fill_parallel(0, &mut buf);
-    buf
+    generate(params, len)
 }
 
 /// Issue 11, item 1: four streams of one global scope hold the ratio together (each alone holds
@@ -183,11 +182,7 @@ fn a_global_scope_holds_the_ratio_over_all_streams() {
         let len = 64usize << 20;
         let streams: Vec<Vec<u8>> = (0..4).map(|j| global_stream(seed, d, j, len)).collect();
         let all = streams.concat();
-        let opts = AnalyzeOptions {
-            units: vec![4 << 10, 128 << 10],
-            codecs: vec![Codec::Lz4],
-            limit: None,
-        };
+        let opts = at_units(&[4 << 10, 128 << 10]);
         for u in &analyze_bytes(&all, &opts).unwrap().units {
             assert!(
                 (u.dedup_ratio / d - 1.0).abs() <= 0.005,
@@ -308,13 +303,8 @@ fn shifted_duplicates_show_to_512_byte_blocks_and_cdc_only() {
         },
         ..GenParams::new(41)
     };
-    let mut data = vec![0u8; 1 << 30];
-    Generator::new(params).unwrap().fill_parallel(0, &mut data);
-    let opts = AnalyzeOptions {
-        units: vec![512, 4 << 10, 128 << 10],
-        codecs: vec![Codec::Lz4],
-        limit: None,
-    };
+    let data = generate(params, 1 << 30);
+    let opts = at_units(&[512, 4 << 10, 128 << 10]);
     let report = analyze_bytes_with_cdc(&data, &opts, &[8 << 10]).unwrap();
     let at = |unit: u64| report.unit(unit).unwrap().dedup_ratio;
     assert!((at(512) / 2.0 - 1.0).abs() <= 0.005, "512 B: {}", at(512));
@@ -346,16 +336,10 @@ fn a_global_scope_composes_with_a_compressibility_mix() {
                 ..GenParams::new(51)
             };
             params.set_compress(dgen::CompressSpec::parse("1:50%,4:50%", 50.0).unwrap());
-            let mut buf = vec![0u8; 32 << 20];
-            Generator::new(params).unwrap().fill_parallel(0, &mut buf);
-            buf
+            generate(params, 32 << 20)
         })
         .collect();
-    let opts = AnalyzeOptions {
-        units: vec![4 << 10, 128 << 10],
-        codecs: vec![Codec::Lz4],
-        limit: None,
-    };
+    let opts = at_units(&[4 << 10, 128 << 10]);
     for u in &analyze_bytes(&streams.concat(), &opts).unwrap().units {
         assert!(
             (u.dedup_ratio / 2.0 - 1.0).abs() <= 0.005,

@@ -12,17 +12,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{engine, Server};
+use common::{engine, text, Server};
 use dgen::analyze::{analyze_bytes, AnalyzeOptions, Codec};
 use dgen::{CopySource, DedupScope, GenParams, Generator};
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn fio(dir: &Path, job: &str) -> Output {
     let file = dir.join("job.fio");

@@ -6,7 +6,7 @@
 //! Run: `cargo test --release -p dgen-fio` (scripts/test does, after scripts/setup).
 
 mod common;
-use common::{engine, Server};
+use common::{engine, text, Server};
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -30,14 +30,6 @@ fn fio_in(dir: &Path, args: &[&str]) -> Output {
     cmd.current_dir(dir).arg(engine_arg()).args(args);
     cmd.output()
         .expect("fio must be installed (apt-get install fio)")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Runs fio and asserts success (exit status 0, no job error).

@@ -8,7 +8,7 @@
 
 #[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
-use common::engine;
+use common::{engine, text};
 
 use std::collections::HashSet;
 use std::fs;
@@ -27,14 +27,6 @@ fn fio(dir: &Path, job: &str) -> Output {
         .arg(&file)
         .output()
         .expect("fio must be installed (apt-get install fio)")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const SEED: u64 = 11;

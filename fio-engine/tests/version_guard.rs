@@ -11,6 +11,7 @@
 //! it must have been built for the installed fio (build.rs refuses anything else).
 //! Run: `cargo test --release -p dgen-fio --test version_guard`.
 
+#[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 use common::{engine, Server};
 

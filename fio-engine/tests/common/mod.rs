@@ -2,7 +2,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The engine under test: `DGEN_FIO_ENGINE`, else `libdgen_fio.so` next to the test binary's
@@ -27,6 +27,15 @@ pub fn engine() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A finished command's stdout then stderr, as text (for assertions and their messages).
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A `fio --server` on a free port of 127.0.0.1, killed when dropped (whatever the test does).
