@@ -83,6 +83,15 @@ pub enum Finding {
         /// The slot's newest generation in the map.
         current: u32,
     },
+    /// Data of this run in a block the map says was trimmed: the device kept (or returned) data
+    /// after the discard, or the trim never reached it. Devices that do not promise zeros after a
+    /// discard are checked with `trimmed=skip`.
+    DataAfterTrim {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+    },
     /// The header names a content, but the unit's bytes are not that content.
     Corrupted {
         /// First wrong byte within the unit, against the content its header names.
@@ -109,6 +118,14 @@ impl std::fmt::Display for Finding {
                  printed, --stream-id K, fio dgen_stream=K, Python stream_id=K)"
             ),
             Finding::OtherRun => write!(f, "data of another run: a lost write"),
+            Finding::DataAfterTrim { slot, generation } => write!(
+                f,
+                "data of this run (slot {slot} generation {generation}) where the map says the \
+                 block was trimmed: the device does not read zeros after a discard, or the trim \
+                 was lost (verify a device without deterministic zeros after discard with \
+                 trimmed blocks skipped: --map-trimmed skip, dgen_map_trimmed=skip, \
+                 map_trimmed=\"skip\")"
+            ),
             Finding::LostWriteFirstContent => write!(
                 f,
                 "the content a fresh write gave this block, since rewritten: a lost write"
@@ -209,6 +226,12 @@ pub fn diagnose(
     };
     if let Some(first_bad) = gen.first_mismatch_content(found, h.atom as u64 * ATOM as u64, unit) {
         return Finding::Corrupted { first_bad };
+    }
+    if expected == BlockContent::TRIMMED {
+        return Finding::DataAfterTrim {
+            slot: h.slot,
+            generation: h.generation,
+        };
     }
     let own_atom = h.atom as u64 == atom;
     if own_atom && found == gen.initial_content(block) && found != expected {

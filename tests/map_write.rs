@@ -217,10 +217,17 @@ fn an_interrupted_rewrite_verifies_and_a_reverted_block_is_caught() {
         f.write_all_at(&block, b * UNIT).unwrap();
     }
     drop(w);
-    let (contents, recovery, uncertain) =
-        session::open_for_verify(&map, &params(), Some(SIZE), &file).unwrap();
-    assert_eq!(uncertain, SIZE / UNIT);
-    assert_eq!(recovery.uncertain.len() as u64, SIZE / UNIT);
+    let opened = session::open_for_verify(
+        &map,
+        &params(),
+        Some(SIZE),
+        &file,
+        dgen::map::TrimCheck::Zeros,
+    )
+    .unwrap();
+    let contents = opened.contents;
+    assert_eq!((opened.uncertain, opened.trimmed), (SIZE / UNIT, 0));
+    assert_eq!(opened.recovery.uncertain.len() as u64, SIZE / UNIT);
     let opts = VerifyOptions {
         params: params(),
         size: Some(SIZE),

@@ -27,6 +27,7 @@ struct dgen_opts {
 	const char *compress_codec;
 	const char *map;
 	const char *map_durability;
+	const char *map_trimmed;
 	const char *dedupe_working_set;
 	const char *dedupe_skew;
 	const char *dedupe_scope;
@@ -81,10 +82,15 @@ void dgen_rs_job_free(struct dgen_job *job);
 int dgen_rs_fill(struct dgen_job *job, uint64_t key, unsigned int fileno, const char *file_name,
 		 uint64_t offset, void *buf, size_t len);
 /* dgen_map: opens (a writing job: creates when missing) the map of file (fileno, name), whose
- * job covers size bytes; writes = 0 opens it read-only. 0 or an errno (logged, naming dgen_map). */
+ * job covers size bytes; writes = 0 opens it read-only, 2 for a job that trims and never
+ * writes (the map must exist). 0 or an errno (logged, naming dgen_map). */
 int dgen_rs_map_open(struct dgen_job *job, unsigned int fileno, const char *file_name,
 		     uint64_t size, int writes);
-/* dgen_map: the write of io_u key finished; ok = 1 when every byte was written. */
+/* dgen_map: marks the blocks of trim io_u key (len bytes at offset) trimmed and journals the
+ * intents, before the trim is issued. 0, -1 (busy: a block of it has a write or read in flight;
+ * reap and retry) or an errno (logged). Without a map, 0. End it with dgen_rs_write_done. */
+int dgen_rs_trim(struct dgen_job *job, uint64_t key, uint64_t offset, uint64_t len);
+/* dgen_map: the write (or trim) of io_u key finished; ok = 1 when every byte was written. */
 void dgen_rs_write_done(struct dgen_job *job, uint64_t key, int ok);
 /* Compares len bytes read at offset with the expected content. 0, or EILSEQ after logging
  * the file, offset and first differing byte; another errno on internal failure. */

@@ -42,6 +42,7 @@ struct dgen_eo {
 	char *compress_codec;
 	char *map;
 	char *map_durability;
+	char *map_trimmed;
 	char *dedupe_working_set;
 	char *dedupe_skew;
 	char *dedupe_scope;
@@ -119,6 +120,7 @@ static void td_to_opts(const struct thread_data *td, struct dgen_opts *o)
 	o->compress_codec = eo->compress_codec;
 	o->map = eo->map;
 	o->map_durability = eo->map_durability;
+	o->map_trimmed = eo->map_trimmed;
 	o->dedupe_working_set = eo->dedupe_working_set;
 	o->dedupe_skew = eo->dedupe_skew;
 	o->dedupe_scope = eo->dedupe_scope;
@@ -163,8 +165,11 @@ static int check_map(struct thread_data *td, const struct dgen_job_info *info)
 	else if (o->numjobs > 1 || td->subjob_number)
 		/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
 		snprintf(why, sizeof(why), "numjobs > 1 would share one map between the job's clones; a map has one writer (give each job its own file and map)");
-	else if (td_trim(td))
-		snprintf(why, sizeof(why), "trims discard blocks that the map says hold data");
+	else if (td_trim(td) && u &&
+		 (o->min_bs[DDIR_TRIM] % u || o->max_bs[DDIR_TRIM] % u))
+		snprintf(why, sizeof(why), "trim block size %llu-%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or bs a multiple of it)", o->min_bs[DDIR_TRIM], o->max_bs[DDIR_TRIM], u, o->min_bs[DDIR_TRIM]);
+	else if (td_trim(td) && u && o->ba[DDIR_TRIM] % u)
+		snprintf(why, sizeof(why), "trim offsets are aligned to %llu bytes (blockalign), not to dgen_dedupe_unit=%llu: the map tracks whole dedup blocks", o->ba[DDIR_TRIM], u);
 	else if (td_write(td) && u &&
 		 (o->min_bs[DDIR_WRITE] % u || o->max_bs[DDIR_WRITE] % u))
 		snprintf(why, sizeof(why), "write block size %llu-%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or bs a multiple of it)", o->min_bs[DDIR_WRITE], o->max_bs[DDIR_WRITE], u, o->min_bs[DDIR_WRITE]);
@@ -387,17 +392,33 @@ static void dgen_cleanup(struct thread_data *td)
 
 /* ---- queue / commit / getevents / event ---- */
 
-/* Synchronous sync/trim, as fio's io_uring engine does for trim. */
-static enum fio_q_status queue_sync_or_trim(struct thread_data *td, struct io_u *io_u)
+/* Synchronous sync/trim, as fio's io_uring engine does for trim. With dgen_map, a trim's blocks
+ * are marked trimmed (intents journaled) before it is issued, and done after. */
+static enum fio_q_status queue_sync_or_trim(struct thread_data *td, struct dgen_td *dt,
+					    struct io_u *io_u)
 {
+	uint64_t key = (uint64_t)(uintptr_t)io_u;
+	int mapped = dt->info.map && io_u->ddir == DDIR_TRIM;
 	int ret;
 
+	if (mapped) {
+		ret = dgen_rs_trim(dt->job, key, io_u->offset, io_u->xfer_buflen);
+		if (ret < 0)
+			return FIO_Q_BUSY; /* a block of it is being written or read */
+		if (ret) {
+			io_u->error = ret;
+			td_verror(td, ret, "dgen trim");
+			return FIO_Q_COMPLETED;
+		}
+	}
 	if (io_u->ddir == DDIR_TRIM)
 		ret = do_io_u_trim(td, io_u);
 	else
 		ret = do_io_u_sync(td, io_u);
 	if (ret < 0 && !io_u->error)
 		io_u->error = errno;
+	if (mapped)
+		dgen_rs_write_done(dt->job, key, !io_u->error);
 	if (io_u->error)
 		td_verror(td, io_u->error, "dgen sync/trim");
 	return FIO_Q_COMPLETED;
@@ -462,7 +483,7 @@ static enum fio_q_status dgen_queue(struct thread_data *td, struct io_u *io_u)
 		/* like fio's io_uring engine: submit what is queued first */
 		if (dt->info.io_mode == DGEN_IO_URING && dgen_rs_uring_pending(dt->job))
 			return FIO_Q_BUSY;
-		return queue_sync_or_trim(td, io_u);
+		return queue_sync_or_trim(td, dt, io_u);
 	}
 
 	/* Fill here, not in prep(): fio stamps buffers after prep(). */
@@ -605,7 +626,8 @@ static int dgen_open_file(struct thread_data *td, struct fio_file *f)
 	/* dgen_map: open (or create) the file's map before the file is opened (or created). */
 	if (dt && dt->info.map) {
 		int ret = dgen_rs_map_open(dt->job, f->fileno, f->file_name,
-					   f->file_offset + f->io_size, td_write(td));
+					   f->file_offset + f->io_size,
+					   td_write(td) ? 1 : td_trim(td) ? 2 : 0);
 
 		if (ret) {
 			td_vmsg(td, ret, "dgen_map cannot be opened (see message above)", "dgen open");
@@ -772,6 +794,7 @@ DGEN_CHECK_CB(prepopulate, "dgen_prepopulate")
 DGEN_CHECK_CB(compress_codec, "dgen_compress_codec")
 DGEN_CHECK_CB(map, "dgen_map")
 DGEN_CHECK_CB(map_durability, "dgen_map_durability")
+DGEN_CHECK_CB(map_trimmed, "dgen_map_trimmed")
 DGEN_CHECK_CB(dedupe_working_set, "dgen_dedupe_working_set")
 DGEN_CHECK_CB(dedupe_skew, "dgen_dedupe_skew")
 DGEN_CHECK_CB(dedupe_scope, "dgen_dedupe_scope")
@@ -852,9 +875,11 @@ static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_compress_codec", "dgen compression codec family", compress_codec, "lz",
 			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
 	DGEN_STR_OPTION("dgen_map", "dgen generation map", map, "",
-			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. A job that only reads never writes the map. Empty (default): no map"),
+			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. Trims (block devices) mark their blocks trimmed: see dgen_map_trimmed. A job that only reads never writes the map. Empty (default): no map"),
 	DGEN_STR_OPTION("dgen_map_durability", "dgen map durability", map_durability, "process",
 			"When a dgen_map write's intent is durable: 'process' (default: appended to the journal before the data write is submitted, synced at checkpoints and at the end; survives fio being killed, at no cost to the I/O; after a power cut or OS crash a verify fails on the last writes) or 'power' (synced before the data write is submitted; survives a power cut; costs a device flush per group commit)"),
+	DGEN_STR_OPTION("dgen_map_trimmed", "dgen map: what trimmed blocks read as", map_trimmed, "zeros",
+			"With dgen_map and dgen_verify=1, what blocks trimmed through the map (rw=trim, randtrim, trimwrite on a block device) must read as: 'zeros' (default: the device returns zeros after a discard, as NVMe with deterministic read zeros, SCSI LBPRZ, loop devices and thin volumes do) or 'skip' (not checked; the job's last line says how many trimmed blocks there are)"),
 	DGEN_STR_OPTION("dgen_dedupe_working_set", "dgen dedup working set", dedupe_working_set, "",
 			"Copies take their originals only from the oldest share of the unique blocks written before them (10% or 0.1), as fio's dedupe_working_set_percentage; the ratio is unchanged. Empty (default): a sliding window of the last 256 MiB of unique data"),
 	DGEN_STR_OPTION("dgen_dedupe_skew", "dgen dedup skew", dedupe_skew, "0",

@@ -32,6 +32,7 @@ pub struct DgenOpts {
     compress_codec: *const c_char,
     map: *const c_char,
     map_durability: *const c_char,
+    map_trimmed: *const c_char,
     dedupe_working_set: *const c_char,
     dedupe_skew: *const c_char,
     dedupe_scope: *const c_char,
@@ -107,6 +108,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
     let codec = s(o.compress_codec);
     let map = s(o.map);
     let durability = s(o.map_durability);
+    let trimmed = s(o.map_trimmed);
     let (working_set, skew, scope, shifted) = (
         s(o.dedupe_working_set),
         s(o.dedupe_skew),
@@ -136,6 +138,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         compress_codec: codec.as_deref(),
         map: map.as_deref(),
         map_durability: durability.as_deref(),
+        map_trimmed: trimmed.as_deref(),
         dedupe_working_set: working_set.as_deref(),
         dedupe_skew: skew.as_deref(),
         dedupe_scope: scope.as_deref(),
@@ -341,6 +344,25 @@ pub unsafe extern "C" fn dgen_rs_fill(
 /// See `dgen_fio.h`.
 ///
 /// # Safety
+/// `job` live (see [`dgen_rs_fill`]).
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_trim(job: *mut Job, key: u64, offset: u64, len: u64) -> c_int {
+    guard("trim", PANIC_ERRNO, || {
+        // SAFETY: guaranteed by the caller.
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return libc::EINVAL;
+        };
+        match job.trim_io(key, offset, len) {
+            Ok(Fill::Ready) => 0,
+            Ok(Fill::Busy) => -1,
+            Err(errno) => errno,
+        }
+    })
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
 /// As [`dgen_rs_fill`], with `buf` valid for reads of `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn dgen_rs_verify(
@@ -476,7 +498,7 @@ pub unsafe extern "C" fn dgen_rs_map_open(
         };
         // SAFETY: guaranteed by the caller.
         let file = unsafe { path(file_name) };
-        job.open_map(fileno as usize, file, size, writes != 0)
+        job.open_map(fileno as usize, file, size, writes != 0, writes == 1)
             .err()
             .unwrap_or(0)
     })
@@ -596,6 +618,7 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
                     0,
                     file,
                     len,
+                    true,
                     true,
                 )
                 .and_then(|m| m.generator())

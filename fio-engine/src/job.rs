@@ -52,14 +52,16 @@ impl Job {
     }
 
     /// Opens the job's map (`dgen_map`) for file `fileno` (named `file`) of `size` bytes; a job
-    /// that writes creates it when missing, one that only reads never writes it. A second file
-    /// is refused: the map tracks one file.
+    /// that writes (or trims) changes it, one that only reads never writes it; only a job that
+    /// writes (`creates`) makes it when missing. A second file is refused: the map tracks one
+    /// file.
     pub fn open_map(
         &mut self,
         fileno: usize,
         file: &Path,
         size: u64,
         writes: bool,
+        creates: bool,
     ) -> Result<(), i32> {
         let Some(path) = self.config.map.clone() else {
             return Ok(());
@@ -84,9 +86,11 @@ impl Job {
             file,
             size,
             writes,
+            creates,
         ) {
             Ok(mut m) => {
                 m.set_durability(self.config.map_durability);
+                m.set_trim_check(self.config.map_trimmed);
                 if m.created {
                     log::info(&format!(
                         "dgen: job {}: dgen_map={}: created for {} ({} bytes; a fresh run: write \
@@ -154,21 +158,45 @@ impl Job {
                 return Err(libc::EINVAL);
             }
         }
-        self.journal_intents(key)?;
+        self.journal_intents(key, false)?;
+        Ok(Fill::Ready)
+    }
+
+    /// Marks the blocks of trim io_u `key` (`len` bytes at `offset`) trimmed in the map and
+    /// journals their intents (synced first with `dgen_map_durability=power`: the trim is
+    /// synchronous and bypasses the ring's journal gate); [`Job::write_done`] ends it. Without a
+    /// map, nothing to do.
+    pub fn trim_io(&mut self, key: u64, offset: u64, len: u64) -> Result<Fill, i32> {
+        let Some(map) = self.map.as_mut() else {
+            return Ok(Fill::Ready);
+        };
+        match map.trim(key, offset, len) {
+            Ok(MapWrite::Busy) => return Ok(Fill::Busy),
+            Ok(MapWrite::Filled) => {}
+            Err(reason) => {
+                log::error(&format!(
+                    "dgen: job {}: dgen_map={}: {reason}",
+                    self.name,
+                    map.path().display()
+                ));
+                return Err(libc::EINVAL);
+            }
+        }
+        self.journal_intents(key, true)?;
         Ok(Fill::Ready)
     }
 
     /// Appends the intents just logged for io_u `key` to the map's journal, before it can be
-    /// submitted; with `dgen_map_durability=power` and `psync`, also syncs them (the ring syncs
-    /// them itself). Checkpoints when the journal is due for it and no journal `fdatasync` is in
+    /// submitted; with `dgen_map_durability=power` and `psync` (or a `synchronous` operation,
+    /// which bypasses the ring), also syncs them (the ring syncs them itself). Checkpoints when the journal is due for it and no journal `fdatasync` is in
     /// flight. On failure logs why, forgets the write and returns the errno to fail it with.
-    fn journal_intents(&mut self, key: u64) -> Result<(), i32> {
+    fn journal_intents(&mut self, key: u64, synchronous: bool) -> Result<(), i32> {
         let power = self.config.map_durability == Durability::Power;
         let Some(map) = self.map.as_mut() else {
             return Ok(());
         };
         let mut journaled = map.append();
-        if journaled.is_ok() && power && self.ring.is_none() {
+        if journaled.is_ok() && power && (self.ring.is_none() || synchronous) {
             journaled = map.sync();
         }
         if let Err(e) = journaled {

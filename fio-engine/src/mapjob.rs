@@ -22,13 +22,27 @@ use std::sync::Arc;
 use dgen::diagnose::diagnose;
 use dgen::gen::{mix_choice, BlockContent, ATOM};
 use dgen::map::session::MapView;
-use dgen::map::{BlockMap, Content, MapExpect, MapFile, Recovery};
+use dgen::map::{BlockMap, Content, MapExpect, MapFile, Recovery, TrimCheck};
 use dgen::{GenParams, Generator};
 
 /// Checkpoint when the journal grows past this (bounds its size and the replay at the next open).
 const CHECKPOINT_JOURNAL_BYTES: u64 = 64 << 20;
 
-/// What a map write of one io_u did.
+/// A write or trim in flight.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    /// Sequence number of its first intent.
+    first_seq: u64,
+    /// Intents it logged (consecutive from `first_seq`; a trim of blocks trimmed already logs
+    /// fewer than its blocks).
+    logged: u64,
+    /// Its first block.
+    first: u64,
+    /// Its blocks.
+    blocks: u64,
+}
+
+/// What a map write (or trim) of one io_u did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MapWrite {
     /// The buffer holds the blocks' new contents; their intents are logged.
@@ -80,8 +94,12 @@ pub struct MapJob {
     pub created: bool,
     /// One bit per block: a write of it is in flight.
     busy: Vec<u64>,
-    /// In-flight writes by key (fio's io_u): first sequence number, first block, blocks.
-    inflight: HashMap<u64, (u64, u64, u64)>,
+    /// In-flight writes and trims by key (fio's io_u).
+    inflight: HashMap<u64, InFlight>,
+    /// What a verify expects of a trimmed block (`dgen_map_trimmed`).
+    trim_check: TrimCheck,
+    /// Blocks trimmed by this job.
+    pub trimmed: u64,
     /// The content each block with a write in flight held before it (a read meanwhile may see
     /// either).
     before: HashMap<u64, Content>,
@@ -93,9 +111,10 @@ pub struct MapJob {
 }
 
 impl MapJob {
-    /// Opens (or, for a writing job, creates when missing: a fresh run, every block at generation
-    /// 0 of its slot) the map at `path` for `target` (fio's file `fileno`), `size` bytes written
-    /// with `params`. A read-only open changes no file. Errors are one line naming the reason.
+    /// Opens (or, for a writing job that `creates`, creates when missing: a fresh run, every
+    /// block at generation 0 of its slot) the map at `path` for `target` (fio's file `fileno`),
+    /// `size` bytes written with `params`. A read-only open changes no file. Errors are one line
+    /// naming the reason.
     pub fn open(
         path: &Path,
         params: GenParams,
@@ -103,6 +122,7 @@ impl MapJob {
         target: &Path,
         size: u64,
         writes: bool,
+        creates: bool,
     ) -> Result<Self, String> {
         let unit = params.dedup_unit;
         let blocks = size.div_ceil(unit);
@@ -122,6 +142,12 @@ impl MapJob {
             }
             let (map, recovery) = MapFile::read(path, &expect).map_err(|e| e.to_string())?;
             (None, map, recovery, false)
+        } else if !creates && !path.exists() {
+            return Err(format!(
+                "{} does not exist (a job that trims and never writes needs the map a writing \
+                 job made; it never creates one)",
+                path.display()
+            ));
         } else if path.exists() {
             let (file, map, recovery) = MapFile::open(path, &expect).map_err(|e| e.to_string())?;
             (Some(file), map, recovery, false)
@@ -151,6 +177,8 @@ impl MapJob {
             created,
             busy: vec![0; blocks.div_ceil(64) as usize],
             inflight: HashMap::default(),
+            trim_check: TrimCheck::Zeros,
+            trimmed: 0,
             before: HashMap::default(),
             reads: HashMap::default(),
             reading: HashMap::default(),
@@ -165,7 +193,8 @@ impl MapJob {
 
     /// A generator of what the map says the file holds (reads the map's state as of now).
     pub fn generator(&self) -> Result<Generator, String> {
-        let view = MapView::new(self.map.clone(), &Recovery::default());
+        let view =
+            MapView::new(self.map.clone(), &Recovery::default()).with_trim_check(self.trim_check);
         Ok(Generator::new(self.params.clone())
             .map_err(|e| e.to_string())?
             .with_run_id(self.run_id)
@@ -244,9 +273,62 @@ impl MapJob {
         for b in first..first + n {
             self.set_busy(b, true);
         }
-        self.inflight.insert(key, (first_seq, first, n));
+        self.inflight.insert(
+            key,
+            InFlight {
+                first_seq,
+                logged: n,
+                first,
+                blocks: n,
+            },
+        );
         self.journaled += n;
         Ok(MapWrite::Filled)
+    }
+
+    /// Marks the blocks of the trim io_u `key` (`len` bytes at `offset`) trimmed and logs their
+    /// intents (blocks trimmed already log nothing); [`MapJob::done`] ends it like a write.
+    pub fn trim(&mut self, key: u64, offset: u64, len: u64) -> Result<MapWrite, String> {
+        if self.file.is_none() {
+            return Err("the map was opened read-only (a job that only reads)".into());
+        }
+        let (first, n) = self.blocks_of(offset, len)?;
+        if (first..first + n).any(|b| self.is_busy(b) || self.reading.contains_key(&b)) {
+            return Ok(MapWrite::Busy);
+        }
+        let file = self.file.as_mut().expect("checked above");
+        let (mut first_seq, mut logged) = (0, 0);
+        for b in first..first + n {
+            let Some(t) = self.map.trim(b).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let seq = file.log(&t);
+            if logged == 0 {
+                first_seq = seq;
+            }
+            logged += 1;
+            self.before.insert(b, t.old);
+        }
+        for b in first..first + n {
+            self.set_busy(b, true);
+        }
+        self.inflight.insert(
+            key,
+            InFlight {
+                first_seq,
+                logged,
+                first,
+                blocks: n,
+            },
+        );
+        self.journaled += logged;
+        self.trimmed += logged;
+        Ok(MapWrite::Filled)
+    }
+
+    /// What a verify expects of trimmed blocks from now on.
+    pub fn set_trim_check(&mut self, check: TrimCheck) {
+        self.trim_check = check;
     }
 
     /// Appends the logged intents to the journal (from then on they survive the process being
@@ -299,7 +381,13 @@ impl MapJob {
     /// The write io_u `key` finished: `ok` when all its bytes were written (its intents are then
     /// done; otherwise its blocks stay uncertain).
     pub fn done(&mut self, key: u64, ok: bool) {
-        let Some((seq, first, n)) = self.inflight.remove(&key) else {
+        let Some(InFlight {
+            first_seq: seq,
+            logged,
+            first,
+            blocks: n,
+        }) = self.inflight.remove(&key)
+        else {
             return;
         };
         for b in first..first + n {
@@ -314,7 +402,7 @@ impl MapJob {
         }
         if ok {
             if let Some(file) = self.file.as_mut() {
-                for s in seq..seq + n {
+                for s in seq..seq + logged {
                     file.completed(s);
                 }
             }
@@ -379,6 +467,11 @@ impl MapJob {
             let block = at / self.unit;
             let in_block = at % self.unit;
             let exp = content(self.map.expected(block));
+            let skipped = exp == BlockContent::TRIMMED && self.trim_check == TrimCheck::Skip;
+            if skipped {
+                pos += len;
+                continue;
+            }
             if let Some(i) = self.gen.first_mismatch_content(exp, in_block, piece) {
                 let alt_ok = [self.alternatives.get(&block), self.before.get(&block)]
                     .into_iter()
@@ -438,17 +531,20 @@ impl MapJob {
         } else {
             String::new()
         };
+        let holds = if exp == BlockContent::TRIMMED {
+            "trimmed (expected to read as zeros: dgen_map_trimmed=zeros)".to_string()
+        } else {
+            format!("slot {} generation {}", exp.slot, exp.generation)
+        };
         format!(
             "verify failed: file {} offset {at} (0x{at:x}): expected 0x{:02x}, read 0x{:02x} \
-             (io at offset {offset}, length {}, byte {i}; dgen_map={} block {block}: slot {} \
-             generation {}{alt}){finding}",
+             (io at offset {offset}, length {}, byte {i}; dgen_map={} block {block}: \
+             {holds}{alt}){finding}",
             self.target.display(),
             expected[0],
             data[i],
             data.len(),
             self.path.display(),
-            exp.slot,
-            exp.generation,
         )
     }
 
@@ -464,6 +560,18 @@ impl MapJob {
         } else {
             String::new()
         };
+        let trimmed = match self.map.trimmed_blocks() {
+            0 => String::new(),
+            n => format!(
+                ", {n} blocks trimmed ({} by this job; {})",
+                self.trimmed,
+                match self.trim_check {
+                    TrimCheck::Zeros => "reads of them must return zeros",
+                    TrimCheck::Skip => "reads of them are not verified: dgen_map_trimmed=skip",
+                }
+            ),
+        };
+        let uncertain = format!("{uncertain}{trimmed}");
         let Some(file) = self.file.as_mut() else {
             return Ok(format!(
                 "dgen_map={}: read only{uncertain}",
@@ -512,7 +620,7 @@ mod tests {
         let path = d.path().join("m.map");
         let size = 16u64 << 20;
         let unit = 16 << 10;
-        let mut m = MapJob::open(&path, params(), 0, Path::new("f"), size, true).unwrap();
+        let mut m = MapJob::open(&path, params(), 0, Path::new("f"), size, true, true).unwrap();
         assert!(m.created);
         let mut before = vec![0u8; 2 * unit];
         // a fresh map: generation 0 of the run
@@ -561,13 +669,13 @@ mod tests {
         assert!(m.finish().unwrap().contains("3 block writes journaled"));
         drop(m);
         // reopened read-only: the same expectation, nothing written
-        let r = MapJob::open(&path, params(), 0, Path::new("f"), size, false).unwrap();
+        let r = MapJob::open(&path, params(), 0, Path::new("f"), size, false, false).unwrap();
         assert!(!r.writable());
         assert_eq!(r.verify(unit as u64 * 4, &buf), Ok(()));
         // another seed is refused
         let mut p = params();
         p.seed = 10;
-        let e = MapJob::open(&path, p, 0, Path::new("f"), size, false)
+        let e = MapJob::open(&path, p, 0, Path::new("f"), size, false, false)
             .err()
             .unwrap();
         assert!(e.contains("seed"), "{e}");

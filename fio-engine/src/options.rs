@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use dgen::map::Durability;
+use dgen::map::{Durability, TrimCheck};
 use dgen::params::{check_dedup_unit, check_ratio, StreamChoice};
 use dgen::params::{MAX_COMPRESS_RATIO, MAX_DEDUP_RATIO};
 use dgen::GenParams;
@@ -76,6 +76,8 @@ pub struct RawOptions<'a> {
     pub map: Option<&'a str>,
     /// `dgen_map_durability`
     pub map_durability: Option<&'a str>,
+    /// `dgen_map_trimmed`
+    pub map_trimmed: Option<&'a str>,
     /// `dgen_dedupe_working_set`
     pub dedupe_working_set: Option<&'a str>,
     /// `dgen_dedupe_skew`
@@ -128,6 +130,8 @@ pub struct EngineConfig {
     pub map: Option<PathBuf>,
     /// When a map write's intent is durable (`dgen_map_durability`).
     pub map_durability: Durability,
+    /// What a verify expects of a block trimmed through the map (`dgen_map_trimmed`).
+    pub map_trimmed: TrimCheck,
     /// `dgen_dedupe_scope=global`: where the job's files sit in the run's dedup space
     /// (`None`: each file on its own).
     pub global_scope: Option<GlobalScope>,
@@ -187,6 +191,9 @@ impl EngineConfig {
             map_durability: raw
                 .map_durability
                 .map_or(Ok(Durability::Process), parse_durability)?,
+            map_trimmed: raw
+                .map_trimmed
+                .map_or(Ok(TrimCheck::Zeros), parse_trim_check)?,
             global_scope,
         };
         if config.map.is_some() && config.io == IoMode::Null {
@@ -236,6 +243,7 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_compress_codec" => parse_codec(value).map(drop),
         "dgen_map" => parse_map(value).map(drop),
         "dgen_map_durability" => parse_durability(value).map(drop),
+        "dgen_map_trimmed" => parse_trim_check(value).map(drop),
         "dgen_dedupe_working_set" => parse_working_set(value).map(drop),
         "dgen_dedupe_skew" => parse_skew(value).map(drop),
         "dgen_dedupe_scope" => parse_scope(value).map(drop),
@@ -336,6 +344,13 @@ fn parse_map(value: &str) -> Result<Option<PathBuf>, OptionError> {
         ));
     }
     Ok(Some(PathBuf::from(v)))
+}
+
+/// `dgen_map_trimmed`: `zeros` or `skip`.
+fn parse_trim_check(value: &str) -> Result<TrimCheck, OptionError> {
+    value
+        .parse()
+        .map_err(|reason: String| bad("dgen_map_trimmed", value, reason))
 }
 
 /// `dgen_map_durability`: `process` or `power`.

@@ -409,6 +409,7 @@ def read_and_validate(
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
     dedup_layout: Optional["DedupLayout"] = None,
+    map_trimmed: str = "zeros",
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
 
@@ -425,6 +426,9 @@ def read_and_validate(
         stream_id: None or ``"path"``: derived from the file's canonical path, as
             ``write_file`` does; pass the written stream id (``WriteStats.stream_id``) when the
             file was renamed or moved, ``"name"`` for the old name-only rule.
+        map_trimmed: with ``map``, what blocks the map says were trimmed (by the fio engine)
+            must read as: ``"zeros"`` (default; the device returns zeros after a discard) or
+            ``"skip"`` (not checked).
         Other arguments as ``write_file``; the data parameters must match the write's.
 
     Raises:

@@ -471,13 +471,13 @@ pub fn write_files(
     signature = (path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, *,
         dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true,
         use_io_uring=true, threads=None, queue_depth=None, progress=None, compress_codec="lz",
-        map=None, numa_mode="auto", numa_node=None, dedup_layout=None),
+        map=None, numa_mode="auto", numa_node=None, dedup_layout=None, map_trimmed="zeros"),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, \
         dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, \
         use_direct_io=True, use_io_uring=True, threads=None, queue_depth=None, \
         progress=None, compress_codec=\"lz\", map=None, numa_mode=\"auto\", numa_node=None, \
-        dedup_layout=None)"
+        dedup_layout=None, map_trimmed=\"zeros\")"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
@@ -501,9 +501,13 @@ pub fn read_and_validate(
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
     dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+    map_trimmed: &str,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
+    let trim_check: dgen::map::TrimCheck = map_trimmed.parse().map_err(|reason| {
+        PyValueError::new_err(format!("invalid map_trimmed={map_trimmed:?}: {reason}"))
+    })?;
     check_callable(&progress, py)?;
     let seed = args::opt_count("seed", seed)?.ok_or_else(|| {
         PyValueError::new_err(
@@ -542,10 +546,15 @@ pub fn read_and_validate(
     opts.validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     if let Some(map_path) = &map {
-        let (contents, _recovery, _uncertain) =
-            dgen::map::session::open_for_verify(map_path, &opts.params, opts.size, &path)
-                .map_err(|e| errors::to_pyerr(py, e))?;
-        opts.map = Some(contents);
+        let opened = dgen::map::session::open_for_verify(
+            map_path,
+            &opts.params,
+            opts.size,
+            &path,
+            trim_check,
+        )
+        .map_err(|e| errors::to_pyerr(py, e))?;
+        opts.map = Some(opened.contents);
     }
     let stats = run_pipeline(
         py,

@@ -146,3 +146,9 @@ def test_generation_map_rewrites_every_unit_and_validates(direct_dir):
     with pytest.raises(ValueError, match="map"):
         dgen_py.write_file(path, 16 * MiB, **kw)
     assert path.read_bytes() == second
+    # No block of this map was trimmed: both trimmed-block checks pass the data, and a bad value
+    # for map_trimmed is a ValueError naming it, before anything is read.
+    for check in ("zeros", "skip"):
+        assert dgen_py.read_and_validate(path, 32 * MiB, map_trimmed=check, **kw).is_clean
+    with pytest.raises(ValueError, match=r"invalid map_trimmed=\"zero\": not one of zeros"):
+        dgen_py.read_and_validate(path, 32 * MiB, map_trimmed="zero", **kw)

@@ -4,6 +4,7 @@
 use super::data_args::{describe, size_arg, DataArgs};
 use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
 use clap::Args;
+use dgen::map::TrimCheck;
 use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
 use dgen::size::format_size;
 use dgen::{Error, Result};
@@ -30,6 +31,16 @@ pub struct VerifyArgs {
     /// the content the map says it holds now.
     #[arg(long, value_name = "PATH")]
     pub map: Option<PathBuf>,
+    /// What blocks the map says were trimmed (discarded through the fio engine) must read as:
+    /// `zeros` (the device returns zeros after a discard: NVMe "deterministic read zeros", SCSI
+    /// LBPRZ, a loop device, a thin volume) or `skip` (not checked; the report counts them).
+    #[arg(long, value_name = "zeros|skip", default_value = "zeros", requires = "map",
+          value_parser = trim_check_arg)]
+    pub map_trimmed: TrimCheck,
+}
+
+fn trim_check_arg(text: &str) -> std::result::Result<TrimCheck, String> {
+    text.parse()
 }
 
 /// Runs `dgen verify`: exit 0 when every byte matches, 1 (with the first bad offset) on a
@@ -67,11 +78,27 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     }
     let mut opts = opts;
     let mut uncertain = 0;
+    let mut trimmed = 0;
     if let Some(map_path) = &args.map {
-        match dgen::map::session::open_for_verify(map_path, &opts.params, args.size, &args.path) {
-            Ok((contents, recovery, n)) => {
-                opts.map = Some(contents);
+        match dgen::map::session::open_for_verify(
+            map_path,
+            &opts.params,
+            args.size,
+            &args.path,
+            args.map_trimmed,
+        ) {
+            Ok(opened) => {
+                let (recovery, n) = (opened.recovery, opened.uncertain);
+                opts.map = Some(opened.contents);
                 uncertain = n;
+                trimmed = opened.trimmed;
+                if trimmed > 0 {
+                    eprintln!(
+                        "dgen verify: map {}: {}",
+                        map_path.display(),
+                        args.map_trimmed.report(trimmed)
+                    );
+                }
                 if recovery.torn_tail_bytes > 0 || recovery.corrupt_records > 0 {
                     eprintln!(
                         "dgen verify: map {}: the journal ends in a torn record ({} bytes) and {} \
@@ -123,6 +150,8 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         obj["size_given"] = args.size.is_some().into();
         if args.map.is_some() {
             obj["uncertain_blocks"] = uncertain.into();
+            obj["trimmed_blocks"] = trimmed.into();
+            obj["trimmed_check"] = args.map_trimmed.as_str().into();
         }
         if let Some((unit, f)) = &finding {
             obj["first_bad_unit"] =

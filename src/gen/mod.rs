@@ -40,6 +40,15 @@ pub struct BlockContent {
     pub generation: u32,
 }
 
+impl BlockContent {
+    /// A trimmed (discarded) block: zeros, the bytes a device that reads zeros after a discard
+    /// returns (`crate::map::Content::TRIMMED`).
+    pub const TRIMMED: BlockContent = BlockContent {
+        slot: u64::MAX,
+        generation: 0,
+    };
+}
+
 /// The pseudo-random choice a map write of `block` uses to pick a new slot: a pure function of
 /// the run, the map's epoch and the block, so a rewrite is reproducible.
 pub fn mix_choice(run_id: u64, epoch: u64, block: u64) -> u64 {
@@ -63,6 +72,11 @@ pub trait BlockContents: Send + Sync + std::fmt::Debug {
     /// Up to `limit` blocks that should hold `content` now (for diagnosis); empty when unknown.
     fn blocks_holding(&self, _content: BlockContent, _limit: usize) -> Vec<u64> {
         Vec::new()
+    }
+    /// Whether a verify accepts any bytes in block `block` (a trimmed block on a device that
+    /// does not promise zeros after a discard); `false` for most blocks.
+    fn unchecked(&self, _block: u64) -> bool {
+        false
     }
 }
 
@@ -388,6 +402,10 @@ impl Generator {
         cursor: &mut Cursor,
         out: &mut [u8; ATOM],
     ) {
+        if content == BlockContent::TRIMMED {
+            out.fill(0);
+            return;
+        }
         let key = Self::content_key(content);
         let id = self.atom_id(key, atom_in_block, source.salt);
         // The atom's place in the plan's cycle of layouts: consecutive atoms of consecutive unique
@@ -460,7 +478,13 @@ impl Generator {
     /// allows for its block.
     fn matches_alternative(&self, atom_index: u64, skip: usize, got: &[u8]) -> bool {
         let block = atom_index / self.atoms_per_block;
-        let Some(alt) = self.contents.as_ref().and_then(|c| c.alternative(block)) else {
+        let Some(contents) = self.contents.as_ref() else {
+            return false;
+        };
+        if contents.unchecked(block) {
+            return true;
+        }
+        let Some(alt) = contents.alternative(block) else {
             return false;
         };
         let offset_in_block = (atom_index % self.atoms_per_block) * ATOM as u64 + skip as u64;

@@ -810,6 +810,54 @@ mod tests {
     }
 
     #[test]
+    fn trims_survive_the_journal_and_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trims.map");
+        let mut m = map();
+        let mut file = MapFile::create(&path, &m, false).unwrap();
+        let expect = MapExpect::from(m.identity());
+        // Blocks 3 and 11 share slot 3: trimming both orphans it.
+        let ts: Vec<Transition> = [3u64, 11, 5]
+            .iter()
+            .filter_map(|&b| m.trim(b).unwrap())
+            .collect();
+        for t in &ts {
+            let seq = file.log(t);
+            file.completed(seq);
+        }
+        file.commit().unwrap();
+        // Replayed from the journal.
+        let (read, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!((rec.replayed, rec.corrupt_records), (3, 0));
+        assert_eq!(read, m);
+        assert_eq!(read.trimmed_blocks(), 3);
+        assert_eq!(read.holders(3), 0);
+        // In the checkpoint (the trimmed bitset), and a rewrite takes the orphan back.
+        file.checkpoint(&m).unwrap();
+        let (mut read, _) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!(read, m);
+        let t = read.write(0, 1).unwrap();
+        assert_eq!(
+            t.new,
+            Content {
+                slot: 3,
+                generation: 1
+            },
+            "the orphaned slot, new content"
+        );
+        // A trim whose completion was not recorded is uncertain: old content or trimmed.
+        let t = m.trim(6).unwrap().unwrap();
+        file.log(&t);
+        file.commit().unwrap();
+        let (_, rec) = MapFile::read(&path, &expect).unwrap();
+        assert_eq!(rec.uncertain, vec![t]);
+        assert_eq!(
+            rec.accepted(6, Content::TRIMMED),
+            vec![t.old, Content::TRIMMED]
+        );
+    }
+
+    #[test]
     fn a_broken_journal_refuses_commits_until_a_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broken.map");

@@ -31,6 +31,9 @@ pub(crate) const PENDING: usize = 40;
 const FLAG_SLOTS: u32 = 1;
 /// Flag: slot array entries are 8 bytes (`K > 2^32`).
 const FLAG_WIDE: u32 = 2;
+/// Flag: the trimmed-block bitset is present (some block was trimmed). A dgen that predates trims
+/// refuses such a map (its flags do not fit), never misreads it.
+const FLAG_TRIMS: u32 = 4;
 /// The sequence number of a pending transition carried over from a recovery: it stays uncertain
 /// until the block is rewritten (or the caller settles it), whatever later done records say.
 pub(crate) const SEQ_RECOVERED: u64 = 0;
@@ -162,7 +165,7 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
-    if h.flags != flags_for(h.blocks, h.slots) {
+    if h.flags & !FLAG_TRIMS != flags_for(h.blocks, h.slots) {
         return Err(format!(
             "flags {:#x} do not fit {} blocks over {} slots",
             h.flags, h.blocks, h.slots
@@ -226,6 +229,14 @@ pub(crate) fn write_map(
                 flush(&mut chunk, &mut w)?;
             }
         }
+        if let Some(words) = map.trimmed_words() {
+            for word in words {
+                chunk.extend_from_slice(&word.to_le_bytes());
+                if chunk.len() >= 1 << 16 {
+                    flush(&mut chunk, &mut w)?;
+                }
+            }
+        }
         for p in pending {
             let t = &p.transition;
             for x in [p.seq, t.block, t.old.slot, t.new.slot] {
@@ -248,7 +259,12 @@ pub(crate) fn write_map(
         identity: map.identity().clone(),
         blocks: map.blocks(),
         slots: map.slots(),
-        flags: flags_for(map.blocks(), map.slots()),
+        flags: flags_for(map.blocks(), map.slots())
+            | if map.trimmed_words().is_some() {
+                FLAG_TRIMS
+            } else {
+                0
+            },
         epoch,
         next_seq,
         pending: pending.len() as u64,
@@ -420,6 +436,15 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
     for g in map.generations_mut() {
         *g = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
     }
+    if header.flags & FLAG_TRIMS != 0 {
+        let mut words = Vec::with_capacity(header.blocks.div_ceil(64) as usize);
+        for _ in 0..header.blocks.div_ceil(64) {
+            words.push(u64::from_le_bytes(
+                r.take::<8>().map_err(|(e, at)| read_err(e, at))?,
+            ));
+        }
+        map.set_trimmed_words(words);
+    }
     let mut pending = Vec::new();
     for _ in 0..header.pending {
         let b = r.take::<PENDING>().map_err(|(e, at)| read_err(e, at))?;
@@ -456,7 +481,8 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
         // A pending write need not be the block's last (it may have been rewritten since), so
         // only ranges are checked here.
         let t = &p.transition;
-        if t.block >= header.blocks || t.old.slot >= header.slots || t.new.slot >= header.slots {
+        let in_range = |c: Content| c.slot < header.slots || c.is_trimmed();
+        if t.block >= header.blocks || !in_range(t.old) || !in_range(t.new) {
             return Err(damaged(
                 path,
                 format!("pending write to block {} is out of range", t.block),
@@ -473,8 +499,14 @@ fn body_len(h: &Header) -> Option<u64> {
     } else {
         0
     };
+    let trims = if h.flags & FLAG_TRIMS != 0 {
+        h.blocks.div_ceil(64) * 8
+    } else {
+        0
+    };
     slots
         .checked_add(h.slots.checked_mul(4)?)?
+        .checked_add(trims)?
         .checked_add(h.pending.checked_mul(PENDING as u64)?)
 }
 

@@ -19,6 +19,12 @@
 //! (no dedup): only generations move. `K == 1 < N` is refused at creation: one live content
 //! cannot change under a write without becoming two.
 //!
+//! Trims ([`BlockMap::trim`]): a trimmed block holds no content (a verify expects zeros, see
+//! [`TrimCheck`]) and is no slot's holder. A slot whose last holder is trimmed is *orphaned*: its
+//! content is gone from the target. A write that would make a duplicate takes an orphaned slot
+//! instead, one generation on (new content), and so does the rewrite of a trimmed block whose own
+//! slot is orphaned; so distinct live contents climb back to `K` as the target is rewritten.
+//!
 //! # Cost
 //! | | in memory | map file |
 //! |---|---|---|
@@ -36,7 +42,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
 //! | 8 | 4 | version (2: the dedup layout of issue 11, 1 was the layout before it and is refused; 3 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
-//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`) |
+//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map) |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
 //! | 32 | 8 | dedup ratio (f64 bits) |
@@ -55,7 +61,8 @@
 //! | 128 | 8 | xxh3-64 of bytes 0..128 |
 //! | 136 | `N * 4` (or 8) | slot of each block (only when flag bit 0) |
 //! | | `K * 4` | generation of each slot (`u32`) |
-//! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery) |
+//! | | `ceil(N / 64) * 8` | trimmed blocks, one bit each, 64 per `u64` (only when flag bit 2); a trimmed block's slot entry is the slot it held last, and it is not counted as a holder |
+//! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery; slot `u64::MAX`: trimmed) |
 //! | | `Z * 8 + M * 16 + 8` | trailer (only when `M > 0` or `Z`): zstd's ratio (f64 bits, when `Z`), ratio and share in percent (f64 bits) per class, then xxh3-64 of those |
 //!
 //! Pending transitions are writes not known complete at the checkpoint: the map holds their
@@ -68,7 +75,8 @@
 //! checkpoint it follows), xxh3-64 of bytes 0..32. Then 48-byte records: kind u32 (1 intent,
 //! 2 done), new generation u32, epoch u64, seq u64, block u64, new slot u64, and xxh3-64 (seeded
 //! from the run id and epoch) of bytes 0..40. An intent `seq` says block `block` is about to be
-//! written with `(slot, generation)`; intents are numbered consecutively. A done record `seq`
+//! written with `(slot, generation)` (slot `u64::MAX`: trimmed); intents are numbered
+//! consecutively. A done record `seq`
 //! says every intent up to `seq` has completed. A checkpoint replaces the journal (by rename) with
 //! an empty one of the new epoch; a journal of an older epoch than the map is stale and ignored.
 //!
@@ -90,6 +98,8 @@ mod format;
 mod journal;
 pub mod session;
 pub mod state;
+mod trim;
 
 pub use file::{Durability, MapExpect, MapFile, Recovery};
 pub use state::{new_run_id, BlockMap, Content, MapIdentity, Transition};
+pub use trim::TrimCheck;

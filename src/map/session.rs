@@ -10,7 +10,7 @@
 //! an error, the blocks past the prefix stay *uncertain*: a verify accepts their old or new
 //! content, and says how many there were.
 
-use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery};
+use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery, TrimCheck};
 use crate::error::{Error, Result};
 use crate::gen::{BlockContent, BlockContents, Generator};
 use crate::params::GenParams;
@@ -25,6 +25,8 @@ use std::sync::Arc;
 pub struct MapView {
     map: BlockMap,
     alternatives: HashMap<u64, Content>,
+    /// What a trimmed block must read as.
+    trim_check: TrimCheck,
 }
 
 fn content(c: Content) -> BlockContent {
@@ -51,10 +53,18 @@ impl BlockContents for MapView {
         if c.slot >= self.map.slots() || self.map.generation(c.slot) != c.generation {
             return Vec::new();
         }
+        let want = Content {
+            slot: c.slot,
+            generation: c.generation,
+        };
         (0..self.map.blocks())
-            .filter(|&b| self.map.slot_of(b) == c.slot)
+            .filter(|&b| self.map.expected(b) == want)
             .take(limit)
             .collect()
+    }
+
+    fn unchecked(&self, block: u64) -> bool {
+        self.trim_check == TrimCheck::Skip && self.map.is_trimmed(block)
     }
 }
 
@@ -63,12 +73,27 @@ impl MapView {
     /// of its chain (a block rewritten once holds its old or its new content).
     pub fn new(map: BlockMap, recovery: &Recovery) -> Self {
         let alternatives = recovery.alternatives(&map);
-        MapView { map, alternatives }
+        MapView {
+            map,
+            alternatives,
+            trim_check: TrimCheck::Zeros,
+        }
+    }
+
+    /// The same view, expecting trimmed blocks to read as `check` says (zeros by default).
+    pub fn with_trim_check(mut self, check: TrimCheck) -> Self {
+        self.trim_check = check;
+        self
     }
 
     /// Blocks that may hold either of two contents.
     pub fn uncertain_blocks(&self) -> u64 {
         self.alternatives.len() as u64
+    }
+
+    /// Trimmed blocks.
+    pub fn trimmed_blocks(&self) -> u64 {
+        self.map.trimmed_blocks()
     }
 }
 
@@ -210,19 +235,34 @@ impl FullWrite {
     }
 }
 
+/// A map opened for a verify ([`open_for_verify`]).
+#[derive(Debug)]
+pub struct VerifyMap {
+    /// The contents to expect.
+    pub contents: MapContents,
+    /// What recovery found (a crash during the last write).
+    pub recovery: Recovery,
+    /// Blocks that may hold either of two contents (accepted either way).
+    pub uncertain: u64,
+    /// Trimmed blocks (checked or skipped as the [`TrimCheck`] given says).
+    pub trimmed: u64,
+}
+
 /// Opens the map at `map_path` for a verify of `target` with `params`, changing no file: the
-/// contents to expect, and what recovery found (uncertain blocks are accepted either way). The
-/// map must be of `size` bytes, or, without one, of the target's current length (a target cut
-/// short then fails here, naming both sizes).
+/// contents to expect, and what recovery found (uncertain blocks are accepted either way);
+/// trimmed blocks must read as `trim_check` says. The map must be of `size` bytes, or, without
+/// one, of the target's current length (a target cut short then fails here, naming both sizes).
 pub fn open_for_verify(
     map_path: &Path,
     params: &GenParams,
     size: Option<u64>,
     target: &Path,
-) -> Result<(MapContents, Recovery, u64)> {
+    trim_check: TrimCheck,
+) -> Result<VerifyMap> {
     let size = match size {
         Some(s) => s,
-        None => std::fs::metadata(target).map_or(0, |m| m.len()),
+        // A block device's size, not its inode's length (0).
+        None => crate::pipeline::current_size(target)?,
     };
     let expect = MapExpect {
         params: params.clone(),
@@ -231,14 +271,16 @@ pub fn open_for_verify(
     };
     let (map, recovery) = MapFile::read(map_path, &expect)?;
     let run_id = map.identity().run_id;
-    let view = MapView::new(map, &recovery);
+    let view = MapView::new(map, &recovery).with_trim_check(trim_check);
     let uncertain = view.uncertain_blocks();
-    Ok((
-        MapContents {
+    let trimmed = view.trimmed_blocks();
+    Ok(VerifyMap {
+        contents: MapContents {
             run_id,
             contents: Arc::new(view),
         },
         recovery,
         uncertain,
-    ))
+        trimmed,
+    })
 }

@@ -15,7 +15,23 @@ pub struct Content {
     pub generation: u32,
 }
 
-/// One write: block `block` goes from `old` to `new` (always `new != old`).
+impl Content {
+    /// What a trimmed (discarded) block holds: no slot's content. It reads as zeros on a device
+    /// that returns zeros after a discard (see [`BlockMap::trim`]).
+    pub const TRIMMED: Content = Content {
+        slot: u64::MAX,
+        generation: 0,
+    };
+
+    /// Whether this is [`Content::TRIMMED`].
+    #[inline]
+    pub fn is_trimmed(&self) -> bool {
+        self.slot == u64::MAX
+    }
+}
+
+/// One write or trim: block `block` goes from `old` to `new` (always `new != old`; either may be
+/// [`Content::TRIMMED`], not both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Transition {
     /// The tracked block (dedup unit index) written.
@@ -146,8 +162,15 @@ pub struct BlockMap {
     slot_of: Option<Packed>,
     /// `G[s]`.
     generation: Vec<u32>,
-    /// Holders of each slot; `None` when `K == N` (always 1).
+    /// Holders of each slot; `None` when `K == N` (1, or 0 when block `s` is trimmed).
     holders: Option<Packed>,
+    /// One bit per block: the block is trimmed (it holds no slot's content; its `slot_of` entry
+    /// is the slot it held last). `None` until the first trim.
+    trimmed: Option<Vec<u64>>,
+    /// Slots that may have no holder left (their last holder was trimmed), checked when taken:
+    /// a write takes one of these before it makes a duplicate, so the number of distinct live
+    /// contents climbs back to `K`. Rebuilt on load. Only kept when `K < N`.
+    orphans: Vec<u64>,
 }
 
 impl BlockMap {
@@ -237,6 +260,8 @@ impl BlockMap {
             slot_of,
             generation: zeros_u32("map slots", slots)?,
             holders,
+            trimmed: None,
+            orphans: Vec::new(),
         })
     }
 
@@ -289,9 +314,52 @@ impl BlockMap {
         self.generation[slot as usize]
     }
 
-    /// The content block `block` is expected to hold now. Panics when `block >= blocks()`.
+    /// Whether block `block` is trimmed (see [`BlockMap::trim`]).
+    #[inline]
+    pub fn is_trimmed(&self, block: u64) -> bool {
+        self.trimmed
+            .as_ref()
+            .is_some_and(|t| t[(block / 64) as usize] & (1 << (block % 64)) != 0)
+    }
+
+    /// Trimmed blocks (a count over the bitset).
+    pub fn trimmed_blocks(&self) -> u64 {
+        self.trimmed
+            .as_ref()
+            .map_or(0, |t| t.iter().map(|w| w.count_ones() as u64).sum())
+    }
+
+    fn set_trimmed(&mut self, block: u64, on: bool) {
+        if !on && self.trimmed.is_none() {
+            return;
+        }
+        let words = self.blocks.div_ceil(64) as usize;
+        let t = self.trimmed.get_or_insert_with(|| vec![0; words]);
+        let w = &mut t[(block / 64) as usize];
+        if on {
+            *w |= 1 << (block % 64);
+        } else {
+            *w &= !(1 << (block % 64));
+        }
+    }
+
+    /// The trimmed-block bitset (64 blocks per word), when any block was ever trimmed.
+    pub(crate) fn trimmed_words(&self) -> Option<&[u64]> {
+        self.trimmed.as_deref()
+    }
+
+    /// Sets the trimmed-block bitset (after loading a file; before [`BlockMap::rebuild_holders`]).
+    pub(crate) fn set_trimmed_words(&mut self, words: Vec<u64>) {
+        self.trimmed = Some(words);
+    }
+
+    /// The content block `block` is expected to hold now ([`Content::TRIMMED`] for a trimmed
+    /// block). Panics when `block >= blocks()`.
     #[inline]
     pub fn expected(&self, block: u64) -> Content {
+        if self.is_trimmed(block) {
+            return Content::TRIMMED;
+        }
         let slot = self.slot_of(block);
         Content {
             slot,
@@ -299,16 +367,64 @@ impl BlockMap {
         }
     }
 
-    /// How many blocks hold slot `slot` now (at least 1).
+    /// How many blocks hold slot `slot` now (at least 1 unless trims took its last holder).
     #[inline]
     pub fn holders(&self, slot: u64) -> u64 {
         match &self.holders {
             Some(h) => h.get(slot),
             None => {
                 assert!(slot < self.slots, "slot {slot} out of range");
-                1
+                u64::from(!self.is_trimmed(slot))
             }
         }
+    }
+
+    /// Takes a slot with no holder (left by trims), if there is one.
+    fn take_orphan(&mut self) -> Option<u64> {
+        while let Some(s) = self.orphans.pop() {
+            if self.holders(s) == 0 {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// The next generation of `slot` (new content), or the error when it would wrap.
+    fn next_generation(&self, block: u64, slot: u64) -> Result<u32> {
+        self.generation(slot).checked_add(1).ok_or_else(|| {
+            Error::invalid(
+                "map block",
+                format!(
+                    "block {block}: slot {slot} has been rewritten {} times, its generation \
+                     cannot advance without repeating old content; start a new run",
+                    u32::MAX
+                ),
+            )
+        })
+    }
+
+    /// Trims (discards) block `block`: it holds no content from now on and a verify expects
+    /// zeros there (or skips it). Returns the transition, or `None` when the block is trimmed
+    /// already. When the block was its slot's last holder, the slot's content is no longer live
+    /// anywhere (`K` distinct contents become `K - 1` until a write takes the slot again: the
+    /// next write that would make a duplicate, or a write of this block, gives it new content).
+    pub fn trim(&mut self, block: u64) -> Result<Option<Transition>> {
+        if block >= self.blocks {
+            return Err(Error::invalid(
+                "map block",
+                format!("{block} is not below the {} tracked blocks", self.blocks),
+            ));
+        }
+        if self.is_trimmed(block) {
+            return Ok(None);
+        }
+        let t = Transition {
+            block,
+            old: self.expected(block),
+            new: Content::TRIMMED,
+        };
+        self.apply_unchecked(&t);
+        Ok(Some(t))
     }
 
     /// Applies one write to block `block` and returns what it changes.
@@ -330,30 +446,37 @@ impl BlockMap {
             ));
         }
         let old = self.expected(block);
-        let s = old.slot;
-        let new = if self.holders(s) > 1 {
-            // K >= 2 here (K == 1 implies N == 1, one holder). Uniform over K - 1 values by a
-            // 64x64 -> 128 multiply: bias at most (K - 1) / 2^64.
-            let r = ((choice as u128 * (self.slots - 1) as u128) >> 64) as u64;
-            let target = if r >= s { r + 1 } else { r };
+        // The slot the block holds, or for a trimmed block the one it held last.
+        let s = self.slot_of(block);
+        let others = self.holders(s) - u64::from(!old.is_trimmed());
+        let new = if others == 0 {
+            // The block is (or was, before its trim) its slot's only holder: new content.
+            Content {
+                slot: s,
+                generation: self.next_generation(block, s)?,
+            }
+        } else if let Some(o) = self.take_orphan() {
+            // A slot whose content trims took off the target: new content there.
+            Content {
+                slot: o,
+                generation: self.next_generation(block, o)?,
+            }
+        } else if old.is_trimmed() {
+            // Every slot is held: a duplicate of any live content. Uniform over K values by a
+            // 64x64 -> 128 multiply: bias at most K / 2^64.
+            let target = ((choice as u128 * self.slots as u128) >> 64) as u64;
             Content {
                 slot: target,
                 generation: self.generation(target),
             }
         } else {
-            let generation = old.generation.checked_add(1).ok_or_else(|| {
-                Error::invalid(
-                    "map block",
-                    format!(
-                        "block {block}: slot {s} has been rewritten {} times, its generation \
-                         cannot advance without repeating old content; start a new run",
-                        u32::MAX
-                    ),
-                )
-            })?;
+            // K >= 2 here (K == 1 implies N == 1, one holder). Uniform over the K - 1 other
+            // slots, every one of them held: content live elsewhere.
+            let r = ((choice as u128 * (self.slots - 1) as u128) >> 64) as u64;
+            let target = if r >= s { r + 1 } else { r };
             Content {
-                slot: s,
-                generation,
+                slot: target,
+                generation: self.generation(target),
             }
         };
         let t = Transition { block, old, new };
@@ -369,19 +492,37 @@ impl BlockMap {
         if block >= self.blocks {
             return Err(format!("block {block} is not below {}", self.blocks));
         }
-        if new.slot >= self.slots {
+        if new.slot >= self.slots && !new.is_trimmed() {
             return Err(format!("slot {} is not below {}", new.slot, self.slots));
         }
         let old = self.expected(block);
-        let ok = if new.slot != old.slot {
-            self.holders(old.slot) > 1 && new.generation == self.generation(new.slot)
+        let ok = if new.is_trimmed() {
+            !old.is_trimmed()
         } else {
-            self.holders(old.slot) == 1 && old.generation.checked_add(1) == Some(new.generation)
+            // Holders of the new slot once the block has left its old one.
+            let left =
+                self.holders(new.slot) - u64::from(!old.is_trimmed() && new.slot == old.slot);
+            let fresh = self.generation(new.slot).checked_add(1) == Some(new.generation);
+            let keeps_old = old.is_trimmed() || new.slot == old.slot || self.holders(old.slot) > 1;
+            keeps_old
+                && if left == 0 {
+                    fresh
+                } else {
+                    new.slot != old.slot && new.generation == self.generation(new.slot)
+                }
         };
         if !ok {
+            let show = |c: Content| {
+                if c.is_trimmed() {
+                    "trimmed".to_string()
+                } else {
+                    format!("slot {} generation {}", c.slot, c.generation)
+                }
+            };
             return Err(format!(
-                "block {block} cannot go from slot {} generation {} to slot {} generation {}",
-                old.slot, old.generation, new.slot, new.generation
+                "block {block} cannot go from {} to {}",
+                show(old),
+                show(new)
             ));
         }
         let t = Transition { block, old, new };
@@ -390,13 +531,24 @@ impl BlockMap {
     }
 
     fn apply_unchecked(&mut self, t: &Transition) {
-        if t.new.slot != t.old.slot {
-            let slot_of = self.slot_of.as_mut().expect("moves only happen when K < N");
-            let holders = self.holders.as_mut().expect("moves only happen when K < N");
-            slot_of.set(t.block, t.new.slot);
+        let b = t.block;
+        // Leave the old content.
+        if t.old.is_trimmed() {
+            self.set_trimmed(b, false);
+        } else if let Some(holders) = self.holders.as_mut() {
             holders.set(t.old.slot, holders.get(t.old.slot) - 1);
-            holders.set(t.new.slot, holders.get(t.new.slot) + 1);
+        }
+        // Take the new one.
+        if t.new.is_trimmed() {
+            self.set_trimmed(b, true);
+            if self.holders.is_some() && self.holders(t.old.slot) == 0 {
+                self.orphans.push(t.old.slot);
+            }
         } else {
+            if let (Some(slot_of), Some(holders)) = (self.slot_of.as_mut(), self.holders.as_mut()) {
+                slot_of.set(b, t.new.slot);
+                holders.set(t.new.slot, holders.get(t.new.slot) + 1);
+            }
             self.generation[t.new.slot as usize] = t.new.generation;
         }
     }
@@ -438,6 +590,10 @@ impl BlockMap {
         };
         for b in 0..self.blocks {
             let s = slot_of.get(b);
+            let trimmed = self
+                .trimmed
+                .as_ref()
+                .is_some_and(|t| t[(b / 64) as usize] & (1 << (b % 64)) != 0);
             if s >= self.slots {
                 return Err(Error::invalid(
                     "map file",
@@ -447,14 +603,24 @@ impl BlockMap {
                     ),
                 ));
             }
-            holders.set(s, holders.get(s) + 1);
+            if !trimmed {
+                holders.set(s, holders.get(s) + 1);
+            }
         }
-        if let Some(s) = (0..self.slots).find(|&s| holders.get(s) == 0) {
+        // A slot may lose its last holder only to a trim.
+        let orphans: Vec<u64> = (0..self.slots).filter(|&s| holders.get(s) == 0).collect();
+        let trimmed = self.trimmed_blocks();
+        if orphans.len() as u64 > trimmed {
             return Err(Error::invalid(
                 "map file",
-                format!("slot {s} has no holder (the file is damaged)"),
+                format!(
+                    "slot {} has no holder (the file is damaged)",
+                    orphans[trimmed as usize]
+                ),
             ));
         }
+        // Taken from the end: the lowest slot first.
+        self.orphans = orphans.into_iter().rev().collect();
         Ok(())
     }
 }
@@ -466,7 +632,7 @@ impl PartialEq for BlockMap {
             && self.blocks == other.blocks
             && self.slots == other.slots
             && self.generation == other.generation
-            && (0..self.blocks).all(|b| self.slot_of(b) == other.slot_of(b))
+            && (0..self.blocks).all(|b| self.expected(b) == other.expected(b))
     }
 }
 
@@ -530,6 +696,95 @@ mod tests {
         assert_eq!((m.holders(0), m.holders(1)), (1, 2));
         assert_eq!(m.bytes_per_block(), (3.0 * 4.0 + 2.0 * 8.0) / 3.0);
         assert!(m.write(3, 0).unwrap_err().to_string().contains("map block"));
+    }
+
+    /// Distinct live contents and live blocks (the trimmed ones excluded).
+    fn live(m: &BlockMap) -> (usize, u64) {
+        let contents: std::collections::HashSet<Content> = (0..m.blocks())
+            .map(|b| m.expected(b))
+            .filter(|c| !c.is_trimmed())
+            .collect();
+        (contents.len(), m.blocks() - m.trimmed_blocks())
+    }
+
+    #[test]
+    fn a_trim_leaves_no_content_and_a_rewrite_gives_new_content() {
+        // K == N: block b holds slot b.
+        let mut m = BlockMap::new(identity(), 4, 4, |b| b).unwrap();
+        m.write(2, 0).unwrap();
+        let t = m.trim(2).unwrap().unwrap();
+        assert_eq!(
+            t.old,
+            Content {
+                slot: 2,
+                generation: 1
+            }
+        );
+        assert_eq!(m.expected(2), Content::TRIMMED);
+        assert_eq!((m.holders(2), m.trimmed_blocks()), (0, 1));
+        assert_eq!(m.trim(2).unwrap(), None, "a second trim changes nothing");
+        let t = m.write(2, 0).unwrap();
+        assert_eq!(
+            (t.old, t.new),
+            (
+                Content::TRIMMED,
+                Content {
+                    slot: 2,
+                    generation: 2
+                }
+            )
+        );
+        assert_eq!((m.holders(2), m.trimmed_blocks()), (1, 0));
+    }
+
+    #[test]
+    fn an_orphaned_slot_is_taken_back_with_new_content() {
+        // Blocks 0,1 hold slot 0; blocks 2,3 hold slot 1; block 4 holds slot 2.
+        let mut m = BlockMap::new(identity(), 5, 3, |b| [0, 0, 1, 1, 2][b as usize]).unwrap();
+        assert_eq!(live(&m), (3, 5));
+        m.trim(4).unwrap();
+        assert_eq!(live(&m), (2, 4), "slot 2 lost its only holder");
+        // Block 0 shares slot 0: instead of a duplicate it takes orphan slot 2, one generation on.
+        let t = m.write(0, 0).unwrap();
+        assert_eq!(
+            t.new,
+            Content {
+                slot: 2,
+                generation: 1
+            }
+        );
+        assert_eq!(live(&m), (3, 4));
+        // Every slot is held again: a trimmed block's rewrite duplicates live content.
+        let t = m.write(4, u64::MAX / 3).unwrap();
+        assert!(!t.new.is_trimmed() && t.new.generation == m.generation(t.new.slot));
+        assert!(m.holders(t.new.slot) >= 2, "{t:?}");
+        assert_eq!(live(&m), (3, 5));
+    }
+
+    #[test]
+    fn replayed_trims_and_rewrites_pass_the_transition_check() {
+        let mut m = BlockMap::new(identity(), 6, 3, |b| b / 2).unwrap();
+        let mut replay = m.clone();
+        let mut ts = Vec::new();
+        for (i, b) in [5u64, 4, 0, 5, 1, 4, 2, 5].into_iter().enumerate() {
+            let t = if i % 3 == 0 {
+                m.trim(b).unwrap()
+            } else {
+                Some(m.write(b, i as u64 * 0x9e37_79b9_7f4a_7c15).unwrap())
+            };
+            ts.extend(t);
+        }
+        for t in &ts {
+            assert_eq!(replay.apply_checked(t.block, t.new), Ok(*t));
+        }
+        assert_eq!(replay, m);
+        // A transition the rule does not allow is refused: a trimmed block trimmed again, and a
+        // move that would orphan a slot.
+        let trimmed = (0..6).find(|&b| m.is_trimmed(b)).unwrap();
+        assert!(replay
+            .apply_checked(trimmed, Content::TRIMMED)
+            .unwrap_err()
+            .contains("trimmed to trimmed"));
     }
 
     #[test]
