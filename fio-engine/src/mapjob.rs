@@ -22,7 +22,7 @@ use std::sync::Arc;
 use dgen::diagnose::diagnose;
 use dgen::gen::{mix_choice, BlockContent, ATOM};
 use dgen::map::session::MapView;
-use dgen::map::{BlockMap, Content, MapExpect, MapFile, Recovery, TrimCheck};
+use dgen::map::{BlockMap, Content, MapExpect, MapFile, MapLock, Recovery, TrimCheck};
 use dgen::{GenParams, Generator};
 
 /// Checkpoint when the journal grows past this (bounds its size and the replay at the next open).
@@ -75,6 +75,9 @@ pub struct MapJob {
     target: PathBuf,
     /// `None`: opened read-only (a verify-only job never writes the map).
     file: Option<MapFile>,
+    /// A read-only job's shared lock (a writer holds its lock in `file`): no job writes the map
+    /// while this one verifies against it.
+    _read_lock: Option<MapLock>,
     map: BlockMap,
     /// Uncertain blocks found at open: the content each may hold instead.
     alternatives: HashMap<u64, Content>,
@@ -132,6 +135,7 @@ impl MapJob {
             run_id: None,
         };
         let plain = Generator::new(params.clone()).map_err(|e| e.to_string())?;
+        let mut read_lock = None;
         let (file, map, recovery, created) = if !writes {
             if !path.exists() {
                 return Err(format!(
@@ -140,6 +144,7 @@ impl MapJob {
                     path.display()
                 ));
             }
+            read_lock = Some(MapLock::shared(path).map_err(|e| e.to_string())?);
             let (map, recovery) = MapFile::read(path, &expect).map_err(|e| e.to_string())?;
             (None, map, recovery, false)
         } else if !creates && !path.exists() {
@@ -164,6 +169,7 @@ impl MapJob {
             fileno,
             target: target.to_path_buf(),
             file,
+            _read_lock: read_lock,
             uncertain_at_open: alternatives.len() as u64,
             alternatives: alternatives.into_iter().collect(),
             gen: plain.with_run_id(run_id),

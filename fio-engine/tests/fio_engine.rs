@@ -1780,6 +1780,53 @@ fn map_jobs_that_cannot_be_tracked_are_refused_naming_dgen_map() {
     assert!(!d.path().join("none.map").exists());
 }
 
+#[test]
+fn a_map_has_one_writer_and_no_verify_beside_it() {
+    let d = tmp();
+    let file = d.path().join("l.bin");
+    let map = d.path().join("l.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
+    // A writer for 2 s, and a verify of the same map that starts half a second in (not
+    // stonewalled): the verify is refused, naming the map; the writer runs on.
+    let mut args: Vec<String> = base.clone();
+    args.extend(["--rw=randwrite", "--bs=64k", "--time_based", "--runtime=2"].map(String::from));
+    let mut reader = base.clone();
+    reader[0] = "--name=v".into();
+    args.extend(reader);
+    args.extend(
+        [
+            "--rw=read",
+            "--bs=1m",
+            "--dgen_verify=1",
+            "--startdelay=500ms",
+        ]
+        .map(String::from),
+    );
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = fio_in(d.path(), &argv);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains(&format!(
+            "{} is in use: another job or process is writing it",
+            map.display()
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("m: (groupid=0, jobs=1): err= 0"),
+        "the writer failed:\n{t}"
+    );
+    // Afterwards the map verifies; the lock file stays beside the map.
+    fio_map_ok(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    assert!(d.path().join("l.map.lock").exists());
+}
+
 /// Not a check: 4 KiB random-write IOPS at queue depth 32 without a map and with one at each
 /// durability (5 interleaved runs of 10 s each on a 256 MiB file, O_DIRECT where the file system has it). Run with
 /// `cargo test --release -p dgen-fio -- --ignored --nocapture map_iops`.

@@ -3,6 +3,7 @@
 use super::appender::JournalAppender;
 use super::format::{self, Pending, SEQ_RECOVERED};
 use super::journal::{self, Record, JOURNAL_HEADER, RECORD};
+use super::lock::MapLock;
 use super::state::{BlockMap, Content, MapIdentity, Transition};
 use crate::error::{Error, Result};
 use crate::params::GenParams;
@@ -179,6 +180,8 @@ pub struct MapFile {
     /// Why commits are refused (a failed `fdatasync`, a failed journal reset); cleared by a
     /// successful checkpoint, which rewrites both files.
     broken: Option<String>,
+    /// The map's writer lock, held while this is open.
+    _lock: MapLock,
 }
 
 /// `PATH` + `suffix`.
@@ -434,6 +437,7 @@ impl MapFile {
                 ),
             ));
         }
+        let lock = MapLock::exclusive(path)?;
         let journal =
             write_files(path, map.identity().run_id, map, 0, 1, &[]).map_err(|e| match e {
                 Stage::Map(e) | Stage::Journal(e) => e,
@@ -453,6 +457,7 @@ impl MapFile {
             done_written: 0,
             recovered: Vec::new(),
             broken: None,
+            _lock: lock,
         })
     }
 
@@ -463,6 +468,7 @@ impl MapFile {
     /// file, the recovered map and what recovery found.
     pub fn open(path: &Path, expect: &MapExpect) -> Result<(MapFile, BlockMap, Recovery)> {
         format::check_mappable(&expect.params)?;
+        let lock = MapLock::exclusive(path)?;
         let loaded = load(path, expect)?;
         if loaded.recovery.leftover_tmp {
             let tmp = with_suffix(path, ".tmp");
@@ -497,12 +503,15 @@ impl MapFile {
             done_written: loaded.next_seq - 1,
             recovered,
             broken: None,
+            _lock: lock,
         };
         Ok((file, loaded.map, loaded.recovery))
     }
 
     /// Reads the map at `path` and replays its journal without changing any file (for a verify):
-    /// the map every committed write leads to, and what recovery found.
+    /// the map every committed write leads to, and what recovery found. Takes no lock: a verify
+    /// that must not run beside a writer holds [`MapLock::shared`] itself (see
+    /// [`super::session::open_for_verify`]).
     pub fn read(path: &Path, expect: &MapExpect) -> Result<(BlockMap, Recovery)> {
         let loaded = load(path, expect)?;
         Ok((loaded.map, loaded.recovery))

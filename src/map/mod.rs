@@ -96,10 +96,12 @@ mod appender;
 pub mod file;
 mod format;
 mod journal;
+mod lock;
 pub mod session;
 pub mod state;
 mod trim;
 
 pub use file::{Durability, MapExpect, MapFile, Recovery};
+pub use lock::MapLock;
 pub use state::{new_run_id, BlockMap, Content, MapIdentity, Transition};
 pub use trim::TrimCheck;

@@ -10,7 +10,7 @@
 //! an error, the blocks past the prefix stay *uncertain*: a verify accepts their old or new
 //! content, and says how many there were.
 
-use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, Recovery, TrimCheck};
+use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, MapLock, Recovery, TrimCheck};
 use crate::error::{Error, Result};
 use crate::gen::{BlockContent, BlockContents, Generator};
 use crate::params::GenParams;
@@ -27,6 +27,8 @@ pub struct MapView {
     alternatives: HashMap<u64, Content>,
     /// What a trimmed block must read as.
     trim_check: TrimCheck,
+    /// A verify's shared lock on the map, held as long as the view (no writer meanwhile).
+    _lock: Option<MapLock>,
 }
 
 fn content(c: Content) -> BlockContent {
@@ -77,6 +79,7 @@ impl MapView {
             map,
             alternatives,
             trim_check: TrimCheck::Zeros,
+            _lock: None,
         }
     }
 
@@ -252,6 +255,8 @@ pub struct VerifyMap {
 /// contents to expect, and what recovery found (uncertain blocks are accepted either way);
 /// trimmed blocks must read as `trim_check` says. The map must be of `size` bytes, or, without
 /// one, of the target's current length (a target cut short then fails here, naming both sizes).
+/// The map's shared lock is held as long as the contents returned: no writer can start
+/// meanwhile, and a running writer makes this fail at once, naming the map.
 pub fn open_for_verify(
     map_path: &Path,
     params: &GenParams,
@@ -269,9 +274,11 @@ pub fn open_for_verify(
         size,
         run_id: None,
     };
+    let lock = MapLock::shared(map_path)?;
     let (map, recovery) = MapFile::read(map_path, &expect)?;
     let run_id = map.identity().run_id;
-    let view = MapView::new(map, &recovery).with_trim_check(trim_check);
+    let mut view = MapView::new(map, &recovery).with_trim_check(trim_check);
+    view._lock = Some(lock);
     let uncertain = view.uncertain_blocks();
     let trimmed = view.trimmed_blocks();
     Ok(VerifyMap {
