@@ -162,9 +162,12 @@ static int check_map(struct thread_data *td, const struct dgen_job_info *info)
 	why[0] = 0;
 	if (o->nr_files > 1)
 		snprintf(why, sizeof(why), "the job has %u files (nrfiles or filename with ':'); a map tracks one file", o->nr_files);
-	else if (o->numjobs > 1 || td->subjob_number)
-		/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
-		snprintf(why, sizeof(why), "numjobs > 1 would share one map between the job's clones; a map has one writer (give each job its own file and map)");
+	/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
+	else if ((o->numjobs > 1 || td->subjob_number) && !o->use_thread)
+		snprintf(why, sizeof(why), "numjobs > 1 shares one map between the job's clones, which fio's default fork mode puts in separate processes; add thread=1 (the clones then run as threads of one process and share the map), or give each job its own file and map");
+	else if ((o->numjobs > 1 || td->subjob_number) && eo && eo->map_durability &&
+		 !strcmp(eo->map_durability, "power"))
+		snprintf(why, sizeof(why), "numjobs > 1 shares one map between the job's clones, and dgen_map_durability=power needs a map per job (each job's ring waits on the journal, which another job's checkpoint replaces); use dgen_map_durability=process");
 	else if (td_trim(td) && u &&
 		 (o->min_bs[DDIR_TRIM] % u || o->max_bs[DDIR_TRIM] % u))
 		snprintf(why, sizeof(why), "trim block size %llu-%llu is not a multiple of dgen_dedupe_unit=%llu: the map tracks whole dedup blocks (use dgen_dedupe_unit=%llu, or bs a multiple of it)", o->min_bs[DDIR_TRIM], o->max_bs[DDIR_TRIM], u, o->min_bs[DDIR_TRIM]);
@@ -875,7 +878,7 @@ static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_compress_codec", "dgen compression codec family", compress_codec, "lz",
 			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
 	DGEN_STR_OPTION("dgen_map", "dgen generation map", map, "",
-			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file, numjobs=1. Trims (block devices) mark their blocks trimmed: see dgen_map_trimmed. A job that only reads never writes the map. Empty (default): no map"),
+			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file per job; numjobs > 1 needs thread=1 (the clones then share the map). Trims (block devices) mark their blocks trimmed: see dgen_map_trimmed. A job that only reads never writes the map. Empty (default): no map"),
 	DGEN_STR_OPTION("dgen_map_durability", "dgen map durability", map_durability, "process",
 			"When a dgen_map write's intent is durable: 'process' (default: appended to the journal before the data write is submitted, synced at checkpoints and at the end; survives fio being killed, at no cost to the I/O; after a power cut or OS crash a verify fails on the last writes) or 'power' (synced before the data write is submitted; survives a power cut; costs a device flush per group commit)"),
 	DGEN_STR_OPTION("dgen_map_trimmed", "dgen map: what trimmed blocks read as", map_trimmed, "zeros",

@@ -9,6 +9,7 @@ use dgen::Generator;
 use crate::log;
 use crate::mapjob::{errno_of, MapJob, MapWrite};
 use crate::options::{EngineConfig, IoMode};
+use crate::shared_map::{self, SharedMap};
 use dgen::io::ring::Ring;
 use dgen::map::Durability;
 
@@ -31,8 +32,9 @@ pub struct Job {
     generators: Vec<Option<Generator>>,
     /// The job's ring (`dgen_io=uring` only).
     pub ring: Option<Ring>,
-    /// The generation map of the job's file (`dgen_map`), once the file is opened.
-    pub map: Option<MapJob>,
+    /// The generation map of the job's file (`dgen_map`), once the file is opened; shared with
+    /// the other jobs of this process that name it (`numjobs` clones with `thread=1`).
+    pub map: Option<SharedMap>,
 }
 
 impl Job {
@@ -67,7 +69,7 @@ impl Job {
             return Ok(());
         };
         if let Some(m) = &self.map {
-            if m.fileno() == fileno {
+            if shared_map::lock(m).fileno() == fileno {
                 return Ok(());
             }
             log::error(&format!(
@@ -79,38 +81,56 @@ impl Job {
             ));
             return Err(libc::EINVAL);
         }
-        match MapJob::open(
+        let params = self.config.params_for(fileno, file);
+        let power = self.config.map_durability == Durability::Power;
+        let opened = shared_map::open_or_join(
             &path,
-            self.config.params_for(fileno, file),
-            fileno,
-            file,
-            size,
-            writes,
-            creates,
-        ) {
-            Ok(mut m) => {
-                m.set_durability(self.config.map_durability);
-                m.set_trim_check(self.config.map_trimmed);
-                if m.created {
+            |m| {
+                if power {
+                    return Err("another job of this fio process has it open, and \
+                                dgen_map_durability=power needs a map per job (each job's ring \
+                                waits on the journal, which the other job's checkpoints replace); \
+                                use dgen_map_durability=process"
+                        .into());
+                }
+                m.fits(file, size, &params, writes)
+            },
+            || MapJob::open(&path, params.clone(), fileno, file, size, writes, creates),
+        );
+        match opened {
+            Ok((shared, joined)) => {
+                let m = shared_map::lock(&shared);
+                if joined {
                     log::info(&format!(
-                        "dgen: job {}: dgen_map={}: created for {} ({} bytes; a fresh run: write \
-                         the whole file before verifying it)",
+                        "dgen: job {}: dgen_map={}: shared with the other jobs of this fio \
+                         process that write {}",
                         self.name,
                         path.display(),
-                        file.display(),
-                        size
+                        file.display()
                     ));
+                } else {
+                    let mut m = m;
+                    m.set_durability(self.config.map_durability);
+                    m.set_trim_check(self.config.map_trimmed);
+                    if m.created {
+                        log::info(&format!(
+                            "dgen: job {}: dgen_map={}: created for {} ({} bytes; a fresh run: \
+                             write the whole file before verifying it)",
+                            self.name,
+                            path.display(),
+                            file.display(),
+                            size
+                        ));
+                    }
+                    // dgen_map_durability=power: a map write waits in the ring for an
+                    // fdatasync of the journal started after its intent was appended.
+                    if let (Some(ring), Some(fd), true) =
+                        (self.ring.as_mut(), m.journal_fd(), power)
+                    {
+                        ring.gate_writes(fd);
+                    }
                 }
-                // dgen_map_durability=power: a map write waits in the ring for an fdatasync of
-                // the journal started after its intent was appended.
-                if let (Some(ring), Some(fd), Durability::Power) = (
-                    self.ring.as_mut(),
-                    m.journal_fd(),
-                    self.config.map_durability,
-                ) {
-                    ring.gate_writes(fd);
-                }
-                self.map = Some(m);
+                self.map = Some(shared.clone());
                 Ok(())
             }
             Err(reason) => {
@@ -134,7 +154,7 @@ impl Job {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<Fill, i32> {
-        let Some(map) = self.map.as_mut() else {
+        let Some(shared) = self.map.as_ref() else {
             return match self.fill(fileno, file, offset, buf) {
                 Ok(()) => Ok(Fill::Ready),
                 Err(e) => {
@@ -146,8 +166,13 @@ impl Job {
         if self.ring.as_ref().is_some_and(|r| !r.has_room()) {
             return Ok(Fill::Busy);
         }
+        let mut map = shared_map::lock(shared);
         match map.write(key, offset, buf) {
-            Ok(MapWrite::Busy) => return Ok(Fill::Busy),
+            Ok(MapWrite::Busy) => {
+                drop(map);
+                self.wait_for_other_jobs();
+                return Ok(Fill::Busy);
+            }
             Ok(MapWrite::Filled) => {}
             Err(reason) => {
                 log::error(&format!(
@@ -158,8 +183,22 @@ impl Job {
                 return Err(libc::EINVAL);
             }
         }
+        drop(map);
         self.journal_intents(key, false)?;
         Ok(Fill::Ready)
+    }
+
+    /// A block this job is about to write or read is busy. When none of this job's own I/O is
+    /// in flight, another job sharing the map has it: give that job's thread the CPU for a
+    /// moment instead of spinning (fio retries a busy io_u at once when nothing is in flight).
+    fn wait_for_other_jobs(&self) {
+        let idle = self
+            .ring
+            .as_ref()
+            .is_none_or(|r| r.in_kernel() == 0 && r.pending() == 0);
+        if idle {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+        }
     }
 
     /// Marks the blocks of trim io_u `key` (`len` bytes at `offset`) trimmed in the map and
@@ -167,11 +206,16 @@ impl Job {
     /// synchronous and bypasses the ring's journal gate); [`Job::write_done`] ends it. Without a
     /// map, nothing to do.
     pub fn trim_io(&mut self, key: u64, offset: u64, len: u64) -> Result<Fill, i32> {
-        let Some(map) = self.map.as_mut() else {
+        let Some(shared) = self.map.as_ref() else {
             return Ok(Fill::Ready);
         };
+        let mut map = shared_map::lock(shared);
         match map.trim(key, offset, len) {
-            Ok(MapWrite::Busy) => return Ok(Fill::Busy),
+            Ok(MapWrite::Busy) => {
+                drop(map);
+                self.wait_for_other_jobs();
+                return Ok(Fill::Busy);
+            }
             Ok(MapWrite::Filled) => {}
             Err(reason) => {
                 log::error(&format!(
@@ -182,6 +226,7 @@ impl Job {
                 return Err(libc::EINVAL);
             }
         }
+        drop(map);
         self.journal_intents(key, true)?;
         Ok(Fill::Ready)
     }
@@ -192,9 +237,10 @@ impl Job {
     /// flight. On failure logs why, forgets the write and returns the errno to fail it with.
     fn journal_intents(&mut self, key: u64, synchronous: bool) -> Result<(), i32> {
         let power = self.config.map_durability == Durability::Power;
-        let Some(map) = self.map.as_mut() else {
+        let Some(shared) = self.map.as_ref() else {
             return Ok(());
         };
+        let mut map = shared_map::lock(shared);
         let mut journaled = map.append();
         if journaled.is_ok() && power && (self.ring.is_none() || synchronous) {
             journaled = map.sync();
@@ -242,7 +288,8 @@ impl Job {
         let Some(errno) = self.ring.as_mut().and_then(Ring::take_sync_error) else {
             return;
         };
-        if let Some(map) = self.map.as_mut() {
+        if let Some(shared) = self.map.as_ref() {
+            let mut map = shared_map::lock(shared);
             map.sync_failed(errno);
             log::error(&format!(
                 "dgen: job {}: dgen_map={}: cannot make the write intents durable (fdatasync of \
@@ -256,19 +303,29 @@ impl Job {
 
     /// A write of io_u `key` finished (`ok`: every byte written).
     pub fn write_done(&mut self, key: u64, ok: bool) {
-        if let Some(m) = self.map.as_mut() {
-            m.done(key, ok);
+        if let Some(m) = self.map.as_ref() {
+            shared_map::lock(m).done(key, ok);
         }
     }
 
     /// Ends the job: checkpoints a writable map and logs one line about it.
     pub fn finish(&mut self) {
         let name = self.name.clone();
-        if let Some(m) = self.map.as_mut() {
-            match m.finish() {
-                Ok(line) => log::info(&format!("dgen: job {name}: {line}")),
-                Err(line) => log::error(&format!("dgen: job {name}: {line}")),
-            }
+        let Some(shared) = self.map.take() else {
+            return;
+        };
+        // Of the jobs sharing a map, the last one to end finishes it.
+        let Some(shared) = shared_map::leave(shared) else {
+            log::info(&format!(
+                "dgen: job {name}: done with dgen_map (the other jobs sharing it go on; the last \
+                 one checkpoints it)"
+            ));
+            return;
+        };
+        let mut m = shared_map::lock(&shared);
+        match m.finish() {
+            Ok(line) => log::info(&format!("dgen: job {name}: {line}")),
+            Err(line) => log::error(&format!("dgen: job {name}: {line}")),
         }
     }
 
@@ -303,15 +360,20 @@ impl Job {
         if !self.config.verify {
             return true;
         }
-        self.map
-            .as_mut()
-            .is_none_or(|m| m.read_queued(key, offset, len))
+        let free = self
+            .map
+            .as_ref()
+            .is_none_or(|m| shared_map::lock(m).read_queued(key, offset, len));
+        if !free {
+            self.wait_for_other_jobs();
+        }
+        free
     }
 
     /// The read io_u `key` completed (after its verify): writes of its blocks may go.
     pub fn read_done(&mut self, key: u64) {
-        if let Some(m) = self.map.as_mut() {
-            m.read_done(key);
+        if let Some(m) = self.map.as_ref() {
+            shared_map::lock(m).read_done(key);
         }
     }
 
@@ -326,6 +388,7 @@ impl Job {
     ) -> Result<(), i32> {
         let job = self.name.clone();
         if let Some(m) = self.map.as_ref() {
+            let m = shared_map::lock(m);
             if m.fileno() == fileno {
                 return m.verify(offset, data).map_err(|msg| {
                     log::error(&format!("dgen: job {job}: {msg}"));

@@ -24,6 +24,7 @@ pub mod job;
 pub mod log;
 pub mod mapjob;
 pub mod options;
+pub mod shared_map;
 
 #[cfg(not(test))]
 extern "C" {

@@ -197,6 +197,36 @@ impl MapJob {
         &self.path
     }
 
+    /// Whether a job of this process may share this map: the same target, size and stream
+    /// parameters, and a writable map for a job that writes. `Err` says why not.
+    pub fn fits(
+        &self,
+        target: &Path,
+        size: u64,
+        params: &GenParams,
+        writes: bool,
+    ) -> Result<(), String> {
+        let why = if target != self.target {
+            format!(
+                "it tracks {}, not {}",
+                self.target.display(),
+                target.display()
+            )
+        } else if size != self.size {
+            format!("it tracks {} bytes, this job {size}", self.size)
+        } else if *params != self.params {
+            "it was opened with other data parameters (seed, ratios, unit, stream)".to_string()
+        } else if writes && self.file.is_none() {
+            "a job that only reads has it open read-only".to_string()
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "another job of this fio process has it open, and {why}: jobs share a map only for \
+             one target with the same parameters"
+        ))
+    }
+
     /// A generator of what the map says the file holds (reads the map's state as of now).
     pub fn generator(&self) -> Result<Generator, String> {
         let view =

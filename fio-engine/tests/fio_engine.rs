@@ -1827,6 +1827,67 @@ fn a_map_has_one_writer_and_no_verify_beside_it() {
     assert!(d.path().join("l.map.lock").exists());
 }
 
+#[test]
+fn numjobs_in_threads_share_one_map_and_everything_verifies() {
+    let d = tmp();
+    let file = d.path().join("n.bin");
+    let map = d.path().join("n.map");
+    let base = map_job(&file, Some(&map), MAP_SIZE);
+    fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
+    // Four clones overwrite the whole file at random, reading back and verifying as they go.
+    let t = fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randrw",
+            "--rwmixread=30",
+            "--dgen_verify=1",
+            &format!("--bs={MAP_UNIT}"),
+            "--iodepth=8",
+            "--numjobs=4",
+            "--thread",
+            "--norandommap",
+            "--number_ios=400",
+        ],
+    );
+    assert_eq!(
+        t.matches("shared with the other jobs of this fio process")
+            .count(),
+        3,
+        "{t}"
+    );
+    assert_eq!(t.matches("err= 0").count(), 4, "{t}");
+    assert_eq!(
+        t.matches("block writes journaled").count(),
+        1,
+        "one job checkpoints:\n{t}"
+    );
+    // One map for all four: the whole file verifies and the live dedup ratio holds.
+    fio_map_ok(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    assert_ratios_tight(&file, 2.0, 3.0, MAP_UNIT);
+    if let Some(o) = cli_verify_map(&file, &map, MAP_SIZE) {
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // In processes (fio's default) the clones cannot share it; nor with power durability.
+    for (extra, why) in [
+        (&["--numjobs=2"][..], "add thread=1"),
+        (
+            &["--numjobs=2", "--thread", "--dgen_map_durability=power"][..],
+            "needs a map per job",
+        ),
+    ] {
+        let mut args = vec!["--rw=randwrite", "--bs=64k"];
+        args.extend_from_slice(extra);
+        let o = fio_map(d.path(), &base, &args);
+        let t = text(&o);
+        assert!(!o.status.success() && t.contains(why), "{extra:?}:\n{t}");
+    }
+}
+
 /// Not a check: 4 KiB random-write IOPS at queue depth 32 without a map and with one at each
 /// durability (5 interleaved runs of 10 s each on a 256 MiB file, O_DIRECT where the file system has it). Run with
 /// `cargo test --release -p dgen-fio -- --ignored --nocapture map_iops`.
