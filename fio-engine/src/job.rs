@@ -166,8 +166,21 @@ impl Job {
         if self.ring.as_ref().is_some_and(|r| !r.has_room()) {
             return Ok(Fill::Busy);
         }
+        let shared = shared.clone();
+        self.map_op(&shared, key, false, |map| map.write(key, offset, buf))
+    }
+
+    /// Runs `op` (a write or trim of io_u `key`) on the map, then journals its intents
+    /// (`synchronous`: see [`Job::journal_intents`]); busy when a block of it is.
+    fn map_op(
+        &mut self,
+        shared: &SharedMap,
+        key: u64,
+        synchronous: bool,
+        op: impl FnOnce(&mut MapJob) -> Result<MapWrite, String>,
+    ) -> Result<Fill, i32> {
         let mut map = shared_map::lock(shared);
-        match map.write(key, offset, buf) {
+        match op(&mut map) {
             Ok(MapWrite::Busy) => {
                 drop(map);
                 self.wait_for_other_jobs();
@@ -184,7 +197,7 @@ impl Job {
             }
         }
         drop(map);
-        self.journal_intents(key, false)?;
+        self.journal_intents(key, synchronous)?;
         Ok(Fill::Ready)
     }
 
@@ -206,29 +219,10 @@ impl Job {
     /// synchronous and bypasses the ring's journal gate); [`Job::write_done`] ends it. Without a
     /// map, nothing to do.
     pub fn trim_io(&mut self, key: u64, offset: u64, len: u64) -> Result<Fill, i32> {
-        let Some(shared) = self.map.as_ref() else {
+        let Some(shared) = self.map.clone() else {
             return Ok(Fill::Ready);
         };
-        let mut map = shared_map::lock(shared);
-        match map.trim(key, offset, len) {
-            Ok(MapWrite::Busy) => {
-                drop(map);
-                self.wait_for_other_jobs();
-                return Ok(Fill::Busy);
-            }
-            Ok(MapWrite::Filled) => {}
-            Err(reason) => {
-                log::error(&format!(
-                    "dgen: job {}: dgen_map={}: {reason}",
-                    self.name,
-                    map.path().display()
-                ));
-                return Err(libc::EINVAL);
-            }
-        }
-        drop(map);
-        self.journal_intents(key, true)?;
-        Ok(Fill::Ready)
+        self.map_op(&shared, key, true, |map| map.trim(key, offset, len))
     }
 
     /// Appends the intents just logged for io_u `key` to the map's journal, before it can be

@@ -284,7 +284,7 @@ impl MapJob {
             return Err("the map was opened read-only (a job that only reads)".into());
         }
         let (first, n) = self.blocks_of(offset, buf.len() as u64)?;
-        if (first..first + n).any(|b| self.is_busy(b) || self.reading.contains_key(&b)) {
+        if self.any_busy(first, n) {
             return Ok(MapWrite::Busy);
         }
         self.counter += 1;
@@ -306,10 +306,7 @@ impl MapJob {
             self.before.insert(b, t.old);
             self.gen.fill_content(content(t.new), 0, chunk);
         }
-        for b in first..first + n {
-            self.set_busy(b, true);
-        }
-        self.inflight.insert(
+        self.start(
             key,
             InFlight {
                 first_seq,
@@ -318,8 +315,21 @@ impl MapJob {
                 blocks: n,
             },
         );
-        self.journaled += n;
         Ok(MapWrite::Filled)
+    }
+
+    /// Whether a block of `first..first + n` has a write or a read in flight.
+    fn any_busy(&self, first: u64, n: u64) -> bool {
+        (first..first + n).any(|b| self.is_busy(b) || self.reading.contains_key(&b))
+    }
+
+    /// Records a write or trim as in flight (its blocks busy until [`MapJob::done`]).
+    fn start(&mut self, key: u64, w: InFlight) {
+        for b in w.first..w.first + w.blocks {
+            self.set_busy(b, true);
+        }
+        self.journaled += w.logged;
+        self.inflight.insert(key, w);
     }
 
     /// Marks the blocks of the trim io_u `key` (`len` bytes at `offset`) trimmed and logs their
@@ -329,7 +339,7 @@ impl MapJob {
             return Err("the map was opened read-only (a job that only reads)".into());
         }
         let (first, n) = self.blocks_of(offset, len)?;
-        if (first..first + n).any(|b| self.is_busy(b) || self.reading.contains_key(&b)) {
+        if self.any_busy(first, n) {
             return Ok(MapWrite::Busy);
         }
         let file = self.file.as_mut().expect("checked above");
@@ -345,10 +355,7 @@ impl MapJob {
             logged += 1;
             self.before.insert(b, t.old);
         }
-        for b in first..first + n {
-            self.set_busy(b, true);
-        }
-        self.inflight.insert(
+        self.start(
             key,
             InFlight {
                 first_seq,
@@ -357,7 +364,6 @@ impl MapJob {
                 blocks: n,
             },
         );
-        self.journaled += logged;
         self.trimmed += logged;
         Ok(MapWrite::Filled)
     }

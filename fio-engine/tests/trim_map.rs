@@ -91,6 +91,19 @@ fn job_file(dir: &Path, dev: &Path) -> PathBuf {
     path
 }
 
+/// A loop device over a fresh image in `dir` and the job file for it; `None` (after printing why)
+/// where no loop device can be attached.
+fn setup(dir: &Path) -> Option<(LoopDevice, PathBuf)> {
+    let image = dir.join("dev.img");
+    fs::File::create(&image).unwrap().set_len(SIZE).unwrap();
+    let Some(lo) = LoopDevice::attach(&image) else {
+        eprintln!("skipped: cannot attach a loop device (not root, or none free)");
+        return None;
+    };
+    let job = job_file(dir, &lo.dev);
+    Some((lo, job))
+}
+
 fn fio(job: &Path, section: &str, extra: &[&str]) -> Output {
     Command::new("fio")
         .arg(job)
@@ -159,13 +172,9 @@ fn zero_blocks(dev: &Path) -> Vec<u64> {
 #[test]
 fn trimmed_blocks_must_read_as_zeros_or_are_skipped_and_a_rewrite_fills_them_again() {
     let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("dev.img");
-    fs::File::create(&image).unwrap().set_len(SIZE).unwrap();
-    let Some(lo) = LoopDevice::attach(&image) else {
-        eprintln!("skipped: cannot attach a loop device (not root, or none free)");
+    let Some((lo, job)) = setup(dir.path()) else {
         return;
     };
-    let job = job_file(dir.path(), &lo.dev);
     fio_ok(&job, "write", &[]);
     assert!(
         zero_blocks(&lo.dev).is_empty(),
@@ -272,13 +281,9 @@ fn trimmed_blocks_must_read_as_zeros_or_are_skipped_and_a_rewrite_fills_them_aga
 #[test]
 fn a_job_that_only_trims_never_creates_a_map_and_odd_trim_sizes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("dev.img");
-    fs::File::create(&image).unwrap().set_len(SIZE).unwrap();
-    let Some(lo) = LoopDevice::attach(&image) else {
-        eprintln!("skipped: cannot attach a loop device (not root, or none free)");
+    let Some((_lo, job)) = setup(dir.path()) else {
         return;
     };
-    let job = job_file(dir.path(), &lo.dev);
     let o = fio(&job, "trim", &[]);
     let t = text(&o);
     assert!(!t.contains("err= 0"), "{t}");
