@@ -100,6 +100,9 @@ int dgen_rs_verify(struct dgen_job *job, unsigned int fileno, const char *file_n
 void dgen_rs_read_done(struct dgen_job *job, uint64_t key);
 /* One pread/pwrite. Returns bytes transferred (>= 0) or -errno. */
 int64_t dgen_rs_psync(int fd, int is_write, void *buf, size_t len, uint64_t offset);
+/* Registers len bytes at buf (fio's io_u buffers) with the job's ring: reads and writes inside
+ * them then use fixed buffers. 0 or an errno (nothing registered; I/O goes on unregistered). */
+int dgen_rs_uring_register_buffer(struct dgen_job *job, void *buf, size_t len);
 /* Queues one read/write on the job's ring. 0: queued, 1: ring full (busy), < 0: -errno. */
 int dgen_rs_uring_queue(struct dgen_job *job, uint64_t user_data, int fd, int is_write,
 			void *buf, size_t len, uint64_t offset);

@@ -453,11 +453,20 @@ pub unsafe extern "C" fn dgen_rs_uring_queue(
         if is_write == 0 && !job.read_queued(user_data, offset, len as u64) {
             return 1;
         }
+        let fixed = job.fixed_buffer_holds(buf, len);
         let Some(ring) = job.ring.as_mut() else {
             return -libc::EINVAL;
         };
-        // SAFETY: buffer and fd validity until reaping is guaranteed by the caller.
-        match unsafe { ring.queue(user_data, fd, is_write != 0, buf, len, offset) } {
+        // SAFETY: buffer and fd validity until reaping is guaranteed by the caller; a fixed
+        // buffer's range lies inside registered buffer 0 (checked just above).
+        let queued = unsafe {
+            if fixed {
+                ring.queue_fixed(user_data, fd, is_write != 0, buf, len, offset, 0)
+            } else {
+                ring.queue(user_data, fd, is_write != 0, buf, len, offset)
+            }
+        };
+        match queued {
             Ok(true) => 0,
             Ok(false) => 1,
             Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
@@ -514,6 +523,30 @@ pub unsafe extern "C" fn dgen_rs_write_done(job: *mut Job, key: u64, ok: c_int) 
         // SAFETY: guaranteed by the caller.
         if let Some(job) = unsafe { job_mut(job) } {
             job.write_done(key, ok != 0);
+        }
+    })
+}
+
+/// See `dgen_fio.h`.
+///
+/// # Safety
+/// `job` live (see [`dgen_rs_fill`]); `buf` valid for `len` bytes, and stays allocated (fio's
+/// io_u buffers) until the job is freed.
+#[no_mangle]
+pub unsafe extern "C" fn dgen_rs_uring_register_buffer(
+    job: *mut Job,
+    buf: *mut u8,
+    len: usize,
+) -> c_int {
+    guard("io_uring register", PANIC_ERRNO, || {
+        // SAFETY: guaranteed by the caller.
+        let Some(job) = (unsafe { job_mut(job) }) else {
+            return libc::EINVAL;
+        };
+        // SAFETY: forwarded from this function's contract.
+        match unsafe { job.register_buffer(buf, len) } {
+            Ok(()) => 0,
+            Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
         }
     })
 }

@@ -32,6 +32,8 @@ pub struct Job {
     generators: Vec<Option<Generator>>,
     /// The job's ring (`dgen_io=uring` only).
     pub ring: Option<Ring>,
+    /// fio's io_u buffers, registered with the ring as fixed buffer 0: start and length.
+    fixed: Option<(usize, usize)>,
     /// The generation map of the job's file (`dgen_map`), once the file is opened; shared with
     /// the other jobs of this process that name it (`numjobs` clones with `thread=1`).
     pub map: Option<SharedMap>,
@@ -49,7 +51,39 @@ impl Job {
             config,
             generators: Vec::new(),
             ring,
+            fixed: None,
             map: None,
+        })
+    }
+
+    /// Registers `len` bytes at `buf` (fio's io_u buffers) with the ring as fixed buffer 0; I/O
+    /// inside them then skips the kernel's per-I/O page pinning. At most 1 GiB (the kernel's
+    /// limit for one buffer).
+    ///
+    /// # Safety
+    /// `buf` must be valid for `len` bytes and stay allocated while the ring lives.
+    pub unsafe fn register_buffer(&mut self, buf: *mut u8, len: usize) -> io::Result<()> {
+        let Some(ring) = self.ring.as_mut() else {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        };
+        if len == 0 || len > 1 << 30 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let iov = libc::iovec {
+            iov_base: buf.cast(),
+            iov_len: len,
+        };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { ring.register_buffers(&[iov])? };
+        self.fixed = Some((buf as usize, len));
+        Ok(())
+    }
+
+    /// Whether `len` bytes at `buf` lie in the registered fixed buffer.
+    pub fn fixed_buffer_holds(&self, buf: *const u8, len: usize) -> bool {
+        self.fixed.is_some_and(|(start, size)| {
+            let at = buf as usize;
+            at >= start && at.checked_add(len).is_some_and(|end| end <= start + size)
         })
     }
 
@@ -479,6 +513,30 @@ mod tests {
         assert_eq!(buf, want);
         assert!(j.ring.is_none());
         assert!(job("uring").ring.is_some());
+    }
+
+    #[test]
+    fn io_inside_the_registered_buffer_uses_it() {
+        let mut j = job("uring");
+        let mut area = vec![0u8; 3 * 4096];
+        let base = area.as_mut_ptr();
+        assert!(!j.fixed_buffer_holds(base, 4096), "nothing registered yet");
+        // SAFETY: `area` outlives the job's ring (`j` is dropped first, below).
+        unsafe { j.register_buffer(base, area.len()).unwrap() };
+        // SAFETY: offsets inside `area`.
+        let (mid, end) = unsafe { (base.add(4096), base.add(3 * 4096)) };
+        assert!(j.fixed_buffer_holds(base, 3 * 4096));
+        assert!(j.fixed_buffer_holds(mid, 8192));
+        assert!(!j.fixed_buffer_holds(mid, 8193), "runs past the end");
+        assert!(!j.fixed_buffer_holds(end, 1));
+        // SAFETY: not dereferenced; only compared.
+        assert!(!j.fixed_buffer_holds(unsafe { base.sub(1) }, 2));
+        drop(j);
+        drop(area);
+        // Without a ring (psync) there is nothing to register.
+        let mut p = job("psync");
+        // SAFETY: nothing is registered.
+        assert!(unsafe { p.register_buffer(std::ptr::null_mut(), 4096) }.is_err());
     }
 
     #[test]
