@@ -40,22 +40,31 @@ pub(crate) struct Classes {
 impl Classes {
     /// The classes of `mix`, calibrated for `codec`, with assignment keyed by `salt`.
     pub(crate) fn new(mix: &CompressMix, codec: CompressCodec, salt: u64) -> Self {
-        let n = mix.classes().len();
         let plans = mix
             .classes()
             .iter()
             .map(|c| CompressPlan::new(literal_bytes_for(c.ratio, codec)))
             .collect();
+        let fractions: Vec<f64> = (0..mix.classes().len()).map(|i| mix.fraction(i)).collect();
+        Self::with_plans(plans, &fractions, salt)
+    }
+
+    /// Classes with their own plans (each may have its own literal alphabet, or be all zeros:
+    /// a profile's classes, [`crate::profile`]), class `i` taking a `fractions[i]` share of the
+    /// slots (the fractions sum to 1), with assignment keyed by `salt`.
+    pub(crate) fn with_plans(plans: Vec<CompressPlan>, fractions: &[f64], salt: u64) -> Self {
+        debug_assert_eq!(plans.len(), fractions.len());
+        let n = plans.len();
         let mut cumulative = 0.0;
         let bounds = (0..n - 1)
             .map(|i| {
-                cumulative += mix.fraction(i);
+                cumulative += fractions[i];
                 // 2^64 * cumulative, saturating (f64 -> u64 casts saturate).
                 (cumulative * 18_446_744_073_709_551_616.0) as u64
             })
             .collect();
         Classes {
-            plans,
+            plans: plans.into(),
             bounds,
             salt: mix64(salt ^ 0x0063_6c61_7373_6573),
             offset: mix64(salt ^ 0x6f66_6673_6574),
