@@ -71,9 +71,11 @@ const MAX_ECHO_SHARE: f64 = 0.9;
 /// its block (atoms less than `d` into a block do not echo), so every unit from the block up
 /// finds it, and a unit of a block sees the same echoes in every block; a longer echo crosses
 /// blocks and an aligned unit holds both ends with probability `1 - d/u`.
-fn found(u: u64, d: u64, block: u64) -> f64 {
+fn found(u: u64, d: u64, block: u64, cross: f64) -> f64 {
     if d >= block {
-        return (1.0 - d as f64 / u as f64).max(0.0);
+        // The source is in another block, which echoes (so holds the bytes that the echo
+        // repeats) with probability `cross`.
+        return cross * (1.0 - d as f64 / u as f64).max(0.0);
     }
     let atom = crate::gen::ATOM as u64;
     let (n, d, k) = (block / atom, d / atom, (u / atom).max(1));
@@ -82,22 +84,31 @@ fn found(u: u64, d: u64, block: u64) -> f64 {
     hits as f64 / n as f64
 }
 
-/// `E(u)`: the share of echoing atoms that a codec with window `window` finds at unit `u`.
-fn echo_gain(shares: &[f64], u: u64, window: u64, block: u64) -> f64 {
+/// `E(u)`: the share of echoing atoms that a codec with window `window` finds at unit `u`, in
+/// blocks of `(block bytes, share of blocks in echoing classes)`.
+fn echo_gain(shares: &[f64], u: u64, window: u64, (block, cross): (u64, f64)) -> f64 {
     ECHO_DISTANCES
         .iter()
         .zip(shares)
         .filter(|(&d, _)| d <= window)
-        .map(|(&d, &e)| e * found(u, d, block))
+        .map(|(&d, &e)| e * found(u, d, block, cross))
         .sum()
+}
+
+/// The share of all blocks in classes `from..` of `classes`.
+fn echoing_share(classes: &[ProfileClass], from: usize) -> f64 {
+    classes
+        .get(from..)
+        .map_or(0.0, |c| c.iter().map(|c| c.share).sum())
 }
 
 /// Fits echo shares to the sample's ratios per unit: with `w` the share of compressed bytes in
 /// echoing classes, a codec's compressed size at unit `u` is `B (1 - w E(u))`, so the ratio at
 /// `u` over the ratio at the reference unit `r` is `(1 - w E(r)) / (1 - w E(u))`. Least squares in
 /// the log of that, over lz4 and zstd-1 at every unit from 4 KiB, by coordinate descent.
-fn fit_echoes(profile: &Profile, w: (f64, f64)) -> Vec<f64> {
+fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
     let r = profile.reference_unit;
+    let blocks = (r, cross);
     let Some(reference) = profile.unit(r) else {
         return vec![0.0; ECHO_DISTANCES.len()];
     };
@@ -135,16 +146,16 @@ fn fit_echoes(profile: &Profile, w: (f64, f64)) -> Vec<f64> {
             .fold(f64::MAX, f64::min),
     );
     let cost = |e: &[f64]| -> f64 {
-        if 1.0 - echo_gain(e, r, LZ4_WINDOW, r) < 1.0 / least.0
-            || 1.0 - echo_gain(e, r, u64::MAX, r) < 1.0 / least.1
+        if 1.0 - echo_gain(e, r, LZ4_WINDOW, blocks) < 1.0 / least.0
+            || 1.0 - echo_gain(e, r, u64::MAX, blocks) < 1.0 / least.1
         {
             return f64::INFINITY;
         }
         points
             .iter()
             .map(|&(u, window, w, want)| {
-                let got = ((1.0 - w * echo_gain(e, r, window, r))
-                    / (1.0 - w * echo_gain(e, u, window, r)).max(1e-3))
+                let got = ((1.0 - w * echo_gain(e, r, window, blocks))
+                    / (1.0 - w * echo_gain(e, u, window, blocks)).max(1e-3))
                 .ln();
                 (got - want).powi(2)
             })
@@ -204,14 +215,19 @@ impl ProfileMix {
             }
         };
         let shares = if echo_from < classes.len() {
-            fit_echoes(profile, (weight(|c| c.lz4), weight(|c| c.zstd)))
+            fit_echoes(
+                profile,
+                (weight(|c| c.lz4), weight(|c| c.zstd)),
+                echoing_share(&classes, echo_from),
+            )
         } else {
             vec![0.0; ECHO_DISTANCES.len()]
         };
         let r = profile.reference_unit;
+        let blocks = (r, echoing_share(&classes, echo_from));
         let (keep_lz4, keep_zstd) = (
-            1.0 - echo_gain(&shares, r, LZ4_WINDOW, r),
-            1.0 - echo_gain(&shares, r, u64::MAX, r),
+            1.0 - echo_gain(&shares, r, LZ4_WINDOW, blocks),
+            1.0 - echo_gain(&shares, r, u64::MAX, blocks),
         );
         let mut misses = Vec::new();
         for (i, class) in classes.iter_mut().enumerate() {
@@ -279,9 +295,13 @@ impl ProfileMix {
                 shares[j] = e.share;
             }
         }
+        let blocks = (
+            self.echo_block,
+            echoing_share(&self.classes, self.echo_from),
+        );
         let keep = (
-            1.0 - echo_gain(&shares, unit, LZ4_WINDOW, self.echo_block),
-            1.0 - echo_gain(&shares, unit, u64::MAX, self.echo_block),
+            1.0 - echo_gain(&shares, unit, LZ4_WINDOW, blocks),
+            1.0 - echo_gain(&shares, unit, u64::MAX, blocks),
         );
         let with_echoes: Vec<ProfileClass> = self
             .classes
