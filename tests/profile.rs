@@ -109,7 +109,7 @@ fn generated_data_has_the_samples_ratios_and_distribution() {
     let note = profile::apply_profile(&mut params, &p, None, None);
     eprintln!("{note:?}");
     let generator = Generator::new(params).unwrap();
-    let mut data = vec![0u8; 48 << 20];
+    let mut data = vec![0u8; 96 << 20];
     generator.fill_parallel(0, &mut data);
     std::fs::write(&g, &data).unwrap();
     let report = dgen::analyze::analyze_file(&g, &options()).unwrap();

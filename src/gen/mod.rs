@@ -612,6 +612,7 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
     let total: f64 = fractions.iter().sum();
     fractions.iter_mut().for_each(|f| *f /= total);
     Classes::with_plans(plans, &fractions, salt)
+        .with_runs(&profile.runs, &crate::profile::RUN_GROUPS)
 }
 
 /// Fills `buf` (the bytes at `offset..`) atom by atom with `write(atom_index, cursor, atom)`.

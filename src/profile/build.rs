@@ -13,6 +13,9 @@ use super::format::{CodecProfile, Profile, ProfileClass, UnitProfile, FORMAT, QU
 use crate::analyze::{ChunkRecord, Codec, Report};
 use crate::error::{Error, Result};
 
+/// The groups of reference-unit chunks (blocks) that share a class in runs ([`Profile::runs`]).
+pub const RUN_GROUPS: [u64; 3] = [1, 4, 32];
+
 /// Most classes a profile has.
 pub const MAX_PROFILE_CLASSES: usize = 32;
 /// The reference unit when the analyzed units include it.
@@ -125,10 +128,120 @@ pub fn profile_from_analysis(
         zero_share: round(zero_share),
         dedup_ratio: round(reference.dedup_ratio),
         classes,
+        runs: Vec::new(),
         units,
+    };
+    let profile = Profile {
+        runs: fit_runs(&profile).iter().map(|&r| round(r)).collect(),
+        ..profile
     };
     profile
         .check()
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
     Ok(profile)
+}
+
+/// The shares of blocks in runs ([`RUN_GROUPS`]) whose simulated per-chunk lz4 ratios at the
+/// units above the reference unit come closest (Kolmogorov-Smirnov, summed over those units) to
+/// the sample's, each scaled to the sample's aggregate at its unit; a grid of twentieths. Empty when
+/// the profile has no unit above the reference unit.
+fn fit_runs(profile: &Profile) -> Vec<f64> {
+    let r = profile.reference_unit;
+    let units: Vec<(u64, &[f64], f64)> = profile
+        .units
+        .iter()
+        .filter(|u| u.unit > r && u.unit / r <= 1024)
+        .filter_map(|u| {
+            let c = u.codecs.get("lz4")?;
+            Some((u.unit / r, c.quantiles.as_slice(), c.ratio))
+        })
+        .collect();
+    if units.is_empty() || profile.classes.is_empty() {
+        return Vec::new();
+    }
+    // Compressed share of a block of each class (zero blocks: lz4 stores about 1/250).
+    let mut kinds: Vec<(f64, f64)> = profile
+        .classes
+        .iter()
+        .map(|c| (c.share, 1.0 / c.lz4))
+        .collect();
+    if profile.zero_share > 0.0 {
+        kinds.push((profile.zero_share, 1.0 / 250.0));
+    }
+    let total: f64 = kinds.iter().map(|k| k.0).sum();
+    let mut cdf = Vec::with_capacity(kinds.len());
+    let mut acc = 0.0;
+    for k in &kinds {
+        acc += k.0 / total;
+        cdf.push(acc);
+    }
+    let draw = |x: f64| kinds[cdf.iter().position(|&c| x < c).unwrap_or(kinds.len() - 1)].1;
+    let uniform = |seed: u64| {
+        (crate::gen::mix_choice(seed, 0x7275_6e73, 0) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    const CHUNKS: u64 = 1500;
+    let distance = |shares: &[f64]| -> f64 {
+        let mut cost = 0.0;
+        for &(k, quantiles, sample_ratio) in &units {
+            let mut ratios = Vec::with_capacity(CHUNKS as usize);
+            let mut seed = k << 32;
+            let mut next = || {
+                seed += 1;
+                uniform(seed)
+            };
+            for _ in 0..CHUNKS {
+                // One class per group of each level present in the chunk.
+                let mut drawn: Vec<Vec<f64>> = RUN_GROUPS
+                    .iter()
+                    .map(|&g| Vec::with_capacity(k.div_ceil(g) as usize))
+                    .collect();
+                let mut sum = 0.0;
+                for b in 0..k {
+                    let x = next();
+                    let mut level = 0;
+                    let mut acc = shares[0];
+                    while x >= acc && level + 1 < shares.len() {
+                        level += 1;
+                        acc += shares[level];
+                    }
+                    let group = (b / RUN_GROUPS[level]) as usize;
+                    while drawn[level].len() <= group {
+                        let y = next();
+                        drawn[level].push(draw(y));
+                    }
+                    sum += drawn[level][group];
+                }
+                ratios.push(k as f64 / sum);
+            }
+            let aggregate = ratios.len() as f64 / ratios.iter().map(|r| 1.0 / r).sum::<f64>();
+            let scale = sample_ratio / aggregate;
+            ratios.iter_mut().for_each(|r| *r *= scale);
+            ratios.sort_by(f64::total_cmp);
+            let n = ratios.len() as f64;
+            let ks = quantiles
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| {
+                    let p = i as f64 / (quantiles.len() - 1) as f64;
+                    let below = ratios.partition_point(|&x| x < q) as f64 / n;
+                    let at_most = ratios.partition_point(|&x| x <= q) as f64 / n;
+                    f64::max(below - p, p - at_most)
+                })
+                .fold(0.0, f64::max);
+            cost += ks;
+        }
+        cost
+    };
+    let mut best = (f64::INFINITY, vec![1.0, 0.0, 0.0]);
+    for a in 0..=20 {
+        for b in 0..=20 - a {
+            let c = 20 - a - b;
+            let shares = [a as f64 / 20.0, b as f64 / 20.0, c as f64 / 20.0];
+            let cost = distance(&shares);
+            if cost < best.0 - 1e-9 {
+                best = (cost, shares.to_vec());
+            }
+        }
+    }
+    best.1
 }

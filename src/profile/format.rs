@@ -53,6 +53,11 @@ pub struct Profile {
     pub dedup_ratio: f64,
     /// The non-zero chunks at the reference unit in equal-count groups by lz4 ratio.
     pub classes: Vec<ProfileClass>,
+    /// How neighbouring chunks share a class: the share of reference-unit chunks whose class is
+    /// that of their aligned group of 1, 4 and 32 chunks ([`super::RUN_GROUPS`]), fitted to
+    /// the per-chunk distributions at the larger units. Absent: every chunk on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<f64>,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
 }
@@ -149,6 +154,17 @@ impl Profile {
         if (total - 1.0).abs() > 1e-3 {
             return Err(format!(
                 "the class shares and zero_share sum to {total}, not 1"
+            ));
+        }
+        if !self.runs.is_empty()
+            && (self.runs.len() != super::RUN_GROUPS.len()
+                || self.runs.iter().any(|r| !(0.0..=1.0).contains(r))
+                || (self.runs.iter().sum::<f64>() - 1.0).abs() > 1e-3)
+        {
+            return Err(format!(
+                "runs {:?} are not {} shares summing to 1",
+                self.runs,
+                super::RUN_GROUPS.len()
             ));
         }
         for u in &self.units {

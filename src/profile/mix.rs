@@ -36,6 +36,10 @@ pub struct ProfileMix {
     /// The block size (dedup unit) the echoes were fitted for, in bytes.
     #[serde(default)]
     pub echo_block: u64,
+    /// Shares of blocks whose class is that of their group of [`super::RUN_GROUPS`] blocks
+    /// (the profile's `runs`).
+    #[serde(default)]
+    pub runs: Vec<f64>,
 }
 
 /// A share of atoms that repeat the atom `atoms` atoms (of 4 KiB) before them.
@@ -278,6 +282,7 @@ impl ProfileMix {
                 echoes,
                 echo_from,
                 echo_block: r,
+                runs: profile.runs.clone(),
             },
             misses,
         )

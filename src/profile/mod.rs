@@ -19,7 +19,7 @@ pub mod compare;
 pub mod format;
 pub mod mix;
 
-pub use build::{profile_from_analysis, DEFAULT_REFERENCE_UNIT, MAX_PROFILE_CLASSES};
+pub use build::{profile_from_analysis, DEFAULT_REFERENCE_UNIT, MAX_PROFILE_CLASSES, RUN_GROUPS};
 pub use compare::{compare, CodecComparison, Comparison};
 pub use format::{
     load, load_file, parse, CodecProfile, Profile, ProfileClass, ProfileError, UnitProfile, FORMAT,
