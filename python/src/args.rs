@@ -142,7 +142,9 @@ pub fn compress_repr(p: &GenParams) -> String {
     }
 }
 
-/// Builds and validates the data parameters shared by every entry point.
+/// Builds and validates the data parameters shared by every entry point (`profile`: a built-in
+/// profile's name or a profile file, see `dgen::profile`).
+#[allow(clippy::too_many_arguments)]
 pub fn gen_params(
     seed: u64,
     stream_id: u64,

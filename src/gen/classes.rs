@@ -112,7 +112,7 @@ impl Classes {
                     .find(|(_, &(t, _))| h < t)
                     .map_or((0, 1), |(l, &(_, g))| (l as u64, g));
                 // Each level its own range of the sequence.
-                self.class_in_sequence(level << 58 | slot / group)
+                self.class_in_sequence((level << 58) | (slot / group))
             }
         }
     }

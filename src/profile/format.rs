@@ -170,7 +170,7 @@ impl Profile {
         for u in &self.units {
             for (name, c) in &u.codecs {
                 if c.quantiles.len() != QUANTILES + 1
-                    || c.quantiles.windows(2).any(|w| !(w[0] <= w[1]))
+                    || c.quantiles.windows(2).any(|w| w[0].is_nan() || w[0] > w[1])
                 {
                     return Err(format!(
                         "unit {}: {name}: quantiles are not {} non-decreasing numbers",

@@ -345,14 +345,14 @@ impl ProfileMix {
             || self
                 .echoes
                 .iter()
-                .any(|e| e.atoms == 0 || !(e.share >= 0.0))
+                .any(|e| e.atoms == 0 || e.share.is_nan() || e.share < 0.0)
         {
             return Err(format!(
                 "echo shares {echoed} are not within [0, {MAX_ECHO_SHARE}]"
             ));
         }
         for c in &self.classes {
-            if !(c.share > 0.0) {
+            if c.share.is_nan() || c.share <= 0.0 {
                 return Err(format!("class share {} is not above 0", c.share));
             }
             crate::compress_mix::check_codec_ratios(c.lz4, c.zstd)?;
