@@ -309,3 +309,45 @@ fn compact_innermost(pretty: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innermost_brackets_go_on_one_line() {
+        let pretty = "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {\n    \"c\": \"x [ y\"\n  }\n}";
+        let compact = compact_innermost(pretty);
+        assert_eq!(
+            compact,
+            "{\n  \"a\": [1, 2],\n  \"b\": {\"c\": \"x [ y\"}\n}"
+        );
+        let a: serde_json::Value = serde_json::from_str(pretty).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn checks_name_the_field() {
+        let p = load("text").unwrap();
+        let mut bad = p.clone();
+        bad.reference_unit = 3000;
+        assert!(bad.check().unwrap_err().contains("reference_unit"));
+        let mut bad = p.clone();
+        bad.classes[0].share += 0.5;
+        assert!(bad.check().unwrap_err().contains("sum to"));
+        let mut bad = p;
+        bad.units[0]
+            .codecs
+            .get_mut("lz4")
+            .unwrap()
+            .quantiles
+            .reverse();
+        assert!(bad.check().unwrap_err().contains("quantiles"));
+        let e = load("/nonexistent/x.json").unwrap_err();
+        assert!(matches!(e, ProfileError::Open(..)), "{e:?}");
+        assert!(e
+            .reason()
+            .contains("text, executables, database, compressed"));
+    }
+}

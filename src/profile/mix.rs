@@ -448,3 +448,55 @@ pub fn miss_report(profile: &Profile, mix: &ProfileMix, misses: &[Miss]) -> Opti
         (zstd / asked_zstd - 1.0) * 100.0
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_within_a_block_are_found_from_the_block_up() {
+        let block = 32 << 10;
+        // 4 KiB echoes: atoms 1..8 of a block echo; at 8 KiB units half of them find their
+        // source (odd atoms), from a block up all of them.
+        assert!((found(8 << 10, 4 << 10, block, 1.0) - 4.0 / 8.0).abs() < 1e-12);
+        assert!((found(32 << 10, 4 << 10, block, 1.0) - 7.0 / 8.0).abs() < 1e-12);
+        assert_eq!(
+            found(1 << 20, 4 << 10, block, 1.0),
+            found(32 << 10, 4 << 10, block, 1.0)
+        );
+        // Echoes that cross blocks: 1 - d/u, when the source block echoes.
+        assert_eq!(found(32 << 10, 64 << 10, block, 1.0), 0.0);
+        assert!((found(1 << 20, 128 << 10, block, 0.5) - 0.5 * 0.875).abs() < 1e-12);
+        // lz4 does not see 128 KiB echoes, zstd does.
+        let shares = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0];
+        assert_eq!(echo_gain(&shares, 1 << 20, LZ4_WINDOW, (block, 1.0)), 0.0);
+        assert!(echo_gain(&shares, 1 << 20, u64::MAX, (block, 1.0)) > 0.2);
+    }
+
+    #[test]
+    fn unreachable_classes_are_moved_and_reported() {
+        for name in super::super::builtin::NAMES {
+            let p = super::super::load(name).unwrap();
+            let (mix, misses) = ProfileMix::from_profile(&p);
+            mix.validate().unwrap();
+            assert_eq!(mix.classes.len(), p.classes.len());
+            // Every class as made is reachable.
+            for c in &mix.classes {
+                assert!(c.lz4 >= 1.0 && c.zstd <= crate::gen::max_zstd_ratio(c.lz4) + 1e-9);
+            }
+            assert!(
+                misses.iter().all(|m| m.asked.share == m.made.share),
+                "{name}"
+            );
+            // The prediction at the reference unit: the sample's aggregates, less the misses.
+            let (asked, made) = (aggregate(&p.classes), mix.aggregate_at(p.reference_unit));
+            if misses.is_empty() {
+                assert!((made.0 / asked.0 - 1.0).abs() < 0.005, "{name}");
+            }
+            assert!(
+                (made.0 / asked.0 - 1.0).abs() < 0.05,
+                "{name}: {made:?} {asked:?}"
+            );
+        }
+    }
+}
