@@ -19,6 +19,7 @@ pub mod map;
 pub mod numa;
 pub mod params;
 pub mod pipeline;
+pub mod profile;
 pub mod size;
 
 pub use error::{Error, Result};

@@ -212,6 +212,11 @@ pub struct GenParams {
     /// values. `None`: every codec sees `compress_ratio`. Set it with [`GenParams::set_compress`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compress_zstd: Option<f64>,
+    /// A data profile's classes (`--profile`, [`crate::profile`]): each dedup block is all zeros
+    /// or in one of the classes, each with its own lz4 and zstd ratios. `compress_ratio` is then
+    /// the classes' aggregate lz4 ratio (for logs). Set it with [`GenParams::set_profile`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress_profile: Option<crate::profile::ProfileMix>,
 }
 
 impl GenParams {
@@ -228,7 +233,17 @@ impl GenParams {
             scope: DedupScope::Stream,
             compress_mix: None,
             compress_zstd: None,
+            compress_profile: None,
         }
+    }
+
+    /// Sets the compressibility to a profile's classes (and no ratio, mix or per-codec ratios;
+    /// `compress_ratio` gets the classes' aggregate lz4 ratio).
+    pub fn set_profile(&mut self, mix: crate::profile::ProfileMix) {
+        self.compress_mix = None;
+        self.compress_zstd = None;
+        self.compress_ratio = mix.aggregate().0.clamp(1.0, MAX_COMPRESS_RATIO);
+        self.compress_profile = Some(mix);
     }
 
     /// Sets the compressibility: one ratio (and no mix), or a mix (and its aggregate ratio in
@@ -236,6 +251,7 @@ impl GenParams {
     pub fn set_compress(&mut self, spec: CompressSpec) {
         self.compress_mix = None;
         self.compress_zstd = None;
+        self.compress_profile = None;
         match spec {
             CompressSpec::Ratio(r) => self.compress_ratio = r,
             CompressSpec::Mix(m) => {
@@ -282,6 +298,23 @@ impl GenParams {
                 ));
             }
             most = mix.max_ratio();
+        }
+        if let Some(profile) = &self.compress_profile {
+            if self.compress_mix.is_some() || self.compress_zstd.is_some() {
+                return Err(Error::invalid(
+                    "profile",
+                    "a profile and a compression ratio, mix or per-codec ratios cannot be combined",
+                ));
+            }
+            if self.compress_codec == CompressCodec::Snappy {
+                return Err(Error::invalid(
+                    "profile",
+                    "profiles are made for lz4 and zstd, not for snappy",
+                ));
+            }
+            profile
+                .validate()
+                .map_err(|r| Error::invalid("profile", format!("{}: {r}", profile.name)))?;
         }
         if let Some(zstd) = self.compress_zstd {
             if self.compress_mix.is_some() {

@@ -32,6 +32,7 @@ struct dgen_opts {
 	const char *dedupe_skew;
 	const char *dedupe_scope;
 	const char *dedupe_shifted;
+	const char *profile;
 	/* Where the job sits, for dgen_dedupe_scope=global: its number among this fio's jobs
 	 * (td->thread_number - 1), how many jobs this fio runs, and its files (nrfiles). */
 	unsigned int job_index;

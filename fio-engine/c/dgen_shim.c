@@ -47,6 +47,7 @@ struct dgen_eo {
 	char *dedupe_skew;
 	char *dedupe_scope;
 	char *dedupe_shifted;
+	char *profile;
 	char *cmdprio; /* cmdprio_* (refused: see cb_cmdprio) */
 	unsigned int seed_drawn; /* dgen_seed was absent (or "random"): we drew it */
 	unsigned int fixed_up;	 /* fixup_once() ran for this job */
@@ -125,6 +126,7 @@ static void td_to_opts(const struct thread_data *td, struct dgen_opts *o)
 	o->dedupe_skew = eo->dedupe_skew;
 	o->dedupe_scope = eo->dedupe_scope;
 	o->dedupe_shifted = eo->dedupe_shifted;
+	o->profile = eo->profile;
 	o->job_index = td->thread_number ? td->thread_number - 1 : 0;
 	o->jobs = thread_number;
 	o->nr_files = td->o.nr_files;
@@ -802,6 +804,7 @@ DGEN_CHECK_CB(dedupe_working_set, "dgen_dedupe_working_set")
 DGEN_CHECK_CB(dedupe_skew, "dgen_dedupe_skew")
 DGEN_CHECK_CB(dedupe_scope, "dgen_dedupe_scope")
 DGEN_CHECK_CB(dedupe_shifted, "dgen_dedupe_shifted")
+DGEN_CHECK_CB(profile, "dgen_profile")
 
 /* The seed is drawn once, when the option is parsed, so every user of it (the parent's
  * prepopulate, the job, its numjobs clones) sees the same value. */
@@ -891,6 +894,8 @@ static struct fio_option dgen_options[] = {
 			"'stream' (default): each file deduplicated on its own, never sharing content with another; 'global': every file of every job on every host shares one dedup space (copies take originals from files of lower or equal number). A file's number is (DGEN_HOST_INDEX * jobs + job number - 1) * nrfiles + file number, with DGEN_HOST_INDEX from the environment of the fio that runs the job (default 0): give each fio server its own, run the same job file everywhere, make every file the same size, and verify with the same layout"),
 	DGEN_STR_OPTION("dgen_dedupe_shifted", "dgen shifted duplicates", dedupe_shifted, "0",
 			"1: copies hold their originals' bytes moved 512 to 3584 bytes off the 4 KiB grid, for arrays that dedup variable chunks at 512-byte granularity (fixed 4 KiB blocks then find almost no duplicates; 512-byte blocks and content-defined chunks find them). Verify with the same value"),
+	DGEN_STR_OPTION("dgen_profile", "dgen data profile", profile, "",
+			"A data profile: a built-in name (text, executables, database, compressed) or a file made by 'dgen analyze SAMPLE --profile FILE'; blocks then compress like the sample's chunks, per codec, with its zero blocks and dedup ratio. Not with dgen_compress_ratio or dgen_map. dgen_dedupe_ratio and dgen_dedupe_unit at their defaults (1, 128k) take the profile's; other values replace them. Verify with the same options (dgen verify --profile). Empty (default): none"),
 	DGEN_CMDPRIO_OPTION(cmdprio_percentage),
 	DGEN_CMDPRIO_OPTION(cmdprio_class),
 	DGEN_CMDPRIO_OPTION(cmdprio),

@@ -37,6 +37,7 @@ pub struct DgenOpts {
     dedupe_skew: *const c_char,
     dedupe_scope: *const c_char,
     dedupe_shifted: *const c_char,
+    profile: *const c_char,
     job_index: c_uint,
     jobs: c_uint,
     nr_files: c_uint,
@@ -115,6 +116,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         s(o.dedupe_scope),
         s(o.dedupe_shifted),
     );
+    let profile = s(o.profile);
     let host_index = std::env::var("DGEN_HOST_INDEX").ok();
     let (d, c, u, seed, st, io, v, pp) = (
         s(o.dedupe_ratio),
@@ -143,6 +145,7 @@ unsafe fn parse_opts(opts: *const DgenOpts) -> Option<EngineConfig> {
         dedupe_skew: skew.as_deref(),
         dedupe_scope: scope.as_deref(),
         dedupe_shifted: shifted.as_deref(),
+        profile: profile.as_deref(),
         placement: Placement {
             job_index: o.job_index,
             jobs: o.jobs,

@@ -86,6 +86,8 @@ pub struct RawOptions<'a> {
     pub dedupe_scope: Option<&'a str>,
     /// `dgen_dedupe_shifted`
     pub dedupe_shifted: Option<&'a str>,
+    /// `dgen_profile`
+    pub profile: Option<&'a str>,
     /// Where the job sits among this fio's jobs.
     pub placement: Placement,
     /// `DGEN_HOST_INDEX` from the environment (None: unset).
@@ -168,6 +170,9 @@ impl EngineConfig {
         if let Some(v) = raw.dedupe_shifted {
             params.copy_source.shifted = parse_bool("dgen_dedupe_shifted", v)?;
         }
+        if let Some(v) = raw.profile.filter(|v| !v.trim().is_empty()) {
+            apply_profile(raw, v, &mut params)?;
+        }
         let global_scope = match raw.dedupe_scope.map(parse_scope).transpose()? {
             Some(true) => Some(global_scope(raw)?),
             _ => None,
@@ -248,12 +253,56 @@ pub fn check_option(name: &str, value: &str) -> Result<(), OptionError> {
         "dgen_dedupe_skew" => parse_skew(value).map(drop),
         "dgen_dedupe_scope" => parse_scope(value).map(drop),
         "dgen_dedupe_shifted" => parse_bool("dgen_dedupe_shifted", value).map(drop),
+        "dgen_profile" => parse_profile(value).map(drop),
         _ => Err(OptionError {
             option: "dgen_?",
             value: format!("{name}={value}"),
             reason: "unknown dgen option".into(),
         }),
     }
+}
+
+/// `dgen_profile`: a built-in profile's name or a profile file; empty: none.
+fn parse_profile(value: &str) -> Result<Option<dgen::profile::Profile>, OptionError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    dgen::profile::load(value.trim())
+        .map(Some)
+        .map_err(|e| bad("dgen_profile", value, e.reason()))
+}
+
+/// Applies `dgen_profile=value` to `params` (parsed from the other options): refuses a
+/// compression ratio other than the default 1 and a map; a dedup ratio of 1 and a dedup unit of
+/// 128k (fio stores the defaults, so they cannot be told from values given) take the profile's.
+fn apply_profile(
+    raw: &RawOptions<'_>,
+    value: &str,
+    params: &mut GenParams,
+) -> Result<(), OptionError> {
+    let Some(profile) = parse_profile(value)? else {
+        return Ok(());
+    };
+    if let Some(c) = raw.compress_ratio.filter(|c| c.trim() != "1") {
+        return Err(bad(
+            "dgen_profile",
+            value,
+            format!("cannot be combined with dgen_compress_ratio={c} (the profile sets the compressibility)"),
+        ));
+    }
+    if raw.map.is_some_and(|m| !m.trim().is_empty()) {
+        return Err(bad(
+            "dgen_profile",
+            value,
+            "cannot be used with dgen_map yet (the map does not record the profile's classes)",
+        ));
+    }
+    let dedup = (params.dedup_ratio != 1.0).then_some(params.dedup_ratio);
+    let unit = (params.dedup_unit != dgen::params::DEFAULT_DEDUP_UNIT).then_some(params.dedup_unit);
+    if let Some(note) = dgen::profile::apply_profile(params, &profile, dedup, unit) {
+        crate::log::info(&format!("dgen: {note}"));
+    }
+    Ok(())
 }
 
 /// `dgen_compress_codec`: `lz` or `snappy`.

@@ -185,6 +185,7 @@ fn enghelp_lists_every_option() {
         "dgen_io",
         "dgen_verify",
         "dgen_prepopulate",
+        "dgen_profile",
     ] {
         assert!(t.contains(opt), "--enghelp lacks {opt}:\n{t}");
     }

@@ -241,6 +241,7 @@ def verify_buffer(
     compress_codec: str = "lz",
     max_threads: Optional[int] = None,
     dedup_layout: Optional["DedupLayout"] = None,
+    profile: Optional[str] = None,
 ) -> BufferCheck:
     """Compares ``buf`` with the stream's bytes at ``[offset, offset + len(buf))``.
 
@@ -283,6 +284,7 @@ def write_file(
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
     dedup_layout: Optional["DedupLayout"] = None,
+    profile: Optional[str] = None,
 ) -> WriteStats:
     """Writes ``size`` bytes of generated data to ``path`` at the storage's speed.
 
@@ -333,6 +335,16 @@ def write_file(
             as ``dgen write`` does, so two targets never share content and the same target
             always gets the same; ``"name"``: a hash of the file name only (the old rule: the
             same name gives the same bytes in any directory); an int: that id.
+        profile: a data profile, built in ("text", "executables", "database", "compressed")
+            or a file made by ``dgen analyze SAMPLE --profile FILE``: blocks compress like the
+            sample's chunks, per codec, with its zero blocks and dedup ratio (README,
+            "Profiles"). Not with ``compress_ratio`` or ``map``; ``dedup_ratio=1.0`` (the
+            default) and ``dedup_unit=None`` take the profile's, other values replace them. A
+            profile file that cannot be read raises OSError (with ``filename``); a malformed one
+            or one of another format version, ValueError. Classes the generator cannot make as
+            the sample has them give a UserWarning. Every other entry point that takes
+            ``compress_ratio`` (except the dgen-py compatibility functions and BufferPool) takes
+            ``profile`` too; verify with the same value.
 
     Returns:
         WriteStats.
@@ -379,6 +391,7 @@ def write_files(
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
     dedup_layout: Optional["DedupLayout"] = None,
+    profile: Optional[str] = None,
 ) -> List[WriteStats]:
     """Writes ``size`` bytes to each of ``paths`` at once, sharing one buffer pool.
 
@@ -409,6 +422,7 @@ def read_and_validate(
     numa_mode: str = "auto",
     numa_node: Optional[int] = None,
     dedup_layout: Optional["DedupLayout"] = None,
+    profile: Optional[str] = None,
     map_trimmed: str = "zeros",
 ) -> VerifyStats:
     """Reads ``path`` back and compares every byte with what the stream holds at that offset.
@@ -453,6 +467,7 @@ def generate_buffer(
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
     dedup_layout: Optional["DedupLayout"] = None,
+    profile: Optional[str] = None,
 ) -> "BytesView":
     """Returns the first ``size`` bytes of the stream as a ``BytesView`` (GIL released while filling).
 
@@ -678,6 +693,7 @@ class Generator:
         stream_id: Optional[int] = None,
         compress_codec: str = "lz",
         dedup_layout: Optional["DedupLayout"] = None,
+        profile: Optional[str] = None,
     ) -> "Generator": ...
     def fill_chunk(self, buffer: Buffer) -> int:
         """Fills ``buffer`` in place with the next bytes of the stream; returns how many.

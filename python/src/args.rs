@@ -142,7 +142,9 @@ pub fn compress_repr(p: &GenParams) -> String {
     }
 }
 
-/// Builds and validates the data parameters shared by every entry point.
+/// Builds and validates the data parameters shared by every entry point (`profile`: a built-in
+/// profile's name or a profile file, see `dgen::profile`).
+#[allow(clippy::too_many_arguments)]
 pub fn gen_params(
     seed: u64,
     stream_id: u64,
@@ -151,7 +153,9 @@ pub fn gen_params(
     dedup_unit: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
     layout: crate::layout::DedupLayout,
+    profile: Option<&str>,
 ) -> PyResult<GenParams> {
+    let explicit_unit = opt_size("dedup_unit", dedup_unit)?;
     let mut params = GenParams {
         seed,
         stream_id,
@@ -164,7 +168,33 @@ pub fn gen_params(
         scope: layout.scope,
         ..GenParams::new(seed)
     };
+    let plain = matches!(compress_ratio.0, CompressSpec::Ratio(r) if r == 1.0);
     params.set_compress(compress_ratio.0);
+    if let Some(value) = profile {
+        if !plain {
+            return Err(PyValueError::new_err(format!(
+                "invalid profile: {value:?}: cannot be combined with compress_ratio={} (the \
+                 profile sets the compressibility)",
+                compress_repr(&params)
+            )));
+        }
+        let loaded = dgen::profile::load(value)
+            .map_err(|e| Python::with_gil(|py| crate::errors::to_pyerr(py, e.into_error(value))))?;
+        // dedup_ratio=1.0 (the default) takes the profile's, as dgen_dedupe_ratio does in fio.
+        let dedup = (dedup_ratio != 1.0).then_some(dedup_ratio);
+        if let Some(note) = dgen::profile::apply_profile(&mut params, &loaded, dedup, explicit_unit)
+        {
+            Python::with_gil(|py| {
+                let warning = py.get_type::<pyo3::exceptions::PyUserWarning>();
+                PyErr::warn(
+                    py,
+                    &warning,
+                    &std::ffi::CString::new(note).unwrap_or_default(),
+                    1,
+                )
+            })?;
+        }
+    }
     params
         .validate()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

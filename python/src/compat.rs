@@ -61,6 +61,7 @@ pub fn generate_data<'py>(
         stream_id,
         compress_codec,
         None,
+        None,
     )
 }
 
@@ -103,6 +104,7 @@ fn fill_whole(
         stream_id,
         compress_codec,
         Default::default(),
+        None,
     )?;
     let mut view = writable("buffer", buffer, false)?;
     let dst = view.as_mut_slice();
@@ -318,6 +320,7 @@ impl BufferPool {
             stream_id,
             compress_codec,
             crate::layout::of(dedup_layout),
+            None,
         )?;
         let state = py.allow_threads(|| no_panic(|| PoolState::new(gen, placement)))??;
         Ok(BufferPool { state, threads })
@@ -454,6 +457,7 @@ pub fn bench_rolling_pool(
         None,
         "lz",
         Default::default(),
+        None,
     )?;
     // Slices over a block are generated into this one buffer (allocated once, not timed).
     let mut big = zeroed_vec(if obj_size > POOL_BLOCK { obj_size } else { 0 })?;
@@ -580,6 +584,7 @@ fn uniform_vec(
         None,
         "lz",
         Default::default(),
+        None,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     new_vec(py, len, threads, |at, piece| {

@@ -53,12 +53,12 @@ impl PyGenerator {
         signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
             max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None,
             method="parallel", *, dedup_unit=None, stream_id=None, compress_codec="lz",
-            dedup_layout=None),
+            dedup_layout=None, profile=None),
         // As pyo3 would write it, but with the default compress_ratio (a str or a float).
         text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", \
             max_threads=None, numa_node=None, chunk_size=None, block_size=None, seed=None, \
             method=\"parallel\", *, dedup_unit=None, stream_id=None, compress_codec=\"lz\", \
-            dedup_layout=None)"
+            dedup_layout=None, profile=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -76,6 +76,7 @@ impl PyGenerator {
         stream_id: Option<&Bound<'_, PyAny>>,
         compress_codec: &str,
         dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+        profile: Option<&str>,
     ) -> PyResult<Self> {
         let placement = threads::placement(size.py(), numa_mode, numa_node)?;
         args::opt_size("block_size", block_size)?;
@@ -91,6 +92,7 @@ impl PyGenerator {
             dedup_unit,
             compress_codec,
             crate::layout::of(dedup_layout),
+            profile,
         )?;
         let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyGenerator {
@@ -317,11 +319,11 @@ pub(crate) const SIGNAL_CHECK_BYTES: usize = 64 << 20;
 #[pyo3(
     signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
         max_threads=None, numa_node=None, method="parallel", *, seed=None, dedup_unit=None,
-        stream_id=None, compress_codec="lz", dedup_layout=None),
+        stream_id=None, compress_codec="lz", dedup_layout=None, profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
         numa_node=None, method=\"parallel\", *, seed=None, dedup_unit=None, stream_id=None, \
-        compress_codec=\"lz\", dedup_layout=None)"
+        compress_codec=\"lz\", dedup_layout=None, profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_buffer<'py>(
@@ -338,6 +340,7 @@ pub fn generate_buffer<'py>(
     stream_id: Option<&Bound<'py, PyAny>>,
     compress_codec: &str,
     dedup_layout: Option<&Bound<'py, crate::layout::DedupLayout>>,
+    profile: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let len = args::to_usize("size", args::size("size", size)?)?;
@@ -350,6 +353,7 @@ pub fn generate_buffer<'py>(
         stream_id,
         compress_codec,
         crate::layout::of(dedup_layout),
+        profile,
     )?;
     let bytes = new_vec(py, len, &threads, |at, buf| threads.fill(&gen, at, buf))?;
     bytesview::from_block(py, bytes)
@@ -370,6 +374,7 @@ pub(crate) fn stream_setup(
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
     layout: crate::layout::DedupLayout,
+    profile: Option<&str>,
 ) -> PyResult<(dgen::Generator, Threads)> {
     let params = args::gen_params(
         args::seed(seed)?,
@@ -379,6 +384,7 @@ pub(crate) fn stream_setup(
         dedup_unit,
         compress_codec,
         layout,
+        profile,
     )?;
     let gen = dgen::Generator::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((gen, Threads::placed(max_threads, method, placement)?))

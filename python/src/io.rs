@@ -278,13 +278,13 @@ fn write_options(
     signature = (path, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
         compress_ratio=CompressArg::ONE, use_io_uring=true, *, dedup_unit=None, seed=None,
         threads=None, queue_depth=None, fsync=true, progress=None, stream_id=None,
-        compress_codec="lz", map=None, numa_mode="auto", numa_node=None, dedup_layout=None),
+        compress_codec="lz", map=None, numa_mode="auto", numa_node=None, dedup_layout=None, profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(path, size, buffer_size=None, buffer_count=None, use_direct_io=True, \
         dedup_ratio=1.0, compress_ratio=1.0, use_io_uring=True, *, dedup_unit=None, \
         seed=None, threads=None, queue_depth=None, fsync=True, progress=None, \
         stream_id=None, compress_codec=\"lz\", map=None, numa_mode=\"auto\", numa_node=None, \
-        dedup_layout=None)"
+        dedup_layout=None, profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn write_file(
@@ -309,6 +309,7 @@ pub fn write_file(
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
     dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+    profile: Option<&str>,
 ) -> PyResult<WriteStats> {
     let path = args::path("path", path)?;
     let map = args::opt_path("map", map)?;
@@ -322,6 +323,7 @@ pub fn write_file(
         dedup_unit,
         compress_codec,
         crate::layout::of(dedup_layout),
+        profile,
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(
@@ -375,13 +377,13 @@ pub fn write_file(
     signature = (paths, size, buffer_size=None, buffer_count=None, use_direct_io=true, dedup_ratio=1.0,
         compress_ratio=CompressArg::ONE, use_io_uring=true, *, dedup_unit=None, seed=None,
         threads=None, queue_depth=None, fsync=true, progress=None, stream_ids=None,
-        compress_codec="lz", numa_mode="auto", numa_node=None, dedup_layout=None),
+        compress_codec="lz", numa_mode="auto", numa_node=None, dedup_layout=None, profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(paths, size, buffer_size=None, buffer_count=None, use_direct_io=True, \
         dedup_ratio=1.0, compress_ratio=1.0, use_io_uring=True, *, dedup_unit=None, \
         seed=None, threads=None, queue_depth=None, fsync=True, progress=None, \
         stream_ids=None, compress_codec=\"lz\", numa_mode=\"auto\", numa_node=None, \
-        dedup_layout=None)"
+        dedup_layout=None, profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn write_files(
@@ -405,6 +407,7 @@ pub fn write_files(
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
     dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+    profile: Option<&str>,
 ) -> PyResult<Vec<WriteStats>> {
     let paths = args::paths("paths", paths)?;
     check_callable(&progress, py)?;
@@ -431,6 +434,7 @@ pub fn write_files(
         dedup_unit,
         compress_codec,
         crate::layout::of(dedup_layout),
+        profile,
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(
@@ -471,13 +475,14 @@ pub fn write_files(
     signature = (path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, *,
         dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, use_direct_io=true,
         use_io_uring=true, threads=None, queue_depth=None, progress=None, compress_codec="lz",
-        map=None, numa_mode="auto", numa_node=None, dedup_layout=None, map_trimmed="zeros"),
+        map=None, numa_mode="auto", numa_node=None, dedup_layout=None, profile=None,
+        map_trimmed="zeros"),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(path, size=None, seed=None, dedup_ratio=1.0, compress_ratio=1.0, *, \
         dedup_unit=None, stream_id=None, buffer_size=None, buffer_count=None, \
         use_direct_io=True, use_io_uring=True, threads=None, queue_depth=None, \
         progress=None, compress_codec=\"lz\", map=None, numa_mode=\"auto\", numa_node=None, \
-        dedup_layout=None, map_trimmed=\"zeros\")"
+        dedup_layout=None, profile=None, map_trimmed=\"zeros\")"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn read_and_validate(
@@ -501,6 +506,7 @@ pub fn read_and_validate(
     numa_mode: &str,
     numa_node: Option<&Bound<'_, PyAny>>,
     dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+    profile: Option<&str>,
     map_trimmed: &str,
 ) -> PyResult<VerifyStats> {
     let path = args::path("path", path)?;
@@ -524,6 +530,7 @@ pub fn read_and_validate(
         dedup_unit,
         compress_codec,
         crate::layout::of(dedup_layout),
+        profile,
     )?;
     let placement = threads::placement(py, numa_mode, numa_node)?;
     let pool = PoolArgs::new(

@@ -226,10 +226,10 @@ pub(crate) fn verify_with(
 #[pyfunction]
 #[pyo3(
     signature = (buf, offset, dedup_ratio=1.0, compress_ratio=args::CompressArg::ONE, *, seed,
-        dedup_unit=None, stream_id=None, compress_codec="lz", max_threads=None, dedup_layout=None),
+        dedup_unit=None, stream_id=None, compress_codec="lz", max_threads=None, dedup_layout=None, profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(buf, offset, dedup_ratio=1.0, compress_ratio=1.0, *, seed, dedup_unit=None, \
-        stream_id=None, compress_codec=\"lz\", max_threads=None, dedup_layout=None)"
+        stream_id=None, compress_codec=\"lz\", max_threads=None, dedup_layout=None, profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn verify_buffer(
@@ -243,6 +243,7 @@ pub fn verify_buffer(
     compress_codec: &str,
     max_threads: Option<&Bound<'_, PyAny>>,
     dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+    profile: Option<&str>,
 ) -> PyResult<BufferCheck> {
     let offset = args::size("offset", offset)?;
     let params = args::gen_params(
@@ -253,6 +254,7 @@ pub fn verify_buffer(
         dedup_unit,
         compress_codec,
         crate::layout::of(dedup_layout),
+        profile,
     )?;
     let gen = dgen::Generator::new(params)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;

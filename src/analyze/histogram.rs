@@ -90,6 +90,24 @@ impl RatioHistogram {
             .collect()
     }
 
+    /// Share (0..1) of units whose ratio is at most `ratio` (its 0.1% bin included): the
+    /// empirical distribution function, for Kolmogorov-Smirnov distances ([`crate::profile`]).
+    pub fn share_at_most(&self, ratio: f64) -> f64 {
+        self.share_of_bins(..=self.bin(ratio))
+    }
+
+    /// Share (0..1) of units whose ratio is below `ratio`'s 0.1% bin.
+    pub fn share_below(&self, ratio: f64) -> f64 {
+        self.share_of_bins(..self.bin(ratio))
+    }
+
+    fn share_of_bins(&self, range: impl std::slice::SliceIndex<[u64], Output = [u64]>) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        self.bins[range].iter().sum::<u64>() as f64 / self.count as f64
+    }
+
     /// Share (0..1) of units whose ratio is within `tolerance` (relative, e.g. 0.10) of `target`.
     pub fn share_within(&self, target: f64, tolerance: f64) -> f64 {
         if self.count == 0 {

@@ -19,6 +19,7 @@ pub use cdc::{CdcReport, DEFAULT_CDC_AVERAGES};
 pub use codecs::{Codec, Compressors};
 pub use copies::CopySummary;
 pub use histogram::{HistogramBin, RatioHistogram};
+// (ChunkRecord and analyze_file_recording: per-chunk records for profiles, crate::profile)
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -177,7 +178,17 @@ struct UnitSample {
 }
 
 /// Room for every codec in [`UnitSample`].
-const MAX_CODECS: usize = 8;
+pub const MAX_CODECS: usize = 8;
+
+/// One chunk at the recorded unit ([`analyze_file_recording`]): whether it is all zeros, and
+/// its compressed length by each codec (in the options' codec order; unused entries 0).
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkRecord {
+    /// All bytes zero.
+    pub zero: bool,
+    /// Compressed length per codec.
+    pub compressed: [u32; MAX_CODECS],
+}
 
 /// Incremental analysis: feed pieces whose length is a multiple of the largest unit (the last may be shorter).
 struct Analyzer {
@@ -185,6 +196,8 @@ struct Analyzer {
     units: Vec<UnitReport>,
     cdc: Vec<CdcReport>,
     bytes: u64,
+    /// The unit whose chunks are recorded one by one, and the records.
+    record: Option<(u64, Vec<ChunkRecord>)>,
 }
 
 impl Analyzer {
@@ -224,6 +237,7 @@ impl Analyzer {
             units,
             cdc: cdc_averages.iter().map(|&a| CdcReport::new(a)).collect(),
             bytes: 0,
+            record: None,
         }
     }
 
@@ -262,6 +276,13 @@ impl Analyzer {
                 .collect();
             for sample in samples {
                 let sample = sample.map_err(|e| Error::io("compress", "<unit>", None, e))?;
+                if let Some((_, records)) = self.record.as_mut().filter(|(u, _)| *u == report.unit)
+                {
+                    records.push(ChunkRecord {
+                        zero: sample.zero,
+                        compressed: sample.compressed,
+                    });
+                }
                 report.units += 1;
                 if report.seen.add(sample.hash) {
                     report.distinct += 1;
@@ -361,12 +382,24 @@ pub fn analyze_file_with_cdc(
     opts: &AnalyzeOptions,
     cdc_averages: &[u64],
 ) -> Result<Report> {
+    analyze_file_recording(path, opts, cdc_averages, None).map(|(report, _)| report)
+}
+
+/// [`analyze_file_with_cdc`], also recording every chunk at unit `record` (one of the options'
+/// units) in file order: what a profile's classes are cut from ([`crate::profile`]).
+pub fn analyze_file_recording(
+    path: &Path,
+    opts: &AnalyzeOptions,
+    cdc_averages: &[u64],
+    record: Option<u64>,
+) -> Result<(Report, Vec<ChunkRecord>)> {
     opts.validate()?;
     cdc::check_averages(cdc_averages)?;
     let started = Instant::now();
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, None, e))?;
     let mut reader = file.take(opts.limit.unwrap_or(u64::MAX));
     let mut analyzer = Analyzer::new(opts.clone(), cdc_averages);
+    analyzer.record = record.map(|u| (u, Vec::new()));
     let mut buf = vec![0u8; PIECE];
     loop {
         let mut filled = 0;
@@ -387,5 +420,6 @@ pub fn analyze_file_with_cdc(
             break;
         }
     }
-    Ok(analyzer.finish(started))
+    let records = analyzer.record.take().map(|(_, r)| r).unwrap_or_default();
+    Ok((analyzer.finish(started), records))
 }

@@ -3,7 +3,7 @@
 use super::data_args::size_arg;
 use clap::Args;
 use dgen::analyze::{
-    analyze_file_with_cdc, AnalyzeOptions, Codec, Report, DEFAULT_CDC_AVERAGES, DEFAULT_UNITS,
+    analyze_file_recording, AnalyzeOptions, Codec, Report, DEFAULT_CDC_AVERAGES, DEFAULT_UNITS,
 };
 use dgen::size::format_size;
 use dgen::{Error, Result};
@@ -34,6 +34,50 @@ pub struct AnalyzeArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the sample's anonymous profile (no content bytes, a few KiB) to FILE, for
+    /// `dgen gen --profile FILE` (README, "Profiles"). Needs the lz4 and zstd-1 codecs.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The profile's reference unit (its classes, zero share and dedup ratio are taken there, and
+    /// data made from it has this dedup unit). Default: 32KiB, or the analyzed unit nearest to it.
+    #[arg(long, value_parser = size_arg, value_name = "SIZE", requires = "profile")]
+    pub profile_unit: Option<u64>,
+    /// The profile's name (default: the sample's file stem).
+    #[arg(long, value_name = "NAME", requires = "profile")]
+    pub profile_name: Option<String>,
+    /// Compare the file with a profile (built-in name or file): ratio per codec and unit, the
+    /// Kolmogorov-Smirnov distance of the per-chunk ratios, and compression speeds, side by side.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub against: Option<String>,
+}
+
+/// The reference unit: the one asked (added to the units), else 32KiB or the unit nearest it.
+fn reference_unit(args: &AnalyzeArgs, units: &mut Vec<u64>) -> Result<u64> {
+    if let Some(u) = args.profile_unit {
+        dgen::params::check_dedup_unit(u).map_err(|_| {
+            Error::invalid(
+                "profile unit",
+                format!("{u} must be a power of two from 4KiB to 16MiB"),
+            )
+        })?;
+        if !units.contains(&u) {
+            units.push(u);
+            units.sort_unstable();
+        }
+        return Ok(u);
+    }
+    let default = dgen::profile::DEFAULT_REFERENCE_UNIT;
+    units
+        .iter()
+        .copied()
+        .filter(|&u| dgen::params::check_dedup_unit(u).is_ok())
+        .min_by_key(|&u| (u.max(default) / u.min(default), u))
+        .ok_or_else(|| {
+            Error::invalid(
+                "units",
+                "a profile needs a unit from 4KiB to 16MiB among --units",
+            )
+        })
 }
 
 fn codec_arg(text: &str) -> Result<Codec, String> {
@@ -49,17 +93,42 @@ fn codec_arg(text: &str) -> Result<Codec, String> {
 
 /// Runs `dgen analyze`; returns the exit status.
 pub fn run(args: AnalyzeArgs) -> Result<i32> {
+    // Loaded before the analysis: a bad profile fails at once.
+    let against = args
+        .against
+        .as_deref()
+        .map(|v| dgen::profile::load(v).map_err(|e| e.into_error(v)))
+        .transpose()?;
+    let mut units = args.units.clone();
+    let reference = match &args.profile {
+        Some(_) => Some(reference_unit(&args, &mut units)?),
+        None => None,
+    };
     let opts = AnalyzeOptions {
-        units: args.units,
+        units,
         codecs: if args.codecs.is_empty() {
             Codec::ALL.to_vec()
         } else {
-            args.codecs
+            args.codecs.clone()
         },
         limit: args.limit,
     };
-    let cdc = if args.no_cdc { Vec::new() } else { args.cdc };
-    let report = analyze_file_with_cdc(&args.file, &opts, &cdc)?;
+    if reference.is_some() {
+        for c in [Codec::Lz4, Codec::Zstd1] {
+            if !opts.codecs.contains(&c) {
+                return Err(Error::invalid(
+                    "codecs",
+                    format!("a profile needs {} (add it to --codecs)", c.name()),
+                ));
+            }
+        }
+    }
+    let cdc = if args.no_cdc {
+        Vec::new()
+    } else {
+        args.cdc.clone()
+    };
+    let (report, records) = analyze_file_recording(&args.file, &opts, &cdc, reference)?;
     // Data smaller than a unit has no ratio at that unit: an error, not a row of zeros.
     if let Some(u) = report.units.iter().find(|u| u.units == 0) {
         return Err(Error::invalid(
@@ -73,14 +142,80 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
             ),
         ));
     }
+    if let (Some(path), Some(unit)) = (&args.profile, reference) {
+        let name = args.profile_name.clone().unwrap_or_else(|| {
+            args.file
+                .file_stem()
+                .map_or_else(|| "sample".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let profile =
+            dgen::profile::profile_from_analysis(&name, &report, &opts.codecs, &records, unit)?;
+        let text = profile.to_json() + "\n";
+        std::fs::write(path, &text).map_err(|e| Error::io("create", path, None, e))?;
+        eprintln!(
+            "dgen: profile {name:?} written to {} ({} bytes: {} classes at {}, {} units)",
+            path.display(),
+            text.len(),
+            profile.classes.len(),
+            format_size(unit),
+            profile.units.len()
+        );
+    }
+    let comparison = against.as_ref().map(|p| dgen::profile::compare(p, &report));
     if args.json {
-        let text = serde_json::to_string_pretty(&report)
+        let mut value = serde_json::to_value(&report)
+            .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
+        if let Some(c) = &comparison {
+            value["against"] = serde_json::to_value(c)
+                .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
+        }
+        let text = serde_json::to_string_pretty(&value)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
         println!("{text}");
     } else {
         print_table(&args.file, &report);
+        if let Some(c) = &comparison {
+            print_comparison(c);
+        }
     }
     Ok(0)
+}
+
+/// The comparison with a profile, one row per unit and codec.
+fn print_comparison(c: &dgen::profile::Comparison) {
+    println!(
+        "against profile {:?} (ratio: sample / this file, error; KS: Kolmogorov-Smirnov distance \
+         of per-unit ratios; speed MB/s: sample / this file):",
+        c.profile
+    );
+    println!(
+        "{:>8} {:>9} {:>8} {:>8} {:>8} {:>6} {:>7} {:>7}",
+        "unit", "codec", "sample", "this", "error", "KS", "s-MB/s", "t-MB/s"
+    );
+    for r in &c.rows {
+        println!(
+            "{:>8} {:>9} {:>8.3} {:>8.3} {:>+7.1}% {:>6.3} {:>7.0} {:>7.0}",
+            format_size(r.unit),
+            r.codec,
+            r.sample_ratio,
+            r.generated_ratio,
+            r.ratio_error * 100.0,
+            r.ks,
+            r.sample_speed_mbps,
+            r.generated_speed_mbps
+        );
+    }
+    println!("{:>8} {:>13} {:>15}", "unit", "dedup s/t", "zero% s/t");
+    for &(unit, sd, gd, sz, gz) in &c.dedup {
+        println!(
+            "{:>8} {:>6.3}/{:<6.3} {:>7.2}/{:<7.2}",
+            format_size(unit),
+            sd,
+            gd,
+            sz * 100.0,
+            gz * 100.0
+        );
+    }
 }
 
 fn print_table(file: &std::path::Path, r: &Report) {

@@ -45,18 +45,35 @@ fn compress_arg(text: &str) -> Result<CompressSpec, String> {
     })
 }
 
+/// `--profile`: a built-in profile's name or a profile file, loaded and checked as it is parsed
+/// (so a missing, malformed or other-version file is a one-line usage error naming the flag).
+#[derive(Clone, Debug)]
+pub struct ProfileArg {
+    /// The profile.
+    pub profile: std::sync::Arc<dgen::profile::Profile>,
+}
+
+/// Parses `--profile` for clap.
+fn profile_arg(text: &str) -> Result<ProfileArg, String> {
+    dgen::profile::load(text)
+        .map(|p| ProfileArg {
+            profile: std::sync::Arc::new(p),
+        })
+        .map_err(|e| e.reason())
+}
+
 /// What the bytes are: the same flags give the same bytes.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// Deduplication ratio, any real number >= 1 (2 = half the dedup blocks are copies).
+    /// (Default 1; with --profile, the profile's.)
     #[arg(
         long = "dedup",
         short = 'd',
-        default_value_t = 1.0,
         value_name = "RATIO",
         allow_negative_numbers = true
     )]
-    pub dedup_ratio: f64,
+    pub dedup_ratio: Option<f64>,
     /// Compression ratio, any real number from 1 to 50 (every 4 KiB unit compresses to about 1/RATIO
     /// with lz4 and zstd), or a mix of ratios by share of dedup blocks, such as
     /// `1:30%,4:50%,16:20%` (each block compresses to its class's ratio; see the README,
@@ -71,14 +88,21 @@ pub struct DataArgs {
         allow_negative_numbers = true
     )]
     pub compress: CompressSpec,
+    /// A data profile, built in (`text`, `executables`, `database`, `compressed`) or a file made
+    /// by `dgen analyze SAMPLE --profile FILE`: blocks compress like the sample's chunks (per
+    /// codec, with its zero blocks and dedup ratio; see the README, "Profiles"). Cannot be
+    /// combined with --compress; --dedup replaces the profile's dedup ratio, --dedup-unit its
+    /// reference unit. Not with --map.
+    #[arg(long, value_parser = profile_arg, value_name = "NAME|PATH", conflicts_with = "compress")]
+    pub profile: Option<ProfileArg>,
     /// The codecs the compression ratio is made exact for: `lz` (lz4, zstd, LZO1X-1, deflate,
     /// brotli: the default) or `snappy` (Ceph, RocksDB, MongoDB; lz4 and zstd then see more).
     #[arg(long, default_value = "lz", value_parser = codec_arg, value_name = "CODEC")]
     pub compress_codec: CompressCodec,
     /// Dedup block size: a power of two from 4KiB to 16MiB. The dedup ratio holds at every unit
-    /// from 4KiB up to it.
-    #[arg(long, value_parser = size_arg, default_value = "128KiB", value_name = "SIZE")]
-    pub dedup_unit: u64,
+    /// from 4KiB up to it. Default 128KiB; with --profile, the profile's reference unit.
+    #[arg(long, value_parser = size_arg, value_name = "SIZE")]
+    pub dedup_unit: Option<u64>,
     /// Copies take their originals only from the oldest SHARE of the unique blocks written before
     /// them (`10%` or `0.1`), as fio's dedupe_working_set_percentage: an array's fingerprint cache
     /// of that size holds every original. Default: a sliding window of the last 256 MiB of
@@ -144,9 +168,9 @@ impl DataArgs {
                 (choice, Some(path)) => choice.stream_id(path),
                 (_, None) => 0,
             },
-            dedup_ratio: self.dedup_ratio,
+            dedup_ratio: self.dedup_ratio.unwrap_or(1.0),
             compress_ratio: 1.0,
-            dedup_unit: self.dedup_unit,
+            dedup_unit: self.dedup_unit.unwrap_or(dgen::params::DEFAULT_DEDUP_UNIT),
             compress_codec: self.compress_codec,
             copy_source: CopySource {
                 working_set: self.dedup_working_set,
@@ -156,8 +180,21 @@ impl DataArgs {
             scope: self.scope()?,
             compress_mix: None,
             compress_zstd: None,
+            compress_profile: None,
         };
         params.set_compress(self.compress.clone());
+        if let Some(arg) = &self.profile {
+            if let Some(note) = dgen::profile::apply_profile(
+                &mut params,
+                &arg.profile,
+                self.dedup_ratio,
+                self.dedup_unit,
+            ) {
+                // Once per process (verify and multi-target writes build params more than once).
+                static ONCE: std::sync::Once = std::sync::Once::new();
+                ONCE.call_once(|| eprintln!("dgen: {note}"));
+            }
+        }
         Ok(params)
     }
 }
@@ -170,9 +207,20 @@ pub fn describe(p: &GenParams) -> String {
         p.seed,
         p.stream_id,
         p.dedup_ratio,
-        match p.compress_spec() {
-            CompressSpec::Mix(mix) => format!("{mix} (aggregate {:.4})", p.compress_ratio),
-            spec => spec.to_string(),
+        match (&p.compress_profile, p.compress_spec()) {
+            (Some(profile), _) => {
+                let (lz4, zstd) = profile.aggregate_at(p.dedup_unit);
+                format!(
+                    "profile {} ({} classes, lz4 {lz4:.3} zstd-1 {zstd:.3}, zero blocks {:.2}%)",
+                    profile.name,
+                    profile.classes.len(),
+                    profile.zero_share * 100.0
+                )
+            }
+            (None, CompressSpec::Mix(mix)) => {
+                format!("{mix} (aggregate {:.4})", p.compress_ratio)
+            }
+            (None, spec) => spec.to_string(),
         },
         match p.compress_codec {
             CompressCodec::Lz => "",

@@ -178,5 +178,10 @@ fn to_json(s: &WriteStats, o: &WriteOptions) -> serde_json::Value {
         // With per-codec ratios, `compress_ratio` is lz4's.
         obj["compress_zstd"] = zstd.into();
     }
+    if let Some(profile) = &o.params.compress_profile {
+        // With a profile, `compress_ratio` is its classes' lz4 ratio without echoes, and
+        // `dedup_ratio` what the generator is asked for (zero blocks add to it).
+        obj["profile"] = profile.name.clone().into();
+    }
     obj
 }

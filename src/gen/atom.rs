@@ -56,6 +56,8 @@ pub(crate) struct CompressPlan {
     layouts: Option<Arc<[Layout]>>,
     /// The alphabet of literal bytes, when smaller than all 256 values (literal entropy).
     symbols: Option<LiteralSymbols>,
+    /// All-zero atoms (a profile's zero blocks): no literals, no header.
+    zero: bool,
 }
 
 /// First byte value of a reduced literal alphabet: symbols are `SYMBOL_BASE ^ 0..m`.
@@ -99,6 +101,17 @@ impl CompressPlan {
         CompressPlan {
             layouts,
             symbols: None,
+            zero: false,
+        }
+    }
+
+    /// A plan for all-zero atoms (the zero blocks of a profile, [`crate::profile`]). They carry no
+    /// header: a verifier compares them with zeros, and a diagnosis cannot name their block.
+    pub(crate) fn zero() -> Self {
+        CompressPlan {
+            layouts: None,
+            symbols: None,
+            zero: true,
         }
     }
 
@@ -123,6 +136,10 @@ pub(crate) fn write_atom(
     out: &mut [u8; ATOM],
     work: &mut Scratch,
 ) {
+    if plan.zero {
+        out.fill(0);
+        return;
+    }
     let slot = (slot % LAYOUTS as u64) as usize;
     match level() {
         #[cfg(target_arch = "x86_64")]

@@ -35,36 +35,91 @@ pub(crate) struct Classes {
     bounds: std::sync::Arc<[u64]>,
     salt: u64,
     offset: u64,
+    /// Runs of slots that share a class (a profile's, [`crate::profile`]): `(threshold, group)`,
+    /// a slot whose hash falls below the threshold (and above the previous one) takes the class
+    /// of its group of `group` consecutive slots. `None`: every slot its own.
+    runs: Option<std::sync::Arc<[(u64, u64)]>>,
 }
 
 impl Classes {
     /// The classes of `mix`, calibrated for `codec`, with assignment keyed by `salt`.
     pub(crate) fn new(mix: &CompressMix, codec: CompressCodec, salt: u64) -> Self {
-        let n = mix.classes().len();
         let plans = mix
             .classes()
             .iter()
             .map(|c| CompressPlan::new(literal_bytes_for(c.ratio, codec)))
             .collect();
+        let fractions: Vec<f64> = (0..mix.classes().len()).map(|i| mix.fraction(i)).collect();
+        Self::with_plans(plans, &fractions, salt)
+    }
+
+    /// Classes with their own plans (each may have its own literal alphabet, or be all zeros:
+    /// a profile's classes, [`crate::profile`]), class `i` taking a `fractions[i]` share of the
+    /// slots (the fractions sum to 1), with assignment keyed by `salt`.
+    pub(crate) fn with_plans(plans: Vec<CompressPlan>, fractions: &[f64], salt: u64) -> Self {
+        debug_assert_eq!(plans.len(), fractions.len());
+        let n = plans.len();
         let mut cumulative = 0.0;
         let bounds = (0..n - 1)
             .map(|i| {
-                cumulative += mix.fraction(i);
+                cumulative += fractions[i];
                 // 2^64 * cumulative, saturating (f64 -> u64 casts saturate).
                 (cumulative * 18_446_744_073_709_551_616.0) as u64
             })
             .collect();
         Classes {
-            plans,
+            plans: plans.into(),
             bounds,
             salt: mix64(salt ^ 0x0063_6c61_7373_6573),
             offset: mix64(salt ^ 0x6f66_6673_6574),
+            runs: None,
         }
+    }
+
+    /// The same classes in runs: a `shares[i]` share of the slots (chosen by a hash) take the
+    /// class of their aligned group of `groups[i]` slots, each level with its own sequence of
+    /// classes, so every level, and the whole, keeps the classes' shares; neighbours share a
+    /// class as often as the shares say (real data holds whole files of one kind).
+    pub(crate) fn with_runs(mut self, shares: &[f64], groups: &[u64]) -> Self {
+        if shares.iter().skip(1).all(|&s| s <= 0.0) {
+            return self;
+        }
+        let total: f64 = shares.iter().sum();
+        let mut cumulative = 0.0;
+        self.runs = Some(
+            shares
+                .iter()
+                .zip(groups)
+                .map(|(&s, &g)| {
+                    cumulative += s / total;
+                    ((cumulative * 18_446_744_073_709_551_616.0) as u64, g.max(1))
+                })
+                .collect(),
+        );
+        self
     }
 
     /// The class of `slot`: an index into the mix's classes.
     #[inline]
     pub(crate) fn class_of(&self, slot: u64) -> usize {
+        match &self.runs {
+            None => self.class_in_sequence(slot),
+            Some(runs) => {
+                let h = mix64(slot ^ self.salt ^ 0x7275_6e73);
+                let (level, group) = runs
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &(t, _))| h < t)
+                    .map_or((0, 1), |(l, &(_, g))| (l as u64, g));
+                // Each level its own range of the sequence.
+                self.class_in_sequence((level << 58) | (slot / group))
+            }
+        }
+    }
+
+    /// Position `slot` of the low-discrepancy sequence of classes.
+    #[inline]
+    fn class_in_sequence(&self, slot: u64) -> usize {
         let group = slot & !(GROUP - 1);
         let h = mix64(group ^ self.salt);
         // An affine map then an xor, both bijections of 0..GROUP.

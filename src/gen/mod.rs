@@ -103,6 +103,8 @@ pub struct Generator {
     plan: CompressPlan,
     /// The classes of a compressibility mix (each block then uses its class's plan, not `plan`).
     classes: Option<Classes>,
+    /// A profile's echoed atoms (see [`crate::profile::mix`]).
+    echoes: Option<Echoes>,
     /// Mixed into every atom id: separates streams.
     stream_salt: u64,
     atoms_per_block: u64,
@@ -149,13 +151,21 @@ impl Generator {
             ),
             // In a global scope every stream assigns classes alike, so a copy of another
             // stream's block has its original's class (and bytes).
-            classes: params.compress_mix.as_ref().map(|mix| {
+            classes: {
                 let salt = match scope_index {
                     None => stream_salt,
                     Some(_) => mix64(params.seed ^ 0x676c_6f62_616c),
-                };
-                Classes::new(mix, params.compress_codec, salt ^ 0x0063_6c61_7373)
-            }),
+                } ^ 0x0063_6c61_7373;
+                match (&params.compress_mix, &params.compress_profile) {
+                    (Some(mix), _) => Some(Classes::new(mix, params.compress_codec, salt)),
+                    (None, Some(profile)) => Some(profile_classes(profile, salt)),
+                    (None, None) => None,
+                }
+            },
+            echoes: params
+                .compress_profile
+                .as_ref()
+                .and_then(|p| Echoes::new(p, params.dedup_unit, stream_salt)),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
             header: HeaderCipher::new(params.seed),
@@ -407,7 +417,8 @@ impl Generator {
             return;
         }
         let key = Self::content_key(content);
-        let id = self.atom_id(key, atom_in_block, source.salt);
+        let source_salt = source.salt;
+        let id = self.atom_id(key, atom_in_block, source_salt);
         // The atom's place in the plan's cycle of layouts: consecutive atoms of consecutive unique
         // blocks take consecutive places (so the cycle repeats unbroken, and every 32 such atoms
         // hold it once), and a duplicate block takes its original's.
@@ -421,9 +432,26 @@ impl Generator {
             run_tag: self.run_tag,
             stream_tag: source.tag,
         });
-        let plan = match &self.classes {
-            Some(classes) => classes.plan(classes.class_of(content.slot)),
-            None => &self.plan,
+        let (plan, id, slot) = match &self.classes {
+            Some(classes) => {
+                let class = classes.class_of(content.slot);
+                match &self.echoes {
+                    Some(echoes) if content.generation == 0 && echoes.echoing(class) => {
+                        let source = echoes.source(slot, |s| {
+                            echoes.echoing(classes.class_of(s / self.atoms_per_block))
+                        });
+                        let (key, atom) =
+                            (source / self.atoms_per_block, source % self.atoms_per_block);
+                        (
+                            classes.plan(classes.class_of(key)),
+                            self.atom_id(key, atom, source_salt),
+                            source,
+                        )
+                    }
+                    _ => (classes.plan(class), id, slot),
+                }
+            }
+            None => (&self.plan, id, slot),
         };
         write_atom(&self.keys, plan, id, slot, &header, out, &mut cursor.work);
     }
@@ -507,6 +535,108 @@ impl Generator {
                 self.fill(offset + (head + i * PIECE) as u64, chunk);
             });
     }
+}
+
+/// A profile's echoes: which atoms repeat an earlier one, and how far back.
+///
+/// Positions are counted in the stream of unique content (`slot * atoms per block + atom`, what
+/// a fresh write lays down when every block is unique), so an echo is a property of the content:
+/// a duplicate block repeats its original's echoes. Atom `p` echoes with the share of its
+/// distance `d` (a hash of `p` picks it) when `p - d` is in an echoing class; the echo repeats
+/// what that atom holds, following its own echo, so both are the same bytes.
+#[derive(Clone, Debug)]
+struct Echoes {
+    /// `(threshold, distance in atoms)`: a hash below the threshold (and above the previous one)
+    /// picks the distance.
+    picks: Vec<(u64, u64)>,
+    /// Classes from this one on echo (the zero class never does: it is the last, past `until`).
+    from: usize,
+    /// The first class past the echoing ones.
+    until: usize,
+    /// Atoms per block.
+    block: u64,
+    salt: u64,
+}
+
+impl Echoes {
+    fn new(profile: &crate::profile::ProfileMix, block: u64, salt: u64) -> Option<Self> {
+        let mut cumulative = 0.0;
+        let picks: Vec<(u64, u64)> = profile
+            .echoes
+            .iter()
+            .map(|e| {
+                cumulative += e.share;
+                (
+                    (cumulative * 18_446_744_073_709_551_616.0) as u64,
+                    e.atoms as u64,
+                )
+            })
+            .collect();
+        (!picks.is_empty()).then(|| Echoes {
+            picks,
+            from: profile.echo_from,
+            until: profile.classes.len(),
+            block: block / ATOM as u64,
+            salt: mix64(salt ^ 0x6563_686f),
+        })
+    }
+
+    /// Whether atoms of class `class` echo.
+    #[inline]
+    fn echoing(&self, class: usize) -> bool {
+        (self.from..self.until).contains(&class)
+    }
+
+    /// The distance atom `position` echoes at, if it does. Positions take values from a
+    /// golden-ratio Weyl sequence (as classes do), not a hash: any run of atoms holds each
+    /// distance's share to within a few atoms, so the ratio varies little from unit to unit.
+    #[inline]
+    fn distance(&self, position: u64) -> Option<u64> {
+        let h = position
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(self.salt);
+        let d = self.picks.iter().find(|&&(t, _)| h < t)?.1;
+        (position >= d).then_some(d)
+    }
+
+    /// The position whose bytes atom `position` holds: itself, or (following echoes back to an
+    /// atom that does not echo) the atom it repeats. `echoing(p)` says whether position `p`'s
+    /// class echoes. Each step goes back, so the walk ends (after `1 / (1 - echo share)` steps on
+    /// average: 10 at most).
+    #[inline]
+    fn source(&self, mut position: u64, echoing: impl Fn(u64) -> bool) -> u64 {
+        // An echo shorter than a block stays in its block.
+        let stays = |p: u64, d: u64| d >= self.block || p % self.block >= d;
+        while let Some(d) = self
+            .distance(position)
+            .filter(|&d| stays(position, d) && echoing(position - d))
+        {
+            position -= d;
+        }
+        position
+    }
+}
+
+/// The classes of a profile: one plan per class (its lz4 ratio's literal bytes, and the literal
+/// alphabet that gives its zstd ratio), then the zero blocks' plan when there are any.
+fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
+    let mut plans = Vec::new();
+    let mut fractions = Vec::new();
+    for c in &profile.classes {
+        plans.push(
+            CompressPlan::new(literal_bytes_for(c.lz4, crate::params::CompressCodec::Lz))
+                .with_symbols(LiteralSymbols::new(literal_symbols_for(c.lz4, c.zstd))),
+        );
+        fractions.push(c.share);
+    }
+    if profile.zero_share > 0.0 {
+        plans.push(CompressPlan::zero());
+        fractions.push(profile.zero_share);
+    }
+    let total: f64 = fractions.iter().sum();
+    fractions.iter_mut().for_each(|f| *f /= total);
+    Classes::with_plans(plans, &fractions, salt)
+        .with_runs(&profile.runs, &crate::profile::RUN_GROUPS)
 }
 
 /// Fills `buf` (the bytes at `offset..`) atom by atom with `write(atom_index, cursor, atom)`.

@@ -139,6 +139,7 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
                 scope: Default::default(),
                 compress_mix: None,
                 compress_zstd: None,
+                compress_profile: None,
             },
             size: u64_at(64),
             run_id: u64_at(72),
@@ -539,6 +540,14 @@ pub(crate) fn check_mappable(params: &GenParams) -> Result<()> {
             "a dedup working set, skew or shifted duplicates cannot be used with a map yet \
              (overwrites pick the copies' originals uniformly among live blocks, unshifted); drop \
              the map or the option",
+        ));
+    }
+    if params.compress_profile.is_some() {
+        return Err(Error::invalid(
+            "map",
+            "a profile (--profile) cannot be used with a map yet (the map file does not record \
+             the profile's classes, and zero blocks carry no header to diagnose); drop the map \
+             or the profile",
         ));
     }
     if params.scope != crate::params::DedupScope::Stream {

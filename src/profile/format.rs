@@ -1,0 +1,353 @@
+//! The profile file: JSON, version [`VERSION`].
+//!
+//! ```text
+//! {
+//!   "format": "dgen-profile", "version": 1,
+//!   "name": "text",                      // the sample's file stem (no path, no content)
+//!   "sample_bytes": 268435456,
+//!   "reference_unit": 32768,             // where classes, zero share and dedup are taken
+//!   "zero_share": 0.012,                 // all-zero chunks at the reference unit
+//!   "dedup_ratio": 1.05,                 // chunks / distinct chunks at the reference unit
+//!   "classes": [                         // the non-zero chunks at the reference unit, cut into
+//!     {"share": 0.0309, "lz4": 1.52, "zstd": 2.11}, ...   // equal-count groups by lz4 ratio:
+//!   ],                                   // each group's share of all chunks and aggregate ratios
+//!   "units": [                           // one per analyzed unit
+//!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
+//!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
+//!                         "quantiles": [65 per-chunk ratios at 0%, 1/64, ..., 100%]}, ...}}
+//!   ]
+//! }
+//! ```
+//!
+//! The size does not grow with the sample: about 1.5 KiB of classes and 0.6 KiB of quantiles
+//! per unit and codec.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The value of the `format` field.
+pub const FORMAT: &str = "dgen-profile";
+/// The version this dgen writes and reads.
+pub const VERSION: u64 = 1;
+/// Per-chunk ratios are kept as `QUANTILES + 1` quantiles (0%, 1/64, ..., 100%).
+pub const QUANTILES: usize = 64;
+
+/// A profile: what a sample's chunks compress to, per unit and codec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] for a profile this dgen reads.
+    pub version: u64,
+    /// A name for the sample (its file stem by default).
+    pub name: String,
+    /// Bytes analyzed.
+    pub sample_bytes: u64,
+    /// The unit the classes, zero share and dedup ratio are measured at; the dedup unit (and
+    /// class granularity) of data generated from the profile.
+    pub reference_unit: u64,
+    /// Share of all-zero chunks at the reference unit.
+    pub zero_share: f64,
+    /// Chunks / distinct chunks at the reference unit (zero chunks included).
+    pub dedup_ratio: f64,
+    /// The non-zero chunks at the reference unit in equal-count groups by lz4 ratio.
+    pub classes: Vec<ProfileClass>,
+    /// How neighbouring chunks share a class: the share of reference-unit chunks whose class is
+    /// that of their aligned group of 1, 4 and 32 chunks ([`super::RUN_GROUPS`]), fitted to
+    /// the per-chunk distributions at the larger units. Absent: every chunk on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<f64>,
+    /// One entry per analyzed unit, by increasing unit.
+    pub units: Vec<UnitProfile>,
+}
+
+/// One class: a share of the chunks and their aggregate ratios (chunk bytes / compressed bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileClass {
+    /// Share of all chunks at the reference unit (zero chunks included in the whole).
+    pub share: f64,
+    /// lz4 (block) ratio of the class's chunks.
+    pub lz4: f64,
+    /// zstd level 1 ratio of the class's chunks.
+    pub zstd: f64,
+}
+
+/// The sample at one unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitProfile {
+    /// Unit size in bytes.
+    pub unit: u64,
+    /// Whole units analyzed.
+    pub chunks: u64,
+    /// Chunks / distinct chunks.
+    pub dedup_ratio: f64,
+    /// Share of all-zero chunks.
+    pub zero_share: f64,
+    /// By codec name (`lz4`, `zstd-1`, ... as `dgen analyze --codecs` names them).
+    pub codecs: BTreeMap<String, CodecProfile>,
+}
+
+/// One codec at one unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CodecProfile {
+    /// Aggregate ratio: bytes / compressed bytes over independent units.
+    pub ratio: f64,
+    /// Compression speed on one core, MB/s (10^6 bytes).
+    pub speed_mbps: f64,
+    /// Per-chunk ratios at 0%, 1/64, ..., 100% ([`QUANTILES`] + 1 values, non-decreasing).
+    pub quantiles: Vec<f64>,
+}
+
+impl Profile {
+    /// The entry of unit `unit`.
+    pub fn unit(&self, unit: u64) -> Option<&UnitProfile> {
+        self.units.iter().find(|u| u.unit == unit)
+    }
+
+    /// Checks what the generator and the comparison rely on; the error is the reason alone.
+    pub fn check(&self) -> Result<(), String> {
+        let r = self.reference_unit;
+        if !r.is_power_of_two()
+            || !(crate::params::MIN_DEDUP_UNIT..=crate::params::MAX_DEDUP_UNIT).contains(&r)
+        {
+            return Err(format!(
+                "reference_unit {r} is not a power of two from 4096 to 16777216"
+            ));
+        }
+        let reference = self
+            .unit(r)
+            .ok_or_else(|| format!("no entry in \"units\" for the reference_unit {r}"))?;
+        for codec in ["lz4", "zstd-1"] {
+            if !reference.codecs.contains_key(codec) {
+                return Err(format!(
+                    "no {codec} measurement at the reference unit (analyze with --codecs lz4,zstd-1)"
+                ));
+            }
+        }
+        let share_ok = |s: f64| s.is_finite() && (0.0..=1.0).contains(&s);
+        if !share_ok(self.zero_share) {
+            return Err(format!("zero_share {} is not in [0, 1]", self.zero_share));
+        }
+        if !(self.dedup_ratio.is_finite() && self.dedup_ratio >= 1.0) {
+            return Err(format!("dedup_ratio {} is below 1", self.dedup_ratio));
+        }
+        if self.classes.is_empty() && self.zero_share < 1.0 {
+            return Err("no classes".into());
+        }
+        if self.classes.len() > super::MAX_PROFILE_CLASSES {
+            return Err(format!(
+                "{} classes, at most {}",
+                self.classes.len(),
+                super::MAX_PROFILE_CLASSES
+            ));
+        }
+        for (i, c) in self.classes.iter().enumerate() {
+            if !(c.share > 0.0 && c.share <= 1.0) {
+                return Err(format!("class {i}: share {} is not in (0, 1]", c.share));
+            }
+            if !(c.lz4.is_finite() && c.lz4 > 0.0 && c.zstd.is_finite() && c.zstd > 0.0) {
+                return Err(format!("class {i}: ratios lz4={} zstd={}", c.lz4, c.zstd));
+            }
+        }
+        let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();
+        if (total - 1.0).abs() > 1e-3 {
+            return Err(format!(
+                "the class shares and zero_share sum to {total}, not 1"
+            ));
+        }
+        if !self.runs.is_empty()
+            && (self.runs.len() != super::RUN_GROUPS.len()
+                || self.runs.iter().any(|r| !(0.0..=1.0).contains(r))
+                || (self.runs.iter().sum::<f64>() - 1.0).abs() > 1e-3)
+        {
+            return Err(format!(
+                "runs {:?} are not {} shares summing to 1",
+                self.runs,
+                super::RUN_GROUPS.len()
+            ));
+        }
+        for u in &self.units {
+            for (name, c) in &u.codecs {
+                if c.quantiles.len() != QUANTILES + 1
+                    || c.quantiles.windows(2).any(|w| w[0].is_nan() || w[0] > w[1])
+                {
+                    return Err(format!(
+                        "unit {}: {name}: quantiles are not {} non-decreasing numbers",
+                        u.unit,
+                        QUANTILES + 1
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The profile as JSON (what [`parse`] reads back): indented, with each innermost array or
+    /// object (a class, a list of quantiles) on one line.
+    pub fn to_json(&self) -> String {
+        compact_innermost(&serde_json::to_string_pretty(self).expect("a profile serializes"))
+    }
+}
+
+/// Why a profile could not be loaded.
+#[derive(Debug)]
+pub enum ProfileError {
+    /// Not a built-in name, and the file cannot be read.
+    Open(std::path::PathBuf, std::io::Error),
+    /// Not JSON, not a profile, or a field out of range.
+    Malformed(String),
+    /// A profile of another format version.
+    Version(u64),
+}
+
+impl ProfileError {
+    /// The reason, on one line, without the value (the caller names the argument and value).
+    pub fn reason(&self) -> String {
+        match self {
+            ProfileError::Open(_, e) => format!(
+                "cannot read it: {e} (and it is not a built-in profile: {})",
+                super::builtin::NAMES.join(", ")
+            ),
+            ProfileError::Malformed(r) => format!("not a valid dgen profile: {r}"),
+            ProfileError::Version(v) => format!(
+                "profile format version {v}, this dgen reads version {VERSION} (make it again \
+                 with this dgen's `dgen analyze --profile`)"
+            ),
+        }
+    }
+
+    /// The core error: [`crate::Error::Io`] (open, with the path) for a file that cannot be read,
+    /// [`crate::Error::InvalidArgument`] naming `profile` and the value otherwise.
+    pub fn into_error(self, value: &str) -> crate::Error {
+        match self {
+            ProfileError::Open(path, e) => crate::Error::io("open", path, None, e),
+            other => crate::Error::invalid("profile", format!("{value:?}: {}", other.reason())),
+        }
+    }
+}
+
+/// Loads a profile by built-in name (`text`, ...) or path. A value that names no built-in
+/// profile is a path.
+pub fn load(name_or_path: &str) -> Result<Profile, ProfileError> {
+    if let Some(text) = super::builtin::get(name_or_path) {
+        return parse(text);
+    }
+    load_file(Path::new(name_or_path))
+}
+
+/// Loads a profile file.
+pub fn load_file(path: &Path) -> Result<Profile, ProfileError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ProfileError::Open(path.to_path_buf(), e))?;
+    parse(&text)
+}
+
+/// Parses a profile's JSON text and checks it.
+pub fn parse(text: &str) -> Result<Profile, ProfileError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ProfileError::Malformed(e.to_string()))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(ProfileError::Malformed(format!(
+            "no \"format\": \"{FORMAT}\" field"
+        )));
+    }
+    let version = value
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| ProfileError::Malformed("no \"version\" number".into()))?;
+    if version != VERSION {
+        return Err(ProfileError::Version(version));
+    }
+    let profile: Profile =
+        serde_json::from_value(value).map_err(|e| ProfileError::Malformed(e.to_string()))?;
+    profile.check().map_err(ProfileError::Malformed)?;
+    Ok(profile)
+}
+
+/// Puts every innermost `[...]` or `{...}` of pretty JSON on one line (they hold numbers and
+/// keys only, so dropping line breaks and indentation changes no value).
+fn compact_innermost(pretty: &str) -> String {
+    let mut out = String::with_capacity(pretty.len());
+    let mut open: Option<usize> = None;
+    let mut in_string = false;
+    let mut escaped = false;
+    for ch in pretty.chars() {
+        if in_string {
+            out.push(ch);
+            match (escaped, ch) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => {
+                in_string = true;
+                out.push(ch);
+            }
+            '[' | '{' => {
+                open = Some(out.len());
+                out.push(ch);
+            }
+            ']' | '}' => {
+                if let Some(start) = open.take() {
+                    let inner: String = out[start + 1..]
+                        .split('\n')
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    out.truncate(start + 1);
+                    out.push_str(inner.trim());
+                }
+                out.push(ch);
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innermost_brackets_go_on_one_line() {
+        let pretty = "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {\n    \"c\": \"x [ y\"\n  }\n}";
+        let compact = compact_innermost(pretty);
+        assert_eq!(
+            compact,
+            "{\n  \"a\": [1, 2],\n  \"b\": {\"c\": \"x [ y\"}\n}"
+        );
+        let a: serde_json::Value = serde_json::from_str(pretty).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn checks_name_the_field() {
+        let p = load("text").unwrap();
+        let mut bad = p.clone();
+        bad.reference_unit = 3000;
+        assert!(bad.check().unwrap_err().contains("reference_unit"));
+        let mut bad = p.clone();
+        bad.classes[0].share += 0.5;
+        assert!(bad.check().unwrap_err().contains("sum to"));
+        let mut bad = p;
+        bad.units[0]
+            .codecs
+            .get_mut("lz4")
+            .unwrap()
+            .quantiles
+            .reverse();
+        assert!(bad.check().unwrap_err().contains("quantiles"));
+        let e = load("/nonexistent/x.json").unwrap_err();
+        assert!(matches!(e, ProfileError::Open(..)), "{e:?}");
+        assert!(e
+            .reason()
+            .contains("text, executables, database, compressed"));
+    }
+}
