@@ -26,17 +26,37 @@ struct LoopDevice {
 }
 
 impl LoopDevice {
-    /// Attaches `image`; `None` when this machine cannot (not root, no free loop device).
+    /// Attaches `image`; `None` when this machine cannot (not root, no free loop device). A
+    /// device that another test's loop mount is still releasing (lazy unmounts detach their
+    /// device asynchronously) can be handed out and then cleared under us: the binding is
+    /// checked a moment after attaching, and the attach retried.
     fn attach(image: &Path) -> Option<LoopDevice> {
-        let o = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(image)
-            .output()
-            .ok()?;
-        let dev = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        (o.status.success() && dev.starts_with("/dev/")).then(|| LoopDevice {
-            dev: PathBuf::from(dev),
-        })
+        for _ in 0..5 {
+            let o = Command::new("losetup")
+                .args(["-f", "--show"])
+                .arg(image)
+                .output()
+                .ok()?;
+            let dev = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if !o.status.success() || !dev.starts_with("/dev/") {
+                return None;
+            }
+            let lo = LoopDevice {
+                dev: PathBuf::from(dev),
+            };
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if lo.backs(image) {
+                return Some(lo);
+            }
+        }
+        None
+    }
+
+    /// Whether the device is still bound to `image`.
+    fn backs(&self, image: &Path) -> bool {
+        let name = self.dev.file_name().unwrap().to_string_lossy().to_string();
+        let backing = fs::read_to_string(format!("/sys/block/{name}/loop/backing_file"));
+        backing.is_ok_and(|b| Path::new(b.trim()) == image.canonicalize().unwrap())
     }
 }
 
@@ -228,6 +248,10 @@ fn trimmed_blocks_must_read_as_zeros_or_are_skipped_and_a_rewrite_fills_them_aga
     }
     let o = fio(&job, "verify", &[]);
     let t = text(&o);
+    assert!(
+        lo.backs(&dir.path().join("dev.img")),
+        "the loop device was detached under the test"
+    );
     assert!(
         !t.contains("err= 0"),
         "verify passed over data in a trimmed block:\n{t}"
