@@ -628,11 +628,17 @@ impl MapJob {
         } else {
             String::new()
         };
+        let trims = if self.trimmed > 0 {
+            format!(" and {} block trims", self.trimmed)
+        } else {
+            String::new()
+        };
         match result {
             Ok(()) => Ok(format!(
-                "dgen_map={}{created}: {} block writes journaled{uncertain}{left}, checkpointed",
+                "dgen_map={}{created}: {} block writes{trims} journaled{uncertain}{left}, \
+                 checkpointed",
                 self.path.display(),
-                self.journaled
+                self.journaled - self.trimmed
             )),
             Err(e) => Err(format!(
                 "dgen_map={}: checkpoint failed: {e} (the journal still holds every committed \

@@ -204,7 +204,8 @@ fn trimmed_blocks_must_read_as_zeros_or_are_skipped_and_a_rewrite_fills_them_aga
     let t = fio_ok(&job, "trim", &[]);
     assert!(
         t.contains(&format!(
-            "{TRIMS} blocks trimmed ({TRIMS} by this job; reads of them must return zeros)"
+            "0 block writes and {TRIMS} block trims journaled, {TRIMS} blocks trimmed ({TRIMS} by \
+             this job; reads of them must return zeros)"
         )),
         "{t}"
     );
