@@ -58,9 +58,35 @@ pub enum Finding {
         /// The slot's generation now.
         current: u32,
     },
+    /// Content that the map says other blocks hold now (`now_at`: byte offsets of the first few)
+    /// and that this block held before its last write (the map's per-block history): that write
+    /// was lost. (The history keeps a one-byte tag of the slot: a misdirected write of another
+    /// slot with the same tag reads as this, one time in 255.)
+    LostWriteMoved {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// Where that content is expected now (byte offsets of the unit, at most 8).
+        now_at: Vec<u64>,
+    },
+    /// Content that the map says other blocks hold now, and that this block did not hold
+    /// before its last write: a write meant for one of those blocks landed here, or (after a
+    /// power cut under `Durability::Process`) a write of this block the map never recorded.
+    MisdirectedLive {
+        /// The slot found.
+        slot: u64,
+        /// Its generation.
+        generation: u32,
+        /// The atom (4 KiB unit) of the block it is.
+        atom: u16,
+        /// Where that content is expected now (byte offsets of the unit, at most 8).
+        now_at: Vec<u64>,
+    },
     /// Content that the map says other blocks hold now (`now_at`: byte offsets of the first few):
     /// either this block held it before and its last write was lost, or a write meant for one of
-    /// those blocks landed here. The map keeps no per-block history to tell which.
+    /// those blocks landed here. Only for maps without a per-block history (made before it
+    /// existed).
     LostOrMisdirected {
         /// The slot found.
         slot: u64,
@@ -158,6 +184,28 @@ impl std::fmt::Display for Finding {
                 f,
                 "generation {generation} of slot {slot}, which has moved on to generation \
                  {current} everywhere: stale data, a lost write"
+            ),
+            Finding::LostWriteMoved {
+                slot,
+                generation,
+                now_at,
+            } => write!(
+                f,
+                "content of slot {slot} generation {generation}, which this block held before its \
+                 last write and the units at offsets {now_at:?} hold now: a lost write"
+            ),
+            Finding::MisdirectedLive {
+                slot,
+                generation,
+                atom,
+                now_at,
+            } => write!(
+                f,
+                "content of slot {slot} generation {generation} (4 KiB unit {atom} of its block), \
+                 which belongs at offsets {now_at:?} and which this block did not hold before: a \
+                 misdirected write (or a write the map never recorded: after a power cut or an \
+                 OS crash with the default dgen_map_durability=process the map can be behind \
+                 the data)"
             ),
             Finding::LostOrMisdirected {
                 slot,
@@ -267,11 +315,25 @@ pub fn diagnose(
             .map(|b| b * unit + h.atom as u64 * ATOM as u64)
             .collect();
         if !now_at.is_empty() {
-            return Finding::LostOrMisdirected {
-                slot: h.slot,
-                generation: h.generation,
-                atom: h.atom,
-                now_at,
+            return match gen.held_before(block, h.slot) {
+                // Lost only if it is the unit this block's own position held (atom index too).
+                Some(true) if own_atom => Finding::LostWriteMoved {
+                    slot: h.slot,
+                    generation: h.generation,
+                    now_at,
+                },
+                Some(_) => Finding::MisdirectedLive {
+                    slot: h.slot,
+                    generation: h.generation,
+                    atom: h.atom,
+                    now_at,
+                },
+                None => Finding::LostOrMisdirected {
+                    slot: h.slot,
+                    generation: h.generation,
+                    atom: h.atom,
+                    now_at,
+                },
             };
         }
     }

@@ -100,7 +100,8 @@ fn no_dedup_only_generations_move_and_cost_4_bytes() {
         assert_eq!(t.new.generation, t.old.generation + 1);
     }
     assert_eq!(map.bytes_per_block(), 4.0);
-    assert_eq!(map64(1).bytes_per_block(), 8.0);
+    // d = 2: slot (4) and history tag (1) per block, generation and holders (4 + 4) per slot.
+    assert_eq!(map64(1).bytes_per_block(), 9.0);
 }
 
 #[test]
@@ -572,4 +573,69 @@ fn log_and_commit_cost_for_a_batch_of_32() {
         times[times.len() - 1],
         log_only
     );
+}
+
+/// The map's per-block history: a block whose last write (a move to another slot) was lost still
+/// holds what it held before, which other blocks hold now: a lost write, not a misdirected one;
+/// a unit of content the block did not hold before is a misdirected write.
+#[test]
+fn history_tells_a_lost_write_of_a_moved_block_from_a_misdirected_one() {
+    use dgen::diagnose::{diagnose, Finding};
+    use dgen::gen::BlockContent;
+    use dgen::map::session::MapView;
+    use dgen::map::Recovery;
+    use dgen::Generator;
+    use std::sync::Arc;
+
+    let params = identity(9).params;
+    let unit = params.dedup_unit;
+    let plain = Generator::new(params.clone()).unwrap();
+    let blocks = 64;
+    let ident = MapIdentity {
+        params: params.clone(),
+        size: blocks * unit,
+        run_id: 9,
+    };
+    let mut map = BlockMap::new(ident, blocks, plain.slots_for(blocks), |b| {
+        plain.initial_content(b).slot
+    })
+    .unwrap();
+    // A write that moves its block to another slot (its old slot keeps other holders).
+    let x = (0..blocks)
+        .find(|&b| {
+            let t = map.clone().write(b, 12345).unwrap();
+            t.new.slot != t.old.slot
+        })
+        .expect("some block shares its slot at d = 2");
+    map.write(x, 12345).unwrap();
+    // Its next write moves it again (its slot now has other holders); that is the one lost
+    // below, so what x still holds is not its fresh-write content.
+    let t = map.write(x, 777).unwrap();
+    assert_ne!(t.new.slot, t.old.slot);
+    let content = |c: Content| BlockContent {
+        slot: c.slot,
+        generation: c.generation,
+    };
+    let view = MapView::new(map.clone(), &Recovery::default());
+    let gen = Generator::new(params)
+        .unwrap()
+        .with_run_id(9)
+        .with_contents(Arc::new(view));
+    let mut held = vec![0u8; 4096];
+    gen.fill_content(content(t.old), 0, &mut held);
+    let f = diagnose(&gen, x, content(t.new), 0, &held);
+    assert!(matches!(f, Finding::LostWriteMoved { .. }), "{f:?}");
+    assert!(f.to_string().ends_with("a lost write"), "{f}");
+    // Another block's current content that x did not hold before.
+    let y = (0..blocks)
+        .find(|&y| {
+            let c = map.expected(y);
+            y != x && c != t.old && c != t.new && map.held_before(x, c.slot) == Some(false)
+        })
+        .unwrap();
+    let mut other = vec![0u8; 4096];
+    gen.fill_content(content(map.expected(y)), 0, &mut other);
+    let f = diagnose(&gen, x, content(t.new), 0, &other);
+    assert!(matches!(f, Finding::MisdirectedLive { .. }), "{f:?}");
+    assert!(f.to_string().contains(&format!("{}", y * unit)), "{f}");
 }

@@ -167,9 +167,8 @@ fn rewrites_write_new_bytes_with_live_ratios_and_verify_knows_them() {
         match kind.as_str() {
             "lost_write" | "lost_write_first_content" | "lost_write_stale" => {}
             // Block 0 moved away from a slot that is still live at other blocks: its old content
-            // is their current content, and the map has no per-block history to tell a lost write
-            // from a misdirected one.
-            "lost_or_misdirected" => assert!(!holds["now_at"].as_array().unwrap().is_empty()),
+            // is their current content, and the map's history says block 0 held it before.
+            "lost_write_moved" => assert!(!holds["now_at"].as_array().unwrap().is_empty()),
             _ => panic!("pass {pass}: {kind}"),
         }
         generations.push(data);
@@ -272,7 +271,9 @@ fn a_map_behind_the_data_fails_the_verify_and_says_so() {
     let holds = &j["first_bad_unit"]["holds"];
     let kind = holds["kind"].as_str().unwrap();
     assert!(
-        kind == "ahead_of_map" || kind == "lost_or_misdirected",
+        // Content the old map places at other blocks: per its history either one this block
+        // held before or not.
+        ["ahead_of_map", "lost_write_moved", "misdirected_live"].contains(&kind),
         "{holds}"
     );
     if kind == "ahead_of_map" {

@@ -78,6 +78,11 @@ pub trait BlockContents: Send + Sync + std::fmt::Debug {
     fn unchecked(&self, _block: u64) -> bool {
         false
     }
+    /// Whether block `block` held `slot` before its last write (for diagnosis); `None` when
+    /// unknown.
+    fn held_before(&self, _block: u64, _slot: u64) -> Option<bool> {
+        None
+    }
 }
 
 /// The salt of stream `index` of a global dedup scope: its content depends on the seed and the
@@ -215,6 +220,14 @@ impl Generator {
     /// The current generation of `slot` according to the map (`None` without one).
     pub fn slot_generation(&self, slot: u64) -> Option<u32> {
         self.contents.as_ref().and_then(|c| c.slot_generation(slot))
+    }
+
+    /// Whether a map says block `block` held `slot` before its last write (`None` without a map
+    /// or a history).
+    pub fn held_before(&self, block: u64, slot: u64) -> Option<bool> {
+        self.contents
+            .as_ref()
+            .and_then(|c| c.held_before(block, slot))
     }
 
     /// Whether a map says which content each block holds.

@@ -840,11 +840,13 @@ mod tests {
         assert_eq!((rec.replayed, rec.corrupt_records), (3, 0));
         assert_eq!(read, m);
         assert_eq!(read.trimmed_blocks(), 3);
+        assert_eq!(read.history(), m.history(), "the history is replayed too");
         assert_eq!(read.holders(3), 0);
         // In the checkpoint (the trimmed bitset), and a rewrite takes the orphan back.
         file.checkpoint(&m).unwrap();
         let (mut read, _) = MapFile::read(&path, &expect).unwrap();
         assert_eq!(read, m);
+        assert_eq!(read.history(), m.history(), "and checkpointed");
         let t = read.write(0, 1).unwrap();
         assert_eq!(
             t.new,

@@ -34,6 +34,9 @@ const FLAG_WIDE: u32 = 2;
 /// Flag: the trimmed-block bitset is present (some block was trimmed). A dgen that predates trims
 /// refuses such a map (its flags do not fit), never misreads it.
 const FLAG_TRIMS: u32 = 4;
+/// Flag: the per-block history tags are present (one byte per block, `K < N` only). A map
+/// without them (made before the history existed) is read with no history.
+const FLAG_HISTORY: u32 = 8;
 /// The sequence number of a pending transition carried over from a recovery: it stays uncertain
 /// until the block is rewritten (or the caller settles it), whatever later done records say.
 pub(crate) const SEQ_RECOVERED: u64 = 0;
@@ -166,7 +169,9 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
-    if h.flags & !FLAG_TRIMS != flags_for(h.blocks, h.slots) {
+    if h.flags & !(FLAG_TRIMS | FLAG_HISTORY) != flags_for(h.blocks, h.slots)
+        || (h.flags & FLAG_HISTORY != 0 && h.slots == h.blocks)
+    {
         return Err(format!(
             "flags {:#x} do not fit {} blocks over {} slots",
             h.flags, h.blocks, h.slots
@@ -230,6 +235,12 @@ pub(crate) fn write_map(
                 flush(&mut chunk, &mut w)?;
             }
         }
+        if let Some(tags) = map.history() {
+            for part in tags.chunks(1 << 16) {
+                chunk.extend_from_slice(part);
+                flush(&mut chunk, &mut w)?;
+            }
+        }
         if let Some(words) = map.trimmed_words() {
             for word in words {
                 chunk.extend_from_slice(&word.to_le_bytes());
@@ -263,6 +274,11 @@ pub(crate) fn write_map(
         flags: flags_for(map.blocks(), map.slots())
             | if map.trimmed_words().is_some() {
                 FLAG_TRIMS
+            } else {
+                0
+            }
+            | if map.history().is_some() {
+                FLAG_HISTORY
             } else {
                 0
             },
@@ -437,6 +453,16 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
     for g in map.generations_mut() {
         *g = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
     }
+    if header.flags & FLAG_HISTORY != 0 {
+        let mut tags = Vec::new();
+        tags.try_reserve_exact(header.blocks as usize)
+            .map_err(|_| super::state::too_big("map blocks", header.blocks, 1))?;
+        tags.resize(header.blocks as usize, 0);
+        r.fill(&mut tags).map_err(|(e, at)| read_err(e, at))?;
+        map.set_history(Some(tags));
+    } else {
+        map.set_history(None);
+    }
     if header.flags & FLAG_TRIMS != 0 {
         let mut words = Vec::with_capacity(header.blocks.div_ceil(64) as usize);
         for _ in 0..header.blocks.div_ceil(64) {
@@ -505,8 +531,14 @@ fn body_len(h: &Header) -> Option<u64> {
     } else {
         0
     };
+    let history = if h.flags & FLAG_HISTORY != 0 {
+        h.blocks
+    } else {
+        0
+    };
     slots
         .checked_add(h.slots.checked_mul(4)?)?
+        .checked_add(history)?
         .checked_add(trims)?
         .checked_add(h.pending.checked_mul(PENDING as u64)?)
 }
@@ -519,6 +551,14 @@ struct HashingReader<'a> {
 }
 
 impl HashingReader<'_> {
+    /// Reads exactly `buf.len()` bytes, hashing them.
+    fn fill(&mut self, buf: &mut [u8]) -> std::result::Result<(), (io::Error, u64)> {
+        self.inner.read_exact(buf).map_err(|e| (e, self.offset))?;
+        self.hash.update(buf);
+        self.offset += buf.len() as u64;
+        Ok(())
+    }
+
     fn take<const N: usize>(&mut self) -> std::result::Result<[u8; N], (io::Error, u64)> {
         let mut b = [0u8; N];
         self.inner

@@ -29,11 +29,11 @@
 //! | | in memory | map file |
 //! |---|---|---|
 //! | `K == N` (d = 1) | 4 B/block (a `u32` generation per slot) | 4 B/block |
-//! | `K < N` (d > 1) | `4 + 8/d` B/block: slot per block (`u32`), generation and holder count per slot (`u32` each); d = 2: 8 | `4 + 4/d` B/block (holders are rebuilt on open); d = 2: 6 |
+//! | `K < N` (d > 1) | `5 + 8/d` B/block: slot (`u32`) and history tag (`u8`) per block, generation and holder count per slot (`u32` each); d = 2: 9 | `5 + 4/d` B/block (holders are rebuilt on open); d = 2: 7 |
 //!
 //! Per TiB of target: at 4 KiB tracking units (2^28 blocks) d = 1 takes 1 GiB in memory and on
-//! disk, d = 2 takes 2 GiB in memory and 1.5 GiB on disk; at 128 KiB units (2^23 blocks) d = 1
-//! takes 32 MiB, d = 2 takes 64 MiB in memory and 48 MiB on disk. Entries widen to 8 bytes only
+//! disk, d = 2 takes 2.25 GiB in memory and 1.75 GiB on disk; at 128 KiB units (2^23 blocks)
+//! d = 1 takes 32 MiB, d = 2 takes 72 MiB in memory and 56 MiB on disk. Entries widen to 8 bytes only
 //! past 2^32 slots (slot array) or 2^32 blocks (holder counts). The journal costs 48 bytes per
 //! write plus 48 per commit (the done watermark) until the next checkpoint.
 //!
@@ -42,7 +42,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
 //! | 8 | 4 | version (2: the dedup layout of issue 11, 1 was the layout before it and is refused; 3 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
-//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map) |
+//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map), bit 3 per-block history present |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
 //! | 32 | 8 | dedup ratio (f64 bits) |
@@ -61,6 +61,7 @@
 //! | 128 | 8 | xxh3-64 of bytes 0..128 |
 //! | 136 | `N * 4` (or 8) | slot of each block (only when flag bit 0) |
 //! | | `K * 4` | generation of each slot (`u32`) |
+//! | | `N` | history: per block, a one-byte tag of the slot it held before its last write or trim (0: none since the map was made; only when flag bit 3, set for every map with `K != N` made since the history exists) |
 //! | | `ceil(N / 64) * 8` | trimmed blocks, one bit each, 64 per `u64` (only when flag bit 2); a trimmed block's slot entry is the slot it held last, and it is not counted as a holder |
 //! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery; slot `u64::MAX`: trimmed) |
 //! | | `Z * 8 + M * 16 + 8` | trailer (only when `M > 0` or `Z`): zstd's ratio (f64 bits, when `Z`), ratio and share in percent (f64 bits) per class, then xxh3-64 of those |

@@ -68,6 +68,10 @@ impl BlockContents for MapView {
     fn unchecked(&self, block: u64) -> bool {
         self.trim_check == TrimCheck::Skip && self.map.is_trimmed(block)
     }
+
+    fn held_before(&self, block: u64, slot: u64) -> Option<bool> {
+        self.map.held_before(block, slot)
+    }
 }
 
 impl MapView {

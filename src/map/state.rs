@@ -151,8 +151,9 @@ pub(crate) fn zeros_u32(what: &'static str, len: u64) -> Result<Vec<u32>> {
 /// dedup ratio on the target stays `N / K` after every write). See [`BlockMap::write`].
 ///
 /// Memory: a slot per block (4 bytes, 8 when `K > 2^32`; none when `K == N`, where block `b`
-/// always holds slot `b`), a `u32` generation per slot, and a holder count per slot (4 bytes,
-/// 8 when `N > 2^32`; none when `K == N`). See [`BlockMap::bytes_per_block`].
+/// always holds slot `b`), a one-byte history tag per block (none when `K == N`), a `u32`
+/// generation per slot, and a holder count per slot (4 bytes, 8 when `N > 2^32`; none when
+/// `K == N`). See [`BlockMap::bytes_per_block`].
 #[derive(Clone, Debug)]
 pub struct BlockMap {
     identity: MapIdentity,
@@ -171,6 +172,17 @@ pub struct BlockMap {
     /// a write takes one of these before it makes a duplicate, so the number of distinct live
     /// contents climbs back to `K`. Rebuilt on load. Only kept when `K < N`.
     orphans: Vec<u64>,
+    /// Per block, a tag of the slot it held before its last write or trim ([`slot_tag`]; 0: not
+    /// written since the map was made). Lets a verify tell a lost write of a block that moved
+    /// (it still holds what it held before) from a misdirected one. `None` when `K == N` (a
+    /// block only ever holds its own slot) or for a map file made before the history existed.
+    previous: Option<Vec<u8>>,
+}
+
+/// A one-byte tag of `slot` (1 to 255; 0 means "none"): one in 255 other slots share it.
+pub(crate) fn slot_tag(slot: u64) -> u8 {
+    let z = (slot ^ 0x7072_6576).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    1 + ((z >> 32) % 255) as u8
 }
 
 impl BlockMap {
@@ -262,6 +274,7 @@ impl BlockMap {
             holders,
             trimmed: None,
             orphans: Vec::new(),
+            previous: (slots != blocks).then(|| vec![0; blocks as usize]),
         })
     }
 
@@ -320,6 +333,24 @@ impl BlockMap {
         self.trimmed
             .as_ref()
             .is_some_and(|t| t[(block / 64) as usize] & (1 << (block % 64)) != 0)
+    }
+
+    /// Whether block `block` held `slot` before its last write (by a one-byte tag: a block that
+    /// held another slot matches by chance one time in 255). `None` when the map keeps no
+    /// history (no dedup, or a map file from before the history).
+    pub fn held_before(&self, block: u64, slot: u64) -> Option<bool> {
+        let tag = *self.previous.as_ref()?.get(block as usize)?;
+        Some(tag != 0 && tag == slot_tag(slot))
+    }
+
+    /// The history tags, one per block (see [`BlockMap::held_before`]).
+    pub(crate) fn history(&self) -> Option<&[u8]> {
+        self.previous.as_deref()
+    }
+
+    /// Sets (`Some`, one tag per block) or drops the history (after loading a file).
+    pub(crate) fn set_history(&mut self, tags: Option<Vec<u8>>) {
+        self.previous = tags;
     }
 
     /// Trimmed blocks (a count over the bitset).
@@ -532,6 +563,9 @@ impl BlockMap {
 
     fn apply_unchecked(&mut self, t: &Transition) {
         let b = t.block;
+        if let (Some(previous), false) = (self.previous.as_mut(), t.old.is_trimmed()) {
+            previous[b as usize] = slot_tag(t.old.slot);
+        }
         // Leave the old content.
         if t.old.is_trimmed() {
             self.set_trimmed(b, false);
@@ -553,8 +587,9 @@ impl BlockMap {
         }
     }
 
-    /// Memory this map takes, in bytes per tracked block (4 for `K == N`; `4 + 8 / d` otherwise,
-    /// with `d = N / K`; wider entries past 2^32 slots or blocks).
+    /// Memory this map takes, in bytes per tracked block (4 for `K == N`; `5 + 8 / d` otherwise,
+    /// with `d = N / K`: slot and history tag per block, generation and holder count per slot;
+    /// wider entries past 2^32 slots or blocks).
     pub fn bytes_per_block(&self) -> f64 {
         self.memory_bytes() as f64 / self.blocks as f64
     }
@@ -563,7 +598,8 @@ impl BlockMap {
     pub fn memory_bytes(&self) -> u64 {
         let slot_of = self.slot_of.as_ref().map_or(0, |p| p.len() * p.width());
         let holders = self.holders.as_ref().map_or(0, |p| p.len() * p.width());
-        slot_of + holders + 4 * self.generation.len() as u64
+        let history = self.previous.as_ref().map_or(0, |h| h.len() as u64);
+        slot_of + holders + history + 4 * self.generation.len() as u64
     }
 
     pub(crate) fn slot_array(&self) -> Option<&Packed> {
@@ -694,7 +730,7 @@ mod tests {
             }
         );
         assert_eq!((m.holders(0), m.holders(1)), (1, 2));
-        assert_eq!(m.bytes_per_block(), (3.0 * 4.0 + 2.0 * 8.0) / 3.0);
+        assert_eq!(m.bytes_per_block(), (3.0 * 5.0 + 2.0 * 8.0) / 3.0);
         assert!(m.write(3, 0).unwrap_err().to_string().contains("map block"));
     }
 
@@ -785,6 +821,28 @@ mod tests {
             .apply_checked(trimmed, Content::TRIMMED)
             .unwrap_err()
             .contains("trimmed to trimmed"));
+    }
+
+    #[test]
+    fn history_says_which_slot_a_block_held_before_its_last_write() {
+        // Blocks 0,1 hold slot 0; blocks 2,3 hold slot 1; block 4 slot 2.
+        let mut m = BlockMap::new(identity(), 5, 3, |b| [0, 0, 1, 1, 2][b as usize]).unwrap();
+        assert_eq!(
+            m.held_before(0, 0),
+            Some(false),
+            "not written since the map was made"
+        );
+        let t = m.write(0, 0).unwrap();
+        assert_eq!((t.old.slot, t.new.slot), (0, 1));
+        assert_eq!(m.held_before(0, 0), Some(true));
+        assert_eq!(m.held_before(0, 1), Some(slot_tag(1) == slot_tag(0)));
+        assert_eq!(m.held_before(1, 0), Some(false), "block 1 was not written");
+        // Tags spread: of 10,000 slots, about one in 255 share slot 0's tag.
+        let same = (1..10_001).filter(|&s| slot_tag(s) == slot_tag(0)).count();
+        assert!((20..=60).contains(&same), "{same}");
+        // No dedup: no history kept (a block only ever holds its own slot).
+        let d1 = BlockMap::new(identity(), 4, 4, |b| b).unwrap();
+        assert_eq!(d1.held_before(0, 0), None);
     }
 
     #[test]
