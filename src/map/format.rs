@@ -454,10 +454,7 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
         *g = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
     }
     if header.flags & FLAG_HISTORY != 0 {
-        let mut tags = Vec::new();
-        tags.try_reserve_exact(header.blocks as usize)
-            .map_err(|_| super::state::too_big("map blocks", header.blocks, 1))?;
-        tags.resize(header.blocks as usize, 0);
+        let mut tags = super::state::zeros_u8("map blocks", header.blocks)?;
         r.fill(&mut tags).map_err(|(e, at)| read_err(e, at))?;
         map.set_history(Some(tags));
     } else {

@@ -135,6 +135,15 @@ pub(crate) fn too_big(what: &'static str, len: u64, width: u64) -> Error {
     )
 }
 
+/// `len` zero bytes, or an error naming `what` when the memory cannot be had.
+pub(crate) fn zeros_u8(what: &'static str, len: u64) -> Result<Vec<u8>> {
+    let n = usize::try_from(len).map_err(|_| too_big(what, len, 1))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| too_big(what, len, 1))?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
 /// `len` u32 zeros, or an error naming `what` when the memory cannot be had.
 pub(crate) fn zeros_u32(what: &'static str, len: u64) -> Result<Vec<u32>> {
     let n = usize::try_from(len).map_err(|_| too_big(what, len, 4))?;
@@ -274,7 +283,11 @@ impl BlockMap {
             holders,
             trimmed: None,
             orphans: Vec::new(),
-            previous: (slots != blocks).then(|| vec![0; blocks as usize]),
+            previous: if slots != blocks {
+                Some(zeros_u8("map blocks", blocks)?)
+            } else {
+                None
+            },
         })
     }
 
@@ -448,6 +461,15 @@ impl BlockMap {
         }
         if self.is_trimmed(block) {
             return Ok(None);
+        }
+        if self.trimmed.is_none() {
+            // The bitset, made on the first trim: an error, not an abort, without the memory.
+            let words = self.blocks.div_ceil(64);
+            let mut bits = Vec::new();
+            bits.try_reserve_exact(words as usize)
+                .map_err(|_| too_big("map blocks", words, 8))?;
+            bits.resize(words as usize, 0u64);
+            self.trimmed = Some(bits);
         }
         let t = Transition {
             block,
