@@ -188,7 +188,7 @@ impl Job {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<Fill, i32> {
-        let Some(shared) = self.map.as_ref() else {
+        if self.map.is_none() {
             return match self.fill(fileno, file, offset, buf) {
                 Ok(()) => Ok(Fill::Ready),
                 Err(e) => {
@@ -196,23 +196,25 @@ impl Job {
                     Err(libc::EINVAL)
                 }
             };
-        };
+        }
         if self.ring.as_ref().is_some_and(|r| !r.has_room()) {
             return Ok(Fill::Busy);
         }
-        let shared = shared.clone();
-        self.map_op(&shared, key, false, |map| map.write(key, offset, buf))
+        self.map_op(key, false, |map| map.write(key, offset, buf))
     }
 
     /// Runs `op` (a write or trim of io_u `key`) on the map, then journals its intents
-    /// (`synchronous`: see [`Job::journal_intents`]); busy when a block of it is.
+    /// (`synchronous`: see [`Job::journal_intents`]); busy when a block of it is. Without a map,
+    /// nothing to do.
     fn map_op(
         &mut self,
-        shared: &SharedMap,
         key: u64,
         synchronous: bool,
         op: impl FnOnce(&mut MapJob) -> Result<MapWrite, String>,
     ) -> Result<Fill, i32> {
+        let Some(shared) = self.map.as_ref() else {
+            return Ok(Fill::Ready);
+        };
         let mut map = shared_map::lock(shared);
         match op(&mut map) {
             Ok(MapWrite::Busy) => {
@@ -253,10 +255,7 @@ impl Job {
     /// synchronous and bypasses the ring's journal gate); [`Job::write_done`] ends it. Without a
     /// map, nothing to do.
     pub fn trim_io(&mut self, key: u64, offset: u64, len: u64) -> Result<Fill, i32> {
-        let Some(shared) = self.map.clone() else {
-            return Ok(Fill::Ready);
-        };
-        self.map_op(&shared, key, true, |map| map.trim(key, offset, len))
+        self.map_op(key, true, |map| map.trim(key, offset, len))
     }
 
     /// Appends the intents just logged for io_u `key` to the map's journal, before it can be
