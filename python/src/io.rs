@@ -17,6 +17,9 @@ use pyo3::types::{PyCFunction, PyDict, PyTuple};
 
 /// The pool and I/O settings shared by writes and verification, as given from Python.
 struct PoolArgs {
+    /// Where the run's memory and threads go (`numa_mode`, `numa_node`); taken by the caller
+    /// for the run itself.
+    placement: Option<Placement>,
     buffer_size: usize,
     buffer_count: usize,
     threads: usize,
@@ -25,11 +28,14 @@ struct PoolArgs {
 
 impl PoolArgs {
     fn new(
+        py: Python<'_>,
+        (numa_mode, numa_node): (&str, Option<&Bound<'_, PyAny>>),
         buffer_size: Option<&Bound<'_, PyAny>>,
         buffer_count: Option<&Bound<'_, PyAny>>,
-        (threads, placement): (Option<&Bound<'_, PyAny>>, Option<&Placement>),
+        threads: Option<&Bound<'_, PyAny>>,
         queue_depth: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let placement = threads::placement(py, numa_mode, numa_node)?;
         let buffer_size = args::opt_size("buffer_size", buffer_size)?
             .unwrap_or(pipeline::DEFAULT_BUFFER_SIZE as u64);
         Ok(PoolArgs {
@@ -41,12 +47,13 @@ impl PoolArgs {
             )?,
             // The module's rule (threads.rs): `threads`, `DGEN_THREADS`, `RAYON_NUM_THREADS`,
             // the CPUs (the NUMA node's when placed).
-            threads: threads::count("threads", threads, placement, false)?,
+            threads: threads::count("threads", threads, placement.as_ref(), false)?,
             queue_depth: args::to_usize(
                 "queue_depth",
                 args::opt_count("queue_depth", queue_depth)?
                     .unwrap_or(pipeline::DEFAULT_QUEUE_DEPTH as u64),
             )?,
+            placement,
         })
     }
 }
@@ -325,13 +332,15 @@ pub fn write_file(
         crate::layout::of(dedup_layout),
         profile,
     )?;
-    let placement = threads::placement(py, numa_mode, numa_node)?;
-    let pool = PoolArgs::new(
+    let mut pool = PoolArgs::new(
+        py,
+        (numa_mode, numa_node),
         buffer_size,
         buffer_count,
-        (threads, placement.as_ref()),
+        threads,
         queue_depth,
     )?;
+    let placement = pool.placement.take();
     let mut opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
     let seed = opts.params.seed;
     let mut full_write = None;
@@ -436,13 +445,15 @@ pub fn write_files(
         crate::layout::of(dedup_layout),
         profile,
     )?;
-    let placement = threads::placement(py, numa_mode, numa_node)?;
-    let pool = PoolArgs::new(
+    let mut pool = PoolArgs::new(
+        py,
+        (numa_mode, numa_node),
         buffer_size,
         buffer_count,
-        (threads, placement.as_ref()),
+        threads,
         queue_depth,
     )?;
+    let placement = pool.placement.take();
     let opts = write_options(size, pool, use_direct_io, use_io_uring, fsync, params)?;
     let seed = opts.params.seed;
     let stats = run_pipeline(
@@ -532,13 +543,15 @@ pub fn read_and_validate(
         crate::layout::of(dedup_layout),
         profile,
     )?;
-    let placement = threads::placement(py, numa_mode, numa_node)?;
-    let pool = PoolArgs::new(
+    let mut pool = PoolArgs::new(
+        py,
+        (numa_mode, numa_node),
         buffer_size,
         buffer_count,
-        (threads, placement.as_ref()),
+        threads,
         queue_depth,
     )?;
+    let placement = pool.placement.take();
     let mut opts = VerifyOptions {
         params,
         size: args::opt_size("size", size)?,
