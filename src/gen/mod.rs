@@ -11,7 +11,7 @@ mod calibration;
 mod classes;
 mod dedup;
 mod header;
-mod mix;
+pub(crate) mod mix;
 mod random;
 
 use crate::params::{DedupScope, GenParams};
