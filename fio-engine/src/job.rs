@@ -2,10 +2,11 @@
 //! job's io_uring ring. fio never calls one job's engine hooks concurrently, so no locking.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dgen::Generator;
 
+use crate::coverage::Coverage;
 use crate::log;
 use crate::mapjob::{errno_of, MapJob, MapWrite};
 use crate::options::{EngineConfig, IoMode};
@@ -37,6 +38,8 @@ pub struct Job {
     /// The generation map of the job's file (`dgen_map`), once the file is opened; shared with
     /// the other jobs of this process that name it (`numjobs` clones with `thread=1`).
     pub map: Option<SharedMap>,
+    /// What the job's verified reads covered, by fio's file number (made on the first verify).
+    coverage: Vec<Option<(PathBuf, Coverage)>>,
 }
 
 impl Job {
@@ -53,6 +56,7 @@ impl Job {
             ring,
             fixed: None,
             map: None,
+            coverage: Vec::new(),
         })
     }
 
@@ -335,9 +339,13 @@ impl Job {
         }
     }
 
-    /// Ends the job: checkpoints a writable map and logs one line about it.
+    /// Ends the job: logs how much of each file its verified reads covered, checkpoints a
+    /// writable map and logs one line about it.
     pub fn finish(&mut self) {
         let name = self.name.clone();
+        for (file, c) in self.coverage.drain(..).flatten() {
+            log::info(&format!("dgen: job {name}: {}", c.line(&file)));
+        }
         let Some(shared) = self.map.take() else {
             return;
         };
@@ -413,6 +421,35 @@ impl Job {
         offset: u64,
         data: &[u8],
     ) -> Result<(), i32> {
+        let result = self.check(fileno, file, offset, data);
+        self.covered(fileno, file, offset, data.len() as u64, result.is_ok());
+        result
+    }
+
+    /// Records a verified read for the job's last line (see [`Coverage`]).
+    fn covered(&mut self, fileno: usize, file: &Path, offset: u64, len: u64, ok: bool) {
+        if self.coverage.len() <= fileno {
+            self.coverage.resize_with(fileno + 1, || None);
+        }
+        if self.coverage[fileno].is_none() {
+            let map_size = self
+                .map
+                .as_ref()
+                .map(|m| shared_map::lock(m))
+                .filter(|m| m.fileno() == fileno)
+                .map(|m| m.size());
+            let size = map_size.or_else(|| dgen::pipeline::current_size(file).ok());
+            self.coverage[fileno] = size
+                .and_then(Coverage::new)
+                .map(|c| (file.to_path_buf(), c));
+        }
+        if let Some((_, c)) = self.coverage[fileno].as_mut() {
+            c.add(offset, len, ok);
+        }
+    }
+
+    /// Checks `data` (see [`Job::verify`]).
+    fn check(&mut self, fileno: usize, file: &Path, offset: u64, data: &[u8]) -> Result<(), i32> {
         let job = self.name.clone();
         if let Some(m) = self.map.as_ref() {
             let m = shared_map::lock(m);

@@ -18,6 +18,7 @@ compile_error!(
     "the fio engine must be built with panic = \"unwind\": panics are caught at the FFI boundary"
 );
 
+pub mod coverage;
 pub mod ffi;
 pub mod io;
 pub mod job;

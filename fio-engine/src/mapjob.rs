@@ -237,6 +237,11 @@ impl MapJob {
             .with_contents(Arc::new(view)))
     }
 
+    /// Bytes of the file the map tracks (the job's range, from offset 0).
+    pub fn size(&self) -> u64 {
+        self.map.identity().size
+    }
+
     /// fio's number of the file the map tracks.
     pub fn fileno(&self) -> usize {
         self.fileno

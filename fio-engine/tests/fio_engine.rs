@@ -452,11 +452,27 @@ fn write_then_verify_passes_and_catches_one_flipped_byte() {
         }
     }
 
-    // with the byte restored it passes again
+    // with the byte restored it passes again, and says how much it read
     f.seek(SeekFrom::Start(flip_at)).unwrap();
     f.write_all(&b).unwrap();
     f.sync_all().unwrap();
-    fio_ok(d.path(), &[vjob.to_str().unwrap()]);
+    let t = fio_ok(d.path(), &[vjob.to_str().unwrap()]);
+    assert!(
+        t.contains(&format!(
+            "dgen_verify: every byte of {} (16777216 bytes) verified, 16 reads, no mismatch",
+            file.display()
+        )),
+        "{t}"
+    );
+    // a job that reads a quarter of the file passes, and says that it checked a quarter
+    let t = fio_ok(d.path(), &["--io_size=4m", vjob.to_str().unwrap()]);
+    assert!(
+        t.contains(&format!(
+            "dgen_verify: 4194304 of the 16777216 bytes of {} verified (25.0%; 4 reads, no mismatch); the rest was not read",
+            file.display()
+        )),
+        "{t}"
+    );
 }
 
 fn numjobs4(mode: &str) {
@@ -2064,6 +2080,15 @@ fn precondition_steady_state_job_file_runs_and_verifies() {
     assert!(t.contains("WRITE:") && t.contains("READ:"), "{t}");
     assert_eq!(t.matches("checkpointed").count(), 3, "{t}");
     assert!(t.contains("read only"), "{t}");
+    // The verify job says it read every byte.
+    assert!(
+        t.contains(&format!(
+            "dgen_verify: every byte of {} ({} bytes) verified, 32 reads, no mismatch",
+            file.display(),
+            32 << 20
+        )),
+        "{t}"
+    );
     assert_ratios_tight(&file, 2.0, 3.0, 4096);
 }
 

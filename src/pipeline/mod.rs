@@ -39,7 +39,7 @@ pub use write::{write_file, write_files, write_files_with_streams};
 
 /// The current size of `path`: a file's length or a block device's size (0 for `/dev/null`).
 /// Looks without opening anything but a block device (read-only, for its size).
-pub(crate) fn current_size(path: &std::path::Path) -> crate::Result<u64> {
+pub fn current_size(path: &std::path::Path) -> crate::Result<u64> {
     target::probe(path, false).map(|p| p.size)
 }
 
