@@ -87,25 +87,30 @@ int dgen_rs_fill(struct dgen_job *job, uint64_t key, unsigned int fileno, const 
  * writes (the map must exist). 0 or an errno (logged, naming dgen_map). */
 int dgen_rs_map_open(struct dgen_job *job, unsigned int fileno, const char *file_name,
 		     uint64_t size, int writes);
-/* dgen_map: marks the blocks of trim io_u key (len bytes at offset) trimmed and journals the
- * intents, before the trim is issued. 0, -1 (busy: a block of it has a write or read in flight;
- * reap and retry) or an errno (logged). Without a map, 0. End it with dgen_rs_write_done. */
-int dgen_rs_trim(struct dgen_job *job, uint64_t key, uint64_t offset, uint64_t len);
-/* dgen_map: the write (or trim) of io_u key finished; ok = 1 when every byte was written. */
-void dgen_rs_write_done(struct dgen_job *job, uint64_t key, int ok);
+/* dgen_map: marks the blocks of trim io_u key (len bytes at offset of file fileno) trimmed and
+ * journals the intents, before the trim is issued. 0, -1 (busy: a block of it has a write or
+ * read in flight; reap and retry) or an errno (logged). Without a map, 0. End it with
+ * dgen_rs_write_done. */
+int dgen_rs_trim(struct dgen_job *job, uint64_t key, unsigned int fileno, uint64_t offset,
+		 uint64_t len);
+/* dgen_map: the write (or trim) of io_u key to file fileno finished; ok = 1 when every byte was
+ * written. */
+void dgen_rs_write_done(struct dgen_job *job, uint64_t key, unsigned int fileno, int ok);
 /* Compares len bytes read at offset with the expected content. 0, or EILSEQ after logging
  * the file, offset and first differing byte; another errno on internal failure. */
 int dgen_rs_verify(struct dgen_job *job, unsigned int fileno, const char *file_name,
 		   uint64_t offset, const void *buf, size_t len);
-/* dgen_map: the read of io_u key completed (after its verify): writes of its blocks may go. */
-void dgen_rs_read_done(struct dgen_job *job, uint64_t key);
+/* dgen_map: the read of io_u key from file fileno completed (after its verify): writes of its
+ * blocks may go. */
+void dgen_rs_read_done(struct dgen_job *job, uint64_t key, unsigned int fileno);
 /* One pread/pwrite. Returns bytes transferred (>= 0) or -errno. */
 int64_t dgen_rs_psync(int fd, int is_write, void *buf, size_t len, uint64_t offset);
 /* Registers len bytes at buf (fio's io_u buffers) with the job's ring: reads and writes inside
  * them then use fixed buffers. 0 or an errno (nothing registered; I/O goes on unregistered). */
 int dgen_rs_uring_register_buffer(struct dgen_job *job, void *buf, size_t len);
 /* Queues one read/write on the job's ring. 0: queued, 1: ring full (busy), < 0: -errno. */
-int dgen_rs_uring_queue(struct dgen_job *job, uint64_t user_data, int fd, int is_write,
+int dgen_rs_uring_queue(struct dgen_job *job, uint64_t user_data, unsigned int fileno, int fd,
+			int is_write,
 			void *buf, size_t len, uint64_t offset);
 /* How many queued operations await submission. */
 unsigned int dgen_rs_uring_pending(struct dgen_job *job);

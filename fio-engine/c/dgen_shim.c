@@ -162,8 +162,8 @@ static int check_map(struct thread_data *td, const struct dgen_job_info *info)
 	char why[512];
 
 	why[0] = 0;
-	if (o->nr_files > 1)
-		snprintf(why, sizeof(why), "the job has %u files (nrfiles or filename with ':'); a map tracks one file", o->nr_files);
+	if (o->nr_files > 1 && eo && eo->map_durability && !strcmp(eo->map_durability, "power"))
+		snprintf(why, sizeof(why), "the job has %u files (nrfiles or filename with ':'), each with its own map (dgen_map.N), and dgen_map_durability=power makes the job's ring wait on one journal; use one file per job, or dgen_map_durability=process", o->nr_files);
 	/* fio's clones of a numjobs job carry numjobs=1 and a subjob number */
 	else if ((o->numjobs > 1 || td->subjob_number) && !o->use_thread)
 		snprintf(why, sizeof(why), "numjobs > 1 shares one map between the job's clones, which fio's default fork mode puts in separate processes; add thread=1 (the clones then run as threads of one process and share the map), or give each job its own file and map");
@@ -407,7 +407,7 @@ static enum fio_q_status queue_sync_or_trim(struct thread_data *td, struct dgen_
 	int ret;
 
 	if (mapped) {
-		ret = dgen_rs_trim(dt->job, key, io_u->offset, io_u->xfer_buflen);
+		ret = dgen_rs_trim(dt->job, key, io_u->file->fileno, io_u->offset, io_u->xfer_buflen);
 		if (ret < 0)
 			return FIO_Q_BUSY; /* a block of it is being written or read */
 		if (ret) {
@@ -423,7 +423,7 @@ static enum fio_q_status queue_sync_or_trim(struct thread_data *td, struct dgen_
 	if (ret < 0 && !io_u->error)
 		io_u->error = errno;
 	if (mapped)
-		dgen_rs_write_done(dt->job, key, !io_u->error);
+		dgen_rs_write_done(dt->job, key, io_u->file->fileno, !io_u->error);
 	if (io_u->error)
 		td_verror(td, io_u->error, "dgen sync/trim");
 	return FIO_Q_COMPLETED;
@@ -439,7 +439,7 @@ static void complete_rw(struct thread_data *td, struct dgen_td *dt, struct io_u 
 {
 	apply_rw(td, dt, io_u, res);
 	if (dt->info.map && io_u->ddir == DDIR_READ)
-		dgen_rs_read_done(dt->job, (uint64_t)(uintptr_t)io_u);
+		dgen_rs_read_done(dt->job, (uint64_t)(uintptr_t)io_u, io_u->file->fileno);
 }
 
 static void apply_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io_u,
@@ -448,7 +448,7 @@ static void apply_rw(struct thread_data *td, struct dgen_td *dt, struct io_u *io
 	struct fio_file *f = io_u->file;
 
 	if (dt->info.map && io_u->ddir == DDIR_WRITE)
-		dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u,
+		dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u, f->fileno,
 				   res >= 0 && (unsigned long long)res == io_u->xfer_buflen);
 	if (res < 0) {
 		io_u->error = (unsigned int)-res;
@@ -518,7 +518,7 @@ static enum fio_q_status dgen_queue(struct thread_data *td, struct io_u *io_u)
 		}
 		return FIO_Q_COMPLETED;
 	default:
-		ret = dgen_rs_uring_queue(dt->job, (uint64_t)(uintptr_t)io_u, f->fd, is_write,
+		ret = dgen_rs_uring_queue(dt->job, (uint64_t)(uintptr_t)io_u, f->fileno, f->fd, is_write,
 					  io_u->xfer_buf, io_u->xfer_buflen, io_u->offset);
 		if (ret == 0)
 			return FIO_Q_QUEUED;
@@ -526,7 +526,7 @@ static enum fio_q_status dgen_queue(struct thread_data *td, struct io_u *io_u)
 			return FIO_Q_BUSY;
 		io_u->error = -ret;
 		if (dt->info.map && is_write)
-			dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u, 0);
+			dgen_rs_write_done(dt->job, (uint64_t)(uintptr_t)io_u, f->fileno, 0);
 		td_verror(td, io_u->error, "dgen queue");
 		return FIO_Q_COMPLETED;
 	}
@@ -881,7 +881,7 @@ static struct fio_option dgen_options[] = {
 	DGEN_STR_OPTION("dgen_compress_codec", "dgen compression codec family", compress_codec, "lz",
 			"Codecs dgen_compress_ratio is exact for: 'lz' (default: lz4, zstd, LZO1X-1, deflate, brotli) or 'snappy' (Ceph, RocksDB, MongoDB; at most 16; lz4 and zstd then see more). Verify with the same value"),
 	DGEN_STR_OPTION("dgen_map", "dgen generation map", map, "",
-			"Path of a generation map of the job's one file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); one file per job; numjobs > 1 needs thread=1 (the clones then share the map). Trims (block devices) mark their blocks trimmed: see dgen_map_trimmed. A job that only reads never writes the map. Empty (default): no map"),
+			"Path of a generation map of the job's file (created when missing by a writing job): every write gives the dedup blocks it covers new content while the live dedup ratio stays exact, and dgen_verify=1 checks what the map says. Writes must be whole dedup blocks (bs and blockalign multiples of dgen_dedupe_unit); a job of several files (nrfiles, or filename with ':') keeps one map per file, named dgen_map.N (N: the file's number, from 0); numjobs > 1 needs thread=1 (the clones then share the map). Trims (block devices) mark their blocks trimmed: see dgen_map_trimmed. A job that only reads never writes the map. Empty (default): no map"),
 	DGEN_STR_OPTION("dgen_map_durability", "dgen map durability", map_durability, "process",
 			"When a dgen_map write's intent is durable: 'process' (default: appended to the journal before the data write is submitted, synced at checkpoints and at the end; survives fio being killed, at no cost to the I/O; after a power cut or OS crash a verify fails on the last writes) or 'power' (synced before the data write is submitted; survives a power cut; costs a device flush per group commit)"),
 	DGEN_STR_OPTION("dgen_map_trimmed", "dgen map: what trimmed blocks read as", map_trimmed, "zeros",

@@ -349,13 +349,19 @@ pub unsafe extern "C" fn dgen_rs_fill(
 /// # Safety
 /// `job` live (see [`dgen_rs_fill`]).
 #[no_mangle]
-pub unsafe extern "C" fn dgen_rs_trim(job: *mut Job, key: u64, offset: u64, len: u64) -> c_int {
+pub unsafe extern "C" fn dgen_rs_trim(
+    job: *mut Job,
+    key: u64,
+    fileno: c_uint,
+    offset: u64,
+    len: u64,
+) -> c_int {
     guard("trim", PANIC_ERRNO, || {
         // SAFETY: guaranteed by the caller.
         let Some(job) = (unsafe { job_mut(job) }) else {
             return libc::EINVAL;
         };
-        match job.trim_io(key, offset, len) {
+        match job.trim_io(key, fileno as usize, offset, len) {
             Ok(Fill::Ready) => 0,
             Ok(Fill::Busy) => -1,
             Err(errno) => errno,
@@ -399,11 +405,11 @@ pub unsafe extern "C" fn dgen_rs_verify(
 /// # Safety
 /// `job` live (see [`dgen_rs_fill`]).
 #[no_mangle]
-pub unsafe extern "C" fn dgen_rs_read_done(job: *mut Job, key: u64) {
+pub unsafe extern "C" fn dgen_rs_read_done(job: *mut Job, key: u64, fileno: c_uint) {
     guard("read done", (), || {
         // SAFETY: guaranteed by the caller.
         if let Some(job) = unsafe { job_mut(job) } {
-            job.read_done(key);
+            job.read_done(key, fileno as usize);
         }
     })
 }
@@ -442,6 +448,7 @@ pub unsafe extern "C" fn dgen_rs_psync(
 pub unsafe extern "C" fn dgen_rs_uring_queue(
     job: *mut Job,
     user_data: u64,
+    fileno: c_uint,
     fd: c_int,
     is_write: c_int,
     buf: *mut u8,
@@ -453,7 +460,7 @@ pub unsafe extern "C" fn dgen_rs_uring_queue(
         let Some(job) = (unsafe { job_mut(job) }) else {
             return -libc::EINVAL;
         };
-        if is_write == 0 && !job.read_queued(user_data, offset, len as u64) {
+        if is_write == 0 && !job.read_queued(user_data, fileno as usize, offset, len as u64) {
             return 1;
         }
         let fixed = job.fixed_buffer_holds(buf, len);
@@ -521,11 +528,11 @@ pub unsafe extern "C" fn dgen_rs_map_open(
 /// # Safety
 /// `job` live (see [`dgen_rs_fill`]).
 #[no_mangle]
-pub unsafe extern "C" fn dgen_rs_write_done(job: *mut Job, key: u64, ok: c_int) {
+pub unsafe extern "C" fn dgen_rs_write_done(job: *mut Job, key: u64, fileno: c_uint, ok: c_int) {
     guard("write done", (), || {
         // SAFETY: guaranteed by the caller.
         if let Some(job) = unsafe { job_mut(job) } {
-            job.write_done(key, ok != 0);
+            job.write_done(key, fileno as usize, ok != 0);
         }
     })
 }

@@ -35,9 +35,10 @@ pub struct Job {
     pub ring: Option<Ring>,
     /// fio's io_u buffers, registered with the ring as fixed buffer 0: start and length.
     fixed: Option<(usize, usize)>,
-    /// The generation map of the job's file (`dgen_map`), once the file is opened; shared with
-    /// the other jobs of this process that name it (`numjobs` clones with `thread=1`).
-    pub map: Option<SharedMap>,
+    /// The generation map of each of the job's files (`dgen_map`), by fio's file number, once
+    /// the file is opened; shared with the other jobs of this process that name it (`numjobs`
+    /// clones with `thread=1`).
+    maps: Vec<Option<SharedMap>>,
     /// What the job's verified reads covered, by fio's file number (made on the first verify).
     coverage: Vec<Option<(PathBuf, Coverage)>>,
 }
@@ -55,7 +56,7 @@ impl Job {
             generators: Vec::new(),
             ring,
             fixed: None,
-            map: None,
+            maps: Vec::new(),
             coverage: Vec::new(),
         })
     }
@@ -91,10 +92,27 @@ impl Job {
         })
     }
 
-    /// Opens the job's map (`dgen_map`) for file `fileno` (named `file`) of `size` bytes; a job
-    /// that writes (or trims) changes it, one that only reads never writes it; only a job that
-    /// writes (`creates`) makes it when missing. A second file is refused: the map tracks one
-    /// file.
+    /// The map of file `fileno`, when the job has one.
+    fn map(&self, fileno: usize) -> Option<&SharedMap> {
+        self.maps.get(fileno).and_then(Option::as_ref)
+    }
+
+    /// The path of file `fileno`'s map: `dgen_map` itself for a job of one file, `PATH.N` (N:
+    /// fio's file number, from 0) for each file of a job of several.
+    pub fn map_path(&self, fileno: usize) -> Option<PathBuf> {
+        let path = self.config.map.as_ref()?;
+        if self.config.map_files <= 1 {
+            return Some(path.clone());
+        }
+        let mut name = path.clone().into_os_string();
+        name.push(format!(".{fileno}"));
+        Some(PathBuf::from(name))
+    }
+
+    /// Opens the map (`dgen_map`) of file `fileno` (named `file`) of `size` bytes; a job that
+    /// writes (or trims) changes it, one that only reads never writes it; only a job that writes
+    /// (`creates`) makes it when missing. Each file of a job has its own map
+    /// ([`Job::map_path`]).
     pub fn open_map(
         &mut self,
         fileno: usize,
@@ -103,21 +121,11 @@ impl Job {
         writes: bool,
         creates: bool,
     ) -> Result<(), i32> {
-        let Some(path) = self.config.map.clone() else {
+        let Some(path) = self.map_path(fileno) else {
             return Ok(());
         };
-        if let Some(m) = &self.map {
-            if shared_map::lock(m).fileno() == fileno {
-                return Ok(());
-            }
-            log::error(&format!(
-                "dgen: job {}: bad option dgen_map={}: the job opens a second file ({}); a map \
-                 tracks one file (use one file per job, nrfiles=1)",
-                self.name,
-                path.display(),
-                file.display()
-            ));
-            return Err(libc::EINVAL);
+        if self.map(fileno).is_some() {
+            return Ok(());
         }
         let params = self.config.params_for(fileno, file);
         let power = self.config.map_durability == Durability::Power;
@@ -168,12 +176,26 @@ impl Job {
                         ring.gate_writes(fd);
                     }
                 }
-                self.map = Some(shared.clone());
+                if self.maps.len() <= fileno {
+                    self.maps.resize_with(fileno + 1, || None);
+                }
+                self.maps[fileno] = Some(shared.clone());
                 Ok(())
             }
             Err(reason) => {
+                let order = if self.config.map_files > 1 {
+                    format!(
+                        " (the job has {} files, each with its own map: file {fileno}, {}, \
+                         has {}; keep the files in the order they were written with)",
+                        self.config.map_files,
+                        file.display(),
+                        path.display()
+                    )
+                } else {
+                    String::new()
+                };
                 log::error(&format!(
-                    "dgen: job {}: bad option dgen_map={}: {reason}",
+                    "dgen: job {}: bad option dgen_map={}: {reason}{order}",
                     self.name,
                     path.display()
                 ));
@@ -192,7 +214,7 @@ impl Job {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<Fill, i32> {
-        if self.map.is_none() {
+        if self.map(fileno).is_none() {
             return match self.fill(fileno, file, offset, buf) {
                 Ok(()) => Ok(Fill::Ready),
                 Err(e) => {
@@ -204,7 +226,7 @@ impl Job {
         if self.ring.as_ref().is_some_and(|r| !r.has_room()) {
             return Ok(Fill::Busy);
         }
-        self.map_op(key, false, |map| map.write(key, offset, buf))
+        self.map_op(key, fileno, false, |map| map.write(key, offset, buf))
     }
 
     /// Runs `op` (a write or trim of io_u `key`) on the map, then journals its intents
@@ -213,10 +235,11 @@ impl Job {
     fn map_op(
         &mut self,
         key: u64,
+        fileno: usize,
         synchronous: bool,
         op: impl FnOnce(&mut MapJob) -> Result<MapWrite, String>,
     ) -> Result<Fill, i32> {
-        let Some(shared) = self.map.as_ref() else {
+        let Some(shared) = self.map(fileno) else {
             return Ok(Fill::Ready);
         };
         let mut map = shared_map::lock(shared);
@@ -237,7 +260,7 @@ impl Job {
             }
         }
         drop(map);
-        self.journal_intents(key, synchronous)?;
+        self.journal_intents(key, fileno, synchronous)?;
         Ok(Fill::Ready)
     }
 
@@ -258,17 +281,17 @@ impl Job {
     /// journals their intents (synced first with `dgen_map_durability=power`: the trim is
     /// synchronous and bypasses the ring's journal gate); [`Job::write_done`] ends it. Without a
     /// map, nothing to do.
-    pub fn trim_io(&mut self, key: u64, offset: u64, len: u64) -> Result<Fill, i32> {
-        self.map_op(key, true, |map| map.trim(key, offset, len))
+    pub fn trim_io(&mut self, key: u64, fileno: usize, offset: u64, len: u64) -> Result<Fill, i32> {
+        self.map_op(key, fileno, true, |map| map.trim(key, offset, len))
     }
 
     /// Appends the intents just logged for io_u `key` to the map's journal, before it can be
     /// submitted; with `dgen_map_durability=power` and `psync` (or a `synchronous` operation,
     /// which bypasses the ring), also syncs them (the ring syncs them itself). Checkpoints when the journal is due for it and no journal `fdatasync` is in
     /// flight. On failure logs why, forgets the write and returns the errno to fail it with.
-    fn journal_intents(&mut self, key: u64, synchronous: bool) -> Result<(), i32> {
+    fn journal_intents(&mut self, key: u64, fileno: usize, synchronous: bool) -> Result<(), i32> {
         let power = self.config.map_durability == Durability::Power;
-        let Some(shared) = self.map.as_ref() else {
+        let Some(shared) = self.maps.get(fileno).and_then(Option::as_ref) else {
             return Ok(());
         };
         let mut map = shared_map::lock(shared);
@@ -319,7 +342,9 @@ impl Job {
         let Some(errno) = self.ring.as_mut().and_then(Ring::take_sync_error) else {
             return;
         };
-        if let Some(shared) = self.map.as_ref() {
+        // dgen_map_durability=power (the only mode with a journal sync in the ring) is refused
+        // with several files, so this is the job's one map.
+        if let Some(shared) = self.maps.iter().flatten().next() {
             let mut map = shared_map::lock(shared);
             map.sync_failed(errno);
             log::error(&format!(
@@ -333,34 +358,33 @@ impl Job {
     }
 
     /// A write of io_u `key` finished (`ok`: every byte written).
-    pub fn write_done(&mut self, key: u64, ok: bool) {
-        if let Some(m) = self.map.as_ref() {
+    pub fn write_done(&mut self, key: u64, fileno: usize, ok: bool) {
+        if let Some(m) = self.map(fileno) {
             shared_map::lock(m).done(key, ok);
         }
     }
 
-    /// Ends the job: logs how much of each file its verified reads covered, checkpoints a
-    /// writable map and logs one line about it.
+    /// Ends the job: logs how much of each file its verified reads covered, checkpoints each
+    /// writable map and logs one line about each.
     pub fn finish(&mut self) {
         let name = self.name.clone();
         for (file, c) in self.coverage.drain(..).flatten() {
             log::info(&format!("dgen: job {name}: {}", c.line(&file)));
         }
-        let Some(shared) = self.map.take() else {
-            return;
-        };
-        // Of the jobs sharing a map, the last one to end finishes it.
-        let Some(shared) = shared_map::leave(shared) else {
-            log::info(&format!(
-                "dgen: job {name}: done with dgen_map (the other jobs sharing it go on; the last \
-                 one checkpoints it)"
-            ));
-            return;
-        };
-        let mut m = shared_map::lock(&shared);
-        match m.finish() {
-            Ok(line) => log::info(&format!("dgen: job {name}: {line}")),
-            Err(line) => log::error(&format!("dgen: job {name}: {line}")),
+        for shared in std::mem::take(&mut self.maps).into_iter().flatten() {
+            // Of the jobs sharing a map, the last one to end finishes it.
+            let Some(shared) = shared_map::leave(shared) else {
+                log::info(&format!(
+                    "dgen: job {name}: done with dgen_map (the other jobs sharing it go on; the \
+                     last one checkpoints it)"
+                ));
+                continue;
+            };
+            let mut m = shared_map::lock(&shared);
+            match m.finish() {
+                Ok(line) => log::info(&format!("dgen: job {name}: {line}")),
+                Err(line) => log::error(&format!("dgen: job {name}: {line}")),
+            }
         }
     }
 
@@ -391,13 +415,12 @@ impl Job {
     /// A read io_u `key` of `len` bytes at `offset` is about to be queued. In a map job (one
     /// file) that verifies, a read and a write of one block are never in flight together:
     /// `false` when a block of it has a write in flight (busy: reap, then try again).
-    pub fn read_queued(&mut self, key: u64, offset: u64, len: u64) -> bool {
+    pub fn read_queued(&mut self, key: u64, fileno: usize, offset: u64, len: u64) -> bool {
         if !self.config.verify {
             return true;
         }
         let free = self
-            .map
-            .as_ref()
+            .map(fileno)
             .is_none_or(|m| shared_map::lock(m).read_queued(key, offset, len));
         if !free {
             self.wait_for_other_jobs();
@@ -406,8 +429,8 @@ impl Job {
     }
 
     /// The read io_u `key` completed (after its verify): writes of its blocks may go.
-    pub fn read_done(&mut self, key: u64) {
-        if let Some(m) = self.map.as_ref() {
+    pub fn read_done(&mut self, key: u64, fileno: usize) {
+        if let Some(m) = self.map(fileno) {
             shared_map::lock(m).read_done(key);
         }
     }
@@ -433,8 +456,7 @@ impl Job {
         }
         if self.coverage[fileno].is_none() {
             let map_size = self
-                .map
-                .as_ref()
+                .map(fileno)
                 .map(|m| shared_map::lock(m))
                 .filter(|m| m.fileno() == fileno)
                 .map(|m| m.size());
@@ -451,7 +473,7 @@ impl Job {
     /// Checks `data` (see [`Job::verify`]).
     fn check(&mut self, fileno: usize, file: &Path, offset: u64, data: &[u8]) -> Result<(), i32> {
         let job = self.name.clone();
-        if let Some(m) = self.map.as_ref() {
+        if let Some(m) = self.map(fileno) {
             let m = shared_map::lock(m);
             if m.fileno() == fileno {
                 return m.verify(offset, data).map_err(|msg| {

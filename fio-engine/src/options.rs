@@ -134,6 +134,9 @@ pub struct EngineConfig {
     pub map_durability: Durability,
     /// What a verify expects of a block trimmed through the map (`dgen_map_trimmed`).
     pub map_trimmed: TrimCheck,
+    /// The job's files (`nrfiles`, or `filename` with `:`): with more than one, each has its own
+    /// map, `dgen_map` + `.N` (see `Job::map_path`).
+    pub map_files: u32,
     /// `dgen_dedupe_scope=global`: where the job's files sit in the run's dedup space
     /// (`None`: each file on its own).
     pub global_scope: Option<GlobalScope>,
@@ -199,6 +202,7 @@ impl EngineConfig {
             map_trimmed: raw
                 .map_trimmed
                 .map_or(Ok(TrimCheck::Zeros), parse_trim_check)?,
+            map_files: raw.placement.nr_files.max(1),
             global_scope,
         };
         if config.map.is_some() && config.io == IoMode::Null {

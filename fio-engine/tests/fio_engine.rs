@@ -1779,7 +1779,12 @@ fn map_jobs_that_cannot_be_tracked_are_refused_naming_dgen_map() {
     );
     let mut b2 = base.clone();
     b2[1] = two;
-    refused(&["--rw=write", "--bs=1m"], &b2, "2 files");
+    // several files keep a map each, but one ring cannot wait on several journals
+    refused(
+        &["--rw=write", "--bs=1m", "--dgen_map_durability=power"],
+        &b2,
+        "2 files",
+    );
     // a map of another seed
     fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
     let mut other = base.clone();
@@ -1842,6 +1847,98 @@ fn a_map_has_one_writer_and_no_verify_beside_it() {
         &["--rw=read", "--bs=1m", "--dgen_verify=1"],
     );
     assert!(d.path().join("l.map.lock").exists());
+}
+
+#[test]
+fn a_job_of_several_files_keeps_a_map_per_file() {
+    let d = tmp();
+    let (a, b) = (d.path().join("a.bin"), d.path().join("b.bin"));
+    let map = d.path().join("ab.map");
+    let mut base = map_job(&a, Some(&map), 2 * MAP_SIZE);
+    base[1] = format!("--filename={}:{}", a.display(), b.display());
+    let t = fio_map_ok(d.path(), &base, &["--rw=write", "--bs=1m"]);
+    let map_of = |n: usize| d.path().join(format!("ab.map.{n}"));
+    for (n, f) in [(0, &a), (1, &b)] {
+        assert!(
+            t.contains(&format!(
+                "dgen_map={}: created for {}",
+                map_of(n).display(),
+                f.display()
+            )),
+            "{t}"
+        );
+    }
+    assert!(!map.exists(), "a job of two files made {}", map.display());
+    // Random overwrites of both files, verified as they go, then a read of everything.
+    fio_map_ok(
+        d.path(),
+        &base,
+        &[
+            "--rw=randrw",
+            "--rwmixread=30",
+            "--dgen_verify=1",
+            &format!("--bs={MAP_UNIT}"),
+            "--norandommap",
+            "--number_ios=600",
+        ],
+    );
+    let t = fio_map_ok(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    for f in [&a, &b] {
+        assert!(
+            t.contains(&format!(
+                "every byte of {} ({MAP_SIZE} bytes) verified",
+                f.display()
+            )),
+            "{t}"
+        );
+        assert_ratios_tight(f, 2.0, 3.0, MAP_UNIT);
+    }
+    for (n, f) in [(0, &a), (1, &b)] {
+        if let Some(o) = cli_verify_map(f, &map_of(n), MAP_SIZE) {
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    // The files in the other order: each map is refused for the other file, with a hint.
+    let mut swapped = base.clone();
+    swapped[1] = format!("--filename={}:{}", b.display(), a.display());
+    let o = fio_map(
+        d.path(),
+        &swapped,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    let t = text(&o);
+    assert!(
+        !o.status.success() && t.contains("keep the files in the order"),
+        "{t}"
+    );
+    // A block of a.bin copied over the same offset of b.bin is caught in b.bin.
+    let at = 3 * MAP_UNIT;
+    let block = {
+        let mut f = fs::File::open(&a).unwrap();
+        f.seek(SeekFrom::Start(at)).unwrap();
+        let mut v = vec![0u8; MAP_UNIT as usize];
+        f.read_exact(&mut v).unwrap();
+        v
+    };
+    let mut f = fs::OpenOptions::new().write(true).open(&b).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&block).unwrap();
+    f.sync_all().unwrap();
+    let o = fio_map(
+        d.path(),
+        &base,
+        &["--rw=read", "--bs=1m", "--dgen_verify=1"],
+    );
+    let t = text(&o);
+    assert!(!o.status.success(), "a foreign block passed:\n{t}");
+    assert!(
+        t.contains(&format!("verify failed: file {} offset {at} ", b.display())),
+        "{t}"
+    );
 }
 
 #[test]
