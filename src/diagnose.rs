@@ -59,9 +59,8 @@ pub enum Finding {
         current: u32,
     },
     /// Content that the map says other blocks hold now (`now_at`: byte offsets of the first few)
-    /// and that this block held before its last write (the map's per-block history): that write
-    /// was lost. (The history keeps a one-byte tag of the slot: a misdirected write of another
-    /// slot with the same tag reads as this, one time in 255.)
+    /// and that this block held before it moved to its current slot (the map's per-block
+    /// history, derived from its version): that write was lost.
     LostWriteMoved {
         /// The slot found.
         slot: u64,

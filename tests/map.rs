@@ -20,8 +20,9 @@ fn identity(run_id: u64) -> MapIdentity {
 }
 
 /// 64 blocks over 32 slots, block b at slot b % 32.
+/// 64 blocks at d = 2 in the generator's layout (what a map file reads back).
 fn map64(run_id: u64) -> BlockMap {
-    BlockMap::new(identity(run_id), 64, 32, |b| b % 32).unwrap()
+    BlockMap::in_layout(identity(run_id), 64).unwrap()
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -99,17 +100,21 @@ fn no_dedup_only_generations_move_and_cost_4_bytes() {
         assert_eq!(t.new.slot, t.block);
         assert_eq!(t.new.generation, t.old.generation + 1);
     }
-    assert_eq!(map.bytes_per_block(), 4.0);
-    // d = 2: slot (4) and history tag (1) per block, generation and holders (4 + 4) per slot.
-    assert_eq!(map64(1).bytes_per_block(), 9.0);
+    assert_eq!(map.bytes_per_block(), 2.0);
+    // d = 2: a version (2) per block, generation and holders (2 + 1) per slot: 3.5 bytes, plus
+    // 32 per side-table entry (none in a fresh map).
+    let m = map64(1);
+    assert_eq!(m.slots(), 32);
+    assert_eq!(m.bytes_per_block(), 3.5);
 }
 
 #[test]
 fn moves_are_uniform_over_the_other_slots() {
-    // 4 slots, 8 blocks: write block 0 while its slot has other holders, count targets.
+    // 4 slots, 8 blocks: write block 0 while its slot has other holders, count targets over
+    // runs (the candidates a block moves to are drawn from the run id).
     let mut counts = [0u64; 4];
     for i in 0..40_000u64 {
-        let mut map = BlockMap::new(identity(1), 8, 4, |b| b % 4).unwrap();
+        let mut map = BlockMap::new(identity(i), 8, 4, |b| b % 4).unwrap();
         let t = map.write(0, choice(i)).unwrap();
         counts[t.new.slot as usize] += 1;
     }
@@ -142,7 +147,7 @@ fn file_round_trip_and_refusals() {
     assert_eq!(read, map);
     assert_eq!(rec.replayed, 0);
     // Holder counts are rebuilt on open.
-    for s in 0..32 {
+    for s in 0..map.slots() {
         assert_eq!(read.holders(s), map.holders(s));
     }
 
@@ -596,8 +601,9 @@ fn history_tells_a_lost_write_of_a_moved_block_from_a_misdirected_one() {
         size: blocks * unit,
         run_id: 9,
     };
-    let mut map = BlockMap::new(ident, blocks, plain.slots_for(blocks), |b| {
-        plain.initial_content(b).slot
+    let layout = plain.clone();
+    let mut map = BlockMap::new(ident, blocks, plain.slots_for(blocks), move |b| {
+        layout.initial_content(b).slot
     })
     .unwrap();
     // A write that moves its block to another slot (its old slot keeps other holders).

@@ -760,13 +760,24 @@ impl MapFile {
 mod tests {
     use super::*;
 
+    /// 16 blocks of 64 KiB at d = 2, in the generator's layout (what a map file reloads).
     fn map() -> BlockMap {
+        let params = GenParams {
+            dedup_ratio: 2.0,
+            dedup_unit: 64 << 10,
+            ..GenParams::new(3)
+        };
+        let generator = crate::gen::Generator::new(params.clone()).unwrap();
         let identity = MapIdentity {
-            params: GenParams::new(3),
+            params,
             size: 1 << 20,
             run_id: 11,
         };
-        BlockMap::new(identity, 16, 8, |b| b % 8).unwrap()
+        let slots = generator.slots_for(16);
+        BlockMap::new(identity, 16, slots, move |b| {
+            generator.initial_content(b).slot
+        })
+        .unwrap()
     }
 
     #[test]
@@ -825,8 +836,25 @@ mod tests {
         let mut m = map();
         let mut file = MapFile::create(&path, &m, false).unwrap();
         let expect = MapExpect::from(m.identity());
-        // Blocks 3 and 11 share slot 3: trimming both orphans it.
-        let ts: Vec<Transition> = [3u64, 11, 5]
+        // Two blocks that alone share a slot: trimming both orphans it; and a third block.
+        let holders_of = |m: &BlockMap, s: u64| -> Vec<u64> {
+            (0..m.blocks()).filter(|&b| m.slot_of(b) == s).collect()
+        };
+        let shared = (0..m.slots())
+            .find(|&s| holders_of(&m, s).len() == 2)
+            .unwrap();
+        let pair = holders_of(&m, shared);
+        let third = (0..m.blocks()).find(|&b| m.slot_of(b) != shared).unwrap();
+        // A block whose slot has other holders (its write makes a duplicate, or takes the orphan).
+        let writer = (0..m.blocks())
+            .find(|&b| {
+                b != third
+                    && m.slot_of(b) != shared
+                    && m.holders(m.slot_of(b)) > 1
+                    && m.slot_of(b) != m.slot_of(third)
+            })
+            .unwrap();
+        let ts: Vec<Transition> = [pair[0], pair[1], third]
             .iter()
             .filter_map(|&b| m.trim(b).unwrap())
             .collect();
@@ -840,30 +868,36 @@ mod tests {
         assert_eq!((rec.replayed, rec.corrupt_records), (3, 0));
         assert_eq!(read, m);
         assert_eq!(read.trimmed_blocks(), 3);
-        assert_eq!(read.history(), m.history(), "the history is replayed too");
-        assert_eq!(read.holders(3), 0);
+        let history = |m: &BlockMap| -> Vec<Option<bool>> {
+            (0..m.blocks())
+                .flat_map(|b| (0..m.slots()).map(move |s| (b, s)))
+                .map(|(b, s)| m.held_before(b, s))
+                .collect()
+        };
+        assert_eq!(history(&read), history(&m), "the history is replayed too");
+        assert_eq!(read.holders(shared), 0);
         // In the checkpoint (the trimmed bitset), and a rewrite takes the orphan back.
         file.checkpoint(&m).unwrap();
         let (mut read, _) = MapFile::read(&path, &expect).unwrap();
         assert_eq!(read, m);
-        assert_eq!(read.history(), m.history(), "and checkpointed");
-        let t = read.write(0, 1).unwrap();
+        assert_eq!(history(&read), history(&m), "and checkpointed");
+        let t = read.write(writer, 1).unwrap();
         assert_eq!(
             t.new,
             Content {
-                slot: 3,
+                slot: shared,
                 generation: 1
             },
             "the orphaned slot, new content"
         );
         // A trim whose completion was not recorded is uncertain: old content or trimmed.
-        let t = m.trim(6).unwrap().unwrap();
+        let t = m.trim(writer).unwrap().unwrap();
         file.log(&t);
         file.commit().unwrap();
         let (_, rec) = MapFile::read(&path, &expect).unwrap();
         assert_eq!(rec.uncertain, vec![t]);
         assert_eq!(
-            rec.accepted(6, Content::TRIMMED),
+            rec.accepted(writer, Content::TRIMMED),
             vec![t.old, Content::TRIMMED]
         );
     }

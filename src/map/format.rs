@@ -1,7 +1,8 @@
 //! The map file (a checkpoint): header, arrays and pending transitions; encoding, decoding and
 //! the identity check. The layout is documented in the module doc of [`crate::map`].
 
-use super::state::{BlockMap, Content, MapIdentity, Packed, Transition};
+use super::compact::{InitialSlots, Side};
+use super::state::{BlockMap, Content, MapIdentity, Transition};
 use crate::error::{Error, Result};
 use crate::params::{CompressCodec, CompressMix, GenParams, MixClass, MAX_COMPRESS_RATIO};
 use std::fs::File;
@@ -27,16 +28,23 @@ const ZSTD_FLAG: u32 = 1 << 31;
 pub(crate) const MAP_HEADER: usize = 136;
 /// Bytes in one pending transition.
 pub(crate) const PENDING: usize = 40;
-/// Flag: the slot array is present (`K != N`).
+/// Flag: the slot array of the older layout is present (`K != N`; read, never written).
 const FLAG_SLOTS: u32 = 1;
-/// Flag: slot array entries are 8 bytes (`K > 2^32`).
+/// Flag: the older layout's slot array entries are 8 bytes (`K > 2^32`).
 const FLAG_WIDE: u32 = 2;
 /// Flag: the trimmed-block bitset is present (some block was trimmed). A dgen that predates trims
 /// refuses such a map (its flags do not fit), never misreads it.
 const FLAG_TRIMS: u32 = 4;
-/// Flag: the per-block history tags are present (one byte per block, `K < N` only). A map
-/// without them (made before the history existed) is read with no history.
+/// Flag: the older layout's per-block history tags are present (one byte per block, `K < N`
+/// only; read and dropped: the versions say what a block held before).
 const FLAG_HISTORY: u32 = 8;
+/// Flag: per-block versions (two bytes each) and the exceptions' table are present (`K != N`);
+/// a dgen from before them refuses such a map (its flags do not fit), never misreads it.
+const FLAG_VERSIONS: u32 = 16;
+/// Bytes in one side-table entry: block, slot and slot held before (u64 each; [`NONE`]: none).
+const SIDE_ENTRY: u64 = 24;
+/// A side-table field with no value.
+const NONE: u64 = u64::MAX;
 /// The sequence number of a pending transition carried over from a recovery: it stays uncertain
 /// until the block is rewritten (or the caller settles it), whatever later done records say.
 pub(crate) const SEQ_RECOVERED: u64 = 0;
@@ -169,9 +177,10 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
-    if h.flags & !(FLAG_TRIMS | FLAG_HISTORY) != flags_for(h.blocks, h.slots)
-        || (h.flags & FLAG_HISTORY != 0 && h.slots == h.blocks)
-    {
+    let shape = h.flags & !FLAG_TRIMS;
+    let older = shape & !FLAG_HISTORY == older_flags_for(h.blocks, h.slots)
+        && !(shape & FLAG_HISTORY != 0 && h.slots == h.blocks);
+    if shape != flags_for(h.blocks, h.slots) && !older {
         return Err(format!(
             "flags {:#x} do not fit {} blocks over {} slots",
             h.flags, h.blocks, h.slots
@@ -180,7 +189,17 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     Ok(h)
 }
 
+/// The shape flags of a map this dgen writes.
 fn flags_for(blocks: u64, slots: u64) -> u32 {
+    if slots == blocks {
+        0
+    } else {
+        FLAG_VERSIONS
+    }
+}
+
+/// The shape flags of the older layout (a slot per block), which this dgen reads.
+fn older_flags_for(blocks: u64, slots: u64) -> u32 {
     match (slots == blocks, slots - 1 > u32::MAX as u64) {
         (true, _) => 0,
         (false, false) => FLAG_SLOTS,
@@ -209,36 +228,30 @@ pub(crate) fn write_map(
             chunk.clear();
             Ok(())
         };
-        if let Some(slots) = map.slot_array() {
-            match slots {
-                Packed::U32(v) => {
-                    for x in v {
-                        chunk.extend_from_slice(&x.to_le_bytes());
-                        if chunk.len() >= 1 << 16 {
-                            flush(&mut chunk, &mut w)?;
-                        }
-                    }
-                }
-                Packed::U64(v) => {
-                    for x in v {
-                        chunk.extend_from_slice(&x.to_le_bytes());
-                        if chunk.len() >= 1 << 16 {
-                            flush(&mut chunk, &mut w)?;
-                        }
-                    }
+        if let Some(place) = map.placement() {
+            for v in place.versions() {
+                chunk.extend_from_slice(&v.to_le_bytes());
+                if chunk.len() >= 1 << 16 {
+                    flush(&mut chunk, &mut w)?;
                 }
             }
         }
-        for g in map.generations() {
-            chunk.extend_from_slice(&g.to_le_bytes());
+        for s in 0..map.slots() {
+            chunk.extend_from_slice(&map.generation(s).to_le_bytes());
             if chunk.len() >= 1 << 16 {
                 flush(&mut chunk, &mut w)?;
             }
         }
-        if let Some(tags) = map.history() {
-            for part in tags.chunks(1 << 16) {
-                chunk.extend_from_slice(part);
-                flush(&mut chunk, &mut w)?;
+        if let Some(place) = map.placement() {
+            let side = place.side_entries();
+            chunk.extend_from_slice(&(side.len() as u64).to_le_bytes());
+            for (b, e) in side {
+                for x in [b, e.slot.unwrap_or(NONE), e.previous.unwrap_or(NONE)] {
+                    chunk.extend_from_slice(&x.to_le_bytes());
+                }
+                if chunk.len() >= 1 << 16 {
+                    flush(&mut chunk, &mut w)?;
+                }
             }
         }
         if let Some(words) = map.trimmed_words() {
@@ -274,11 +287,6 @@ pub(crate) fn write_map(
         flags: flags_for(map.blocks(), map.slots())
             | if map.trimmed_words().is_some() {
                 FLAG_TRIMS
-            } else {
-                0
-            }
-            | if map.history().is_some() {
-                FLAG_HISTORY
             } else {
                 0
             },
@@ -324,6 +332,29 @@ fn damaged(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::invalid("map file", format!("{}: {reason}", path.display()))
 }
 
+/// The number of exceptions in the map file at `path` (0 without versions): a count stored
+/// after the versions and the generations.
+fn exceptions_count(path: &Path, file: &File, header: &Header) -> Result<u64> {
+    if header.flags & FLAG_VERSIONS == 0 {
+        return Ok(0);
+    }
+    let at = header
+        .blocks
+        .checked_mul(2)
+        .and_then(|v| v.checked_add(header.slots.checked_mul(4)?))
+        .and_then(|v| v.checked_add(MAP_HEADER as u64))
+        .ok_or_else(|| damaged(path, "impossible array sizes"))?;
+    let mut count = [0u8; 8];
+    file.read_exact_at(&mut count, at).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            damaged(path, "shorter than its header implies")
+        } else {
+            Error::io("read", path, Some(at), e)
+        }
+    })?;
+    Ok(u64::from_le_bytes(count))
+}
+
 /// Reads the header of the map file at `path`.
 pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
     let mut b = [0u8; MAP_HEADER];
@@ -337,7 +368,7 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
     let mut header = decode_header(&b).map_err(|r| damaged(path, r))?;
     if mix_len(&header) > 0 {
         // The mix is part of the identity, checked before the body: read it now.
-        let at = body_len(&header)
+        let at = body_len(&header, exceptions_count(path, file, &header)?)
             .and_then(|n| n.checked_add(MAP_HEADER as u64))
             .ok_or_else(|| damaged(path, "impossible array sizes"))?;
         let mut trailer = vec![0u8; mix_len(&header) as usize];
@@ -411,7 +442,7 @@ fn mix_len(h: &Header) -> u64 {
 
 /// Reads the body of the map file at `path` whose header is `header`.
 pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Loaded> {
-    let expected_len = body_len(&header)
+    let expected_len = body_len(&header, exceptions_count(path, file, &header)?)
         .and_then(|n| n.checked_add(MAP_HEADER as u64 + mix_len(&header)))
         .ok_or_else(|| damaged(path, "impossible array sizes"))?;
     let len = file
@@ -424,7 +455,14 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
             format!("{len} bytes where its header implies {expected_len}"),
         ));
     }
-    let mut map = BlockMap::empty(header.identity.clone(), header.blocks, header.slots)?;
+    let generator = crate::gen::Generator::new(header.identity.params.clone())?;
+    let initial = InitialSlots::new(move |b| generator.initial_content(b).slot);
+    let mut map = BlockMap::empty(
+        header.identity.clone(),
+        header.blocks,
+        header.slots,
+        initial,
+    )?;
     let mut hash = Xxh3Default::new();
     let mut r = HashingReader {
         inner: BufReader::with_capacity(1 << 20, file),
@@ -436,29 +474,66 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
     // `BufReader<&File>` reads from the file position: 0 for a fresh handle (the header was
     // read with pread, which does not move it). Skip the header, which the body hash excludes.
     r.inner.read_exact(&mut skip).map_err(|e| read_err(e, 0))?;
-    if let Some(slots) = map.slot_array_mut() {
-        match slots {
-            Packed::U32(v) => {
-                for x in v.iter_mut() {
-                    *x = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
-                }
-            }
-            Packed::U64(v) => {
-                for x in v.iter_mut() {
-                    *x = u64::from_le_bytes(r.take::<8>().map_err(|(e, at)| read_err(e, at))?);
-                }
-            }
+    let io = |(e, at): (io::Error, u64)| read_err(e, at);
+    if header.flags & FLAG_VERSIONS != 0 {
+        let place = map.placement_mut().expect("K < N with versions");
+        for v in place.versions_mut() {
+            *v = u16::from_le_bytes(r.take::<2>().map_err(io)?);
         }
     }
-    for g in map.generations_mut() {
-        *g = u32::from_le_bytes(r.take::<4>().map_err(|(e, at)| read_err(e, at))?);
+    if header.flags & FLAG_SLOTS != 0 {
+        // The older layout: a slot per block, kept as exceptions where it is not the block's
+        // initial slot.
+        let wide = header.flags & FLAG_WIDE != 0;
+        let place = map.placement_mut().expect("K < N with a slot array");
+        for b in 0..header.blocks {
+            let slot = if wide {
+                u64::from_le_bytes(r.take::<8>().map_err(io)?)
+            } else {
+                u64::from(u32::from_le_bytes(r.take::<4>().map_err(io)?))
+            };
+            if slot >= header.slots {
+                return Err(damaged(
+                    path,
+                    format!("block {b} holds slot {slot}, not below {}", header.slots),
+                ));
+            }
+            place.set_loaded_slot(b, slot);
+        }
+    }
+    for slot in 0..header.slots {
+        map.set_generation(slot, u32::from_le_bytes(r.take::<4>().map_err(io)?));
+    }
+    if header.flags & FLAG_VERSIONS != 0 {
+        let count = u64::from_le_bytes(r.take::<8>().map_err(io)?);
+        let place = map.placement_mut().expect("K < N with versions");
+        for _ in 0..count {
+            let mut x = [0u64; 3];
+            for v in &mut x {
+                *v = u64::from_le_bytes(r.take::<8>().map_err(io)?);
+            }
+            let [b, slot, previous] = x;
+            let slot = (slot != NONE).then_some(slot);
+            let previous = (previous != NONE).then_some(previous);
+            let bad = |s: Option<u64>| s.is_some_and(|s| s >= header.slots);
+            if b >= header.blocks || bad(slot) || bad(previous) {
+                return Err(damaged(
+                    path,
+                    format!("side table: block {b} (slot {slot:?}, before {previous:?}) is out of range"),
+                ));
+            }
+            place.insert_side(b, Side { slot, previous });
+        }
     }
     if header.flags & FLAG_HISTORY != 0 {
-        let mut tags = super::state::zeros_u8("map blocks", header.blocks)?;
-        r.fill(&mut tags).map_err(|(e, at)| read_err(e, at))?;
-        map.set_history(Some(tags));
-    } else {
-        map.set_history(None);
+        // The older layout's history tags: the versions say this now.
+        let mut tags = vec![0u8; 1 << 16];
+        let mut left = header.blocks;
+        while left > 0 {
+            let n = left.min(1 << 16) as usize;
+            r.fill(&mut tags[..n]).map_err(io)?;
+            left -= n as u64;
+        }
     }
     if header.flags & FLAG_TRIMS != 0 {
         let mut words = Vec::with_capacity(header.blocks.div_ceil(64) as usize);
@@ -516,8 +591,13 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
     Ok(Loaded { map, pending })
 }
 
-fn body_len(h: &Header) -> Option<u64> {
-    let slots = if h.flags & FLAG_SLOTS != 0 {
+fn body_len(h: &Header, exceptions: u64) -> Option<u64> {
+    let placement = if h.flags & FLAG_VERSIONS != 0 {
+        h.blocks
+            .checked_mul(2)?
+            .checked_add(8)?
+            .checked_add(exceptions.checked_mul(SIDE_ENTRY)?)?
+    } else if h.flags & FLAG_SLOTS != 0 {
         let width = if h.flags & FLAG_WIDE != 0 { 8 } else { 4 };
         h.blocks.checked_mul(width)?
     } else {
@@ -533,7 +613,7 @@ fn body_len(h: &Header) -> Option<u64> {
     } else {
         0
     };
-    slots
+    placement
         .checked_add(h.slots.checked_mul(4)?)?
         .checked_add(history)?
         .checked_add(trims)?

@@ -12,8 +12,9 @@
 //! `N` tracked blocks (one per dedup unit) share `K` content slots, `K` = the unique blocks of the
 //! initial layout (block `b` starts at the slot numbered by the rank of the unique block it
 //! copies, generation 0). Writing block `X` at slot `s`: when `s` has other holders, `X` moves to
-//! a slot `s' != s` drawn uniformly from the other `K - 1` with the caller's pseudo-random u64 and
-//! takes `(s', G[s'])`, content live elsewhere; when `X` is `s`'s only holder, `G[s] += 1` and `X`
+//! its next *candidate* slot `s'` (a pseudo-random sequence per block drawn from the run id, see
+//! `compact::Placement`) that is neither `s` nor the slot it held before `s`, and takes
+//! `(s', G[s'])`, content live elsewhere; when `X` is `s`'s only holder, `G[s] += 1` and `X`
 //! takes `(s, G[s])`, new content. Every slot keeps at least one holder, so exactly `K` distinct
 //! contents are live after every write, and every write changes the block's content. `K == N`
 //! (no dedup): only generations move. `K == 1 < N` is refused at creation: one live content
@@ -28,21 +29,29 @@
 //! # Cost
 //! | | in memory | map file |
 //! |---|---|---|
-//! | `K == N` (d = 1) | 4 B/block (a `u32` generation per slot) | 4 B/block |
-//! | `K < N` (d > 1) | `5 + 8/d` B/block: slot (`u32`) and history tag (`u8`) per block, generation and holder count per slot (`u32` each); d = 2: 9 | `5 + 4/d` B/block (holders are rebuilt on open); d = 2: 7 |
+//! | `K == N` (d = 1) | 2 B/block (a generation per slot: its low 16 bits, the rest in a side table) | 4 B/block (a `u32` generation per slot) |
+//! | `K < N` (d > 1) | `2 + 3/d` B/block: a version per block (`u16`: which of its candidate slots it holds), a generation (`u16`) and a holder count (`u8`) per slot; d = 2: 3.5 | `2 + 4/d` B/block (versions, `u32` generations; holders are rebuilt on open); d = 2: 4 |
 //!
-//! Per TiB of target: at 4 KiB tracking units (2^28 blocks) d = 1 takes 1 GiB in memory and on
-//! disk, d = 2 takes 2.25 GiB in memory and 1.75 GiB on disk; at 128 KiB units (2^23 blocks)
-//! d = 1 takes 32 MiB, d = 2 takes 72 MiB in memory and 56 MiB on disk. Entries widen to 8 bytes only
-//! past 2^32 slots (slot array) or 2^32 blocks (holder counts). The journal costs 48 bytes per
-//! write plus 48 per commit (the done watermark) until the next checkpoint.
+//! Plus 32 bytes in memory (24 on disk) per side-table entry: a block whose slot is not one of
+//! its candidates or whose previous slot is not its previous candidate (about `2/K` of the blocks
+//! that moved, and the blocks that took an orphaned slot), a slot rewritten in place more than
+//! 65,535 times, a slot with 255 holders or more. A map of the older layout (a slot per block,
+//! flag bit 0) is read with every moved block in the side table and written back in this layout;
+//! its blocks leave the table as they are rewritten.
+//!
+//! Per TiB of target: at 4 KiB tracking units (2^28 blocks) d = 1 takes 512 MiB in memory and
+//! 1 GiB on disk, d = 2 takes 896 MiB in memory and 1 GiB on disk; at 128 KiB units (2^23 blocks)
+//! d = 1 takes 16 MiB and 32 MiB, d = 2 takes 28 MiB and 32 MiB. Opening a map recounts the
+//! holders: about 55 ns per block (0.9 s for 2^24 blocks, measured with `examples/map_cost.rs`).
+//! The journal costs 48 bytes per write plus 48 per commit (the done watermark) until the next
+//! checkpoint.
 //!
 //! # Map file (`PATH`), little-endian
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
 //! | 8 | 4 | version (2: the dedup layout of issue 11, 1 was the layout before it and is refused; 3 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
-//! | 12 | 4 | flags: bit 0 slot array present (`K != N`), bit 1 slot entries are 8 bytes (`K > 2^32`), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map), bit 3 per-block history present |
+//! | 12 | 4 | flags: bit 4 versions and side table present (`K != N`; a dgen that predates them refuses such a map), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map); read only, from maps of the older layout: bit 0 slot array present, bit 1 slot entries are 8 bytes, bit 3 per-block history tags present |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
 //! | 32 | 8 | dedup ratio (f64 bits) |
@@ -59,9 +68,11 @@
 //! | 112 | 8 | `P`, pending transitions |
 //! | 120 | 8 | xxh3-64 of everything after the header |
 //! | 128 | 8 | xxh3-64 of bytes 0..128 |
-//! | 136 | `N * 4` (or 8) | slot of each block (only when flag bit 0) |
+//! | 136 | `N * 2` | version of each block (`u16`; only when flag bit 4): it holds its candidate slot of that number, 0 being its initial slot |
+//! | | `N * 4` (or 8) | older layout: slot of each block (only when flag bit 0) |
 //! | | `K * 4` | generation of each slot (`u32`) |
-//! | | `N` | history: per block, a one-byte tag of the slot it held before its last write or trim (0: none since the map was made; only when flag bit 3, set for every map with `K != N` made since the history exists) |
+//! | | `8 + S * 24` | side table (only when flag bit 4): `S`, then per entry block, slot (`u64::MAX`: its candidate) and slot held before (`u64::MAX`: unknown), sorted by block |
+//! | | `N` | older layout: history tags (only when flag bit 3; read and dropped) |
 //! | | `ceil(N / 64) * 8` | trimmed blocks, one bit each, 64 per `u64` (only when flag bit 2); a trimmed block's slot entry is the slot it held last, and it is not counted as a holder |
 //! | | `P * 40` | pending: seq u64, block u64, old slot u64, new slot u64, old gen u32, new gen u32 (seq 0: inherited from a recovery; slot `u64::MAX`: trimmed) |
 //! | | `Z * 8 + M * 16 + 8` | trailer (only when `M > 0` or `Z`): zstd's ratio (f64 bits, when `Z`), ratio and share in percent (f64 bits) per class, then xxh3-64 of those |
@@ -94,6 +105,7 @@
 //! earlier one has completed too.
 
 mod appender;
+mod compact;
 pub mod file;
 mod format;
 mod journal;

@@ -12,7 +12,7 @@
 
 use super::{BlockMap, Content, MapExpect, MapFile, MapIdentity, MapLock, Recovery, TrimCheck};
 use crate::error::{Error, Result};
-use crate::gen::{BlockContent, BlockContents, Generator};
+use crate::gen::{BlockContent, BlockContents};
 use crate::params::GenParams;
 use crate::pipeline::{MapContents, PipelineError, WriteStats};
 use std::collections::HashMap;
@@ -114,18 +114,13 @@ fn blocks_for(size: u64, unit: u64) -> u64 {
 /// run id. Fails, naming the reason, when the layout is not complete within the target (warm-up
 /// copies that point past it: fewer than 16 dedup blocks at `d > 1`).
 pub fn create_map(map_path: &Path, params: &GenParams, size: u64) -> Result<(MapFile, BlockMap)> {
-    let generator = Generator::new(params.clone())?;
     let blocks = blocks_for(size, params.dedup_unit);
     let identity = MapIdentity {
         params: params.clone(),
         size,
         run_id: super::new_run_id(),
     };
-    let slots = generator.slots_for(blocks);
-    let map = BlockMap::new(identity, blocks, slots, |b| {
-        generator.initial_content(b).slot
-    })
-    .map_err(|e| {
+    let map = BlockMap::in_layout(identity, blocks).map_err(|e| {
         Error::invalid(
             "map",
             format!(

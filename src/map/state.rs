@@ -4,6 +4,8 @@
 use crate::error::{Error, Result};
 use crate::params::GenParams;
 
+use super::compact::{Generations, Holders, InitialSlots, Placement, Previous, CANDIDATE_TRIES};
+
 /// The content a block holds: slot `slot` at generation `generation`. Its bytes are a pure
 /// function of `(seed, stream, slot, generation)`, so two blocks with equal `Content` are
 /// byte-identical and two different `Content`s are different bytes.
@@ -60,69 +62,6 @@ pub fn new_run_id() -> u64 {
     crate::params::random_seed().max(1)
 }
 
-/// A vector of unsigned integers stored as `u32` when every value fits, else as `u64`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Packed {
-    /// Every value is below 2^32.
-    U32(Vec<u32>),
-    /// Values may need 64 bits.
-    U64(Vec<u64>),
-}
-
-impl Packed {
-    /// `len` zeros, wide enough for values up to `max`; an allocation failure is an error that
-    /// names `what`, not an abort.
-    pub(crate) fn zeros(what: &'static str, len: u64, max: u64) -> Result<Self> {
-        let wide = max > u32::MAX as u64;
-        let width = if wide { 8 } else { 4 };
-        let n = usize::try_from(len).map_err(|_| too_big(what, len, width))?;
-        Ok(if wide {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n)
-                .map_err(|_| too_big(what, len, width))?;
-            v.resize(n, 0);
-            Packed::U64(v)
-        } else {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n)
-                .map_err(|_| too_big(what, len, width))?;
-            v.resize(n, 0);
-            Packed::U32(v)
-        })
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, i: u64) -> u64 {
-        match self {
-            Packed::U32(v) => v[i as usize] as u64,
-            Packed::U64(v) => v[i as usize],
-        }
-    }
-
-    #[inline]
-    pub(crate) fn set(&mut self, i: u64, value: u64) {
-        match self {
-            Packed::U32(v) => v[i as usize] = value as u32,
-            Packed::U64(v) => v[i as usize] = value,
-        }
-    }
-
-    /// Bytes per element (4 or 8).
-    pub(crate) fn width(&self) -> u64 {
-        match self {
-            Packed::U32(_) => 4,
-            Packed::U64(_) => 8,
-        }
-    }
-
-    pub(crate) fn len(&self) -> u64 {
-        match self {
-            Packed::U32(v) => v.len() as u64,
-            Packed::U64(v) => v.len() as u64,
-        }
-    }
-}
-
 /// The error for a map too large for this machine's memory.
 pub(crate) fn too_big(what: &'static str, len: u64, width: u64) -> Error {
     Error::invalid(
@@ -144,54 +83,34 @@ pub(crate) fn zeros_u8(what: &'static str, len: u64) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-/// `len` u32 zeros, or an error naming `what` when the memory cannot be had.
-pub(crate) fn zeros_u32(what: &'static str, len: u64) -> Result<Vec<u32>> {
-    let n = usize::try_from(len).map_err(|_| too_big(what, len, 4))?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| too_big(what, len, 4))?;
-    v.resize(n, 0);
-    Ok(v)
-}
-
 /// Which content every tracked block holds now.
 ///
 /// `N` blocks share `K` slots; every slot always has at least one holder and all holders of a slot
 /// hold its current generation, so exactly `K` distinct contents are live at every moment (the
 /// dedup ratio on the target stays `N / K` after every write). See [`BlockMap::write`].
 ///
-/// Memory: a slot per block (4 bytes, 8 when `K > 2^32`; none when `K == N`, where block `b`
-/// always holds slot `b`), a one-byte history tag per block (none when `K == N`), a `u32`
-/// generation per slot, and a holder count per slot (4 bytes, 8 when `N > 2^32`; none when
-/// `K == N`). See [`BlockMap::bytes_per_block`].
+/// Memory (`super::compact`): a two-byte version per block that says which slot it holds (none
+/// when `K == N`, where block `b` always holds slot `b`), a two-byte generation and a one-byte
+/// holder count per slot (no holder counts when `K == N`), plus side tables for the rare values
+/// that do not fit: `2 + 3/d` bytes per block, 2 when `K == N`. See [`BlockMap::bytes_per_block`].
 #[derive(Clone, Debug)]
 pub struct BlockMap {
     identity: MapIdentity,
     blocks: u64,
     slots: u64,
-    /// `slot_of[b]`; `None` when `K == N` (block `b` holds slot `b` forever).
-    slot_of: Option<Packed>,
+    /// Which slot each block holds; `None` when `K == N` (block `b` holds slot `b` forever).
+    place: Option<Placement>,
     /// `G[s]`.
-    generation: Vec<u32>,
+    generation: Generations,
     /// Holders of each slot; `None` when `K == N` (1, or 0 when block `s` is trimmed).
-    holders: Option<Packed>,
-    /// One bit per block: the block is trimmed (it holds no slot's content; its `slot_of` entry
-    /// is the slot it held last). `None` until the first trim.
+    holders: Option<Holders>,
+    /// One bit per block: the block is trimmed (it holds no slot's content; its slot is the one
+    /// it held last). `None` until the first trim.
     trimmed: Option<Vec<u64>>,
     /// Slots that may have no holder left (their last holder was trimmed), checked when taken:
     /// a write takes one of these before it makes a duplicate, so the number of distinct live
     /// contents climbs back to `K`. Rebuilt on load. Only kept when `K < N`.
     orphans: Vec<u64>,
-    /// Per block, a tag of the slot it held before its last write or trim ([`slot_tag`]; 0: not
-    /// written since the map was made). Lets a verify tell a lost write of a block that moved
-    /// (it still holds what it held before) from a misdirected one. `None` when `K == N` (a
-    /// block only ever holds its own slot) or for a map file made before the history existed.
-    previous: Option<Vec<u8>>,
-}
-
-/// A one-byte tag of `slot` (1 to 255; 0 means "none"): one in 255 other slots share it.
-pub(crate) fn slot_tag(slot: u64) -> u8 {
-    let z = (slot ^ 0x7072_6576).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    1 + ((z >> 32) % 255) as u8
 }
 
 impl BlockMap {
@@ -206,7 +125,7 @@ impl BlockMap {
         identity: MapIdentity,
         blocks: u64,
         slots: u64,
-        initial_slot: impl Fn(u64) -> u64,
+        initial_slot: impl Fn(u64) -> u64 + Send + Sync + 'static,
     ) -> Result<Self> {
         if blocks == 0 {
             return Err(Error::invalid(
@@ -231,24 +150,24 @@ impl BlockMap {
                 ),
             ));
         }
-        let mut map = BlockMap::empty(identity, blocks, slots)?;
-        if let (Some(slot_of), Some(holders)) = (&mut map.slot_of, &mut map.holders) {
+        let initial = InitialSlots::new(initial_slot);
+        let mut map = BlockMap::empty(identity, blocks, slots, initial.clone())?;
+        if let Some(holders) = &mut map.holders {
             for b in 0..blocks {
-                let s = initial_slot(b);
+                let s = initial.of(b);
                 if s >= slots {
                     return Err(Error::invalid(
                         "map initial slot",
                         format!("block {b} starts at slot {s}, not below the {slots} slots"),
                     ));
                 }
-                slot_of.set(b, s);
                 holders.set(s, holders.get(s) + 1);
             }
         } else {
             // K == N: every slot held means the layout is a bijection, and block b holds slot b
             // (the arrays that would say otherwise are not kept).
             for b in 0..blocks {
-                let s = initial_slot(b);
+                let s = initial.of(b);
                 if s != b {
                     return Err(Error::invalid(
                         "map initial slot",
@@ -264,30 +183,42 @@ impl BlockMap {
         Ok(map)
     }
 
-    /// A map with every block at slot 0 and no holders counted (filled in by the caller).
-    pub(crate) fn empty(identity: MapIdentity, blocks: u64, slots: u64) -> Result<Self> {
-        let (slot_of, holders) = if slots == blocks {
+    /// A fresh map of `blocks` tracked blocks in the dedup layout of `identity`'s parameters:
+    /// block `b` holds, at generation 0, the slot a fresh write gives it. This is the layout a
+    /// map file is read back in (the file does not store it).
+    pub fn in_layout(identity: MapIdentity, blocks: u64) -> Result<Self> {
+        let generator = crate::gen::Generator::new(identity.params.clone())?;
+        let slots = generator.slots_for(blocks);
+        BlockMap::new(identity, blocks, slots, move |b| {
+            generator.initial_content(b).slot
+        })
+    }
+
+    /// A map with every block at its initial slot (`initial`), generation 0, and no holders
+    /// counted (filled in by the caller).
+    pub(crate) fn empty(
+        identity: MapIdentity,
+        blocks: u64,
+        slots: u64,
+        initial: InitialSlots,
+    ) -> Result<Self> {
+        let (place, holders) = if slots == blocks {
             (None, None)
         } else {
             (
-                Some(Packed::zeros("map blocks", blocks, slots - 1)?),
-                Some(Packed::zeros("map slots", slots, blocks)?),
+                Some(Placement::new(blocks, slots, initial, identity.run_id)?),
+                Some(Holders::zeros(slots)?),
             )
         };
         Ok(BlockMap {
             identity,
             blocks,
             slots,
-            slot_of,
-            generation: zeros_u32("map slots", slots)?,
+            place,
+            generation: Generations::zeros(slots)?,
             holders,
             trimmed: None,
             orphans: Vec::new(),
-            previous: if slots != blocks {
-                Some(zeros_u8("map blocks", blocks)?)
-            } else {
-                None
-            },
         })
     }
 
@@ -325,8 +256,8 @@ impl BlockMap {
     /// The slot block `block` holds.
     #[inline]
     pub fn slot_of(&self, block: u64) -> u64 {
-        match &self.slot_of {
-            Some(p) => p.get(block),
+        match &self.place {
+            Some(p) => p.slot_of(block),
             None => {
                 assert!(block < self.blocks, "block {block} out of range");
                 block
@@ -337,7 +268,7 @@ impl BlockMap {
     /// The current generation of slot `slot`.
     #[inline]
     pub fn generation(&self, slot: u64) -> u32 {
-        self.generation[slot as usize]
+        self.generation.get(slot)
     }
 
     /// Whether block `block` is trimmed (see [`BlockMap::trim`]).
@@ -348,22 +279,30 @@ impl BlockMap {
             .is_some_and(|t| t[(block / 64) as usize] & (1 << (block % 64)) != 0)
     }
 
-    /// Whether block `block` held `slot` before its last write (by a one-byte tag: a block that
-    /// held another slot matches by chance one time in 255). `None` when the map keeps no
-    /// history (no dedup, or a map file from before the history).
+    /// Whether block `block` held `slot` before it moved to the slot it holds now (for a trimmed
+    /// block: before its trim). `None` when the map cannot say: no dedup (a block only ever
+    /// holds its own slot), or a block that has not moved since the map was made, or whose slot
+    /// was taken outside its candidates (an orphaned slot after trims, a map of an older dgen).
     pub fn held_before(&self, block: u64, slot: u64) -> Option<bool> {
-        let tag = *self.previous.as_ref()?.get(block as usize)?;
-        Some(tag != 0 && tag == slot_tag(slot))
+        let place = self.place.as_ref()?;
+        if self.is_trimmed(block) {
+            return Some(place.slot_of(block) == slot);
+        }
+        match place.previous(block) {
+            Previous::Never => Some(false),
+            Previous::Slot(p) => Some(p == slot),
+            Previous::Unknown => None,
+        }
     }
 
-    /// The history tags, one per block (see [`BlockMap::held_before`]).
-    pub(crate) fn history(&self) -> Option<&[u8]> {
-        self.previous.as_deref()
+    /// The placement of blocks in slots (`None` when `K == N`).
+    pub(crate) fn placement(&self) -> Option<&Placement> {
+        self.place.as_ref()
     }
 
-    /// Sets (`Some`, one tag per block) or drops the history (after loading a file).
-    pub(crate) fn set_history(&mut self, tags: Option<Vec<u8>>) {
-        self.previous = tags;
+    /// The placement, for loading a map file.
+    pub(crate) fn placement_mut(&mut self) -> Option<&mut Placement> {
+        self.place.as_mut()
     }
 
     /// Trimmed blocks (a count over the bitset).
@@ -482,10 +421,12 @@ impl BlockMap {
 
     /// Applies one write to block `block` and returns what it changes.
     ///
-    /// If the block's slot `s` has other holders, the block moves to slot
-    /// `s' = uniform([0, K) \ {s})` drawn from `choice` (a pseudo-random u64 from the caller) and
-    /// takes that slot's current generation: content already live elsewhere, so the array sees a
-    /// duplicate. If the block is `s`'s only holder, `G[s]` advances: new unique content. Either
+    /// If the block's slot `s` has other holders, the block moves to another slot `s'` and takes
+    /// that slot's current generation: content already live elsewhere, so the array sees a
+    /// duplicate. `s'` is the block's next candidate (see [`Placement`]: pseudo-random, uniform
+    /// over the `K` slots) that is neither `s` nor the slot it held before `s`; `choice` (a
+    /// pseudo-random u64 from the caller) draws it uniformly only when none of the next
+    /// [`CANDIDATE_TRIES`] candidates will do (tiny `K`). If the block is `s`'s only holder, `G[s]` advances: new unique content. Either
     /// way the number of distinct live contents stays `K` and the new content differs from the
     /// old. O(1).
     ///
@@ -500,7 +441,11 @@ impl BlockMap {
         }
         let old = self.expected(block);
         // The slot the block holds, or for a trimmed block the one it held last.
-        let s = self.slot_of(block);
+        let s = if old.is_trimmed() {
+            self.slot_of(block)
+        } else {
+            old.slot
+        };
         let others = self.holders(s) - u64::from(!old.is_trimmed());
         let new = if others == 0 {
             // The block is (or was, before its trim) its slot's only holder: new content.
@@ -515,10 +460,10 @@ impl BlockMap {
                 generation: self.next_generation(block, o)?,
             }
         } else {
-            // Every slot is held: a duplicate of live content, uniform over the K slots (a
-            // trimmed block) or the K - 1 others (K >= 2 here: K == 1 implies N == 1, one
-            // holder), away from the slot the block held before its last write.
-            let target = self.draw_target(block, choice, (!old.is_trimmed()).then_some(s));
+            // Every slot is held: a duplicate of live content, away from the block's slot (for a
+            // trimmed block: the one it held before its trim) and the one before it. K >= 2
+            // here: K == 1 implies N == 1, one holder.
+            let target = self.draw_target(block, choice, s);
             Content {
                 slot: target,
                 generation: self.generation(target),
@@ -529,40 +474,39 @@ impl BlockMap {
         Ok(t)
     }
 
-    /// The slot a write that makes a duplicate moves block `block` to: uniform over the `K`
-    /// slots, less `current` when given, by a 64x64 -> 128 multiply (bias at most K / 2^64).
+    /// The slot a write that makes a duplicate moves block `block` (at slot `current`) to.
     ///
-    /// It avoids the slot the block held before its last write (by its history tag), so a block
-    /// never goes back to the content it held two writes ago while that slot has not advanced
-    /// (A -> B -> A): that content could be the one a lost write leaves behind. A draw whose
-    /// slot shares the tag (the previous slot, or by chance one slot in 255) is drawn again from
-    /// the next value of a splitmix64 sequence seeded by `choice`, up to 8 times; only with
-    /// `K` so small that every candidate shares the tag (K = 2) does the draw keep it. Longer
-    /// cycles (A -> B -> C -> A with A unchanged) are not tracked: see the README's overwrite
-    /// section for how rare they are.
-    fn draw_target(&self, block: u64, choice: u64, current: Option<u64>) -> u64 {
-        let tag = self.previous.as_ref().map_or(0, |p| p[block as usize]);
-        let candidates = self.slots - u64::from(current.is_some());
-        // The r-th candidate slot (r < candidates).
-        let slot = |r: u64| match current {
-            Some(s) if r >= s => r + 1,
-            _ => r,
+    /// It avoids `current` and the slot the block held before it, so a block never goes back to
+    /// the content it held two writes ago while that slot has not advanced (A -> B -> A): that
+    /// content could be the one a lost write leaves behind. It takes the first of the block's
+    /// next [`CANDIDATE_TRIES`] candidates that avoids both; when none does (only with a handful
+    /// of slots), a uniform draw from `choice` and the next slot that avoids them (the previous
+    /// one when `K = 2`, where it is the only other slot). Longer cycles (A -> B -> C -> A with A
+    /// unchanged) are not tracked: see the README's overwrite section for how rare they are.
+    fn draw_target(&self, block: u64, choice: u64, current: u64) -> u64 {
+        let place = self
+            .place
+            .as_ref()
+            .expect("a map with K < N has a placement");
+        let previous = match place.previous(block) {
+            Previous::Slot(p) => Some(p),
+            Previous::Never | Previous::Unknown => None,
         };
-        let avoids = |t: u64| tag == 0 || slot_tag(t) != tag;
-        let mut r = ((choice as u128 * candidates as u128) >> 64) as u64;
-        let mut state = choice;
-        for _ in 0..8 {
-            if avoids(slot(r)) {
-                return slot(r);
+        let avoids = |t: u64| t != current && Some(t) != previous;
+        let mut v = place.version(block);
+        for _ in 0..CANDIDATE_TRIES {
+            v = Placement::next_version(v);
+            let t = place.candidate(block, v);
+            if avoids(t) {
+                return t;
             }
-            r = ((crate::gen::mix::splitmix64(&mut state) as u128 * candidates as u128) >> 64)
-                as u64;
         }
-        // Few candidates (or a long run of bad luck): the next one that avoids the tag.
-        (1..candidates.min(1024))
-            .map(|i| slot((r + i) % candidates))
+        let r = ((choice as u128 * self.slots as u128) >> 64) as u64;
+        let probe = || (0..self.slots.min(1024)).map(|i| (r + i) % self.slots);
+        probe()
             .find(|&t| avoids(t))
-            .unwrap_or(slot(r))
+            .or_else(|| probe().find(|&t| t != current))
+            .expect("K >= 2 slots")
     }
 
     /// Applies a transition read back from a journal, after checking that it is the one the
@@ -613,9 +557,6 @@ impl BlockMap {
 
     fn apply_unchecked(&mut self, t: &Transition) {
         let b = t.block;
-        if let (Some(previous), false) = (self.previous.as_mut(), t.old.is_trimmed()) {
-            previous[b as usize] = slot_tag(t.old.slot);
-        }
         // Leave the old content.
         if t.old.is_trimmed() {
             self.set_trimmed(b, false);
@@ -629,53 +570,51 @@ impl BlockMap {
                 self.orphans.push(t.old.slot);
             }
         } else {
-            if let (Some(slot_of), Some(holders)) = (self.slot_of.as_mut(), self.holders.as_mut()) {
-                slot_of.set(b, t.new.slot);
+            if let (Some(place), Some(holders)) = (self.place.as_mut(), self.holders.as_mut()) {
+                // The slot the block held last (its own, or before its trim) stays put; a move
+                // finds its candidate again (the one the write drew) or becomes an exception.
+                let current = if t.old.is_trimmed() {
+                    place.slot_of(b)
+                } else {
+                    t.old.slot
+                };
+                if t.new.slot != current {
+                    place.set_slot(b, current, t.new.slot);
+                }
                 holders.set(t.new.slot, holders.get(t.new.slot) + 1);
             }
-            self.generation[t.new.slot as usize] = t.new.generation;
+            self.generation.set(t.new.slot, t.new.generation);
         }
     }
 
-    /// Memory this map takes, in bytes per tracked block (4 for `K == N`; `5 + 8 / d` otherwise,
-    /// with `d = N / K`: slot and history tag per block, generation and holder count per slot;
-    /// wider entries past 2^32 slots or blocks).
+    /// Memory this map takes, in bytes per tracked block (2 for `K == N`; `2 + 3 / d` otherwise,
+    /// with `d = N / K`: a version per block, a generation and a holder count per slot; plus the
+    /// side tables' entries, see `super::compact`).
     pub fn bytes_per_block(&self) -> f64 {
         self.memory_bytes() as f64 / self.blocks as f64
     }
 
-    /// Memory this map takes in bytes (its arrays; the struct itself is not counted).
+    /// Memory this map takes in bytes (its arrays and side tables; the struct itself is not
+    /// counted).
     pub fn memory_bytes(&self) -> u64 {
-        let slot_of = self.slot_of.as_ref().map_or(0, |p| p.len() * p.width());
-        let holders = self.holders.as_ref().map_or(0, |p| p.len() * p.width());
-        let history = self.previous.as_ref().map_or(0, |h| h.len() as u64);
-        slot_of + holders + history + 4 * self.generation.len() as u64
+        let place = self.place.as_ref().map_or(0, Placement::memory_bytes);
+        let holders = self.holders.as_ref().map_or(0, Holders::memory_bytes);
+        place + holders + self.generation.memory_bytes()
     }
 
-    pub(crate) fn slot_array(&self) -> Option<&Packed> {
-        self.slot_of.as_ref()
+    /// Sets slot `slot`'s generation (loading a map file).
+    pub(crate) fn set_generation(&mut self, slot: u64, generation: u32) {
+        self.generation.set(slot, generation);
     }
 
-    pub(crate) fn slot_array_mut(&mut self) -> Option<&mut Packed> {
-        self.slot_of.as_mut()
-    }
-
-    pub(crate) fn generations(&self) -> &[u32] {
-        &self.generation
-    }
-
-    pub(crate) fn generations_mut(&mut self) -> &mut [u32] {
-        &mut self.generation
-    }
-
-    /// Recounts the holders from the slot array (after loading a file); fails on a slot out of
+    /// Recounts the holders from the placement (after loading a file); fails on a slot out of
     /// range or a slot with no holder.
     pub(crate) fn rebuild_holders(&mut self) -> Result<()> {
-        let (Some(slot_of), Some(holders)) = (&self.slot_of, &mut self.holders) else {
+        let (Some(place), Some(holders)) = (&self.place, &mut self.holders) else {
             return Ok(());
         };
         for b in 0..self.blocks {
-            let s = slot_of.get(b);
+            let s = place.slot_of(b);
             let trimmed = self
                 .trimmed
                 .as_ref()
@@ -756,7 +695,7 @@ mod tests {
                 generation: 1
             }
         );
-        assert_eq!(m.bytes_per_block(), 4.0);
+        assert_eq!(m.bytes_per_block(), 2.0);
     }
 
     #[test]
@@ -780,7 +719,10 @@ mod tests {
             }
         );
         assert_eq!((m.holders(0), m.holders(1)), (1, 2));
-        assert_eq!(m.bytes_per_block(), (3.0 * 5.0 + 2.0 * 8.0) / 3.0);
+        // A two-byte version per block, a two-byte generation and a one-byte holder count per
+        // slot, and 32 bytes per side-table entry.
+        let side = m.placement().unwrap().side_entries().len() as u64;
+        assert_eq!(m.memory_bytes(), 3 * 2 + 2 * (2 + 1) + 32 * side);
         assert!(m.write(3, 0).unwrap_err().to_string().contains("map block"));
     }
 
@@ -883,13 +825,18 @@ mod tests {
             "not written since the map was made"
         );
         let t = m.write(0, 0).unwrap();
-        assert_eq!((t.old.slot, t.new.slot), (0, 1));
+        assert_eq!(t.old.slot, 0);
+        assert_ne!(t.new.slot, 0);
         assert_eq!(m.held_before(0, 0), Some(true));
-        assert_eq!(m.held_before(0, 1), Some(slot_tag(1) == slot_tag(0)));
+        assert_eq!(m.held_before(0, t.new.slot), Some(false));
         assert_eq!(m.held_before(1, 0), Some(false), "block 1 was not written");
-        // Tags spread: of 10,000 slots, about one in 255 share slot 0's tag.
-        let same = (1..10_001).filter(|&s| slot_tag(s) == slot_tag(0)).count();
-        assert!((20..=60).contains(&same), "{same}");
+        // A second move: the slot held before is the one the block just left.
+        let u = m.write(0, 0).unwrap();
+        assert_eq!(u.old, t.new);
+        if u.new.slot != u.old.slot {
+            assert_eq!(m.held_before(0, t.new.slot), Some(true));
+            assert_eq!(m.held_before(0, 0), Some(u.new.slot == 0));
+        }
         // No dedup: no history kept (a block only ever holds its own slot).
         let d1 = BlockMap::new(identity(), 4, 4, |b| b).unwrap();
         assert_eq!(d1.held_before(0, 0), None);
@@ -898,7 +845,7 @@ mod tests {
     #[test]
     fn generation_exhaustion_is_an_error() {
         let mut m = BlockMap::new(identity(), 1, 1, |_| 0).unwrap();
-        m.generations_mut()[0] = u32::MAX;
+        m.set_generation(0, u32::MAX);
         let err = m.write(0, 0).unwrap_err().to_string();
         assert!(err.contains("cannot advance"), "{err}");
         assert_eq!(m.expected(0).generation, u32::MAX);
@@ -907,7 +854,7 @@ mod tests {
     /// Random writes over a map at ratio `d`: (writes that gave a block the content it held two
     /// writes before, writes that gave it any content it held before).
     fn returns(blocks: u64, slots: u64, writes: u64) -> (u64, u64) {
-        let mut m = BlockMap::new(identity(), blocks, slots, |b| b % slots).unwrap();
+        let mut m = BlockMap::new(identity(), blocks, slots, move |b| b % slots).unwrap();
         let mut held: Vec<Vec<Content>> = (0..blocks).map(|b| vec![m.expected(b)]).collect();
         let (mut two_back, mut any) = (0, 0);
         let mut state = 42u64;
@@ -926,8 +873,8 @@ mod tests {
     #[test]
     fn a_block_never_goes_back_to_the_slot_it_left() {
         // A uniform draw went back (A -> B -> A at an unchanged generation) about once in K
-        // moves: 15 of 2,560 writes at N=128 K=64, 25 of 81,920 at N=4096 K=2048. The history
-        // tag rules it out whenever another slot exists.
+        // moves: 15 of 2,560 writes at N=128 K=64, 25 of 81,920 at N=4096 K=2048. Skipping the
+        // slot held before rules it out whenever another slot exists.
         for (blocks, slots) in [(128, 64), (4096, 2048), (12, 3), (400, 100)] {
             let (two_back, _) = returns(blocks, slots, blocks * 20);
             assert_eq!(
@@ -936,7 +883,7 @@ mod tests {
             );
         }
         // Longer cycles (A -> B -> C -> A) are not tracked. Their rate is about the slots a
-        // block has visited over K: 52 of 81,920 writes here, 20 writes per block at d = 2.
+        // block has visited over K: 56 of 81,920 writes here, 20 writes per block at d = 2.
         let (_, any) = returns(4096, 2048, 4096 * 20);
         assert!(
             any * 1000 <= 4096 * 20,
