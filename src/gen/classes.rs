@@ -76,10 +76,11 @@ impl Classes {
         }
     }
 
-    /// The same classes in runs: a `shares[i]` share of the slots (chosen by a hash) take the
-    /// class of their aligned group of `groups[i]` slots, each level with its own sequence of
-    /// classes, so every level, and the whole, keeps the classes' shares; neighbours share a
-    /// class as often as the shares say (real data holds whole files of one kind).
+    /// The same classes in runs: a `shares[i]` share of the regions of `groups.last()` slots
+    /// (chosen by a hash) have each slot take the class of its aligned group of `groups[i]`
+    /// slots, each level with its own sequence of classes, so every level, and the whole, keeps
+    /// the classes' shares; neighbours share a class as often as the shares say (real data holds
+    /// whole files of one kind, or regions of small files).
     pub(crate) fn with_runs(mut self, shares: &[f64], groups: &[u64]) -> Self {
         if shares.iter().skip(1).all(|&s| s <= 0.0) {
             return self;
@@ -105,7 +106,9 @@ impl Classes {
         match &self.runs {
             None => self.class_in_sequence(slot),
             Some(runs) => {
-                let h = mix64(slot ^ self.salt ^ 0x7275_6e73);
+                // One level per region (the largest group).
+                let region = runs.last().map_or(1, |r| r.1);
+                let h = mix64((slot / region) ^ self.salt ^ 0x7275_6e73);
                 let (level, group) = runs
                     .iter()
                     .enumerate()
