@@ -475,21 +475,24 @@ impl Generator {
         });
         let (plan, id, slot) = match &self.classes {
             Some(classes) => {
-                let class = if self.class_atoms == self.atoms_per_block {
-                    classes.class_of(content.slot)
+                let piece = if self.class_atoms == self.atoms_per_block {
+                    content.slot
                 } else {
-                    classes.class_of(
-                        content
-                            .slot
-                            .wrapping_mul(self.atoms_per_block)
-                            .wrapping_add(atom_in_block)
-                            / self.class_atoms,
-                    )
+                    content
+                        .slot
+                        .wrapping_mul(self.atoms_per_block)
+                        .wrapping_add(atom_in_block)
+                        / self.class_atoms
                 };
+                let class = classes.class_of(piece);
                 match &self.echoes {
-                    Some(echoes) if content.generation == 0 && echoes.echoing(class) => {
+                    Some(echoes)
+                        if content.generation == 0
+                            && echoes.echoing(classes.run_class_of(piece)) =>
+                    {
+                        let run = classes.run_class_of(piece);
                         let source =
-                            echoes.source(slot, class, |s| classes.class_of(self.class_piece(s)));
+                            echoes.source(slot, run, |s| classes.run_class_of(self.class_piece(s)));
                         let (key, atom) =
                             (source / self.atoms_per_block, source % self.atoms_per_block);
                         (
@@ -655,17 +658,19 @@ impl Echoes {
         (position >= d).then_some(d)
     }
 
-    /// The position whose bytes atom `position` (of class `class`) holds: itself, or (following
-    /// echoes back to an atom that does not echo) the atom it repeats. An atom echoes only an
-    /// atom of its own class (`class_of(p)` is position `p`'s class), so an echo never moves
-    /// bytes of one class into a piece of another. Each step goes back, so the walk ends (after
-    /// `1 / (1 - echo share)` steps on average: 10 at most).
+    /// The position whose bytes atom `position` (of run class `run`) holds: itself, or
+    /// (following echoes back to an atom that does not echo) the atom it repeats. An atom echoes
+    /// only an atom of its own run class (`run_of(p)` is position `p`'s), so an echo never moves
+    /// bytes of one class into a piece of a far one, and the echo shares are the run class's,
+    /// so pieces of one run (blended, see `Classes::with_blend`) echo one another alike. Each
+    /// step goes back, so the walk ends (after `1 / (1 - echo share)` steps on average: 10 at
+    /// most).
     #[inline]
-    fn source(&self, mut position: u64, class: usize, class_of: impl Fn(u64) -> usize) -> u64 {
+    fn source(&self, mut position: u64, run: usize, run_of: impl Fn(u64) -> usize) -> u64 {
         // An echo shorter than a block stays in its block.
         let stays = |p: u64, d: u64| d >= self.block || p % self.block >= d;
-        while let Some(d) = self.distance(position, class) {
-            if !stays(position, d) || class_of(position - d) != class {
+        while let Some(d) = self.distance(position, run) {
+            if !stays(position, d) || run_of(position - d) != run {
                 break;
             }
             position -= d;
@@ -694,6 +699,11 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
     fractions.iter_mut().for_each(|f| *f /= total);
     Classes::with_plans(plans, &fractions, salt)
         .with_runs(&profile.runs, &crate::profile::RUN_GROUPS)
+        .with_blend(
+            profile.blend_from as usize,
+            profile.blend_share,
+            profile.classes.len(),
+        )
 }
 
 /// Fills `buf` (the bytes at `offset..`) atom by atom with `write(atom_index, cursor, atom)`.

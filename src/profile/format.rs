@@ -14,6 +14,8 @@
 //!   ],                                   // each group's share of all chunks and aggregate ratios
 //!   "runs": [0.1, 0.3, 0.2, 0.4],        // shares of class units in runs of 1, 4, 16, 128
 //!   "echo_exponent": 1.5,                // more compressible classes gain more from big units
+//!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
+//!                                        // compressible class and up take one of those at random
 //!   "units": [                           // one per analyzed unit
 //!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
 //!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
@@ -71,6 +73,14 @@ pub struct Profile {
     /// [`super::mix::echo_scales`]); fitted with `runs`. 0: every echoing class alike.
     #[serde(default)]
     pub echo_exponent: f64,
+    /// The blend: a `blend_share` of the pieces whose run has one of the classes from the
+    /// `blend_from`-th least compressible on (by lz4 ratio, counting from 0) take one of those
+    /// drawn at random instead; fitted with `runs`. A share of 0: no blend.
+    #[serde(default)]
+    pub blend_from: u64,
+    /// See `blend_from`.
+    #[serde(default)]
+    pub blend_share: f64,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
 }
@@ -176,6 +186,12 @@ impl Profile {
             return Err(format!(
                 "echo_exponent {} is not within [-8, 8]",
                 self.echo_exponent
+            ));
+        }
+        if self.blend_from > self.classes.len() as u64 || !(0.0..=1.0).contains(&self.blend_share) {
+            return Err(format!(
+                "blend_from {} is above the number of classes or blend_share {} is not in [0, 1]",
+                self.blend_from, self.blend_share
             ));
         }
         let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();

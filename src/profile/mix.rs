@@ -6,10 +6,11 @@
 //! 1 MiB), where dgen's atoms, which share nothing, give the same ratio at every unit. An echoed
 //! atom holds the same bytes as the atom `D` bytes before it (its own header aside): a codec that
 //! sees both in one unit stores it as one match, which happens in an aligned unit of `u` bytes
-//! with probability `1 - D/u`. lz4 sees distances below 64 KiB only, zstd-1 up to 512 KiB, as
-//! the real codecs do. The shares of echoed atoms at each distance are fitted to the sample's
-//! ratios across its units ([`fit_echoes`]), and the classes' ratios are divided by what echoes
-//! give at the reference unit, so the reference unit keeps the sample's ratios.
+//! with probability `1 - D/u`, when the atom `D` bytes before has the same run class. lz4 sees
+//! distances below 64 KiB only, zstd-1 up to 512 KiB, as the real codecs do. The shares of echoed
+//! atoms at each distance (from the class unit up: none is found within a class-unit chunk, so
+//! the class unit keeps the sample's ratios) are fitted to the sample's ratios across its units
+//! ([`fit_echoes`]), and scaled per class by the profile's echo exponent ([`echo_scales`]).
 
 use super::format::{Profile, ProfileClass};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,13 @@ pub struct ProfileMix {
     /// `echo_exponent` at work: [`echo_scales`]). Empty: 1 for every class.
     #[serde(default)]
     pub echo_scale: Vec<f64>,
+    /// A `blend_share` of the pieces whose run has one of `classes[blend_from..]` take one of
+    /// those drawn at random (the profile's).
+    #[serde(default)]
+    pub blend_from: u64,
+    /// See `blend_from`.
+    #[serde(default)]
+    pub blend_share: f64,
 }
 
 /// The factor on each echoing class's echo shares: `x^g / mean(x^g)` with `x = 1 - 1 / lz4` (the
@@ -98,7 +106,7 @@ pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed:
 /// found its source in its own class): the first echoing
 /// class of `profile.classes` sorted by increasing lz4 ratio, the echo shares' sum, and per
 /// analyzed unit `(unit, E lz4, E zstd)`, the shares of an echoing atom that each codec finds.
-pub fn unit_gains(profile: &Profile) -> (usize, f64, Vec<(u64, f64, f64)>) {
+pub fn unit_gains(profile: &Profile) -> (usize, f64, EchoModel) {
     let (mix, _) = ProfileMix::build(
         &Profile {
             echo_exponent: 0.0,
@@ -107,19 +115,13 @@ pub fn unit_gains(profile: &Profile) -> (usize, f64, Vec<(u64, f64, f64)>) {
         false,
     );
     let shares = mix.echo_shares();
-    let blocks = (mix.echo_block, [1.0; ECHO_DISTANCES.len()]);
-    let gains = profile
-        .units
-        .iter()
-        .map(|u| {
-            (
-                u.unit,
-                echo_gain(&shares, u.unit, LZ4_WINDOW, blocks),
-                echo_gain(&shares, u.unit, u64::MAX, blocks),
-            )
-        })
-        .collect();
-    (mix.echo_from, shares.iter().sum(), gains)
+    let echoed = shares.iter().sum();
+    let model = EchoModel {
+        shares,
+        block: mix.echo_block,
+        class_unit: profile.class_unit,
+    };
+    (mix.echo_from, echoed, model)
 }
 
 /// A share of atoms that repeat the atom `atoms` atoms (of 4 KiB) before them.
@@ -144,9 +146,9 @@ const ECHO_DISTANCES: [u64; 7] = [
 ];
 /// Farthest match lz4 makes.
 const LZ4_WINDOW: u64 = 65535;
-/// Classes whose lz4 ratio at the reference unit is below this get no echoes (incompressible
-/// chunks stay incompressible at every unit).
-const ECHO_MIN_RATIO: f64 = 1.15;
+/// Classes whose lz4 ratio at the class unit is below this get no echoes (incompressible chunks
+/// stay incompressible at every unit).
+const ECHO_MIN_RATIO: f64 = 1.0;
 /// Most atoms echoed in all.
 const MAX_ECHO_SHARE: f64 = 0.9;
 
@@ -176,27 +178,86 @@ fn same_class_odds(runs: &[f64], shares: &[f64], class_unit: u64, block: u64) ->
     let total: f64 = shares.iter().sum();
     let chance: f64 = shares.iter().map(|s| (s / total).powi(2)).sum();
     let runs: &[f64] = if runs.is_empty() { &[1.0] } else { runs };
-    let region = super::RUN_GROUPS[runs.len() - 1] as f64;
     let mut odds = [0.0; ECHO_DISTANCES.len()];
     for (o, &d) in odds.iter_mut().zip(&ECHO_DISTANCES) {
-        let pieces = (d / class_unit.max(1)) as f64;
-        let one_region = (1.0 - pieces / region).max(0.0);
         let together: f64 = runs
             .iter()
-            .zip(super::RUN_GROUPS)
-            .map(|(&s, g)| {
-                // Within a block, groups of a block or more always hold both ends.
-                let p = if d < block && g * class_unit >= block {
-                    1.0
-                } else {
-                    (1.0 - pieces / g as f64).max(0.0)
-                };
-                s * p * one_region
-            })
+            .zip(level_odds(d, class_unit, block, runs.len()))
+            .map(|(&s, p)| s * p)
             .sum();
         *o = together + (1.0 - together) * chance;
     }
     odds
+}
+
+/// Per run level (of `levels`), the odds that the piece `d` bytes back is in the same region and
+/// the same group of that level (so has the same run class).
+fn level_odds(d: u64, class_unit: u64, block: u64, levels: usize) -> Vec<f64> {
+    let region = super::RUN_GROUPS[levels - 1] as f64;
+    let pieces = (d / class_unit.max(1)) as f64;
+    let one_region = (1.0 - pieces / region).max(0.0);
+    super::RUN_GROUPS[..levels]
+        .iter()
+        .map(|&g| {
+            // Within a block, groups of a block or more always hold both ends.
+            let p = if d < block && g * class_unit >= block {
+                1.0
+            } else {
+                (1.0 - pieces / g as f64).max(0.0)
+            };
+            p * one_region
+        })
+        .collect()
+}
+
+/// Echo shares fitted as if every echo found a source of its class ([`unit_gains`]), for the
+/// runs fit to tell what a piece at each run level gains.
+#[derive(Clone, Debug)]
+pub struct EchoModel {
+    shares: Vec<f64>,
+    block: u64,
+    class_unit: u64,
+}
+
+impl EchoModel {
+    /// Per run level, `[E lz4, E zstd]` at unit `u` with runs `runs`: a piece gains from the
+    /// echoes whose source has its run class (more likely at the higher levels), the shares
+    /// raised by the odds over all levels (as the fit of echoes does, up to its cap).
+    pub fn gains(&self, runs: &[f64], u: u64) -> Vec<[f64; 2]> {
+        let levels = runs.len().max(1);
+        let odds: Vec<Vec<f64>> = ECHO_DISTANCES
+            .iter()
+            .map(|&d| level_odds(d, self.class_unit, self.block, levels))
+            .collect();
+        let scale: f64 = {
+            let (mut raw, mut with) = (0.0, 0.0);
+            for ((&d, &e), o) in ECHO_DISTANCES.iter().zip(&self.shares).zip(&odds) {
+                let _ = d;
+                let avg: f64 = runs.iter().zip(o).map(|(s, p)| s * p).sum();
+                raw += e;
+                with += e * avg.max(1e-3);
+            }
+            if with > 0.0 {
+                // Raised no further than the cap allows.
+                (raw / with).min(MAX_ECHO_SHARE / raw.max(1e-9))
+            } else {
+                1.0
+            }
+        };
+        (0..levels)
+            .map(|l| {
+                let mut g = [0.0, 0.0];
+                for ((&d, &e), o) in ECHO_DISTANCES.iter().zip(&self.shares).zip(&odds) {
+                    let f = e * scale * found(u, d, self.block, o[l]);
+                    if d <= LZ4_WINDOW {
+                        g[0] += f;
+                    }
+                    g[1] += f;
+                }
+                g
+            })
+            .collect()
+    }
 }
 
 /// `E(u)`: the share of echoing atoms that a codec with window `window` finds at unit `u`, in
@@ -424,6 +485,8 @@ impl ProfileMix {
                 runs: profile.runs.clone(),
                 class_unit: cu,
                 echo_scale: scales,
+                blend_from: profile.blend_from,
+                blend_share: profile.blend_share,
             },
             misses,
         )
