@@ -58,7 +58,7 @@ def test_bad_profiles_raise_naming_the_file(tmp_path):
         dgen_py.generate_buffer(MiB, profile=str(junk))
     v9 = tmp_path / "v9.json"
     v9.write_text(json.dumps({"format": "dgen-profile", "version": 9}))
-    with pytest.raises(ValueError, match="version 9, this dgen reads version 1"):
+    with pytest.raises(ValueError, match="version 9, this dgen reads version 2"):
         dgen_py.write_file(str(tmp_path / "out.bin"), MiB, profile=str(v9))
     assert not (tmp_path / "out.bin").exists()
     with pytest.raises(ValueError, match="cannot be combined with compress_ratio=3"):

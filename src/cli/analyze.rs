@@ -128,7 +128,8 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
     } else {
         args.cdc.clone()
     };
-    let (report, records) = analyze_file_recording(&args.file, &opts, &cdc, reference)?;
+    let class_unit = reference.map(|r| dgen::profile::class_unit_for(&opts.units, r));
+    let (report, records) = analyze_file_recording(&args.file, &opts, &cdc, class_unit)?;
     // Data smaller than a unit has no ratio at that unit: an error, not a row of zeros.
     if let Some(u) = report.units.iter().find(|u| u.units == 0) {
         return Err(Error::invalid(
@@ -142,21 +143,29 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
             ),
         ));
     }
-    if let (Some(path), Some(unit)) = (&args.profile, reference) {
+    if let (Some(path), Some(unit), Some(class_unit)) = (&args.profile, reference, class_unit) {
         let name = args.profile_name.clone().unwrap_or_else(|| {
             args.file
                 .file_stem()
                 .map_or_else(|| "sample".into(), |s| s.to_string_lossy().into_owned())
         });
-        let profile =
-            dgen::profile::profile_from_analysis(&name, &report, &opts.codecs, &records, unit)?;
+        let profile = dgen::profile::profile_from_analysis(
+            &name,
+            &report,
+            &opts.codecs,
+            &records,
+            unit,
+            class_unit,
+        )?;
         let text = profile.to_json() + "\n";
         std::fs::write(path, &text).map_err(|e| Error::io("create", path, None, e))?;
         eprintln!(
-            "dgen: profile {name:?} written to {} ({} bytes: {} classes at {}, {} units)",
+            "dgen: profile {name:?} written to {} ({} bytes: {} classes at {}, reference unit {}, \
+             {} units)",
             path.display(),
             text.len(),
             profile.classes.len(),
+            format_size(class_unit),
             format_size(unit),
             profile.units.len()
         );

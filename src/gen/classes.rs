@@ -1,6 +1,7 @@
 //! Compressibility classes: which ratio of a mix ([`crate::compress_mix`]) each dedup block has.
 //!
-//! The granularity is the dedup block, and the class is a function of the block's *slot* (the
+//! The granularity is the dedup block (a profile's: a piece of its class unit, 8 KiB, numbered
+//! `slot * pieces per block + piece`), and the class is a function of the block's *slot* (the
 //! content it holds, see [`super::BlockContent`]), never of its offset: a duplicate holds the
 //! same bytes as its original, so it must have the same class, and an overwrite that gives a block
 //! a new generation of its slot keeps the slot's class (the mix of live contents stays the same).
@@ -39,6 +40,10 @@ pub(crate) struct Classes {
     /// a slot whose hash falls below the threshold (and above the previous one) takes the class
     /// of its group of `group` consecutive slots. `None`: every slot its own.
     runs: Option<std::sync::Arc<[(u64, u64)]>>,
+    /// `(from, threshold, n)`: a slot whose run has one of classes `from..n` (sorted by ratio)
+    /// takes, when its hash falls below the threshold, one of those classes drawn by a hash
+    /// instead (a blend of those classes within a run); other classes (the zero class) stay.
+    blend: (usize, u64, usize),
 }
 
 impl Classes {
@@ -73,13 +78,31 @@ impl Classes {
             salt: mix64(salt ^ 0x0063_6c61_7373_6573),
             offset: mix64(salt ^ 0x6f66_6673_6574),
             runs: None,
+            blend: (0, 0, 0),
         }
     }
 
-    /// The same classes in runs: a `shares[i]` share of the slots (chosen by a hash) take the
-    /// class of their aligned group of `groups[i]` slots, each level with its own sequence of
-    /// classes, so every level, and the whole, keeps the classes' shares; neighbours share a
-    /// class as often as the shares say (real data holds whole files of one kind).
+    /// The same classes, where a `share` of the slots whose run has one of classes `from..n`
+    /// (sorted by ratio, of equal shares) take one of those classes drawn at random instead: the
+    /// classes keep their shares, and a run of those classes holds a blend of them (a
+    /// database's table pages differ from page to page, its index pages do not).
+    pub(crate) fn with_blend(mut self, from: usize, share: f64, n: usize) -> Self {
+        let n = n.min(self.plans.len());
+        if share > 0.0 && from + 1 < n {
+            self.blend = (
+                from,
+                (share.min(1.0) * 18_446_744_073_709_551_615.0) as u64,
+                n,
+            );
+        }
+        self
+    }
+
+    /// The same classes in runs: a `shares[i]` share of the regions of `groups.last()` slots
+    /// (chosen by a hash) have each slot take the class of its aligned group of `groups[i]`
+    /// slots, each level with its own sequence of classes, so every level, and the whole, keeps
+    /// the classes' shares; neighbours share a class as often as the shares say (real data holds
+    /// whole files of one kind, or regions of small files).
     pub(crate) fn with_runs(mut self, shares: &[f64], groups: &[u64]) -> Self {
         if shares.iter().skip(1).all(|&s| s <= 0.0) {
             return self;
@@ -102,17 +125,58 @@ impl Classes {
     /// The class of `slot`: an index into the mix's classes.
     #[inline]
     pub(crate) fn class_of(&self, slot: u64) -> usize {
+        let c = self.run_class_of(slot);
+        let (from, threshold, n) = self.blend;
+        if !(from..n).contains(&c) {
+            return c;
+        }
+        let h = mix64(slot ^ self.salt ^ 0x0062_6c65_6e64);
+        if h >= threshold {
+            return c;
+        }
+        from + (mix64(h) % (n - from) as u64) as usize
+    }
+
+    /// The class of `slot`'s run (before [`Classes::with_blend`]'s draw).
+    #[inline]
+    pub(crate) fn run_class_of(&self, slot: u64) -> usize {
         match &self.runs {
             None => self.class_in_sequence(slot),
             Some(runs) => {
-                let h = mix64(slot ^ self.salt ^ 0x7275_6e73);
-                let (level, group) = runs
-                    .iter()
-                    .enumerate()
-                    .find(|(_, &(t, _))| h < t)
-                    .map_or((0, 1), |(l, &(_, g))| (l as u64, g));
+                // One level per region (the largest group), from one point of a low-discrepancy
+                // sequence of regions: a region at the top level takes its class from the same
+                // point (where it falls within the level's part), so consecutive regions hold
+                // the levels' shares, and the top level's classes' shares, to within a few
+                // regions (hashes there made a 256 MiB file's ratio vary by +-3% with the seed).
+                let size = runs.last().map_or(1, |r| r.1);
+                let region = slot / size;
+                let x = self
+                    .sequence_point(region | (0x3f << 58))
+                    .wrapping_add(self.salt);
+                let mut low = 0u64;
+                let mut pick = (runs.len() - 1, low, u64::MAX);
+                for (l, &(t, _)) in runs.iter().enumerate() {
+                    if x < t || l + 1 == runs.len() {
+                        pick = (l, low, t);
+                        break;
+                    }
+                    low = t;
+                }
+                let (level, low, high) = pick;
+                let group = runs[level].1;
+                if group == size {
+                    let high = if level + 1 == runs.len() {
+                        u64::MAX
+                    } else {
+                        high
+                    };
+                    let span = (high - low).max(1) as u128;
+                    let v = (((x - low) as u128) << 64) / span;
+                    let v = v.min(u64::MAX as u128) as u64;
+                    return self.bounds.iter().take_while(|&&b| v >= b).count();
+                }
                 // Each level its own range of the sequence.
-                self.class_in_sequence((level << 58) | (slot / group))
+                self.class_in_sequence(((level as u64) << 58) | (slot / group))
             }
         }
     }
@@ -120,6 +184,13 @@ impl Classes {
     /// Position `slot` of the low-discrepancy sequence of classes.
     #[inline]
     fn class_in_sequence(&self, slot: u64) -> usize {
+        let x = self.sequence_point(slot);
+        self.bounds.iter().take_while(|&&b| x >= b).count()
+    }
+
+    /// Point `slot` of the low-discrepancy sequence, in `[0, 2^64)`.
+    #[inline]
+    fn sequence_point(&self, slot: u64) -> u64 {
         let group = slot & !(GROUP - 1);
         let h = mix64(group ^ self.salt);
         // An affine map then an xor, both bijections of 0..GROUP.
@@ -129,10 +200,9 @@ impl Classes {
             .wrapping_add(h >> 8)
             ^ (h >> 16))
             & (GROUP - 1);
-        let x = (group | within)
+        (group | within)
             .wrapping_mul(PHI64)
-            .wrapping_add(self.offset);
-        self.bounds.iter().take_while(|&&b| x >= b).count()
+            .wrapping_add(self.offset)
     }
 
     /// The plan of class `class`.

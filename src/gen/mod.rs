@@ -113,6 +113,10 @@ pub struct Generator {
     /// Mixed into every atom id: separates streams.
     stream_salt: u64,
     atoms_per_block: u64,
+    /// Atoms that share one class (a profile's class unit; the block for a mix): the class of
+    /// atom `a` of slot `s` is that of piece `(s * atoms_per_block + a) / class_atoms`, a
+    /// function of the content, never of the offset.
+    class_atoms: u64,
     header: HeaderCipher,
     /// The run tag written into every header (0 without a map).
     run_tag: u32,
@@ -173,6 +177,12 @@ impl Generator {
                 .and_then(|p| Echoes::new(p, params.dedup_unit, stream_salt)),
             stream_salt,
             atoms_per_block: params.dedup_unit / ATOM as u64,
+            class_atoms: match &params.compress_profile {
+                Some(p) if params.compress_mix.is_none() && p.class_unit > 0 => {
+                    (p.class_unit / ATOM as u64).max(1)
+                }
+                _ => params.dedup_unit / ATOM as u64,
+            },
             header: HeaderCipher::new(params.seed),
             run_tag: 0,
             stream_tag: stream_tag(stream_salt),
@@ -269,7 +279,25 @@ impl Generator {
     /// classes), or `None` without a mix. Every block that holds the slot, at any generation, has
     /// that class: block `b` of a fresh write has the class of `initial_content(b).slot`.
     pub fn compress_class(&self, slot: u64) -> Option<usize> {
-        self.classes.as_ref().map(|c| c.class_of(slot))
+        self.compress_class_at(slot, 0)
+    }
+
+    /// The class of atom `atom` of `slot`'s content: [`Generator::compress_class`] for a mix
+    /// (one class per block); a profile's blocks have one class per class-unit piece.
+    pub fn compress_class_at(&self, slot: u64, atom: u64) -> Option<usize> {
+        self.classes.as_ref().map(|c| {
+            c.class_of(self.class_piece(slot.wrapping_mul(self.atoms_per_block).wrapping_add(atom)))
+        })
+    }
+
+    /// The class piece of the atom at `position` (`slot * atoms_per_block + atom`).
+    #[inline]
+    fn class_piece(&self, position: u64) -> u64 {
+        if self.class_atoms == self.atoms_per_block {
+            position / self.atoms_per_block
+        } else {
+            position / self.class_atoms
+        }
     }
 
     /// The dedup unit (block size) in bytes.
@@ -447,16 +475,28 @@ impl Generator {
         });
         let (plan, id, slot) = match &self.classes {
             Some(classes) => {
-                let class = classes.class_of(content.slot);
+                let piece = if self.class_atoms == self.atoms_per_block {
+                    content.slot
+                } else {
+                    content
+                        .slot
+                        .wrapping_mul(self.atoms_per_block)
+                        .wrapping_add(atom_in_block)
+                        / self.class_atoms
+                };
+                let class = classes.class_of(piece);
                 match &self.echoes {
-                    Some(echoes) if content.generation == 0 && echoes.echoing(class) => {
-                        let source = echoes.source(slot, |s| {
-                            echoes.echoing(classes.class_of(s / self.atoms_per_block))
-                        });
+                    Some(echoes)
+                        if content.generation == 0
+                            && echoes.echoing(classes.run_class_of(piece)) =>
+                    {
+                        let run = classes.run_class_of(piece);
+                        let source =
+                            echoes.source(slot, run, |s| classes.run_class_of(self.class_piece(s)));
                         let (key, atom) =
                             (source / self.atoms_per_block, source % self.atoms_per_block);
                         (
-                            classes.plan(classes.class_of(key)),
+                            classes.plan(classes.class_of(self.class_piece(source))),
                             self.atom_id(key, atom, source_salt),
                             source,
                         )
@@ -554,18 +594,16 @@ impl Generator {
 ///
 /// Positions are counted in the stream of unique content (`slot * atoms per block + atom`, what
 /// a fresh write lays down when every block is unique), so an echo is a property of the content:
-/// a duplicate block repeats its original's echoes. Atom `p` echoes with the share of its
-/// distance `d` (a hash of `p` picks it) when `p - d` is in an echoing class; the echo repeats
-/// what that atom holds, following its own echo, so both are the same bytes.
+/// a duplicate block repeats its original's echoes. Atom `p` of class `c` echoes with the share of
+/// its distance `d` times its class's echo scale (a Weyl sequence of `p` picks it) when `p - d` is
+/// in an echoing class; the echo repeats what that atom holds, following its own echo, so both
+/// are the same bytes.
 #[derive(Clone, Debug)]
 struct Echoes {
-    /// `(threshold, distance in atoms)`: a hash below the threshold (and above the previous one)
-    /// picks the distance.
-    picks: Vec<(u64, u64)>,
-    /// Classes from this one on echo (the zero class never does: it is the last, past `until`).
-    from: usize,
-    /// The first class past the echoing ones.
-    until: usize,
+    /// Per class: `(threshold, distance in atoms)`, a value below the threshold (and above the
+    /// previous one) picks the distance; empty for a class that does not echo (the zero class,
+    /// the last, never does).
+    picks: Vec<Vec<(u64, u64)>>,
     /// Atoms per block.
     block: u64,
     salt: u64,
@@ -573,22 +611,29 @@ struct Echoes {
 
 impl Echoes {
     fn new(profile: &crate::profile::ProfileMix, block: u64, salt: u64) -> Option<Self> {
-        let mut cumulative = 0.0;
-        let picks: Vec<(u64, u64)> = profile
-            .echoes
-            .iter()
-            .map(|e| {
-                cumulative += e.share;
-                (
-                    (cumulative * 18_446_744_073_709_551_616.0) as u64,
-                    e.atoms as u64,
-                )
+        if profile.echoes.is_empty() {
+            return None;
+        }
+        let picks = (0..profile.classes.len())
+            .map(|class| {
+                let scale = profile.echo_scale_of(class);
+                let mut cumulative = 0.0;
+                profile
+                    .echoes
+                    .iter()
+                    .filter(|_| scale > 0.0)
+                    .map(|e| {
+                        cumulative += e.share * scale;
+                        (
+                            (cumulative.min(1.0) * 18_446_744_073_709_551_616.0) as u64,
+                            e.atoms as u64,
+                        )
+                    })
+                    .collect()
             })
             .collect();
-        (!picks.is_empty()).then(|| Echoes {
+        Some(Echoes {
             picks,
-            from: profile.echo_from,
-            until: profile.classes.len(),
             block: block / ATOM as u64,
             salt: mix64(salt ^ 0x6563_686f),
         })
@@ -597,33 +642,37 @@ impl Echoes {
     /// Whether atoms of class `class` echo.
     #[inline]
     fn echoing(&self, class: usize) -> bool {
-        (self.from..self.until).contains(&class)
+        self.picks.get(class).is_some_and(|p| !p.is_empty())
     }
 
-    /// The distance atom `position` echoes at, if it does. Positions take values from a
-    /// golden-ratio Weyl sequence (as classes do), not a hash: any run of atoms holds each
-    /// distance's share to within a few atoms, so the ratio varies little from unit to unit.
+    /// The distance atom `position` (of class `class`) echoes at, if it does. Positions take
+    /// values from a golden-ratio Weyl sequence (as classes do), not a hash: any run of atoms
+    /// holds each distance's share to within a few atoms, so the ratio varies little from unit
+    /// to unit.
     #[inline]
-    fn distance(&self, position: u64) -> Option<u64> {
+    fn distance(&self, position: u64, class: usize) -> Option<u64> {
         let h = position
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
             .wrapping_add(self.salt);
-        let d = self.picks.iter().find(|&&(t, _)| h < t)?.1;
+        let d = self.picks.get(class)?.iter().find(|&&(t, _)| h < t)?.1;
         (position >= d).then_some(d)
     }
 
-    /// The position whose bytes atom `position` holds: itself, or (following echoes back to an
-    /// atom that does not echo) the atom it repeats. `echoing(p)` says whether position `p`'s
-    /// class echoes. Each step goes back, so the walk ends (after `1 / (1 - echo share)` steps on
-    /// average: 10 at most).
+    /// The position whose bytes atom `position` (of run class `run`) holds: itself, or
+    /// (following echoes back to an atom that does not echo) the atom it repeats. An atom echoes
+    /// only an atom of its own run class (`run_of(p)` is position `p`'s), so an echo never moves
+    /// bytes of one class into a piece of a far one, and the echo shares are the run class's,
+    /// so pieces of one run (blended, see `Classes::with_blend`) echo one another alike. Each
+    /// step goes back, so the walk ends (after `1 / (1 - echo share)` steps on average: 10 at
+    /// most).
     #[inline]
-    fn source(&self, mut position: u64, echoing: impl Fn(u64) -> bool) -> u64 {
+    fn source(&self, mut position: u64, run: usize, run_of: impl Fn(u64) -> usize) -> u64 {
         // An echo shorter than a block stays in its block.
         let stays = |p: u64, d: u64| d >= self.block || p % self.block >= d;
-        while let Some(d) = self
-            .distance(position)
-            .filter(|&d| stays(position, d) && echoing(position - d))
-        {
+        while let Some(d) = self.distance(position, run) {
+            if !stays(position, d) || run_of(position - d) != run {
+                break;
+            }
             position -= d;
         }
         position
@@ -650,6 +699,11 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
     fractions.iter_mut().for_each(|f| *f /= total);
     Classes::with_plans(plans, &fractions, salt)
         .with_runs(&profile.runs, &crate::profile::RUN_GROUPS)
+        .with_blend(
+            profile.blend_from as usize,
+            profile.blend_share,
+            profile.classes.len(),
+        )
 }
 
 /// Fills `buf` (the bytes at `offset..`) atom by atom with `write(atom_index, cursor, atom)`.

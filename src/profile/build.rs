@@ -1,7 +1,7 @@
 //! From an analysis to a profile: per-unit aggregates and quantiles, and the classes cut from the
-//! chunks recorded at the reference unit.
+//! chunks recorded at the class unit (the smallest analyzed unit from 4 KiB).
 //!
-//! The classes: the non-zero chunks at the reference unit, sorted by lz4 ratio and cut into
+//! The classes: the non-zero chunks at the class unit, sorted by lz4 ratio and cut into
 //! [`MAX_PROFILE_CLASSES`] groups of equal count (fewer when there are fewer chunks). Each class
 //! holds its group's share of all chunks and its group's *aggregate* lz4 and zstd-1 ratios (chunk
 //! bytes / compressed bytes), so the classes together have exactly the sample's aggregate ratio
@@ -13,13 +13,27 @@ use super::format::{CodecProfile, Profile, ProfileClass, UnitProfile, FORMAT, QU
 use crate::analyze::{ChunkRecord, Codec, Report};
 use crate::error::{Error, Result};
 
-/// The groups of reference-unit chunks (blocks) that share a class in runs ([`Profile::runs`]).
-pub const RUN_GROUPS: [u64; 3] = [1, 4, 32];
+/// The groups of class-unit pieces that share a class in runs ([`Profile::runs`]): with 8 KiB
+/// pieces, 8 KiB, 32 KiB, 128 KiB and 1 MiB. Each region of the largest group takes one level
+/// (a region of small files, of medium ones, or one large file), each group of that level within
+/// it one class.
+pub const RUN_GROUPS: [u64; 4] = [1, 4, 16, 128];
 
 /// Most classes a profile has.
 pub const MAX_PROFILE_CLASSES: usize = 32;
 /// The reference unit when the analyzed units include it.
 pub const DEFAULT_REFERENCE_UNIT: u64 = 32 << 10;
+
+/// The class unit of a profile taken at `reference` from an analysis at `units`: the smallest
+/// power-of-two unit from 4 KiB up to `reference` (the reference unit itself when there is none).
+pub fn class_unit_for(units: &[u64], reference: u64) -> u64 {
+    units
+        .iter()
+        .copied()
+        .filter(|&u| u.is_power_of_two() && u >= crate::params::MIN_DEDUP_UNIT && u <= reference)
+        .min()
+        .unwrap_or(reference)
+}
 
 /// Rounds to 5 significant digits (profiles stay small and diff well).
 fn round(x: f64) -> f64 {
@@ -33,13 +47,15 @@ fn round(x: f64) -> f64 {
 
 /// The profile of an analysis: `report` from [`crate::analyze::analyze_file_recording`] with
 /// `codecs` (its options' codecs, in order, lz4 and zstd-1 among them) and `records`, the chunks
-/// at `reference_unit` (one of the analyzed units). `name` names the sample.
+/// at `class_unit` (one of the analyzed units, at most `reference_unit`, another). `name` names
+/// the sample.
 pub fn profile_from_analysis(
     name: &str,
     report: &Report,
     codecs: &[Codec],
     records: &[ChunkRecord],
     reference_unit: u64,
+    class_unit: u64,
 ) -> Result<Profile> {
     let index = |c: Codec| {
         codecs.iter().position(|&x| x == c).ok_or_else(|| {
@@ -56,12 +72,29 @@ pub fn profile_from_analysis(
             format!("{reference_unit} is not among the analyzed units"),
         )
     })?;
-    if reference.units == 0 || records.len() as u64 != reference.units {
+    if reference.units == 0 {
         return Err(Error::invalid(
             "profile unit",
             format!(
                 "the sample holds {} whole {reference_unit}-byte chunks, at least one is needed",
                 reference.units
+            ),
+        ));
+    }
+    let classed = report.unit(class_unit).ok_or_else(|| {
+        Error::invalid(
+            "profile unit",
+            format!("the class unit {class_unit} is not among the analyzed units"),
+        )
+    })?;
+    if class_unit > reference_unit || records.len() as u64 != classed.units {
+        return Err(Error::invalid(
+            "profile unit",
+            format!(
+                "{} chunks recorded at the class unit {class_unit}, the analysis has {} (and \
+                 the class unit must be at most the reference unit {reference_unit})",
+                records.len(),
+                classed.units
             ),
         ));
     }
@@ -98,7 +131,7 @@ pub fn profile_from_analysis(
                 .collect(),
         })
         .collect();
-    let total = records.len() as f64;
+    let zero_share = reference.zero_share;
     let mut chunks: Vec<(u32, u32)> = records
         .iter()
         .filter(|r| !r.zero)
@@ -106,10 +139,12 @@ pub fn profile_from_analysis(
         .collect();
     chunks.sort_by_key(|&(l, _)| std::cmp::Reverse(l));
     let k = MAX_PROFILE_CLASSES.min(chunks.len());
+    // The non-zero share is the reference unit's (where dedup and zero blocks are taken).
+    let total = chunks.len() as f64 / (1.0 - zero_share);
     let classes = (0..k)
         .map(|i| {
             let group = &chunks[i * chunks.len() / k..(i + 1) * chunks.len() / k];
-            let bytes = group.len() as f64 * reference_unit as f64;
+            let bytes = group.len() as f64 * class_unit as f64;
             let sum = |f: fn(&(u32, u32)) -> u32| group.iter().map(|c| f(c) as f64).sum::<f64>();
             ProfileClass {
                 share: round(group.len() as f64 / total),
@@ -118,21 +153,28 @@ pub fn profile_from_analysis(
             }
         })
         .collect::<Vec<_>>();
-    let zero_share = records.iter().filter(|r| r.zero).count() as f64 / total;
     let profile = Profile {
         format: FORMAT.to_string(),
         version: VERSION,
         name: name.to_string(),
         sample_bytes: report.bytes,
         reference_unit,
+        class_unit,
         zero_share: round(zero_share),
         dedup_ratio: round(reference.dedup_ratio),
         classes,
         runs: Vec::new(),
+        echo_exponent: 0.0,
+        blend_from: 0,
+        blend_share: 0.0,
         units,
     };
+    let fit = fit_runs(&profile);
     let profile = Profile {
-        runs: fit_runs(&profile).iter().map(|&r| round(r)).collect(),
+        runs: fit.runs.iter().map(|&r| round(r)).collect(),
+        echo_exponent: fit.exponent,
+        blend_from: fit.blend.0 as u64,
+        blend_share: fit.blend.1,
         ..profile
     };
     profile
@@ -141,107 +183,284 @@ pub fn profile_from_analysis(
     Ok(profile)
 }
 
-/// The shares of blocks in runs ([`RUN_GROUPS`]) whose simulated per-chunk lz4 ratios at the
-/// units above the reference unit come closest (Kolmogorov-Smirnov, summed over those units) to
-/// the sample's, each scaled to the sample's aggregate at its unit; a grid of twentieths. Empty when
-/// the profile has no unit above the reference unit.
-fn fit_runs(profile: &Profile) -> Vec<f64> {
-    let r = profile.reference_unit;
-    let units: Vec<(u64, &[f64], f64)> = profile
+/// A unit the runs are fitted at: its size in class units, per codec (lz4, zstd-1) the sample's
+/// quantiles and aggregate ratio, and its size in bytes.
+type UnitTarget<'a> = (u64, [(&'a [f64], f64); 2], u64);
+
+/// What a blend of share 1 costs in the runs fit (summed KS distances).
+const BLEND_COST: f64 = 0.3;
+
+/// Echo exponents tried ([`Profile::echo_exponent`]).
+const ECHO_EXPONENTS: [f64; 8] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
+
+/// The shares of class-unit pieces in runs ([`RUN_GROUPS`]) and the echo exponent whose simulated
+/// per-chunk lz4 and zstd-1 ratios at the units above the class unit come closest
+/// (Kolmogorov-Smirnov, summed over those units and codecs) to the sample's, each scaled to the
+/// sample's aggregate at its unit: a chunk's compressed size is the sum of its pieces', each its
+/// class's less what echoes take at that unit ([`super::mix::unit_gains`],
+/// [`super::mix::echo_scales`]). A grid of tenths for the runs and of [`ECHO_EXPONENTS`], then of
+/// twentieths around the best. No runs (empty) when the profile has no unit above the class unit.
+fn fit_runs(profile: &Profile) -> Fit {
+    let cu = profile.class_unit;
+    let (from, echoed, model) = super::mix::unit_gains(profile);
+    let mut units: Vec<UnitTarget> = Vec::new();
+    for u in profile
         .units
         .iter()
-        .filter(|u| u.unit > r && u.unit / r <= 1024)
-        .filter_map(|u| {
-            let c = u.codecs.get("lz4")?;
-            Some((u.unit / r, c.quantiles.as_slice(), c.ratio))
-        })
-        .collect();
+        .filter(|u| u.unit > cu && u.unit / cu <= 1024)
+    {
+        if let (Some(l), Some(z)) = (u.codecs.get("lz4"), u.codecs.get("zstd-1")) {
+            units.push((
+                u.unit / cu,
+                [
+                    (l.quantiles.as_slice(), l.ratio),
+                    (z.quantiles.as_slice(), z.ratio),
+                ],
+                u.unit,
+            ));
+        }
+    }
     if units.is_empty() || profile.classes.is_empty() {
-        return Vec::new();
+        return Fit {
+            cost: 0.0,
+            runs: Vec::new(),
+            exponent: 0.0,
+            blend: (0, 0.0),
+        };
     }
-    // Compressed share of a block of each class (zero blocks: lz4 stores about 1/250).
-    let mut kinds: Vec<(f64, f64)> = profile
-        .classes
-        .iter()
-        .map(|c| (c.share, 1.0 / c.lz4))
-        .collect();
+    let mut classes = profile.classes.clone();
+    classes.sort_by(|a, b| a.lz4.total_cmp(&b.lz4));
+    let mut shares: Vec<f64> = classes.iter().map(|c| c.share).collect();
     if profile.zero_share > 0.0 {
-        kinds.push((profile.zero_share, 1.0 / 250.0));
+        shares.push(profile.zero_share);
     }
-    let total: f64 = kinds.iter().map(|k| k.0).sum();
-    let mut cdf = Vec::with_capacity(kinds.len());
+    let total: f64 = shares.iter().sum();
+    let mut cdf = Vec::with_capacity(shares.len());
     let mut acc = 0.0;
-    for k in &kinds {
-        acc += k.0 / total;
+    for s in &shares {
+        acc += s / total;
         cdf.push(acc);
     }
-    let draw = |x: f64| kinds[cdf.iter().position(|&c| x < c).unwrap_or(kinds.len() - 1)].1;
+    let pick = |x: f64| cdf.iter().position(|&c| x < c).unwrap_or(cdf.len() - 1);
     let uniform = |seed: u64| {
         (crate::gen::mix_choice(seed, 0x7275_6e73, 0) >> 11) as f64 / (1u64 << 53) as f64
     };
-    const CHUNKS: u64 = 1500;
-    let distance = |shares: &[f64]| -> f64 {
+    // Per kind (the zero kind last, which lz4 stores in about 1/250), its compressed share
+    // per codec without echoes.
+    let mut base: Vec<[f64; 2]> = classes
+        .iter()
+        .map(|c| [1.0 / c.lz4, 1.0 / c.zstd])
+        .collect();
+    if profile.zero_share > 0.0 {
+        base.push([1.0 / 250.0, 1.0 / 250.0]);
+    }
+    // Chunks simulated per unit: few for the coarse search, more for the fine one.
+    let chunks = std::cell::Cell::new(800u64);
+    // A chunk's compressed share is `a + b`, `b` from the echoing classes: `b` is scaled so that
+    // the aggregate is the sample's (what the model of echoes leaves out), `a` stays (an
+    // incompressible chunk stays incompressible).
+    let ks = |parts: &[(f64, f64)], k: u64, quantiles: &[f64], sample_ratio: f64| -> f64 {
+        let (a, b) = parts
+            .iter()
+            .fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
+        let want = parts.len() as f64 * k as f64 / sample_ratio;
+        let f = if b > 0.0 {
+            ((want - a) / b).clamp(0.2, 5.0)
+        } else {
+            1.0
+        };
+        let mut ratios: Vec<f64> = parts.iter().map(|p| k as f64 / (p.0 + f * p.1)).collect();
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len() as f64;
+        quantiles
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| {
+                let p = i as f64 / (quantiles.len() - 1) as f64;
+                let below = ratios.partition_point(|&x| x < q) as f64 / n;
+                let at_most = ratios.partition_point(|&x| x <= q) as f64 / n;
+                f64::max(below - p, p - at_most)
+            })
+            .fold(0.0, f64::max)
+    };
+    let n = classes.len();
+    let simulate = |shares: &[f64], exponent: f64, blend: (usize, f64)| {
+        let mut scales = super::mix::echo_scales(&classes, from, exponent, echoed);
+        scales.push(0.0);
         let mut cost = 0.0;
-        for &(k, quantiles, sample_ratio) in &units {
-            let mut ratios = Vec::with_capacity(CHUNKS as usize);
+        for &(k, codecs, unit) in &units {
+            let gains = model.gains(shares, unit);
+            let mut parts = [
+                Vec::with_capacity(chunks.get() as usize),
+                Vec::with_capacity(chunks.get() as usize),
+            ];
             let mut seed = k << 32;
             let mut next = || {
                 seed += 1;
                 uniform(seed)
             };
-            for _ in 0..CHUNKS {
-                // One class per group of each level present in the chunk.
-                let mut drawn: Vec<Vec<f64>> = RUN_GROUPS
-                    .iter()
-                    .map(|&g| Vec::with_capacity(k.div_ceil(g) as usize))
-                    .collect();
-                let mut sum = 0.0;
+            let mut drawn: Vec<Vec<usize>> = RUN_GROUPS
+                .iter()
+                .map(|&g| Vec::with_capacity(k.div_ceil(g) as usize))
+                .collect();
+            let region = RUN_GROUPS[RUN_GROUPS.len() - 1];
+            let mut levels = Vec::with_capacity(k.div_ceil(region) as usize);
+            for _ in 0..chunks.get() {
+                // One level per region, one class per group of each level present in the chunk.
+                drawn.iter_mut().for_each(Vec::clear);
+                levels.clear();
+                let mut sum = [0.0; 4];
                 for b in 0..k {
-                    let x = next();
-                    let mut level = 0;
-                    let mut acc = shares[0];
-                    while x >= acc && level + 1 < shares.len() {
-                        level += 1;
-                        acc += shares[level];
+                    while levels.len() as u64 <= b / region {
+                        let x = next();
+                        let mut level = 0;
+                        let mut acc = shares[0];
+                        while x >= acc && level + 1 < shares.len() {
+                            level += 1;
+                            acc += shares[level];
+                        }
+                        levels.push(level);
                     }
+                    let level = levels[(b / region) as usize];
                     let group = (b / RUN_GROUPS[level]) as usize;
                     while drawn[level].len() <= group {
                         let y = next();
-                        drawn[level].push(draw(y));
+                        drawn[level].push(pick(y));
                     }
-                    sum += drawn[level][group];
+                    let mut c = drawn[level][group];
+                    if blend.1 > 0.0 && (blend.0..n).contains(&c) && next() < blend.1 {
+                        c = blend.0
+                            + ((next() * (n - blend.0) as f64) as usize).min(n - blend.0 - 1);
+                    }
+                    // The echoes are the run class's, the bytes the piece's class's.
+                    let (run, g) = (drawn[level][group], gains[level]);
+                    let d = [
+                        base[c][0] * (1.0 - scales[run] * g[0]).max(0.05),
+                        base[c][1] * (1.0 - scales[run] * g[1]).max(0.05),
+                    ];
+                    if c >= from && c < n {
+                        sum[1] += d[0];
+                        sum[3] += d[1];
+                    } else {
+                        sum[0] += d[0];
+                        sum[2] += d[1];
+                    }
                 }
-                ratios.push(k as f64 / sum);
+                parts[0].push((sum[0], sum[1]));
+                parts[1].push((sum[2], sum[3]));
             }
-            let aggregate = ratios.len() as f64 / ratios.iter().map(|r| 1.0 / r).sum::<f64>();
-            let scale = sample_ratio / aggregate;
-            ratios.iter_mut().for_each(|r| *r *= scale);
-            ratios.sort_by(f64::total_cmp);
-            let n = ratios.len() as f64;
-            let ks = quantiles
-                .iter()
-                .enumerate()
-                .map(|(i, &q)| {
-                    let p = i as f64 / (quantiles.len() - 1) as f64;
-                    let below = ratios.partition_point(|&x| x < q) as f64 / n;
-                    let at_most = ratios.partition_point(|&x| x <= q) as f64 / n;
-                    f64::max(below - p, p - at_most)
-                })
-                .fold(0.0, f64::max);
-            cost += ks;
+            for (p, &(quantiles, sample_ratio)) in parts.iter().zip(&codecs) {
+                let d = ks(p, k, quantiles, sample_ratio);
+                cost += d;
+            }
         }
         cost
     };
-    let mut best = (f64::INFINITY, vec![1.0, 0.0, 0.0]);
-    for a in 0..=20 {
-        for b in 0..=20 - a {
-            let c = 20 - a - b;
-            let shares = [a as f64 / 20.0, b as f64 / 20.0, c as f64 / 20.0];
-            let cost = distance(&shares);
-            if cost < best.0 - 1e-9 {
-                best = (cost, shares.to_vec());
+    let distance = |fit: &Fit| simulate(&fit.runs, fit.exponent, fit.blend);
+    let levels = RUN_GROUPS.len();
+    // Every split of `steps` steps among the levels.
+    fn splits(levels: usize, steps: u32) -> Vec<Vec<u32>> {
+        if levels == 1 {
+            return vec![vec![steps]];
+        }
+        (0..=steps)
+            .flat_map(|a| {
+                splits(levels - 1, steps - a).into_iter().map(move |mut v| {
+                    v.insert(0, a);
+                    v
+                })
+            })
+            .collect()
+    }
+    let mut best = Fit {
+        cost: f64::INFINITY,
+        runs: Vec::new(),
+        exponent: 0.0,
+        blend: (0, 0.0),
+    };
+    let consider = |best: &mut Fit, mut fit: Fit| {
+        // A blend mixes literal alphabets within a chunk, which costs zstd a little that the
+        // simulation does not see (text: -2% at 8 KiB): taken only when it pays.
+        fit.cost = distance(&fit) + BLEND_COST * fit.blend.1;
+        if fit.cost < best.cost - 1e-9 {
+            *best = fit;
+        }
+    };
+    // A coarse search (runs in fifths, every other exponent, blends from every fourth class,
+    // fewer chunks); then, three times, the blend, the runs in twentieths near the best, and the
+    // exponent, each with the others held.
+    chunks.set(250);
+    let mut blends = vec![(0, 0.0)];
+    for from in (0..n.saturating_sub(1)).step_by(4) {
+        blends.push((from, 0.5));
+        blends.push((from, 1.0));
+    }
+    for split in splits(levels, 5) {
+        for &exponent in ECHO_EXPONENTS.iter().step_by(2) {
+            for &blend in &blends {
+                let runs = split.iter().map(|&a| a as f64 / 5.0).collect();
+                consider(
+                    &mut best,
+                    Fit {
+                        cost: 0.0,
+                        runs,
+                        exponent,
+                        blend,
+                    },
+                );
             }
         }
     }
-    best.1
+    chunks.set(800);
+    best.cost = distance(&best) + BLEND_COST * best.blend.1;
+    let twentieths = splits(levels, 20);
+    for _ in 0..3 {
+        for from in 0..n.saturating_sub(1) {
+            for share in [0.0, 0.25, 0.5, 0.75, 0.875, 1.0] {
+                let fit = Fit {
+                    blend: (from, share),
+                    ..best.clone()
+                };
+                consider(&mut best, fit);
+            }
+        }
+        let centre: Vec<i64> = best
+            .runs
+            .iter()
+            .map(|s| (s * 20.0).round() as i64)
+            .collect();
+        for split in &twentieths {
+            if split
+                .iter()
+                .zip(&centre)
+                .any(|(&a, &c)| (a as i64 - c).abs() > 2)
+            {
+                continue;
+            }
+            let runs = split.iter().map(|&a| a as f64 / 20.0).collect();
+            let fit = Fit {
+                runs,
+                ..best.clone()
+            };
+            consider(&mut best, fit);
+        }
+        for &exponent in &ECHO_EXPONENTS {
+            let fit = Fit {
+                exponent,
+                ..best.clone()
+            };
+            consider(&mut best, fit);
+        }
+    }
+    best
+}
+
+/// What [`fit_runs`] finds: the runs, the echo exponent and the blend `(from, share)`, and their
+/// cost (the KS distances summed).
+#[derive(Clone, Debug)]
+struct Fit {
+    cost: f64,
+    runs: Vec<f64>,
+    exponent: f64,
+    blend: (usize, f64),
 }

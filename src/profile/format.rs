@@ -2,15 +2,20 @@
 //!
 //! ```text
 //! {
-//!   "format": "dgen-profile", "version": 1,
+//!   "format": "dgen-profile", "version": 2,
 //!   "name": "text",                      // the sample's file stem (no path, no content)
 //!   "sample_bytes": 268435456,
-//!   "reference_unit": 32768,             // where classes, zero share and dedup are taken
+//!   "reference_unit": 32768,             // where zero share and dedup are taken (dedup unit)
+//!   "class_unit": 8192,                  // where classes are taken (smallest analyzed unit)
 //!   "zero_share": 0.012,                 // all-zero chunks at the reference unit
 //!   "dedup_ratio": 1.05,                 // chunks / distinct chunks at the reference unit
-//!   "classes": [                         // the non-zero chunks at the reference unit, cut into
+//!   "classes": [                         // the non-zero chunks at the class unit, cut into
 //!     {"share": 0.0309, "lz4": 1.52, "zstd": 2.11}, ...   // equal-count groups by lz4 ratio:
 //!   ],                                   // each group's share of all chunks and aggregate ratios
+//!   "runs": [0.1, 0.3, 0.2, 0.4],        // shares of class units in runs of 1, 4, 16, 128
+//!   "echo_exponent": 1.5,                // more compressible classes gain more from big units
+//!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
+//!                                        // compressible class and up take one of those at random
 //!   "units": [                           // one per analyzed unit
 //!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
 //!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
@@ -29,7 +34,7 @@ use std::path::Path;
 /// The value of the `format` field.
 pub const FORMAT: &str = "dgen-profile";
 /// The version this dgen writes and reads.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Per-chunk ratios are kept as `QUANTILES + 1` quantiles (0%, 1/64, ..., 100%).
 pub const QUANTILES: usize = 64;
 
@@ -44,20 +49,38 @@ pub struct Profile {
     pub name: String,
     /// Bytes analyzed.
     pub sample_bytes: u64,
-    /// The unit the classes, zero share and dedup ratio are measured at; the dedup unit (and
-    /// class granularity) of data generated from the profile.
+    /// The unit the zero share and dedup ratio are measured at; the dedup unit of data generated
+    /// from the profile.
     pub reference_unit: u64,
+    /// The unit the classes are measured at (the smallest analyzed unit from 4 KiB, at most the
+    /// reference unit): generated data picks a class per piece of this size (version 2; version
+    /// 1 took classes at the reference unit).
+    pub class_unit: u64,
     /// Share of all-zero chunks at the reference unit.
     pub zero_share: f64,
     /// Chunks / distinct chunks at the reference unit (zero chunks included).
     pub dedup_ratio: f64,
-    /// The non-zero chunks at the reference unit in equal-count groups by lz4 ratio.
+    /// The non-zero chunks at the class unit in equal-count groups by lz4 ratio, their shares
+    /// scaled to `1 - zero_share`.
     pub classes: Vec<ProfileClass>,
-    /// How neighbouring chunks share a class: the share of reference-unit chunks whose class is
-    /// that of their aligned group of 1, 4 and 32 chunks ([`super::RUN_GROUPS`]), fitted to
-    /// the per-chunk distributions at the larger units. Absent: every chunk on its own.
+    /// How neighbouring chunks share a class: the share of class-unit pieces whose class is
+    /// that of their aligned group of 1, 4, 16 and 128 pieces ([`super::RUN_GROUPS`]), fitted to
+    /// the per-chunk distributions at the larger units. Absent: every piece on its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<f64>,
+    /// How much more the more compressible classes gain from larger units: echo shares of
+    /// class `i` are scaled by `(1 - 1 / lz4_i)^echo_exponent` (normalised, see
+    /// [`super::mix::echo_scales`]); fitted with `runs`. 0: every echoing class alike.
+    #[serde(default)]
+    pub echo_exponent: f64,
+    /// The blend: a `blend_share` of the pieces whose run has one of the classes from the
+    /// `blend_from`-th least compressible on (by lz4 ratio, counting from 0) take one of those
+    /// drawn at random instead; fitted with `runs`. A share of 0: no blend.
+    #[serde(default)]
+    pub blend_from: u64,
+    /// See `blend_from`.
+    #[serde(default)]
+    pub blend_share: f64,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
 }
@@ -115,6 +138,15 @@ impl Profile {
                 "reference_unit {r} is not a power of two from 4096 to 16777216"
             ));
         }
+        let cu = self.class_unit;
+        if !cu.is_power_of_two() || cu < crate::params::MIN_DEDUP_UNIT || cu > r {
+            return Err(format!(
+                "class_unit {cu} is not a power of two from 4096 to the reference_unit {r}"
+            ));
+        }
+        if self.unit(cu).is_none() {
+            return Err(format!("no entry in \"units\" for the class_unit {cu}"));
+        }
         let reference = self
             .unit(r)
             .ok_or_else(|| format!("no entry in \"units\" for the reference_unit {r}"))?;
@@ -149,6 +181,18 @@ impl Profile {
             if !(c.lz4.is_finite() && c.lz4 > 0.0 && c.zstd.is_finite() && c.zstd > 0.0) {
                 return Err(format!("class {i}: ratios lz4={} zstd={}", c.lz4, c.zstd));
             }
+        }
+        if !(self.echo_exponent.is_finite() && (-8.0..=8.0).contains(&self.echo_exponent)) {
+            return Err(format!(
+                "echo_exponent {} is not within [-8, 8]",
+                self.echo_exponent
+            ));
+        }
+        if self.blend_from > self.classes.len() as u64 || !(0.0..=1.0).contains(&self.blend_share) {
+            return Err(format!(
+                "blend_from {} is above the number of classes or blend_share {} is not in [0, 1]",
+                self.blend_from, self.blend_share
+            ));
         }
         let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();
         if (total - 1.0).abs() > 1e-3 {

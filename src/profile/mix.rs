@@ -6,10 +6,11 @@
 //! 1 MiB), where dgen's atoms, which share nothing, give the same ratio at every unit. An echoed
 //! atom holds the same bytes as the atom `D` bytes before it (its own header aside): a codec that
 //! sees both in one unit stores it as one match, which happens in an aligned unit of `u` bytes
-//! with probability `1 - D/u`. lz4 sees distances below 64 KiB only, zstd-1 up to 512 KiB, as
-//! the real codecs do. The shares of echoed atoms at each distance are fitted to the sample's
-//! ratios across its units ([`fit_echoes`]), and the classes' ratios are divided by what echoes
-//! give at the reference unit, so the reference unit keeps the sample's ratios.
+//! with probability `1 - D/u`, when the atom `D` bytes before has the same run class. lz4 sees
+//! distances below 64 KiB only, zstd-1 up to 512 KiB, as the real codecs do. The shares of echoed
+//! atoms at each distance (from the class unit up: none is found within a class-unit chunk, so
+//! the class unit keeps the sample's ratios) are fitted to the sample's ratios across its units
+//! ([`fit_echoes`]), and scaled per class by the profile's echo exponent ([`echo_scales`]).
 
 use super::format::{Profile, ProfileClass};
 use serde::{Deserialize, Serialize};
@@ -36,10 +37,91 @@ pub struct ProfileMix {
     /// The block size (dedup unit) the echoes were fitted for, in bytes.
     #[serde(default)]
     pub echo_block: u64,
-    /// Shares of blocks whose class is that of their group of [`super::RUN_GROUPS`] blocks
-    /// (the profile's `runs`).
+    /// Shares of class-unit pieces whose class is that of their group of
+    /// [`super::RUN_GROUPS`] pieces (the profile's `runs`).
     #[serde(default)]
     pub runs: Vec<f64>,
+    /// The piece of content that has one class, in bytes (the profile's `class_unit`; 0: the
+    /// block).
+    #[serde(default)]
+    pub class_unit: u64,
+    /// Per class (in `classes`' order): the factor on its atoms' echo shares (the profile's
+    /// `echo_exponent` at work: [`echo_scales`]). Empty: 1 for every class.
+    #[serde(default)]
+    pub echo_scale: Vec<f64>,
+    /// A `blend_share` of the pieces whose run has one of `classes[blend_from..]` take one of
+    /// those drawn at random (the profile's).
+    #[serde(default)]
+    pub blend_from: u64,
+    /// See `blend_from`.
+    #[serde(default)]
+    pub blend_share: f64,
+}
+
+/// The factor on each echoing class's echo shares: `x^g / mean(x^g)` with `x = 1 - 1 / lz4` (the
+/// share of a chunk that a codec can shorten) and `g` the profile's `echo_exponent`, the mean
+/// weighted by the classes' compressed bytes, so the echoing classes together keep the fitted
+/// gain; each capped so that a class echoes at most [`MAX_ECHO_SHARE`] of its atoms. With `g`
+/// above 0 the more compressible chunks gain more from a larger unit than the less
+/// compressible ones, as in real data (text's top quantile of lz4 ratios grows from 5.3 at
+/// 8 KiB to 7.1 at 1 MiB, its median from 2.1 to 2.7; a database's least compressible pages
+/// barely gain). `classes` by increasing lz4 ratio; classes before `from` do not echo (0).
+pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed: f64) -> Vec<f64> {
+    let x = |c: &ProfileClass| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(exponent);
+    let cap = if echoed > 0.0 {
+        MAX_ECHO_SHARE / echoed
+    } else {
+        f64::INFINITY
+    };
+    // The factor on `x` that gives a weighted mean of 1 with the capped classes at the cap
+    // (raised while the mean falls short: capping takes from the most compressible).
+    let mean = |f: f64| {
+        let (mut num, mut den) = (0.0, 0.0);
+        for c in classes.get(from..).unwrap_or(&[]) {
+            num += c.share / c.lz4 * (f * x(c)).min(cap);
+            den += c.share / c.lz4;
+        }
+        if den > 0.0 {
+            num / den
+        } else {
+            1.0
+        }
+    };
+    let mut f = 1.0 / mean(1.0).max(1e-12);
+    for _ in 0..60 {
+        let m = mean(f);
+        if m >= 1.0 - 1e-9 || f > 1e12 {
+            break;
+        }
+        f /= m.max(1e-3);
+    }
+    classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < from { 0.0 } else { (f * x(c)).min(cap) })
+        .collect()
+}
+
+/// What echoes give a profile's classes (before runs and the echo exponent, as if every echo
+/// found its source in its own class): the first echoing
+/// class of `profile.classes` sorted by increasing lz4 ratio, the echo shares' sum, and per
+/// analyzed unit `(unit, E lz4, E zstd)`, the shares of an echoing atom that each codec finds.
+pub fn unit_gains(profile: &Profile) -> (usize, f64, EchoModel) {
+    let (mix, _) = ProfileMix::build(
+        &Profile {
+            echo_exponent: 0.0,
+            ..profile.clone()
+        },
+        false,
+    );
+    let shares = mix.echo_shares();
+    let echoed = shares.iter().sum();
+    let model = EchoModel {
+        shares,
+        block: mix.echo_block,
+        class_unit: profile.class_unit,
+    };
+    (mix.echo_from, echoed, model)
 }
 
 /// A share of atoms that repeat the atom `atoms` atoms (of 4 KiB) before them.
@@ -64,9 +146,9 @@ const ECHO_DISTANCES: [u64; 7] = [
 ];
 /// Farthest match lz4 makes.
 const LZ4_WINDOW: u64 = 65535;
-/// Classes whose lz4 ratio at the reference unit is below this get no echoes (incompressible
-/// chunks stay incompressible at every unit).
-const ECHO_MIN_RATIO: f64 = 1.15;
+/// Classes whose lz4 ratio at the class unit is below this get no echoes (incompressible chunks
+/// stay incompressible at every unit).
+const ECHO_MIN_RATIO: f64 = 1.0;
 /// Most atoms echoed in all.
 const MAX_ECHO_SHARE: f64 = 0.9;
 
@@ -74,46 +156,143 @@ const MAX_ECHO_SHARE: f64 = 0.9;
 /// holds with their source, in blocks of `block` bytes. An echo shorter than the block stays in
 /// its block (atoms less than `d` into a block do not echo), so every unit from the block up
 /// finds it, and a unit of a block sees the same echoes in every block; a longer echo crosses
-/// blocks and an aligned unit holds both ends with probability `1 - d/u`.
-fn found(u: u64, d: u64, block: u64, cross: f64) -> f64 {
+/// blocks and an aligned unit holds both ends with probability `1 - d/u`. Either way the echo
+/// is made only when its source has the echo's own class, with probability `same`.
+fn found(u: u64, d: u64, block: u64, same: f64) -> f64 {
     if d >= block {
-        // The source is in another block, which echoes (so holds the bytes that the echo
-        // repeats) with probability `cross`.
-        return cross * (1.0 - d as f64 / u as f64).max(0.0);
+        return same * (1.0 - d as f64 / u as f64).max(0.0);
     }
     let atom = crate::gen::ATOM as u64;
     let (n, d, k) = (block / atom, d / atom, (u / atom).max(1));
     // Atoms `d..n` of a block echo; atom `i` finds its source `i - d` when both are in one unit.
     let hits = (d..n).filter(|&i| u >= block || i % k >= d).count();
-    hits as f64 / n as f64
+    same * hits as f64 / n as f64
+}
+
+/// Per echo distance ([`ECHO_DISTANCES`]), the odds that the piece of content that far back has
+/// the same class, with class-unit pieces in `runs` ([`super::RUN_GROUPS`]; empty: each piece on
+/// its own) and classes of `shares` (the zero class included): two pieces in one region (the
+/// largest group, which has one level) and in one group of that level share it; other pairs by
+/// chance.
+fn same_class_odds(runs: &[f64], shares: &[f64], class_unit: u64, block: u64) -> [f64; 7] {
+    let total: f64 = shares.iter().sum();
+    let chance: f64 = shares.iter().map(|s| (s / total).powi(2)).sum();
+    let runs: &[f64] = if runs.is_empty() { &[1.0] } else { runs };
+    let mut odds = [0.0; ECHO_DISTANCES.len()];
+    for (o, &d) in odds.iter_mut().zip(&ECHO_DISTANCES) {
+        let together: f64 = runs
+            .iter()
+            .zip(level_odds(d, class_unit, block, runs.len()))
+            .map(|(&s, p)| s * p)
+            .sum();
+        *o = together + (1.0 - together) * chance;
+    }
+    odds
+}
+
+/// Per run level (of `levels`), the odds that the piece `d` bytes back is in the same region and
+/// the same group of that level (so has the same run class).
+fn level_odds(d: u64, class_unit: u64, block: u64, levels: usize) -> Vec<f64> {
+    let region = super::RUN_GROUPS[levels - 1] as f64;
+    let pieces = (d / class_unit.max(1)) as f64;
+    let one_region = (1.0 - pieces / region).max(0.0);
+    super::RUN_GROUPS[..levels]
+        .iter()
+        .map(|&g| {
+            // Within a block, groups of a block or more always hold both ends.
+            let p = if d < block && g * class_unit >= block {
+                1.0
+            } else {
+                (1.0 - pieces / g as f64).max(0.0)
+            };
+            p * one_region
+        })
+        .collect()
+}
+
+/// Echo shares fitted as if every echo found a source of its class ([`unit_gains`]), for the
+/// runs fit to tell what a piece at each run level gains.
+#[derive(Clone, Debug)]
+pub struct EchoModel {
+    shares: Vec<f64>,
+    block: u64,
+    class_unit: u64,
+}
+
+impl EchoModel {
+    /// Per run level, `[E lz4, E zstd]` at unit `u` with runs `runs`: a piece gains from the
+    /// echoes whose source has its run class (more likely at the higher levels), the shares
+    /// raised by the odds over all levels (as the fit of echoes does, up to its cap).
+    pub fn gains(&self, runs: &[f64], u: u64) -> Vec<[f64; 2]> {
+        let levels = runs.len().max(1);
+        let odds: Vec<Vec<f64>> = ECHO_DISTANCES
+            .iter()
+            .map(|&d| level_odds(d, self.class_unit, self.block, levels))
+            .collect();
+        let scale: f64 = {
+            let (mut raw, mut with) = (0.0, 0.0);
+            for ((&d, &e), o) in ECHO_DISTANCES.iter().zip(&self.shares).zip(&odds) {
+                let _ = d;
+                let avg: f64 = runs.iter().zip(o).map(|(s, p)| s * p).sum();
+                raw += e;
+                with += e * avg.max(1e-3);
+            }
+            if with > 0.0 {
+                // Raised no further than the cap allows.
+                (raw / with).min(MAX_ECHO_SHARE / raw.max(1e-9))
+            } else {
+                1.0
+            }
+        };
+        (0..levels)
+            .map(|l| {
+                let mut g = [0.0, 0.0];
+                for ((&d, &e), o) in ECHO_DISTANCES.iter().zip(&self.shares).zip(&odds) {
+                    let f = e * scale * found(u, d, self.block, o[l]);
+                    if d <= LZ4_WINDOW {
+                        g[0] += f;
+                    }
+                    g[1] += f;
+                }
+                g
+            })
+            .collect()
+    }
 }
 
 /// `E(u)`: the share of echoing atoms that a codec with window `window` finds at unit `u`, in
-/// blocks of `(block bytes, share of blocks in echoing classes)`.
-fn echo_gain(shares: &[f64], u: u64, window: u64, (block, cross): (u64, f64)) -> f64 {
+/// blocks of `(block bytes, odds of the same class at each distance)`.
+fn echo_gain(shares: &[f64], u: u64, window: u64, (block, same): (u64, [f64; 7])) -> f64 {
     ECHO_DISTANCES
         .iter()
         .zip(shares)
-        .filter(|(&d, _)| d <= window)
-        .map(|(&d, &e)| e * found(u, d, block, cross))
+        .zip(same)
+        .filter(|((&d, _), _)| d <= window)
+        .map(|((&d, &e), same)| e * found(u, d, block, same))
         .sum()
 }
 
-/// The share of all blocks in classes `from..` of `classes`.
-fn echoing_share(classes: &[ProfileClass], from: usize) -> f64 {
+/// The classes' shares, then the zero class's.
+fn class_shares(classes: &[ProfileClass], zero_share: f64) -> Vec<f64> {
     classes
-        .get(from..)
-        .map_or(0.0, |c| c.iter().map(|c| c.share).sum())
+        .iter()
+        .map(|c| c.share)
+        .chain(std::iter::once(zero_share))
+        .collect()
 }
 
 /// Fits echo shares to the sample's ratios per unit: with `w` the share of compressed bytes in
 /// echoing classes, a codec's compressed size at unit `u` is `B (1 - w E(u))`, so the ratio at
-/// `u` over the ratio at the reference unit `r` is `(1 - w E(r)) / (1 - w E(u))`. Least squares in
-/// the log of that, over lz4 and zstd-1 at every unit from 4 KiB, by coordinate descent.
-fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
+/// `u` over the ratio at the class unit `c` is `(1 - w E(c)) / (1 - w E(u))`. Least squares in
+/// the log of that, over lz4 and zstd-1 at every unit from 4 KiB, by coordinate descent. Only
+/// distances from the class unit on are used: a shorter echo is found in some class-unit chunks
+/// and not in others, which splits their ratios in two (a 4 KiB echo doubles the ratio of the
+/// 8 KiB chunks that hold both ends), where the sample's vary smoothly.
+fn fit_echoes(profile: &Profile, w: (f64, f64), same: [f64; 7]) -> Vec<f64> {
     let r = profile.reference_unit;
-    let blocks = (r, cross);
-    let Some(reference) = profile.unit(r) else {
+    let c = profile.class_unit;
+    let blocks = (r, same);
+    let Some(reference) = profile.unit(c) else {
         return vec![0.0; ECHO_DISTANCES.len()];
     };
     let mut points = Vec::new();
@@ -124,7 +303,7 @@ fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
         for u in profile
             .units
             .iter()
-            .filter(|u| u.unit >= 4096 && u.unit != r)
+            .filter(|u| u.unit >= 4096 && u.unit != c)
         {
             if let Some(c) = u.codecs.get(codec) {
                 if c.ratio > 0.0 && at_r.ratio > 0.0 {
@@ -133,8 +312,8 @@ fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
             }
         }
     }
-    // The echoing classes' ratios are divided by what echoes give at the reference unit: they
-    // must stay at 1 or above.
+    // The echoing classes' ratios are divided by what echoes give at the class unit: they must
+    // stay at 1 or above.
     let least = (
         profile
             .classes
@@ -150,15 +329,15 @@ fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
             .fold(f64::MAX, f64::min),
     );
     let cost = |e: &[f64]| -> f64 {
-        if 1.0 - echo_gain(e, r, LZ4_WINDOW, blocks) < 1.0 / least.0
-            || 1.0 - echo_gain(e, r, u64::MAX, blocks) < 1.0 / least.1
+        if 1.0 - echo_gain(e, c, LZ4_WINDOW, blocks) < 1.0 / least.0
+            || 1.0 - echo_gain(e, c, u64::MAX, blocks) < 1.0 / least.1
         {
             return f64::INFINITY;
         }
         points
             .iter()
             .map(|&(u, window, w, want)| {
-                let got = ((1.0 - w * echo_gain(e, r, window, blocks))
+                let got = ((1.0 - w * echo_gain(e, c, window, blocks))
                     / (1.0 - w * echo_gain(e, u, window, blocks)).max(1e-3))
                 .ln();
                 (got - want).powi(2)
@@ -171,6 +350,9 @@ fn fit_echoes(profile: &Profile, w: (f64, f64), cross: f64) -> Vec<f64> {
     }
     for _ in 0..40 {
         for j in 0..e.len() {
+            if ECHO_DISTANCES[j] < c {
+                continue;
+            }
             let room = MAX_ECHO_SHARE - (e.iter().sum::<f64>() - e[j]);
             let (mut best, mut best_cost) = (e[j], cost(&e));
             for step in 0..=100 {
@@ -202,6 +384,12 @@ impl ProfileMix {
     /// zstd from lz4's ratio up to [`crate::gen::max_zstd_ratio`]); the classes moved are returned
     /// with it.
     pub fn from_profile(profile: &Profile) -> (ProfileMix, Vec<Miss>) {
+        Self::build(profile, true)
+    }
+
+    /// [`ProfileMix::from_profile`]; with `runs` false, as if every echo found its source in its
+    /// own class (what the runs are fitted with).
+    fn build(profile: &Profile, runs: bool) -> (ProfileMix, Vec<Miss>) {
         let mut classes = profile.classes.clone();
         classes.sort_by(|a, b| a.lz4.total_cmp(&b.lz4));
         let echo_from = classes
@@ -218,29 +406,41 @@ impl ProfileMix {
                 0.0
             }
         };
-        let shares = if echo_from < classes.len() {
-            fit_echoes(
-                profile,
-                (weight(|c| c.lz4), weight(|c| c.zstd)),
-                echoing_share(&classes, echo_from),
+        let r = profile.reference_unit;
+        let cu = profile.class_unit;
+        let same = if runs {
+            same_class_odds(
+                &profile.runs,
+                &class_shares(&classes, profile.zero_share),
+                cu,
+                r,
             )
+        } else {
+            [1.0; ECHO_DISTANCES.len()]
+        };
+        let shares = if echo_from < classes.len() {
+            fit_echoes(profile, (weight(|c| c.lz4), weight(|c| c.zstd)), same)
         } else {
             vec![0.0; ECHO_DISTANCES.len()]
         };
-        let r = profile.reference_unit;
-        let blocks = (r, echoing_share(&classes, echo_from));
+        let blocks = (r, same);
         let (keep_lz4, keep_zstd) = (
-            1.0 - echo_gain(&shares, r, LZ4_WINDOW, blocks),
-            1.0 - echo_gain(&shares, r, u64::MAX, blocks),
+            1.0 - echo_gain(&shares, cu, LZ4_WINDOW, blocks),
+            1.0 - echo_gain(&shares, cu, u64::MAX, blocks),
+        );
+        let scales = echo_scales(
+            &classes,
+            echo_from,
+            profile.echo_exponent,
+            shares.iter().sum(),
         );
         let mut misses = Vec::new();
         for (i, class) in classes.iter_mut().enumerate() {
             let asked = *class;
-            let (scale_lz4, scale_zstd) = if i >= echo_from {
-                (keep_lz4, keep_zstd)
-            } else {
-                (1.0, 1.0)
-            };
+            let (scale_lz4, scale_zstd) = (
+                1.0 - scales[i] * (1.0 - keep_lz4),
+                1.0 - scales[i] * (1.0 - keep_zstd),
+            );
             let lz4 = (asked.lz4 * scale_lz4).clamp(1.0, crate::params::MAX_COMPRESS_RATIO);
             let zstd = (asked.zstd * scale_zstd).clamp(lz4, crate::gen::max_zstd_ratio(lz4));
             *class = ProfileClass {
@@ -248,7 +448,7 @@ impl ProfileMix {
                 lz4,
                 zstd,
             };
-            // What the class gives at the reference unit, echoes included.
+            // What the class gives at the class unit, echoes included.
             let made = ProfileClass {
                 share: asked.share,
                 lz4: lz4 / scale_lz4,
@@ -283,6 +483,10 @@ impl ProfileMix {
                 echo_from,
                 echo_block: r,
                 runs: profile.runs.clone(),
+                class_unit: cu,
+                echo_scale: scales,
+                blend_from: profile.blend_from,
+                blend_share: profile.blend_share,
             },
             misses,
         )
@@ -291,18 +495,19 @@ impl ProfileMix {
     /// The classes' aggregate lz4 and zstd ratios at unit `unit`, echoes included (what the
     /// non-zero blocks should measure).
     pub fn aggregate_at(&self, unit: u64) -> (f64, f64) {
-        let mut shares = vec![0.0; ECHO_DISTANCES.len()];
-        for e in &self.echoes {
-            if let Some(j) = ECHO_DISTANCES
-                .iter()
-                .position(|&d| d == e.atoms as u64 * crate::gen::ATOM as u64)
-            {
-                shares[j] = e.share;
-            }
-        }
+        let shares = self.echo_shares();
         let blocks = (
             self.echo_block,
-            echoing_share(&self.classes, self.echo_from),
+            same_class_odds(
+                &self.runs,
+                &class_shares(&self.classes, self.zero_share),
+                if self.class_unit > 0 {
+                    self.class_unit
+                } else {
+                    self.echo_block
+                },
+                self.echo_block,
+            ),
         );
         let keep = (
             1.0 - echo_gain(&shares, unit, LZ4_WINDOW, blocks),
@@ -313,11 +518,8 @@ impl ProfileMix {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let (kl, kz) = if i >= self.echo_from {
-                    keep
-                } else {
-                    (1.0, 1.0)
-                };
+                let scale = self.echo_scale_of(i);
+                let (kl, kz) = (1.0 - scale * (1.0 - keep.0), 1.0 - scale * (1.0 - keep.1));
                 ProfileClass {
                     share: c.share,
                     lz4: c.lz4 / kl.max(1e-3),
@@ -326,6 +528,29 @@ impl ProfileMix {
             })
             .collect();
         aggregate(&with_echoes)
+    }
+
+    /// The echo shares by [`ECHO_DISTANCES`].
+    fn echo_shares(&self) -> Vec<f64> {
+        let mut shares = vec![0.0; ECHO_DISTANCES.len()];
+        for e in &self.echoes {
+            if let Some(j) = ECHO_DISTANCES
+                .iter()
+                .position(|&d| d == e.atoms as u64 * crate::gen::ATOM as u64)
+            {
+                shares[j] = e.share;
+            }
+        }
+        shares
+    }
+
+    /// The factor on class `i`'s echo shares (0 for a class that does not echo).
+    pub fn echo_scale_of(&self, i: usize) -> f64 {
+        if i < self.echo_from {
+            0.0
+        } else {
+            self.echo_scale.get(i).copied().unwrap_or(1.0)
+        }
     }
 
     /// Checks the mix (as [`crate::GenParams::validate`] does); the error is the reason alone.
@@ -341,6 +566,18 @@ impl ProfileMix {
             ));
         }
         let echoed: f64 = self.echoes.iter().map(|e| e.share).sum();
+        if !self.echo_scale.is_empty()
+            && (self.echo_scale.len() != self.classes.len()
+                || self
+                    .echo_scale
+                    .iter()
+                    .any(|&a| !(0.0..=1e6).contains(&a) || a * echoed > MAX_ECHO_SHARE + 1e-9))
+        {
+            return Err(format!(
+                "echo scales {:?} are not one per class within [0, {MAX_ECHO_SHARE} / echo share]",
+                self.echo_scale
+            ));
+        }
         if !(0.0..=MAX_ECHO_SHARE + 1e-9).contains(&echoed)
             || self
                 .echoes
@@ -425,7 +662,7 @@ pub fn miss_report(profile: &Profile, mix: &ProfileMix, misses: &[Miss]) -> Opti
     })?;
     let share: f64 = misses.iter().map(|m| m.asked.share).sum();
     let (asked_lz4, asked_zstd) = aggregate(&profile.classes);
-    let (lz4, zstd) = mix.aggregate_at(profile.reference_unit);
+    let (lz4, zstd) = mix.aggregate_at(profile.class_unit);
     Some(format!(
         "profile {}: {} of {} classes ({:.1}% of the blocks) are out of dgen's reach and made at \
          the nearest point (worst: lz4={:.3},zstd={:.3} made as lz4={:.3},zstd={:.3}); aggregate \
@@ -439,7 +676,7 @@ pub fn miss_report(profile: &Profile, mix: &ProfileMix, misses: &[Miss]) -> Opti
         worst.asked.zstd,
         worst.made.lz4,
         worst.made.zstd,
-        profile.reference_unit >> 10,
+        profile.class_unit >> 10,
         lz4,
         asked_lz4,
         (lz4 / asked_lz4 - 1.0) * 100.0,
@@ -464,13 +701,16 @@ mod tests {
             found(1 << 20, 4 << 10, block, 1.0),
             found(32 << 10, 4 << 10, block, 1.0)
         );
-        // Echoes that cross blocks: 1 - d/u, when the source block echoes.
+        // Echoes that cross blocks: 1 - d/u, when the source has the same class.
         assert_eq!(found(32 << 10, 64 << 10, block, 1.0), 0.0);
         assert!((found(1 << 20, 128 << 10, block, 0.5) - 0.5 * 0.875).abs() < 1e-12);
         // lz4 does not see 128 KiB echoes, zstd does.
         let shares = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0];
-        assert_eq!(echo_gain(&shares, 1 << 20, LZ4_WINDOW, (block, 1.0)), 0.0);
-        assert!(echo_gain(&shares, 1 << 20, u64::MAX, (block, 1.0)) > 0.2);
+        assert_eq!(
+            echo_gain(&shares, 1 << 20, LZ4_WINDOW, (block, [1.0; 7])),
+            0.0
+        );
+        assert!(echo_gain(&shares, 1 << 20, u64::MAX, (block, [1.0; 7])) > 0.2);
     }
 
     #[test]
@@ -488,8 +728,8 @@ mod tests {
                 misses.iter().all(|m| m.asked.share == m.made.share),
                 "{name}"
             );
-            // The prediction at the reference unit: the sample's aggregates, less the misses.
-            let (asked, made) = (aggregate(&p.classes), mix.aggregate_at(p.reference_unit));
+            // The prediction at the class unit: the sample's aggregates, less the misses.
+            let (asked, made) = (aggregate(&p.classes), mix.aggregate_at(p.class_unit));
             if misses.is_empty() {
                 assert!((made.0 / asked.0 - 1.0).abs() < 0.005, "{name}");
             }
