@@ -298,7 +298,8 @@ fn apply_profile(
         return Err(bad(
             "dgen_profile",
             value,
-            "cannot be used with dgen_map yet (the map does not record the profile's classes)",
+            "cannot be used with dgen_map yet (a profile's larger-unit ratios come from echoes \
+             between neighbouring blocks, which overwrites that move blocks between slots break)",
         ));
     }
     let dedup = (params.dedup_ratio != 1.0).then_some(params.dedup_ratio);

@@ -662,9 +662,9 @@ pub(crate) fn check_mappable(params: &GenParams) -> Result<()> {
     if params.compress_profile.is_some() {
         return Err(Error::invalid(
             "map",
-            "a profile (--profile) cannot be used with a map yet (the map file does not record \
-             the profile's classes, and zero blocks carry no header to diagnose); drop the map \
-             or the profile",
+            "a profile (--profile) cannot be used with a map yet (its larger-unit ratios come from \
+             echoes between neighbouring blocks, which overwrites that move blocks between slots \
+             break, and zero blocks carry no header to diagnose); drop the map or the profile",
         ));
     }
     if params.scope != crate::params::DedupScope::Stream {
