@@ -38,7 +38,7 @@ const FLAG_TRIMS: u32 = 4;
 /// Flag: the older layout's per-block history tags are present (one byte per block, `K < N`
 /// only; read and dropped: the versions say what a block held before).
 const FLAG_HISTORY: u32 = 8;
-/// Flag: per-block versions (two bytes each) and the exceptions' table are present (`K != N`);
+/// Flag: per-block versions (two bytes each) and the side table are present (`K != N`);
 /// a dgen from before them refuses such a map (its flags do not fit), never misreads it.
 const FLAG_VERSIONS: u32 = 16;
 /// Bytes in one side-table entry: block, slot and slot held before (u64 each; [`NONE`]: none).
@@ -332,9 +332,9 @@ fn damaged(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::invalid("map file", format!("{}: {reason}", path.display()))
 }
 
-/// The number of exceptions in the map file at `path` (0 without versions): a count stored
-/// after the versions and the generations.
-fn exceptions_count(path: &Path, file: &File, header: &Header) -> Result<u64> {
+/// The number of side-table entries in the map file at `path` (0 without versions): a count
+/// stored after the versions and the generations.
+fn side_table_len(path: &Path, file: &File, header: &Header) -> Result<u64> {
     if header.flags & FLAG_VERSIONS == 0 {
         return Ok(0);
     }
@@ -368,7 +368,7 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
     let mut header = decode_header(&b).map_err(|r| damaged(path, r))?;
     if mix_len(&header) > 0 {
         // The mix is part of the identity, checked before the body: read it now.
-        let at = body_len(&header, exceptions_count(path, file, &header)?)
+        let at = body_len(&header, side_table_len(path, file, &header)?)
             .and_then(|n| n.checked_add(MAP_HEADER as u64))
             .ok_or_else(|| damaged(path, "impossible array sizes"))?;
         let mut trailer = vec![0u8; mix_len(&header) as usize];
@@ -442,7 +442,7 @@ fn mix_len(h: &Header) -> u64 {
 
 /// Reads the body of the map file at `path` whose header is `header`.
 pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Loaded> {
-    let expected_len = body_len(&header, exceptions_count(path, file, &header)?)
+    let expected_len = body_len(&header, side_table_len(path, file, &header)?)
         .and_then(|n| n.checked_add(MAP_HEADER as u64 + mix_len(&header)))
         .ok_or_else(|| damaged(path, "impossible array sizes"))?;
     let len = file
@@ -591,12 +591,12 @@ pub(crate) fn read_body(path: &Path, file: &File, header: Header) -> Result<Load
     Ok(Loaded { map, pending })
 }
 
-fn body_len(h: &Header, exceptions: u64) -> Option<u64> {
+fn body_len(h: &Header, side_entries: u64) -> Option<u64> {
     let placement = if h.flags & FLAG_VERSIONS != 0 {
         h.blocks
             .checked_mul(2)?
             .checked_add(8)?
-            .checked_add(exceptions.checked_mul(SIDE_ENTRY)?)?
+            .checked_add(side_entries.checked_mul(SIDE_ENTRY)?)?
     } else if h.flags & FLAG_SLOTS != 0 {
         let width = if h.flags & FLAG_WIDE != 0 { 8 } else { 4 };
         h.blocks.checked_mul(width)?

@@ -280,9 +280,9 @@ impl BlockMap {
     }
 
     /// Whether block `block` held `slot` before it moved to the slot it holds now (for a trimmed
-    /// block: before its trim). `None` when the map cannot say: no dedup (a block only ever
-    /// holds its own slot), or a block that has not moved since the map was made, or whose slot
-    /// was taken outside its candidates (an orphaned slot after trims, a map of an older dgen).
+    /// block: before its trim); `Some(false)` for a block that never moved since the map was
+    /// made. `None` when the map cannot say: no dedup (a block only ever holds its own slot), or
+    /// a block whose slot a map file of the older layout recorded without what came before.
     pub fn held_before(&self, block: u64, slot: u64) -> Option<bool> {
         let place = self.place.as_ref()?;
         if self.is_trimmed(block) {
@@ -426,9 +426,9 @@ impl BlockMap {
     /// duplicate. `s'` is the block's next candidate (see [`Placement`]: pseudo-random, uniform
     /// over the `K` slots) that is neither `s` nor the slot it held before `s`; `choice` (a
     /// pseudo-random u64 from the caller) draws it uniformly only when none of the next
-    /// [`CANDIDATE_TRIES`] candidates will do (tiny `K`). If the block is `s`'s only holder, `G[s]` advances: new unique content. Either
-    /// way the number of distinct live contents stays `K` and the new content differs from the
-    /// old. O(1).
+    /// [`CANDIDATE_TRIES`] candidates will do (tiny `K`). If the block is `s`'s only holder,
+    /// `G[s]` advances: new unique content. Either way the number of distinct live contents
+    /// stays `K` and the new content differs from the old. O(1).
     ///
     /// Errors: `block` out of range; a slot rewritten in place 2^32 - 1 times (its generation
     /// would wrap and repeat old content).
