@@ -515,8 +515,10 @@ def generate_data(
     dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
+    profile: Optional[str] = None,
 ) -> BytesView:
-    """dgen-py's ``generate_data``: the same as ``generate_buffer`` with the same arguments."""
+    """dgen-py's ``generate_data``: the same as ``generate_buffer`` with the same arguments
+    (``profile`` included: a data profile instead of the ratios, see ``write_file``)."""
 
 def fill_buffer(
     buffer: Buffer,
@@ -529,6 +531,7 @@ def fill_buffer(
     dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
+    profile: Optional[str] = None,
 ) -> int:
     """Fills all of ``buffer`` in place with the stream's first ``len(buffer)`` bytes (the same
     bytes as ``generate_buffer(len(buffer), ...)``); returns the byte count.
@@ -552,6 +555,7 @@ def generate_into_buffer(
     dedup_unit: Optional[_Size] = None,
     stream_id: Optional[int] = None,
     compress_codec: str = "lz",
+    profile: Optional[str] = None,
 ) -> int:
     """As ``fill_buffer``, with ``numa_node`` (the fill threads run on that node's CPUs, as in
     ``generate_buffer``; the buffer is not moved) and ``method`` (see ``generate_buffer``)."""
@@ -588,11 +592,13 @@ class BufferPool:
         numa_mode: str = "auto",
         numa_node: Optional[int] = None,
         dedup_layout: Optional["DedupLayout"] = None,
+        profile: Optional[str] = None,
     ) -> "BufferPool": ...
     def next_slice(self, size: _Size) -> BytesView:
         """The stream's next ``size`` bytes (``size`` > 0, else ValueError)."""
     def reconfigure(self, dedup_ratio: float = 1.0, compress_ratio: _Compress = 1.0) -> None:
-        """New ratios from the current position on (the current block is regenerated)."""
+        """New ratios from the current position on (the current block is regenerated). A pool
+        made with ``profile`` takes its ratios from the profile: ValueError."""
     @property
     def remaining(self) -> int:
         """Bytes left in the current 1 MiB block before the next refill."""

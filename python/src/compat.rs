@@ -29,10 +29,11 @@ const FLOAT_TASK_BYTES: usize = 1 << 20;
 #[pyfunction]
 #[pyo3(
     signature = (size, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
-        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"),
+        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz",
+        profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(size, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, *, \
-        seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\")"
+        seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\", profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_data<'py>(
@@ -46,6 +47,7 @@ pub fn generate_data<'py>(
     dedup_unit: Option<&Bound<'py, PyAny>>,
     stream_id: Option<&Bound<'py, PyAny>>,
     compress_codec: &str,
+    profile: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     crate::generator::generate_buffer(
         py,
@@ -61,7 +63,7 @@ pub fn generate_data<'py>(
         stream_id,
         compress_codec,
         None,
-        None,
+        profile,
     )
 }
 
@@ -93,7 +95,7 @@ fn fill_whole(
     seed: Option<&Bound<'_, PyAny>>,
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
-    compress_codec: &str,
+    (compress_codec, profile): (&str, Option<&str>),
 ) -> PyResult<usize> {
     let (gen, threads) = stream_setup(
         dedup_ratio,
@@ -104,7 +106,7 @@ fn fill_whole(
         stream_id,
         compress_codec,
         Default::default(),
-        None,
+        profile,
     )?;
     let mut view = writable("buffer", buffer, false)?;
     let dst = view.as_mut_slice();
@@ -118,10 +120,11 @@ fn fill_whole(
 #[pyfunction]
 #[pyo3(
     signature = (buffer, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
-        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz"),
+        max_threads=None, *, seed=None, dedup_unit=None, stream_id=None, compress_codec="lz",
+        profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
-        *, seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\")"
+        *, seed=None, dedup_unit=None, stream_id=None, compress_codec=\"lz\", profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn fill_buffer(
@@ -134,6 +137,7 @@ pub fn fill_buffer(
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
+    profile: Option<&str>,
 ) -> PyResult<usize> {
     let placement = threads::placement(buffer.py(), numa_mode, None)?;
     fill_whole(
@@ -144,7 +148,7 @@ pub fn fill_buffer(
         seed,
         dedup_unit,
         stream_id,
-        compress_codec,
+        (compress_codec, profile),
     )
 }
 
@@ -153,11 +157,11 @@ pub fn fill_buffer(
 #[pyo3(
     signature = (buffer, dedup_ratio=1.0, compress_ratio=CompressArg::ONE, numa_mode="auto",
         max_threads=None, numa_node=None, method="parallel", *, seed=None, dedup_unit=None,
-        stream_id=None, compress_codec="lz"),
+        stream_id=None, compress_codec="lz", profile=None),
     // As pyo3 would write it, but with the default compress_ratio (a str or a float).
     text_signature = "(buffer, dedup_ratio=1.0, compress_ratio=1.0, numa_mode=\"auto\", max_threads=None, \
         numa_node=None, method=\"parallel\", *, seed=None, dedup_unit=None, stream_id=None, \
-        compress_codec=\"lz\")"
+        compress_codec=\"lz\", profile=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn generate_into_buffer(
@@ -172,6 +176,7 @@ pub fn generate_into_buffer(
     dedup_unit: Option<&Bound<'_, PyAny>>,
     stream_id: Option<&Bound<'_, PyAny>>,
     compress_codec: &str,
+    profile: Option<&str>,
 ) -> PyResult<usize> {
     let placement = threads::placement(buffer.py(), numa_mode, numa_node)?;
     fill_whole(
@@ -182,7 +187,7 @@ pub fn generate_into_buffer(
         seed,
         dedup_unit,
         stream_id,
-        compress_codec,
+        (compress_codec, profile),
     )
 }
 
@@ -290,11 +295,11 @@ impl BufferPool {
     #[pyo3(
         signature = (dedup_ratio=1.0, compress_ratio=CompressArg::ONE, *, seed=None, dedup_unit=None,
             stream_id=None, compress_codec="lz", max_threads=None, numa_mode="auto", numa_node=None,
-            dedup_layout=None),
+            dedup_layout=None, profile=None),
         // As pyo3 would write it, but with the default compress_ratio (a str or a float).
         text_signature = "(dedup_ratio=1.0, compress_ratio=1.0, *, seed=None, dedup_unit=None, \
             stream_id=None, compress_codec=\"lz\", max_threads=None, numa_mode=\"auto\", \
-            numa_node=None, dedup_layout=None)"
+            numa_node=None, dedup_layout=None, profile=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -309,6 +314,7 @@ impl BufferPool {
         numa_mode: &str,
         numa_node: Option<&Bound<'_, PyAny>>,
         dedup_layout: Option<&Bound<'_, crate::layout::DedupLayout>>,
+        profile: Option<&str>,
     ) -> PyResult<Self> {
         let placement = threads::placement(py, numa_mode, numa_node)?;
         let (gen, threads) = stream_setup(
@@ -320,7 +326,7 @@ impl BufferPool {
             stream_id,
             compress_codec,
             crate::layout::of(dedup_layout),
-            None,
+            profile,
         )?;
         let state = py.allow_threads(|| no_panic(|| PoolState::new(gen, placement)))??;
         Ok(BufferPool { state, threads })
@@ -377,6 +383,12 @@ impl BufferPool {
         compress_ratio: CompressArg,
     ) -> PyResult<()> {
         let mut params = self.state.gen.params().clone();
+        if params.compress_profile.is_some() {
+            return Err(PyValueError::new_err(
+                "reconfigure: this pool was made with profile=..., whose ratios come from the \
+                 profile; make a new BufferPool for other ratios",
+            ));
+        }
         params.dedup_ratio = dedup_ratio;
         params.set_compress(compress_ratio.0);
         params

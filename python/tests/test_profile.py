@@ -47,6 +47,27 @@ def test_profiles_differ_as_their_samples_do_and_entry_points_agree(tmp_path):
         assert bad.first_mismatch_offset is not None
 
 
+def test_the_dgen_py_0_3_0_entry_points_take_a_profile_too():
+    """generate_data, fill_buffer, generate_into_buffer and BufferPool give the same bytes as
+    generate_buffer with the same profile; a pool made with a profile refuses reconfigure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        want = bytes(dgen_py.generate_buffer(2 * MiB, profile="database", seed=5))
+        assert want != bytes(dgen_py.generate_buffer(2 * MiB, seed=5))
+        assert bytes(dgen_py.generate_data(2 * MiB, profile="database", seed=5)) == want
+        buf = bytearray(2 * MiB)
+        assert dgen_py.fill_buffer(buf, profile="database", seed=5) == 2 * MiB
+        assert bytes(buf) == want
+        buf = bytearray(2 * MiB)
+        dgen_py.generate_into_buffer(buf, profile="database", seed=5)
+        assert bytes(buf) == want
+        pool = dgen_py.BufferPool(profile="database", seed=5)
+        got = b"".join(bytes(pool.next_slice(256 * 1024)) for _ in range(8))
+        assert got == want
+        with pytest.raises(ValueError, match="made with profile"):
+            pool.reconfigure(2.0, 2.0)
+
+
 def test_bad_profiles_raise_naming_the_file(tmp_path):
     missing = tmp_path / "missing.json"
     with pytest.raises(OSError) as e:
