@@ -610,27 +610,47 @@ impl BlockMap {
     /// Recounts the holders from the placement (after loading a file); fails on a slot out of
     /// range or a slot with no holder.
     pub(crate) fn rebuild_holders(&mut self) -> Result<()> {
+        use rayon::prelude::*;
+        /// Blocks whose slots one task computes.
+        const CHUNK: u64 = 1 << 16;
         let (Some(place), Some(holders)) = (&self.place, &mut self.holders) else {
             return Ok(());
         };
-        for b in 0..self.blocks {
-            let s = place.slot_of(b);
-            let trimmed = self
-                .trimmed
-                .as_ref()
-                .is_some_and(|t| t[(b / 64) as usize] & (1 << (b % 64)) != 0);
-            if s >= self.slots {
-                return Err(Error::invalid(
-                    "map file",
-                    format!(
-                        "block {b} holds slot {s}, not below the {} slots",
-                        self.slots
-                    ),
-                ));
+        // Computing a slot is the cost (a block at version 0 takes the fresh layout's): done in
+        // parallel, a batch of chunks at a time; counting is sequential.
+        let batch = CHUNK * 4 * rayon::current_num_threads() as u64;
+        let mut start = 0;
+        while start < self.blocks {
+            let end = (start + batch).min(self.blocks);
+            let slots: Vec<Vec<u64>> = (start..end)
+                .step_by(CHUNK as usize)
+                .collect::<Vec<u64>>()
+                .into_par_iter()
+                .map(|from| {
+                    (from..(from + CHUNK).min(end))
+                        .map(|b| place.slot_of(b))
+                        .collect()
+                })
+                .collect();
+            for (b, s) in (start..end).zip(slots.into_iter().flatten()) {
+                if s >= self.slots {
+                    return Err(Error::invalid(
+                        "map file",
+                        format!(
+                            "block {b} holds slot {s}, not below the {} slots",
+                            self.slots
+                        ),
+                    ));
+                }
+                let trimmed = self
+                    .trimmed
+                    .as_ref()
+                    .is_some_and(|t| t[(b / 64) as usize] & (1 << (b % 64)) != 0);
+                if !trimmed {
+                    holders.set(s, holders.get(s) + 1);
+                }
             }
-            if !trimmed {
-                holders.set(s, holders.get(s) + 1);
-            }
+            start = end;
         }
         // A slot may lose its last holder only to a trim.
         let orphans: Vec<u64> = (0..self.slots).filter(|&s| holders.get(s) == 0).collect();
