@@ -85,6 +85,11 @@ pub enum Previous {
 /// one a write took) before it takes a slot as an exception.
 pub const CANDIDATE_TRIES: u16 = 8;
 
+/// How many slots a block held before its current one a write avoids (see
+/// [`Placement::recent`]): a block never comes back to content it held within its last
+/// `RECENT + 1` writes while that content is still live.
+pub const RECENT: usize = 3;
+
 impl Placement {
     /// Every block at version 0 (its initial slot), candidates salted by `salt` (the run id).
     pub fn new(blocks: u64, slots: u64, initial: InitialSlots, salt: u64) -> Result<Placement> {
@@ -150,6 +155,26 @@ impl Placement {
                 v => Previous::Slot(self.candidate(b, v - 1)),
             },
         }
+    }
+
+    /// Up to [`RECENT`] slots block `b` held before its current one, the latest first: the slot
+    /// before it ([`Placement::previous`]), then the candidates before that. Past a move that
+    /// skipped a candidate these are candidates the block may not have held; a write that
+    /// avoids them all avoids more than it must, never less.
+    pub fn recent(&self, b: u64) -> [Option<u64>; RECENT] {
+        let mut out = [None; RECENT];
+        let v = self.version[b as usize];
+        out[0] = match self.previous(b) {
+            Previous::Slot(p) => Some(p),
+            Previous::Never | Previous::Unknown => None,
+        };
+        for (k, slot) in out.iter_mut().enumerate().skip(1) {
+            // Candidates v - 1 - k ... while versions last (0 is the initial slot).
+            if let Some(earlier) = v.checked_sub(1 + k as u16) {
+                *slot = Some(self.candidate(b, earlier));
+            }
+        }
+        out
     }
 
     /// Block `b` moves from `old` (the slot it holds) to `slot`: its next candidate equal to

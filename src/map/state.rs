@@ -476,23 +476,21 @@ impl BlockMap {
 
     /// The slot a write that makes a duplicate moves block `block` (at slot `current`) to.
     ///
-    /// It avoids `current` and the slot the block held before it, so a block never goes back to
-    /// the content it held two writes ago while that slot has not advanced (A -> B -> A): that
-    /// content could be the one a lost write leaves behind. It takes the first of the block's
-    /// next [`CANDIDATE_TRIES`] candidates that avoids both; when none does (only with a handful
-    /// of slots), a uniform draw from `choice` and the next slot that avoids them (the previous
-    /// one when `K = 2`, where it is the only other slot). Longer cycles (A -> B -> C -> A with A
-    /// unchanged) are not tracked: see the README's overwrite section for how rare they are.
+    /// It avoids `current` and the `RECENT` slots the block held before it, so a block never
+    /// goes back to content it held within its last four writes while that slot has not
+    /// advanced (A -> B -> A, A -> B -> C -> A, ...): that content could be the one lost writes
+    /// leave behind. It takes the first of the block's next [`CANDIDATE_TRIES`] candidates that
+    /// avoids them; when none does (only with a handful of slots), a uniform draw from `choice`
+    /// and the next slot that avoids them, else any slot but `current` (with `K = 2` the one
+    /// other slot). Longer cycles are not tracked: see the README's overwrite section for how
+    /// rare they are.
     fn draw_target(&self, block: u64, choice: u64, current: u64) -> u64 {
         let place = self
             .place
             .as_ref()
             .expect("a map with K < N has a placement");
-        let previous = match place.previous(block) {
-            Previous::Slot(p) => Some(p),
-            Previous::Never | Previous::Unknown => None,
-        };
-        let avoids = |t: u64| t != current && Some(t) != previous;
+        let recent = place.recent(block);
+        let avoids = |t: u64| t != current && !recent.contains(&Some(t));
         let mut v = place.version(block);
         for _ in 0..CANDIDATE_TRIES {
             v = Placement::next_version(v);
@@ -503,8 +501,11 @@ impl BlockMap {
         }
         let r = ((choice as u128 * self.slots as u128) >> 64) as u64;
         let probe = || (0..self.slots.min(1024)).map(|i| (r + i) % self.slots);
+        // With a handful of slots, avoid what can be avoided: all of them, else the slot held
+        // just before, else only `current`.
         probe()
             .find(|&t| avoids(t))
+            .or_else(|| probe().find(|&t| t != current && Some(t) != recent[0]))
             .or_else(|| probe().find(|&t| t != current))
             .expect("K >= 2 slots")
     }
@@ -683,6 +684,7 @@ impl PartialEq for BlockMap {
 
 #[cfg(test)]
 mod tests {
+    use super::super::compact::RECENT;
     use super::*;
 
     fn identity() -> MapIdentity {
@@ -871,12 +873,12 @@ mod tests {
         assert_eq!(m.expected(0).generation, u32::MAX);
     }
 
-    /// Random writes over a map at ratio `d`: (writes that gave a block the content it held two
-    /// writes before, writes that gave it any content it held before).
-    fn returns(blocks: u64, slots: u64, writes: u64) -> (u64, u64) {
+    /// Random writes over a map of `blocks` over `slots`: writes that gave a block the content
+    /// it held two writes before, or within its last `RECENT + 1` writes, or at any time.
+    fn returns(blocks: u64, slots: u64, writes: u64) -> (u64, u64, u64) {
         let mut m = BlockMap::new(identity(), blocks, slots, move |b| b % slots).unwrap();
         let mut held: Vec<Vec<Content>> = (0..blocks).map(|b| vec![m.expected(b)]).collect();
-        let (mut two_back, mut any) = (0, 0);
+        let (mut two_back, mut recent, mut any) = (0, 0, 0);
         let mut state = 42u64;
         for _ in 0..writes {
             let b = crate::gen::mix::splitmix64(&mut state) % blocks;
@@ -884,34 +886,49 @@ mod tests {
             let h = &mut held[b as usize];
             assert_ne!(t.new, *h.last().unwrap());
             two_back += u64::from(h.len() >= 2 && h[h.len() - 2] == t.new);
+            let window = &h[h.len().saturating_sub(RECENT + 1)..];
+            recent += u64::from(window.contains(&t.new));
             any += u64::from(h.contains(&t.new));
             h.push(t.new);
         }
-        (two_back, any)
+        (two_back, recent, any)
     }
 
     #[test]
     fn a_block_never_goes_back_to_the_slot_it_left() {
         // A uniform draw went back (A -> B -> A at an unchanged generation) about once in K
-        // moves: 15 of 2,560 writes at N=128 K=64, 25 of 81,920 at N=4096 K=2048. Skipping the
-        // slot held before rules it out whenever another slot exists.
-        for (blocks, slots) in [(128, 64), (4096, 2048), (12, 3), (400, 100)] {
-            let (two_back, _) = returns(blocks, slots, blocks * 20);
+        // moves: 15 of 2,560 writes at N=128 K=64, 25 of 81,920 at N=4096 K=2048. Avoiding the
+        // slot held before (exactly known) rules it out whenever another slot exists.
+        for (blocks, slots) in [(128, 64), (4096, 2048), (12, 3), (12, 6), (400, 100)] {
+            let (two_back, recent, any) = returns(blocks, slots, blocks * 20);
+            eprintln!(
+                "N={blocks} K={slots}: {two_back} {recent} {any} of {}",
+                blocks * 20
+            );
             assert_eq!(
                 two_back, 0,
                 "N={blocks} K={slots}: {two_back} returns to A -> B -> A"
             );
+            // The two slots before that are avoided too, from the block's candidates: exact
+            // unless a recent move skipped one (about 4 in K moves).
+            if slots >= 1000 {
+                assert_eq!(
+                    recent, 0,
+                    "N={blocks} K={slots}: {recent} returns in the window"
+                );
+            }
         }
-        // Longer cycles (A -> B -> C -> A) are not tracked. Their rate is about the slots a
-        // block has visited over K: 56 of 81,920 writes here, 20 writes per block at d = 2.
-        let (_, any) = returns(4096, 2048, 4096 * 20);
+        // Longer cycles are not tracked. Their rate is about the slots a block has visited over
+        // K: 31 of 81,920 writes here (56 when only the slot before was avoided), 20 writes per
+        // block at d = 2.
+        let (_, _, any) = returns(4096, 2048, 4096 * 20);
         assert!(
             any * 1000 <= 4096 * 20,
             "{any} returns of {} writes",
             4096 * 20
         );
         // K = 2: the one other slot is the one the block left; it must go back.
-        let (two_back, _) = returns(8, 2, 100);
+        let (two_back, _, _) = returns(8, 2, 100);
         assert!(two_back > 0);
     }
 }
