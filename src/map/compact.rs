@@ -50,7 +50,7 @@ impl std::fmt::Debug for InitialSlots {
 /// will do, a slot a journal of an older dgen chose, a map file of the older layout), and the
 /// slot a block held before when that is not candidate `v - 1` (the move skipped a candidate,
 /// came from an exception, or wrapped the version from 65,535 to 1). A block leaves the table
-/// at its next plain move, so it holds about `2/K` of the blocks that moved.
+/// at its next plain move, so it holds about `4/K` of the blocks that moved.
 #[derive(Clone, Debug)]
 pub struct Placement {
     version: Vec<u16>,

@@ -33,7 +33,7 @@
 //! | `K < N` (d > 1) | `2 + 3/d` B/block: a version per block (`u16`: which of its candidate slots it holds), a generation (`u16`) and a holder count (`u8`) per slot; d = 2: 3.5 | `2 + 4/d` B/block (versions, `u32` generations; holders are rebuilt on open); d = 2: 4 |
 //!
 //! Plus 32 bytes in memory (24 on disk) per side-table entry: a block whose slot is not one of
-//! its candidates or whose previous slot is not its previous candidate (about `2/K` of the blocks
+//! its candidates or whose previous slot is not its previous candidate (about `4/K` of the blocks
 //! that moved, and the blocks that took an orphaned slot), a slot rewritten in place more than
 //! 65,535 times, a slot with 255 holders or more. A map of the older layout (a slot per block,
 //! flag bit 0) is read with every moved block in the side table and written back in this layout;
