@@ -332,6 +332,18 @@ fn damaged(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::invalid("map file", format!("{}: {reason}", path.display()))
 }
 
+/// Reads `buf.len()` bytes at `at`: a file that ends before is damaged (`short` says what is
+/// missing), any other failure an I/O error naming the offset.
+fn read_at(path: &Path, file: &File, buf: &mut [u8], at: u64, short: &str) -> Result<()> {
+    file.read_exact_at(buf, at).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            damaged(path, short)
+        } else {
+            Error::io("read", path, Some(at), e)
+        }
+    })
+}
+
 /// The number of side-table entries in the map file at `path` (0 without versions): a count
 /// stored after the versions and the generations.
 fn side_table_len(path: &Path, file: &File, header: &Header) -> Result<u64> {
@@ -345,26 +357,20 @@ fn side_table_len(path: &Path, file: &File, header: &Header) -> Result<u64> {
         .and_then(|v| v.checked_add(MAP_HEADER as u64))
         .ok_or_else(|| damaged(path, "impossible array sizes"))?;
     let mut count = [0u8; 8];
-    file.read_exact_at(&mut count, at).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            damaged(path, "shorter than its header implies")
-        } else {
-            Error::io("read", path, Some(at), e)
-        }
-    })?;
+    read_at(
+        path,
+        file,
+        &mut count,
+        at,
+        "shorter than its header implies",
+    )?;
     Ok(u64::from_le_bytes(count))
 }
 
 /// Reads the header of the map file at `path`.
 pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
     let mut b = [0u8; MAP_HEADER];
-    file.read_exact_at(&mut b, 0).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            damaged(path, "shorter than its header")
-        } else {
-            Error::io("read", path, Some(0), e)
-        }
-    })?;
+    read_at(path, file, &mut b, 0, "shorter than its header")?;
     let mut header = decode_header(&b).map_err(|r| damaged(path, r))?;
     if mix_len(&header) > 0 {
         // The mix is part of the identity, checked before the body: read it now.
@@ -372,13 +378,13 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
             .and_then(|n| n.checked_add(MAP_HEADER as u64))
             .ok_or_else(|| damaged(path, "impossible array sizes"))?;
         let mut trailer = vec![0u8; mix_len(&header) as usize];
-        file.read_exact_at(&mut trailer, at).map_err(|e| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                damaged(path, "shorter than its header implies (no mix trailer)")
-            } else {
-                Error::io("read", path, Some(at), e)
-            }
-        })?;
+        read_at(
+            path,
+            file,
+            &mut trailer,
+            at,
+            "shorter than its header implies (no mix trailer)",
+        )?;
         let (zstd, mix) =
             decode_trailer(&trailer, header.has_zstd).map_err(|r| damaged(path, r))?;
         header.identity.params.compress_mix = mix;
