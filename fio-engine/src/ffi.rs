@@ -652,13 +652,12 @@ pub unsafe extern "C" fn dgen_rs_prepopulate(
         if config.io == IoMode::Null || !config.prepopulate {
             return 0;
         }
-        let gen = match &config.map {
+        let gen = match config.map_path(fileno as usize) {
             // What the map says (a fresh map is created: every block at generation 0).
             Some(map) => {
                 match MapJob::open(
-                    map,
+                    &map,
                     config.params_for(fileno as usize, file),
-                    0,
                     file,
                     len,
                     true,

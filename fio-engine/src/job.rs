@@ -97,22 +97,10 @@ impl Job {
         self.maps.get(fileno).and_then(Option::as_ref)
     }
 
-    /// The path of file `fileno`'s map: `dgen_map` itself for a job of one file, `PATH.N` (N:
-    /// fio's file number, from 0) for each file of a job of several.
-    pub fn map_path(&self, fileno: usize) -> Option<PathBuf> {
-        let path = self.config.map.as_ref()?;
-        if self.config.map_files <= 1 {
-            return Some(path.clone());
-        }
-        let mut name = path.clone().into_os_string();
-        name.push(format!(".{fileno}"));
-        Some(PathBuf::from(name))
-    }
-
     /// Opens the map (`dgen_map`) of file `fileno` (named `file`) of `size` bytes; a job that
     /// writes (or trims) changes it, one that only reads never writes it; only a job that writes
     /// (`creates`) makes it when missing. Each file of a job has its own map
-    /// ([`Job::map_path`]).
+    /// ([`EngineConfig::map_path`]).
     pub fn open_map(
         &mut self,
         fileno: usize,
@@ -121,7 +109,7 @@ impl Job {
         writes: bool,
         creates: bool,
     ) -> Result<(), i32> {
-        let Some(path) = self.map_path(fileno) else {
+        let Some(path) = self.config.map_path(fileno) else {
             return Ok(());
         };
         if self.map(fileno).is_some() {
@@ -141,7 +129,7 @@ impl Job {
                 }
                 m.fits(file, size, &params, writes)
             },
-            || MapJob::open(&path, params.clone(), fileno, file, size, writes, creates),
+            || MapJob::open(&path, params.clone(), file, size, writes, creates),
         );
         match opened {
             Ok((shared, joined)) => {
@@ -455,11 +443,7 @@ impl Job {
             self.coverage.resize_with(fileno + 1, || None);
         }
         if self.coverage[fileno].is_none() {
-            let map_size = self
-                .map(fileno)
-                .map(|m| shared_map::lock(m))
-                .filter(|m| m.fileno() == fileno)
-                .map(|m| m.size());
+            let map_size = self.map(fileno).map(|m| shared_map::lock(m).size());
             let size = map_size.or_else(|| dgen::pipeline::current_size(file).ok());
             self.coverage[fileno] = size
                 .and_then(Coverage::new)
@@ -474,13 +458,10 @@ impl Job {
     fn check(&mut self, fileno: usize, file: &Path, offset: u64, data: &[u8]) -> Result<(), i32> {
         let job = self.name.clone();
         if let Some(m) = self.map(fileno) {
-            let m = shared_map::lock(m);
-            if m.fileno() == fileno {
-                return m.verify(offset, data).map_err(|msg| {
-                    log::error(&format!("dgen: job {job}: {msg}"));
-                    libc::EILSEQ
-                });
-            }
+            return shared_map::lock(m).verify(offset, data).map_err(|msg| {
+                log::error(&format!("dgen: job {job}: {msg}"));
+                libc::EILSEQ
+            });
         }
         let gen = self.generator(fileno, file).map_err(|e| {
             log::error(&format!("dgen: job {job}: {e}"));

@@ -70,8 +70,7 @@ pub fn errno_of(e: &dgen::Error) -> i32 {
 /// The map of one job's file.
 pub struct MapJob {
     path: PathBuf,
-    /// The file the map tracks (fio's file number and name).
-    fileno: usize,
+    /// The file the map tracks.
     target: PathBuf,
     /// `None`: opened read-only (a verify-only job never writes the map).
     file: Option<MapFile>,
@@ -115,13 +114,11 @@ pub struct MapJob {
 
 impl MapJob {
     /// Opens (or, for a writing job that `creates`, creates when missing: a fresh run, every
-    /// block at generation 0 of its slot) the map at `path` for `target` (fio's file `fileno`),
-    /// `size` bytes written with `params`. A read-only open changes no file. Errors are one line
+    /// block at generation 0 of its slot) the map at `path` for `target`, `size` bytes written with `params`. A read-only open changes no file. Errors are one line
     /// naming the reason.
     pub fn open(
         path: &Path,
         params: GenParams,
-        fileno: usize,
         target: &Path,
         size: u64,
         writes: bool,
@@ -166,7 +163,6 @@ impl MapJob {
         let epoch = file.as_ref().map_or(0, MapFile::epoch);
         Ok(MapJob {
             path: path.to_path_buf(),
-            fileno,
             target: target.to_path_buf(),
             file,
             _read_lock: read_lock,
@@ -240,11 +236,6 @@ impl MapJob {
     /// Bytes of the file the map tracks (the job's range, from offset 0).
     pub fn size(&self) -> u64 {
         self.map.identity().size
-    }
-
-    /// fio's number of the file the map tracks.
-    pub fn fileno(&self) -> usize {
-        self.fileno
     }
 
     /// Whether the map was opened for writing.
@@ -673,7 +664,7 @@ mod tests {
         let path = d.path().join("m.map");
         let size = 16u64 << 20;
         let unit = 16 << 10;
-        let mut m = MapJob::open(&path, params(), 0, Path::new("f"), size, true, true).unwrap();
+        let mut m = MapJob::open(&path, params(), Path::new("f"), size, true, true).unwrap();
         assert!(m.created);
         let mut before = vec![0u8; 2 * unit];
         // a fresh map: generation 0 of the run
@@ -722,13 +713,13 @@ mod tests {
         assert!(m.finish().unwrap().contains("3 block writes journaled"));
         drop(m);
         // reopened read-only: the same expectation, nothing written
-        let r = MapJob::open(&path, params(), 0, Path::new("f"), size, false, false).unwrap();
+        let r = MapJob::open(&path, params(), Path::new("f"), size, false, false).unwrap();
         assert!(!r.writable());
         assert_eq!(r.verify(unit as u64 * 4, &buf), Ok(()));
         // another seed is refused
         let mut p = params();
         p.seed = 10;
-        let e = MapJob::open(&path, p, 0, Path::new("f"), size, false, false)
+        let e = MapJob::open(&path, p, Path::new("f"), size, false, false)
             .err()
             .unwrap();
         assert!(e.contains("seed"), "{e}");

@@ -135,7 +135,7 @@ pub struct EngineConfig {
     /// What a verify expects of a block trimmed through the map (`dgen_map_trimmed`).
     pub map_trimmed: TrimCheck,
     /// The job's files (`nrfiles`, or `filename` with `:`): with more than one, each has its own
-    /// map, `dgen_map` + `.N` (see `Job::map_path`).
+    /// map, `dgen_map` + `.N` (see [`EngineConfig::map_path`]).
     pub map_files: u32,
     /// `dgen_dedupe_scope=global`: where the job's files sit in the run's dedup space
     /// (`None`: each file on its own).
@@ -222,6 +222,18 @@ impl EngineConfig {
             ));
         }
         Ok(config)
+    }
+
+    /// The path of file `fileno`'s map (`None` without `dgen_map`): `dgen_map` itself for a job
+    /// of one file, `PATH.N` (N: fio's file number, from 0) for each file of a job of several.
+    pub fn map_path(&self, fileno: usize) -> Option<PathBuf> {
+        let path = self.map.as_ref()?;
+        if self.map_files <= 1 {
+            return Some(path.clone());
+        }
+        let mut name = path.clone().into_os_string();
+        name.push(format!(".{fileno}"));
+        Some(PathBuf::from(name))
     }
 
     /// The generator parameters of file `fileno` (named `file`) of the job.

@@ -1902,6 +1902,26 @@ fn a_job_of_several_files_keeps_a_map_per_file() {
             assert!(o.status.success(), "{}", text(&o));
         }
     }
+    // A mixed job on fresh files: fio lays them out and the engine prepopulates each through
+    // its own map (it used to open dgen_map itself for every file and fail on the second).
+    let (c, e) = (d.path().join("c.bin"), d.path().join("e.bin"));
+    let fresh_map = d.path().join("ce.map");
+    let mut fresh = map_job(&c, Some(&fresh_map), 2 * MAP_SIZE);
+    fresh[1] = format!("--filename={}:{}", c.display(), e.display());
+    fio_map_ok(
+        d.path(),
+        &fresh,
+        &[
+            "--rw=randrw",
+            "--dgen_verify=1",
+            &format!("--bs={MAP_UNIT}"),
+            "--number_ios=100",
+        ],
+    );
+    for n in 0..2 {
+        assert!(d.path().join(format!("ce.map.{n}")).exists());
+    }
+    assert!(!fresh_map.exists());
     // The files in the other order: each map is refused for the other file, with a hint.
     let mut swapped = base.clone();
     swapped[1] = format!("--filename={}:{}", b.display(), a.display());
