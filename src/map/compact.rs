@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 
-use super::state::{too_big, zeros_u8};
+use super::state::zeros;
 
 /// Bytes a side-table entry is counted as (key, value and the hash table's overhead).
 const SIDE_ENTRY_BYTES: u64 = 32;
@@ -93,14 +93,8 @@ pub const RECENT: usize = 3;
 impl Placement {
     /// Every block at version 0 (its initial slot), candidates salted by `salt` (the run id).
     pub fn new(blocks: u64, slots: u64, initial: InitialSlots, salt: u64) -> Result<Placement> {
-        let n = usize::try_from(blocks).map_err(|_| too_big("map blocks", blocks, 2))?;
-        let mut version = Vec::new();
-        version
-            .try_reserve_exact(n)
-            .map_err(|_| too_big("map blocks", blocks, 2))?;
-        version.resize(n, 0);
         Ok(Placement {
-            version,
+            version: zeros("map blocks", blocks)?,
             side: HashMap::default(),
             initial,
             salt,
@@ -268,13 +262,8 @@ pub struct Generations {
 impl Generations {
     /// `slots` zeros; an error naming the map, not an abort, without the memory.
     pub fn zeros(slots: u64) -> Result<Generations> {
-        let n = usize::try_from(slots).map_err(|_| too_big("map slots", slots, 2))?;
-        let mut low = Vec::new();
-        low.try_reserve_exact(n)
-            .map_err(|_| too_big("map slots", slots, 2))?;
-        low.resize(n, 0);
         Ok(Generations {
-            low,
+            low: zeros("map slots", slots)?,
             high: HashMap::default(),
         })
     }
@@ -330,7 +319,7 @@ impl Holders {
     /// `slots` zeros; an error naming the map, not an abort, without the memory.
     pub fn zeros(slots: u64) -> Result<Holders> {
         Ok(Holders {
-            small: zeros_u8("map slots", slots)?,
+            small: zeros("map slots", slots)?,
             large: HashMap::default(),
         })
     }

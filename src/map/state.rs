@@ -74,12 +74,14 @@ pub(crate) fn too_big(what: &'static str, len: u64, width: u64) -> Error {
     )
 }
 
-/// `len` zero bytes, or an error naming `what` when the memory cannot be had.
-pub(crate) fn zeros_u8(what: &'static str, len: u64) -> Result<Vec<u8>> {
-    let n = usize::try_from(len).map_err(|_| too_big(what, len, 1))?;
+/// `len` zeros, or an error naming `what` when the memory cannot be had (never an abort).
+pub(crate) fn zeros<T: Copy + Default>(what: &'static str, len: u64) -> Result<Vec<T>> {
+    let width = std::mem::size_of::<T>() as u64;
+    let n = usize::try_from(len).map_err(|_| too_big(what, len, width))?;
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| too_big(what, len, 1))?;
-    v.resize(n, 0);
+    v.try_reserve_exact(n)
+        .map_err(|_| too_big(what, len, width))?;
+    v.resize(n, T::default());
     Ok(v)
 }
 
@@ -403,12 +405,7 @@ impl BlockMap {
         }
         if self.trimmed.is_none() {
             // The bitset, made on the first trim: an error, not an abort, without the memory.
-            let words = self.blocks.div_ceil(64);
-            let mut bits = Vec::new();
-            bits.try_reserve_exact(words as usize)
-                .map_err(|_| too_big("map blocks", words, 8))?;
-            bits.resize(words as usize, 0u64);
-            self.trimmed = Some(bits);
+            self.trimmed = Some(zeros::<u64>("map blocks", self.blocks.div_ceil(64))?);
         }
         let t = Transition {
             block,
