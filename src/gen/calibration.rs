@@ -84,7 +84,7 @@ pub(crate) const SYMBOLS: [u16; 10] = [256, 181, 128, 100, 76, 56, 45, 36, 30, 2
 /// NaN where lz4 at 8 KiB moves more than 2.5% from the plain data's (literals of few values give
 /// lz4 short matches too) or zstd-3 at 8 KiB more than 3% from zstd-1. Rerun after any change to
 /// the layouts or the literal mapping, and paste its output here.
-const ENTROPY_TABLE: [(f64, [f64; 10]); 16] = [
+const ENTROPY_TABLE: EntropyTable = [
     (
         1.00,
         [
@@ -219,10 +219,13 @@ const ENTROPY_TABLE: [(f64, [f64; 10]); 16] = [
     ),
 ];
 
-/// The ratio zstd sees on data at lz4 ratio `lz4` with literals of `m` values, interpolated in
-/// `1/lz4` between the table's rows; `None` where the table has no valid cell.
-fn zstd_at(lz4: f64, column: usize) -> Option<f64> {
-    let rows = &ENTROPY_TABLE;
+/// Per lz4 ratio, a value per literal alphabet of [`SYMBOLS`] (NaN: not measured valid).
+pub(crate) type EntropyTable = [(f64, [f64; 10]); 16];
+
+/// `table`'s value at lz4 ratio `lz4` in `column`, interpolated in `1/lz4` between its rows as a
+/// compressed share (`1 / value`); `None` where the table has no valid cell.
+pub(crate) fn table_at(table: &EntropyTable, lz4: f64, column: usize) -> Option<f64> {
+    let rows = table;
     if rows.is_empty() {
         return (column == 0).then_some(lz4);
     }
@@ -243,8 +246,13 @@ fn zstd_at(lz4: f64, column: usize) -> Option<f64> {
 
 /// The most zstd sees at lz4 ratio `lz4` (with the smallest alphabet the table holds valid).
 pub fn max_zstd_ratio(lz4: f64) -> f64 {
+    max_zstd_in(&ENTROPY_TABLE, lz4)
+}
+
+/// The most `table` holds at lz4 ratio `lz4` (at least `lz4`).
+pub(crate) fn max_zstd_in(table: &EntropyTable, lz4: f64) -> f64 {
     (0..SYMBOLS.len())
-        .filter_map(|j| zstd_at(lz4, j))
+        .filter_map(|j| table_at(table, lz4, j))
         .fold(lz4, f64::max)
 }
 
@@ -252,9 +260,16 @@ pub fn max_zstd_ratio(lz4: f64) -> f64 {
 /// that lz4 sees at `lz4`: interpolated in `log2(m)` (the literals' entropy) between the table's
 /// columns. `zstd` must be within [`max_zstd_ratio`] (it is clamped).
 pub fn literal_symbols_for(lz4: f64, zstd: f64) -> u16 {
+    symbols_in(&ENTROPY_TABLE, lz4, zstd)
+}
+
+/// [`literal_symbols_for`] with zstd's ratios from `table`.
+pub(crate) fn symbols_in(table: &EntropyTable, lz4: f64, zstd: f64) -> u16 {
     let mut prev: Option<(f64, f64)> = None;
     for (j, &m) in SYMBOLS.iter().enumerate() {
-        let Some(z) = zstd_at(lz4, j) else { break };
+        let Some(z) = table_at(table, lz4, j) else {
+            break;
+        };
         let bits = (m as f64).log2();
         if z >= zstd {
             return match prev {
@@ -285,7 +300,7 @@ fn avoid_powers_of_two(m: u16) -> u16 {
 }
 
 /// Linear interpolation of `table` in `1/c` (extrapolated past its last point, clamped to an atom).
-fn interpolate(table: &[(f64, f64)], c: f64) -> f64 {
+pub(crate) fn interpolate(table: &[(f64, f64)], c: f64) -> f64 {
     if c <= 1.0 {
         return ATOM as f64;
     }

@@ -12,6 +12,7 @@ mod classes;
 mod dedup;
 mod header;
 pub(crate) mod mix;
+mod piece;
 mod random;
 
 use crate::params::{DedupScope, GenParams};
@@ -28,6 +29,7 @@ pub use calibration::{
 };
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
+pub(crate) use piece::{max_piece_zstd, PIECE_UNIT};
 
 /// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
 /// as) at a *generation* (0 for what a fresh write lays down; each overwrite of a block that is
@@ -326,6 +328,21 @@ impl Generator {
     pub fn with_literal_symbols(params: GenParams, symbols: u16) -> crate::Result<Self> {
         let mut generator = Generator::new(params)?;
         generator.plan = generator.plan.with_symbols(LiteralSymbols::new(symbols));
+        Ok(generator)
+    }
+
+    /// A generator whose atoms hold `literal_bytes` literal bytes on average, taken from `symbols`
+    /// values (2 to 256), whatever the params say. For calibrating a profile's class pieces
+    /// against codecs only (`examples/calibrate_piece.rs`).
+    #[doc(hidden)]
+    pub fn with_literal_plan(
+        params: GenParams,
+        literal_bytes: f64,
+        symbols: u16,
+    ) -> crate::Result<Self> {
+        let mut generator = Generator::new(params)?;
+        generator.plan =
+            CompressPlan::new(literal_bytes).with_symbols(LiteralSymbols::new(symbols));
         Ok(generator)
     }
 
@@ -685,10 +702,16 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
     let mut plans = Vec::new();
     let mut fractions = Vec::new();
     for c in &profile.classes {
-        plans.push(
-            CompressPlan::new(literal_bytes_for(c.lz4, crate::params::CompressCodec::Lz))
-                .with_symbols(LiteralSymbols::new(literal_symbols_for(c.lz4, c.zstd))),
-        );
+        // Pieces of 8 KiB are calibrated at 8 KiB, where the profile measured their classes.
+        let (literal_bytes, symbols) = if profile.class_unit == PIECE_UNIT {
+            piece::piece_plan(c.lz4, c.zstd)
+        } else {
+            (
+                literal_bytes_for(c.lz4, crate::params::CompressCodec::Lz),
+                literal_symbols_for(c.lz4, c.zstd),
+            )
+        };
+        plans.push(CompressPlan::new(literal_bytes).with_symbols(LiteralSymbols::new(symbols)));
         fractions.push(c.share);
     }
     if profile.zero_share > 0.0 {

@@ -165,6 +165,7 @@ pub fn profile_from_analysis(
         classes,
         runs: Vec::new(),
         echo_exponent: 0.0,
+        echo_weights: Vec::new(),
         blend_from: 0,
         blend_share: 0.0,
         units,
@@ -173,6 +174,7 @@ pub fn profile_from_analysis(
     let profile = Profile {
         runs: fit.runs.iter().map(|&r| round(r)).collect(),
         echo_exponent: fit.exponent,
+        echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
         blend_from: fit.blend.0 as u64,
         blend_share: fit.blend.1,
         ..profile
@@ -190,16 +192,25 @@ type UnitTarget<'a> = (u64, [(&'a [f64], f64); 2], u64);
 /// What a blend of share 1 costs in the runs fit (summed KS distances).
 const BLEND_COST: f64 = 0.3;
 
+/// Blend shares tried.
+const BLEND_SHARES: [f64; 6] = [0.0, 0.25, 0.5, 0.75, 0.875, 1.0];
+
+/// Factors on a class's echo weight tried in the fit's last step (0: none).
+const WEIGHT_STEPS: [f64; 8] = [0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0];
+
 /// Echo exponents tried ([`Profile::echo_exponent`]).
 const ECHO_EXPONENTS: [f64; 8] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
 
-/// The shares of class-unit pieces in runs ([`RUN_GROUPS`]) and the echo exponent whose simulated
-/// per-chunk lz4 and zstd-1 ratios at the units above the class unit come closest
-/// (Kolmogorov-Smirnov, summed over those units and codecs) to the sample's, each scaled to the
-/// sample's aggregate at its unit: a chunk's compressed size is the sum of its pieces', each its
-/// class's less what echoes take at that unit ([`super::mix::unit_gains`],
-/// [`super::mix::echo_scales`]). A grid of tenths for the runs and of [`ECHO_EXPONENTS`], then of
-/// twentieths around the best. No runs (empty) when the profile has no unit above the class unit.
+/// The shares of class-unit pieces in runs ([`RUN_GROUPS`]), the blend and the echo exponent,
+/// then a weight per class, whose simulated per-chunk lz4 and zstd-1 ratios at the class unit and
+/// above come closest (Kolmogorov-Smirnov, summed over those units and codecs) to the sample's,
+/// each scaled to the sample's aggregate at its unit: a chunk's compressed size is the sum of its
+/// pieces', each its class's less what echoes take at that unit ([`super::mix::unit_gains`],
+/// [`super::mix::echo_scales`]), where an echoed atom that the unit does not hold with its source
+/// has its source's bytes (of another class in a blended run: so the class unit sees a blend
+/// too). A grid of fifths for the runs and of [`ECHO_EXPONENTS`], then of twentieths around the
+/// best, then [`WEIGHT_STEPS`] on each class's weight. No runs (empty) when the profile has no
+/// unit above the class unit.
 fn fit_runs(profile: &Profile) -> Fit {
     let cu = profile.class_unit;
     let (from, echoed, model) = super::mix::unit_gains(profile);
@@ -207,7 +218,7 @@ fn fit_runs(profile: &Profile) -> Fit {
     for u in profile
         .units
         .iter()
-        .filter(|u| u.unit > cu && u.unit / cu <= 1024)
+        .filter(|u| u.unit >= cu && u.unit / cu <= 1024)
     {
         if let (Some(l), Some(z)) = (u.codecs.get("lz4"), u.codecs.get("zstd-1")) {
             units.push((
@@ -225,6 +236,7 @@ fn fit_runs(profile: &Profile) -> Fit {
             cost: 0.0,
             runs: Vec::new(),
             exponent: 0.0,
+            weights: Vec::new(),
             blend: (0, 0.0),
         };
     }
@@ -284,10 +296,16 @@ fn fit_runs(profile: &Profile) -> Fit {
             .fold(0.0, f64::max)
     };
     let n = classes.len();
-    let simulate = |shares: &[f64], exponent: f64, blend: (usize, f64)| {
-        let mut scales = super::mix::echo_scales(&classes, from, exponent, echoed);
+    let simulate = |shares: &[f64], exponent: f64, weights: &[f64], blend: (usize, f64)| {
+        let mut scales = if weights.is_empty() {
+            super::mix::echo_scales(&classes, from, exponent, echoed)
+        } else {
+            super::mix::weighted_echo_scales(&classes, from, weights, echoed)
+        };
         scales.push(0.0);
         let mut cost = 0.0;
+        // Per run level, the share of atoms made echoes (found or not: all distances).
+        let made = model.gains(shares, 1 << 40);
         for &(k, codecs, unit) in &units {
             let gains = model.gains(shares, unit);
             let mut parts = [
@@ -327,17 +345,26 @@ fn fit_runs(profile: &Profile) -> Fit {
                         let y = next();
                         drawn[level].push(pick(y));
                     }
-                    let mut c = drawn[level][group];
-                    if blend.1 > 0.0 && (blend.0..n).contains(&c) && next() < blend.1 {
-                        c = blend.0
-                            + ((next() * (n - blend.0) as f64) as usize).min(n - blend.0 - 1);
-                    }
-                    // The echoes are the run class's, the bytes the piece's class's.
-                    let (run, g) = (drawn[level][group], gains[level]);
-                    let d = [
-                        base[c][0] * (1.0 - scales[run] * g[0]).max(0.05),
-                        base[c][1] * (1.0 - scales[run] * g[1]).max(0.05),
-                    ];
+                    let run = drawn[level][group];
+                    let mut blended = || {
+                        if blend.1 > 0.0 && (blend.0..n).contains(&run) && next() < blend.1 {
+                            blend.0
+                                + ((next() * (n - blend.0) as f64) as usize).min(n - blend.0 - 1)
+                        } else {
+                            run
+                        }
+                    };
+                    let c = blended();
+                    // The echoes are the run class's, the bytes the piece's class's; an echoed
+                    // atom the unit does not hold with its source has the source's bytes, a
+                    // piece of the same run (of another class when the run is blended: one
+                    // drawn for the piece's echoes).
+                    let source = blended();
+                    let (g, m, scale) = (gains[level], made[level][1], scales[run]);
+                    let d: [f64; 2] = std::array::from_fn(|j| {
+                        base[c][j] * (1.0 - scale * m).max(0.05)
+                            + scale * (m - g[j]).max(0.0) * base[source][j]
+                    });
                     if c >= from && c < n {
                         sum[1] += d[0];
                         sum[3] += d[1];
@@ -356,7 +383,7 @@ fn fit_runs(profile: &Profile) -> Fit {
         }
         cost
     };
-    let distance = |fit: &Fit| simulate(&fit.runs, fit.exponent, fit.blend);
+    let distance = |fit: &Fit| simulate(&fit.runs, fit.exponent, &fit.weights, fit.blend);
     let levels = RUN_GROUPS.len();
     // Every split of `steps` steps among the levels.
     fn splits(levels: usize, steps: u32) -> Vec<Vec<u32>> {
@@ -376,6 +403,7 @@ fn fit_runs(profile: &Profile) -> Fit {
         cost: f64::INFINITY,
         runs: Vec::new(),
         exponent: 0.0,
+        weights: Vec::new(),
         blend: (0, 0.0),
     };
     let consider = |best: &mut Fit, mut fit: Fit| {
@@ -405,6 +433,7 @@ fn fit_runs(profile: &Profile) -> Fit {
                         cost: 0.0,
                         runs,
                         exponent,
+                        weights: Vec::new(),
                         blend,
                     },
                 );
@@ -416,7 +445,7 @@ fn fit_runs(profile: &Profile) -> Fit {
     let twentieths = splits(levels, 20);
     for _ in 0..3 {
         for from in 0..n.saturating_sub(1) {
-            for share in [0.0, 0.25, 0.5, 0.75, 0.875, 1.0] {
+            for share in BLEND_SHARES {
                 let fit = Fit {
                     blend: (from, share),
                     ..best.clone()
@@ -452,6 +481,32 @@ fn fit_runs(profile: &Profile) -> Fit {
             consider(&mut best, fit);
         }
     }
+    // Then a weight per class, from the exponent's, by coordinate descent (twice over the
+    // classes): one rule for all classes leaves a sample whose middle classes gain most from
+    // larger units (a database's) at 0.15-0.2.
+    if from < n {
+        let mut weights: Vec<f64> = classes
+            .iter()
+            .map(|c| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(best.exponent))
+            .collect();
+        let mean = weights[from..].iter().sum::<f64>() / (n - from) as f64;
+        weights.iter_mut().for_each(|w| *w /= mean.max(1e-12));
+        best = Fit {
+            weights,
+            ..best.clone()
+        };
+        best.cost = distance(&best) + BLEND_COST * best.blend.1;
+        for _ in 0..2 {
+            for i in from..n {
+                let here = best.weights[i];
+                for w in WEIGHT_STEPS.iter().map(|f| f * here.max(0.05)) {
+                    let mut fit = best.clone();
+                    fit.weights[i] = w;
+                    consider(&mut best, fit);
+                }
+            }
+        }
+    }
     best
 }
 
@@ -462,5 +517,8 @@ struct Fit {
     cost: f64,
     runs: Vec<f64>,
     exponent: f64,
+    /// Per class (by increasing lz4): echo weights in place of the exponent's (empty: none).
+    weights: Vec<f64>,
+    /// `(from, share)`: [`Profile::blend_from`] and [`Profile::blend_share`].
     blend: (usize, f64),
 }

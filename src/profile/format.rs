@@ -14,6 +14,7 @@
 //!   ],                                   // each group's share of all chunks and aggregate ratios
 //!   "runs": [0.1, 0.3, 0.2, 0.4],        // shares of class units in runs of 1, 4, 16, 128
 //!   "echo_exponent": 1.5,                // more compressible classes gain more from big units
+//!   "echo_weights": [0.0, 0.1, ...],     // or one weight per class (optional)
 //!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
 //!                                        // compressible class and up take one of those at random
 //!   "units": [                           // one per analyzed unit
@@ -73,6 +74,12 @@ pub struct Profile {
     /// [`super::mix::echo_scales`]); fitted with `runs`. 0: every echoing class alike.
     #[serde(default)]
     pub echo_exponent: f64,
+    /// Per class, in `classes`' order (by increasing lz4 ratio): the weight of its echo shares
+    /// (normalised as `echo_exponent`'s are), fitted with `runs` where one rule for all classes
+    /// does not fit (a database's middle classes gain most from larger units, its least and most
+    /// compressible less). Absent: `(1 - 1 / lz4)^echo_exponent`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub echo_weights: Vec<f64>,
     /// The blend: a `blend_share` of the pieces whose run has one of the classes from the
     /// `blend_from`-th least compressible on (by lz4 ratio, counting from 0) take one of those
     /// drawn at random instead; fitted with `runs`. A share of 0: no blend.
@@ -187,6 +194,25 @@ impl Profile {
                 "echo_exponent {} is not within [-8, 8]",
                 self.echo_exponent
             ));
+        }
+        if !self.echo_weights.is_empty() {
+            if self.echo_weights.len() != self.classes.len() {
+                return Err(format!(
+                    "{} echo_weights for {} classes",
+                    self.echo_weights.len(),
+                    self.classes.len()
+                ));
+            }
+            if let Some(w) = self
+                .echo_weights
+                .iter()
+                .find(|w| !(w.is_finite() && **w >= 0.0))
+            {
+                return Err(format!("echo weight {w} is not a finite number from 0"));
+            }
+            if self.classes.windows(2).any(|w| w[1].lz4 < w[0].lz4) {
+                return Err("echo_weights need classes by increasing lz4 ratio".into());
+            }
         }
         if self.blend_from > self.classes.len() as u64 || !(0.0..=1.0).contains(&self.blend_share) {
             return Err(format!(
@@ -380,6 +406,20 @@ mod tests {
         let mut bad = p.clone();
         bad.classes[0].share += 0.5;
         assert!(bad.check().unwrap_err().contains("sum to"));
+        let mut bad = p.clone();
+        bad.echo_weights = vec![1.0; 3];
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains("3 echo_weights for 32 classes"));
+        let mut bad = p.clone();
+        bad.echo_weights = vec![1.0; bad.classes.len()];
+        bad.echo_weights[5] = -1.0;
+        assert!(bad.check().unwrap_err().contains("echo weight -1"));
+        let mut bad = p.clone();
+        bad.echo_weights = vec![1.0; bad.classes.len()];
+        bad.classes.swap(0, 1);
+        assert!(bad.check().unwrap_err().contains("increasing lz4"));
         let mut bad = p;
         bad.units[0]
             .codecs

@@ -67,7 +67,22 @@ pub struct ProfileMix {
 /// 8 KiB to 7.1 at 1 MiB, its median from 2.1 to 2.7; a database's least compressible pages
 /// barely gain). `classes` by increasing lz4 ratio; classes before `from` do not echo (0).
 pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed: f64) -> Vec<f64> {
-    let x = |c: &ProfileClass| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(exponent);
+    let weights: Vec<f64> = classes
+        .iter()
+        .map(|c| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(exponent))
+        .collect();
+    weighted_echo_scales(classes, from, &weights, echoed)
+}
+
+/// [`echo_scales`] with a weight per class (a profile's `echo_weights`) in place of
+/// `(1 - 1 / lz4)^exponent`.
+pub fn weighted_echo_scales(
+    classes: &[ProfileClass],
+    from: usize,
+    weights: &[f64],
+    echoed: f64,
+) -> Vec<f64> {
+    let x = |i: usize| weights.get(i).copied().unwrap_or(1.0);
     let cap = if echoed > 0.0 {
         MAX_ECHO_SHARE / echoed
     } else {
@@ -77,8 +92,8 @@ pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed:
     // (raised while the mean falls short: capping takes from the most compressible).
     let mean = |f: f64| {
         let (mut num, mut den) = (0.0, 0.0);
-        for c in classes.get(from..).unwrap_or(&[]) {
-            num += c.share / c.lz4 * (f * x(c)).min(cap);
+        for (i, c) in classes.iter().enumerate().skip(from) {
+            num += c.share / c.lz4 * (f * x(i)).min(cap);
             den += c.share / c.lz4;
         }
         if den > 0.0 {
@@ -98,7 +113,7 @@ pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed:
     classes
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < from { 0.0 } else { (f * x(c)).min(cap) })
+        .map(|(i, _)| if i < from { 0.0 } else { (f * x(i)).min(cap) })
         .collect()
 }
 
@@ -110,6 +125,7 @@ pub fn unit_gains(profile: &Profile) -> (usize, f64, EchoModel) {
     let (mix, _) = ProfileMix::build(
         &Profile {
             echo_exponent: 0.0,
+            echo_weights: Vec::new(),
             ..profile.clone()
         },
         false,
@@ -428,12 +444,21 @@ impl ProfileMix {
             1.0 - echo_gain(&shares, cu, LZ4_WINDOW, blocks),
             1.0 - echo_gain(&shares, cu, u64::MAX, blocks),
         );
-        let scales = echo_scales(
-            &classes,
-            echo_from,
-            profile.echo_exponent,
-            shares.iter().sum(),
-        );
+        let scales = if profile.echo_weights.len() == classes.len() {
+            weighted_echo_scales(
+                &classes,
+                echo_from,
+                &profile.echo_weights,
+                shares.iter().sum(),
+            )
+        } else {
+            echo_scales(
+                &classes,
+                echo_from,
+                profile.echo_exponent,
+                shares.iter().sum(),
+            )
+        };
         let mut misses = Vec::new();
         for (i, class) in classes.iter_mut().enumerate() {
             let asked = *class;
@@ -442,7 +467,12 @@ impl ProfileMix {
                 1.0 - scales[i] * (1.0 - keep_zstd),
             );
             let lz4 = (asked.lz4 * scale_lz4).clamp(1.0, crate::params::MAX_COMPRESS_RATIO);
-            let zstd = (asked.zstd * scale_zstd).clamp(lz4, crate::gen::max_zstd_ratio(lz4));
+            let most = if cu == crate::gen::PIECE_UNIT {
+                crate::gen::max_piece_zstd(lz4)
+            } else {
+                crate::gen::max_zstd_ratio(lz4)
+            };
+            let zstd = (asked.zstd * scale_zstd).clamp(lz4, most);
             *class = ProfileClass {
                 share: asked.share,
                 lz4,

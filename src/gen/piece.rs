@@ -1,0 +1,385 @@
+//! A profile's class pieces, calibrated at 8 KiB: the literal bytes and alphabet that give a
+//! class its lz4 and zstd-1 ratios over 8 KiB units exactly.
+//!
+//! A profile measures its classes at the class unit (8 KiB with the usual units), and a sample's
+//! per-chunk ratios can be narrower than the error the plain tables leave there: those
+//! ([`super::calibration`]) balance their errors over 4 KiB to 1 MiB, so 8 KiB pieces come out
+//! lz4 +0.7% at 2:1 and -2.4% at 10:1, and zstd-1 about 1% below its 8 KiB-1 MiB mean, while
+//! half of a database's 8 KiB chunks lie within 4% of each other. These tables were measured by
+//! `cargo run --release --example calibrate_piece` (rerun it after any change to how atoms are laid
+//! out, and paste its output here); the alphabet's columns are [`super::calibration::SYMBOLS`].
+
+use super::calibration::{interpolate, max_zstd_in, symbols_in, table_at, EntropyTable, SYMBOLS};
+
+/// The unit the tables were measured at.
+pub(crate) const PIECE_UNIT: u64 = 8 << 10;
+
+const PIECE_TABLE: [(f64, f64); 24] = [
+    (1.00, 4096.00),
+    (1.05, 3846.84),
+    (1.10, 3670.49),
+    (1.20, 3361.85),
+    (1.30, 3104.91),
+    (1.50, 2688.48),
+    (1.75, 2297.46),
+    (2.00, 2009.67),
+    (2.50, 1603.37),
+    (3.00, 1329.69),
+    (3.50, 1135.61),
+    (4.00, 989.46),
+    (5.00, 791.33),
+    (6.00, 655.47),
+    (8.00, 485.55),
+    (10.00, 386.45),
+    (12.00, 317.50),
+    (16.00, 232.50),
+    (20.00, 181.50),
+    (25.00, 140.50),
+    (30.00, 113.49),
+    (35.00, 93.50),
+    (40.00, 78.50),
+    (50.00, 58.51),
+];
+const PIECE_ZSTD: EntropyTable = [
+    (
+        1.00,
+        [
+            0.9988,
+            0.9988,
+            0.9988,
+            1.1786,
+            1.2508,
+            1.3406,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        1.25,
+        [
+            1.2518,
+            1.3311,
+            1.4083,
+            1.4736,
+            1.5619,
+            1.6723,
+            1.7532,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        1.50,
+        [
+            1.5029,
+            1.5944,
+            1.6873,
+            1.7657,
+            1.8708,
+            2.0026,
+            2.1011,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        2.00,
+        [
+            2.0074,
+            2.1172,
+            2.2412,
+            2.3450,
+            2.4807,
+            2.6527,
+            2.7813,
+            2.9449,
+            3.0929,
+            f64::NAN,
+        ],
+    ),
+    (
+        2.50,
+        [
+            2.5133, 2.6363, 2.7923, 2.9212, 3.0900, 3.3044, 3.4649, 3.6657, 3.8501, 3.9934,
+        ],
+    ),
+    (
+        3.00,
+        [
+            3.0253, 3.1553, 3.3425, 3.4974, 3.6976, 3.9512, 4.1389, 4.3735, 4.5950, 4.7667,
+        ],
+    ),
+    (
+        4.00,
+        [
+            4.0401, 4.1747, 4.4107, 4.6132, 4.8705, 5.2034, 5.4452, 5.7461, 6.0368, 6.2229,
+        ],
+    ),
+    (
+        5.00,
+        [
+            5.0609, 5.1813, 5.4719, 5.7241, 6.0453, 6.4567, 6.7617, 7.1351, 7.4921, 7.7229,
+        ],
+    ),
+    (
+        6.00,
+        [
+            6.1047, 6.1444, 6.5268, 6.8350, 7.2156, 7.6994, 8.0624, 8.4996, 8.9146, 9.1857,
+        ],
+    ),
+    (
+        8.00,
+        [
+            8.1452, 8.1453, 8.5349, 8.9327, 9.4182, 10.0420, 10.5155, 11.0820, 11.5928, 11.9569,
+        ],
+    ),
+    (
+        10.00,
+        [
+            10.2891, 10.2891, 10.5588, 11.0593, 11.6567, 12.4317, 13.0230, 13.7146, 14.3271,
+            14.7883,
+        ],
+    ),
+    (
+        12.00,
+        [
+            12.4487, 12.4487, 12.4586, 13.0952, 13.7687, 14.6864, 15.3887, 16.1866, 16.8857,
+            17.4501,
+        ],
+    ),
+    (
+        16.00,
+        [
+            16.7165, 16.7165, 16.7167, 16.7973, 17.7148, 18.8381, 19.7223, 20.6896, 21.5221,
+            22.2282,
+        ],
+    ),
+    (
+        20.00,
+        [
+            21.0767, 21.0766, 21.0769, 21.0771, 21.4057, 22.7337, 23.7410, 24.8154, 25.7706,
+            26.5676,
+        ],
+    ),
+    (
+        30.00,
+        [
+            32.8185, 32.8185, 32.8192, 32.8196, 32.8200, 32.8770, 33.8120, 35.3105, 36.5771,
+            37.6618,
+        ],
+    ),
+    (
+        50.00,
+        [
+            58.0766, 58.0770, 58.0778, 58.0782, 58.0792, 58.0810, 58.0822, 58.0858, 58.0908,
+            58.2031,
+        ],
+    ),
+];
+const PIECE_LZ4_FACTOR: EntropyTable = [
+    (
+        1.00,
+        [
+            1.0000,
+            1.0000,
+            1.0000,
+            1.0000,
+            1.0002,
+            1.0017,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        1.25,
+        [
+            1.0000,
+            1.0000,
+            1.0000,
+            1.0007,
+            1.0020,
+            1.0065,
+            1.0142,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        1.50,
+        [
+            1.0000,
+            1.0000,
+            1.0000,
+            1.0005,
+            1.0015,
+            1.0049,
+            1.0105,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ],
+    ),
+    (
+        2.00,
+        [
+            1.0000,
+            1.0000,
+            1.0000,
+            1.0004,
+            1.0011,
+            1.0034,
+            1.0071,
+            1.0183,
+            1.0219,
+            f64::NAN,
+        ],
+    ),
+    (
+        2.50,
+        [
+            1.0000, 1.0000, 1.0000, 1.0003, 1.0009, 1.0026, 1.0051, 1.0129, 1.0157, 1.0247,
+        ],
+    ),
+    (
+        3.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0003, 1.0008, 1.0023, 1.0043, 1.0103, 1.0125, 1.0196,
+        ],
+    ),
+    (
+        4.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0002, 1.0005, 1.0014, 1.0027, 1.0067, 1.0081, 1.0129,
+        ],
+    ),
+    (
+        5.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0001, 1.0004, 1.0010, 1.0018, 1.0042, 1.0051, 1.0082,
+        ],
+    ),
+    (
+        6.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0001, 1.0004, 1.0010, 1.0018, 1.0036, 1.0042, 1.0064,
+        ],
+    ),
+    (
+        8.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0001, 1.0002, 1.0006, 1.0010, 1.0021, 1.0025, 1.0040,
+        ],
+    ),
+    (
+        10.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0000, 1.0001, 1.0004, 1.0007, 1.0015, 1.0018, 1.0027,
+        ],
+    ),
+    (
+        12.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0001, 1.0002, 1.0005, 1.0009, 1.0016, 1.0019, 1.0026,
+        ],
+    ),
+    (
+        16.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0000, 1.0001, 1.0001, 1.0002, 1.0005, 1.0006, 1.0010,
+        ],
+    ),
+    (
+        20.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0000, 1.0001, 1.0001, 1.0002, 1.0003, 1.0004, 1.0007,
+        ],
+    ),
+    (
+        30.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0000, 1.0000, 1.0001, 1.0002, 1.0003, 1.0004, 1.0007,
+        ],
+    ),
+    (
+        50.00,
+        [
+            1.0000, 1.0000, 1.0000, 1.0000, 1.0000, 1.0001, 1.0001, 1.0002, 1.0003, 1.0003,
+        ],
+    ),
+];
+
+/// The literal bytes per atom and the literal alphabet (2 to 256 values) of a class piece whose
+/// 8 KiB chunks have lz4 ratio `lz4` and zstd-1 ratio `zstd` (within [`max_piece_zstd`]).
+pub(crate) fn piece_plan(lz4: f64, zstd: f64) -> (f64, u16) {
+    let m = symbols_in(&PIECE_ZSTD, lz4, zstd);
+    // A small alphabet gives lz4 a few short matches among literals: asked for less.
+    let lz4_gain = column_value(&PIECE_LZ4_FACTOR, lz4, m).unwrap_or(1.0);
+    (literal_bytes(lz4 / lz4_gain), m)
+}
+
+/// The most zstd-1 sees on 8 KiB pieces at lz4 ratio `lz4`.
+pub(crate) fn max_piece_zstd(lz4: f64) -> f64 {
+    max_zstd_in(&PIECE_ZSTD, lz4)
+}
+
+/// Literal bytes per atom for lz4 ratio `c` on 8 KiB pieces.
+fn literal_bytes(c: f64) -> f64 {
+    interpolate(&PIECE_TABLE, c)
+}
+
+/// `table`'s value at lz4 ratio `lz4` for an alphabet of `m` values, interpolated in `log2(m)`
+/// between its columns; `None` past the valid ones.
+fn column_value(table: &EntropyTable, lz4: f64, m: u16) -> Option<f64> {
+    let bits = (m as f64).log2();
+    let mut prev: Option<(f64, f64)> = None;
+    for (j, &s) in SYMBOLS.iter().enumerate() {
+        let v = table_at(table, lz4, j)?;
+        let b = (s as f64).log2();
+        if b <= bits + 1e-9 {
+            return Some(match prev {
+                None => v,
+                Some((v0, b0)) => v0 + (bits - b0) / (b - b0) * (v - v0),
+            });
+        }
+        prev = Some((v, b));
+    }
+    prev.map(|(v, _)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piece_tables_are_monotonic() {
+        for w in PIECE_TABLE.windows(2) {
+            assert!(w[0].0 < w[1].0 && w[0].1 > w[1].1, "{w:?}");
+        }
+        for (lz4, row) in PIECE_ZSTD {
+            let valid: Vec<f64> = row.iter().copied().take_while(|z| !z.is_nan()).collect();
+            assert!(
+                valid.windows(2).all(|w| w[1] >= w[0] * 0.999),
+                "{lz4}: {row:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plain_piece_is_asked_for_its_own_ratio() {
+        // At 256 values (no reduction) lz4 gains nothing from the alphabet.
+        let (l, m) = piece_plan(2.0, 1.0);
+        assert_eq!(m, 256);
+        assert!((l - 2009.67).abs() < 0.01, "{l}");
+        // A small alphabet: asked for a little less lz4 than the class has.
+        let (l, m) = piece_plan(2.5, 3.6);
+        assert!(m < 60, "{m}");
+        assert!(l > 1603.37, "{l}");
+    }
+}
