@@ -1,7 +1,10 @@
 //! Finds, for a grid of compression ratios, the literal bytes per atom that make lz4 and zstd-1
 //! measure that ratio, and prints the table for `src/gen/calibration.rs`.
 //!
-//! `cargo run --release --example calibrate -- [MiB per sample] [from] [to] [--snappy]`
+//! `cargo run --release --example calibrate -- [MiB per sample] [from] [to] [--snappy] [--resync]`
+//!
+//! With `--resync` it prints `RESYNC_TABLE`, the same for the layouts of a mix's classes (atoms
+//! that open with a re-sync piece, `Layout::draw`).
 //!
 //! With `--snappy` it prints the table for data aimed at snappy instead
 //! (`SNAPPY_TABLE`): the literal bytes at which snappy (raw) over 8 KiB to 1 MiB units measures the
@@ -30,7 +33,12 @@ fn tolerance(codec: Codec, unit: u64) -> f64 {
 
 /// Normalised errors `ln(measured / c) / tolerance`, split into (primary, secondary).
 fn errors(buf: &mut [u8], literal: f64, c: f64) -> (Vec<f64>, Vec<f64>) {
-    let g = Generator::with_literal_bytes(GenParams::new(11), literal).unwrap();
+    let g = if resync() {
+        Generator::with_resync_literal_bytes(GenParams::new(11), literal)
+    } else {
+        Generator::with_literal_bytes(GenParams::new(11), literal)
+    }
+    .unwrap();
     g.fill_parallel(0, buf);
     // Snappy is left out: its copies hold at most 64 bytes, so it needs its own table (`--snappy`).
     let codecs = if c > 4.5 {
@@ -58,6 +66,11 @@ fn errors(buf: &mut [u8], literal: f64, c: f64) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (primary, secondary)
+}
+
+/// Whether `--resync` was given: the layouts of a mix's classes (`RESYNC_TABLE`).
+fn resync() -> bool {
+    std::env::args().any(|a| a == "--resync")
 }
 
 fn max(v: &[f64]) -> f64 {
@@ -175,21 +188,14 @@ fn main() {
         println!("];");
         return;
     }
-    let mib: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(8);
+    let args: Vec<String> = std::env::args().filter(|a| a != "--resync").collect();
+    let mib: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8);
     let mut buf = vec![0u8; mib << 20];
     // Optional: only ratios in [from, to] (to split the work across processes).
-    let from: f64 = std::env::args()
-        .nth(2)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(0.0);
-    let to: f64 = std::env::args()
-        .nth(3)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(f64::MAX);
-    println!("const TABLE: [(f64, f64); {}] = [", GRID.len());
+    let from: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0.0);
+    let to: f64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(f64::MAX);
+    let name = if resync() { "RESYNC_TABLE" } else { "TABLE" };
+    println!("const {name}: [(f64, f64); {}] = [", GRID.len());
     for c in GRID.into_iter().filter(|c| (from..=to).contains(c)) {
         println!("    ({c:.2}, {:.2}),", calibrate(&mut buf, c));
     }

@@ -143,6 +143,16 @@ pub enum CompressSpec {
 /// Checks per-codec ratios: lz4's from 1 to the maximum, zstd's from lz4's up to the most literal
 /// entropy can give ([`crate::gen::max_zstd_ratio`]). The error is the reason alone.
 pub fn check_codec_ratios(lz4: f64, zstd: f64) -> std::result::Result<(), String> {
+    check_codec_ratios_up_to(lz4, zstd, crate::gen::max_zstd_ratio(lz4))
+}
+
+/// [`check_codec_ratios`] with `most`, the most zstd may see at `lz4` (a profile's 8 KiB pieces
+/// reach their own most, [`crate::gen::max_piece_zstd`]).
+pub(crate) fn check_codec_ratios_up_to(
+    lz4: f64,
+    zstd: f64,
+    most: f64,
+) -> std::result::Result<(), String> {
     crate::params::check_ratio("lz4 ratio", lz4, crate::params::MAX_COMPRESS_RATIO)
         .map_err(|e| format!("lz4={lz4}: {}", reason(e)))?;
     if !zstd.is_finite() || zstd < lz4 {
@@ -150,7 +160,6 @@ pub fn check_codec_ratios(lz4: f64, zstd: f64) -> std::result::Result<(), String
             "zstd={zstd} is below lz4={lz4} (zstd never sees less)"
         ));
     }
-    let most = crate::gen::max_zstd_ratio(lz4);
     if zstd > most {
         return Err(format!(
             "zstd={zstd} is above {most:.3}, the most dgen makes with lz4={lz4} (literal bytes \

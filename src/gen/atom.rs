@@ -91,10 +91,21 @@ impl LiteralSymbols {
 impl CompressPlan {
     /// A plan for `literal_bytes` literal bytes per atom on average.
     pub(crate) fn new(literal_bytes: f64) -> Self {
+        Self::with_layouts(literal_bytes, false)
+    }
+
+    /// A plan for `literal_bytes` literal bytes per atom whose atoms open with a re-sync piece
+    /// (the classes of a mix or a profile, where a compressible atom may follow incompressible
+    /// data: see [`Layout::draw`]).
+    pub(crate) fn resync(literal_bytes: f64) -> Self {
+        Self::with_layouts(literal_bytes, true)
+    }
+
+    fn with_layouts(literal_bytes: f64, resync: bool) -> Self {
         let literal_bytes = literal_bytes.clamp(1.0, ATOM as f64);
         let layouts = (literal_bytes < ATOM as f64).then(|| {
             (0..LAYOUTS)
-                .map(|k| Layout::draw(literal_bytes, k))
+                .map(|k| Layout::draw(literal_bytes, k, resync))
                 .collect::<Vec<_>>()
                 .into()
         });
@@ -258,21 +269,51 @@ fn write_atom_with<const AVX2: bool>(
             work[..HEADER_LEN].copy_from_slice(header);
         }
         pos += run;
-        // An LZ77 match at distance `dist`: the run's last `dist` bytes, repeated, from the scratch.
-        repeat_granules::<AVX2>(out, pos, work, pos - dist, dist, len);
+        if dist == 0 {
+            // The re-sync match: the run's last `RESYNC_PERIOD` bytes, repeated.
+            // The period, then doubled up to the pattern (3, 6, ..., 96 bytes: five short copies
+            // where a loop with a modulo per byte cost a fifth of a mix's generation time).
+            let mut pattern = ResyncPattern([0u8; RESYNC_PATTERN]);
+            pattern.0[..RESYNC_PERIOD].copy_from_slice(&work[pos - RESYNC_PERIOD..pos]);
+            let mut filled = RESYNC_PERIOD;
+            while filled < RESYNC_PATTERN {
+                pattern.0.copy_within(0..filled, filled);
+                filled *= 2;
+            }
+            repeat_granules::<AVX2>(out, pos, &pattern.0, 0, RESYNC_PATTERN, len);
+        } else {
+            // An LZ77 match at distance `dist`: the run's last `dist` bytes, repeated, from the
+            // scratch.
+            repeat_granules::<AVX2>(out, pos, work, pos - dist, dist, len);
+        }
         pos += len;
     }
     debug_assert_eq!(pos, ATOM);
 }
 
+/// Shortest match, in granules, that opens an atom as a re-sync piece ([`Layout::draw`]): a
+/// shorter one holds too few lookups at the steps it is there for, and measured worse than none
+/// (a mix `1:50%,1.1:50%` of 128 KiB blocks: lz4 at 1 MiB -3.0% with re-sync pieces of 2-3
+/// granules, -0.3% without).
+const RESYNC_MIN_MATCH: usize = 4;
+
+/// Bytes in the re-sync match's period ([`Layout::draw`]).
+const RESYNC_PERIOD: usize = 3;
+/// A whole number of granules holding whole periods: the pattern the writer repeats.
+const RESYNC_PATTERN: usize = RESYNC_PERIOD * GRANULE;
+
+/// The re-sync match's pattern, aligned as the vector copies read patterns.
+#[repr(align(32))]
+struct ResyncPattern([u8; RESYNC_PATTERN]);
+
 /// Writes `out[to..to + len]` by repeating `src[from..from + period]` (all multiples of
-/// [`GRANULE`]), with inline 32-byte vector moves when `AVX2` (the copies are too short for a
+/// [`GRANULE`]; `src[from..]` 32-byte aligned), with inline 32-byte vector moves when `AVX2` (the copies are too short for a
 /// library call to pay).
 #[inline(always)]
 fn repeat_granules<const AVX2: bool>(
     out: &mut [u8; ATOM],
     to: usize,
-    src: &[u8; ATOM],
+    src: &[u8],
     from: usize,
     period: usize,
     len: usize,
@@ -282,7 +323,9 @@ fn repeat_granules<const AVX2: bool>(
     #[cfg(target_arch = "x86_64")]
     if AVX2 {
         // SAFETY: the caller has AVX2 enabled (`AVX2`); `dst` holds `len` bytes and `pattern`
-        // `period` bytes, both multiples of 32, in different arrays.
+        // `period` bytes, both multiples of 32, in different arrays; `pattern` starts 32-byte
+        // aligned (callers pass the 64-aligned scratch at a multiple of 32, or a
+        // `ResyncPattern`).
         unsafe { x86::repeat32(dst.as_mut_ptr(), pattern.as_ptr(), period, len) };
         return;
     }
@@ -369,7 +412,22 @@ impl Layout {
     ///
     /// The two dithers (match granules and number of pieces) take stratified values over the
     /// table, so the table's average is exact; the rest (lengths, distances) is random.
-    fn draw(literal_bytes: f64, k: usize) -> Self {
+    ///
+    /// With `resync`, an atom of more than one piece whose longest match is at least
+    /// [`RESYNC_MIN_MATCH`] granules opens with a *re-sync piece*: a run of one granule, then
+    /// that match, repeating the run's last [`RESYNC_PERIOD`] bytes (distance 0 in `dists`).
+    /// A codec that reaches it right after a match (the previous atom's last) indexed the short
+    /// run at step 1 and finds it at once, like any other match. One that reaches it after
+    /// incompressible data steps over many bytes per lookup (zstd-1's step grows by one every
+    /// 256 bytes without a match, lz4's every 64 lookups, snappy's by 1/32 of itself each), so
+    /// it has indexed neither a run's first bytes nor their repeat and misses the usual
+    /// matches; in the re-sync match any two lookups a multiple of the period apart see the
+    /// same bytes, which it finds within [`RESYNC_PERIOD`] lookups, whatever its step, and it
+    /// is back at step 1 for the rest of the atom. Mixes and profiles (`CompressPlan::resync`)
+    /// put compressible blocks after incompressible ones: a mix `1:50%,3:50%` of 8 KiB blocks
+    /// lost 7-10% with zstd-1 and 1-4% with lz4 at 32 KiB-1 MiB units without it, 0.2-0.3%
+    /// with it (`README.md`, "Compressibility mixes").
+    fn draw(literal_bytes: f64, k: usize, resync: bool) -> Self {
         const GRANULES: usize = ATOM / GRANULE;
         let mut rng = Rng::new(mix64(k as u64 ^ 0x5bd1_e995_7f4a_7c15));
         let u_bytes = (k as f64 + 0.5) / LAYOUTS as f64;
@@ -399,6 +457,20 @@ impl Layout {
         // first bytes after a match are the ones every scanner indexes at step 1, so a scanner that
         // lands anywhere in the first granule of the match, whatever its step, finds the source.
         layout.dists[..n].copy_from_slice(&layout.runs[..n]);
+        let longest_match = layout.matches[..n].iter().copied().max().unwrap_or(0) as usize;
+        if resync && n > 1 && longest_match >= RESYNC_MIN_MATCH {
+            // The longest match first, after a one-granule run; the run's other granules go, one
+            // by one, to the shortest of the other runs (so none outgrows what the others may).
+            let longest = (0..n).max_by_key(|&i| layout.matches[i]).unwrap_or(0);
+            layout.matches.swap(0, longest);
+            for _ in 1..layout.runs[0] {
+                let shortest = (1..n).min_by_key(|&i| layout.runs[i]).unwrap_or(1);
+                layout.runs[shortest] += 1;
+            }
+            layout.runs[0] = 1;
+            layout.dists[..n].copy_from_slice(&layout.runs[..n]);
+            layout.dists[0] = 0;
+        }
         layout
     }
 }
@@ -415,27 +487,28 @@ mod tests {
         h
     }
 
-    /// The atom as layout `slot` describes it, written the way an LZ77 decoder would: each run from
-    /// the atom's stream at its own position, each match byte by byte from `dist` bytes back.
-    fn reference_atom(keys: &StreamKeys, literal_bytes: f64, id: u64, slot: usize) -> [u8; ATOM] {
-        reference_atom_with(keys, literal_bytes, None, id, slot)
-    }
-
-    /// [`reference_atom`] with literal bytes mapped into `symbols` (`(b * m) >> 8 ^ 0x20`).
+    /// The atom as layout `slot` describes it, written the way an LZ77 decoder would: each run
+    /// from the atom's stream at its own position (mapped into `symbols`: `(b * m) >> 8 ^ 0x20`),
+    /// each match byte by byte from `dist` bytes back (the run's last [`RESYNC_PERIOD`] bytes for
+    /// a re-sync piece, in the layouts with one when `resync`).
     fn reference_atom_with(
         keys: &StreamKeys,
         literal_bytes: f64,
         symbols: Option<u16>,
         id: u64,
         slot: usize,
+        resync: bool,
     ) -> [u8; ATOM] {
         let mut atom = [0u8; ATOM];
-        let layout = Layout::draw(literal_bytes, slot % LAYOUTS);
+        let layout = Layout::draw(literal_bytes, slot % LAYOUTS, resync);
         let mut pos = 0;
         for i in 0..layout.n {
             let run = layout.runs[i] as usize * GRANULE;
             let len = layout.matches[i] as usize * GRANULE;
-            let dist = layout.dists[i] as usize * GRANULE;
+            let dist = match layout.dists[i] as usize * GRANULE {
+                0 => RESYNC_PERIOD,
+                d => d,
+            };
             fill_blocks_portable(keys, id, (pos / 16) as u64, &mut atom[pos..pos + run]);
             if let Some(m) = symbols {
                 for b in &mut atom[pos..pos + run] {
@@ -459,13 +532,20 @@ mod tests {
     #[test]
     fn every_level_writes_the_layouts_atom() {
         let keys = StreamKeys::from_seed(5);
-        for literal in [3500.0, 2048.0, 1000.0, 300.0, 80.0] {
-            let plan = CompressPlan::new(literal);
+        for (literal, resync) in [3500.0, 2048.0, 1000.0, 300.0, 80.0]
+            .into_iter()
+            .flat_map(|l| [(l, false), (l, true)])
+        {
+            let plan = if resync {
+                CompressPlan::resync(literal)
+            } else {
+                CompressPlan::new(literal)
+            };
             for (slot, id) in (0..300u64)
                 .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
                 .enumerate()
             {
-                let want = reference_atom(&keys, literal, id, slot);
+                let want = reference_atom_with(&keys, literal, None, id, slot, resync);
                 let mut got = [1u8; ATOM];
                 let h = test_header(id);
                 write_atom(
@@ -479,7 +559,7 @@ mod tests {
                 );
                 assert!(
                     got == want,
-                    "literal {literal} id {id} slot {slot}: level {:?} differs",
+                    "literal {literal} resync {resync} id {id} slot {slot}: level {:?} differs",
                     level()
                 );
             }
@@ -515,7 +595,7 @@ mod tests {
                     a[..HEADER_LEN].copy_from_slice(&h);
                     a
                 } else {
-                    reference_atom_with(&keys, literal, Some(m), id, slot)
+                    reference_atom_with(&keys, literal, Some(m), id, slot, false)
                 };
                 assert!(
                     got == want,
@@ -560,14 +640,35 @@ mod tests {
     /// Each layout fills the atom exactly, with repeats no longer than their distance allows.
     #[test]
     fn layouts_tile_the_atom() {
-        for literal in [4000.0, 3000.0, 2048.0, 1024.0, 512.0, 200.0, 70.0] {
-            let plan = CompressPlan::new(literal);
+        for (literal, resync) in [4000.0, 3000.0, 2048.0, 1024.0, 512.0, 200.0, 70.0]
+            .into_iter()
+            .flat_map(|l| [(l, false), (l, true)])
+        {
+            let plan = if resync {
+                CompressPlan::resync(literal)
+            } else {
+                CompressPlan::new(literal)
+            };
             let layouts = plan.layouts.as_ref().expect("compressible");
             let mut total_literal = 0usize;
             for l in layouts.iter() {
                 let mut sum = 0;
-                for i in 0..l.n {
+                // A re-sync piece opens the atom when it has more than one, with the longest match.
+                let resyncs = resync
+                    && l.n > 1
+                    && l.matches[..l.n]
+                        .iter()
+                        .any(|&m| m as usize >= RESYNC_MIN_MATCH);
+                if resyncs {
+                    assert_eq!((l.runs[0], l.dists[0]), (1, 0), "{l:?}");
+                    assert!(l.matches[..l.n].iter().all(|&m| m <= l.matches[0]), "{l:?}");
+                }
+                for i in usize::from(resyncs)..l.n {
                     assert!(l.runs[i] >= 1 && l.dists[i] >= 1 && l.dists[i] <= l.runs[i]);
+                    sum += (l.runs[i] as usize + l.matches[i] as usize) * GRANULE;
+                    total_literal += l.runs[i] as usize * GRANULE;
+                }
+                for i in 0..usize::from(resyncs) {
                     sum += (l.runs[i] as usize + l.matches[i] as usize) * GRANULE;
                     total_literal += l.runs[i] as usize * GRANULE;
                 }

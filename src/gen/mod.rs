@@ -322,6 +322,15 @@ impl Generator {
         Ok(generator)
     }
 
+    /// [`Generator::with_literal_bytes`] in the layouts of a mix's classes (with a re-sync
+    /// piece). For calibrating against codecs only (`examples/calibrate.rs -- --resync`).
+    #[doc(hidden)]
+    pub fn with_resync_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
+        let mut generator = Generator::new(params)?;
+        generator.plan = CompressPlan::resync(literal_bytes);
+        Ok(generator)
+    }
+
     /// A generator whose literal bytes take `symbols` values (2 to 256), whatever the params say.
     /// For calibrating against codecs only (`examples/calibrate_entropy.rs`).
     #[doc(hidden)]
@@ -332,8 +341,9 @@ impl Generator {
     }
 
     /// A generator whose atoms hold `literal_bytes` literal bytes on average, taken from `symbols`
-    /// values (2 to 256), whatever the params say. For calibrating a profile's class pieces
-    /// against codecs only (`examples/calibrate_piece.rs`).
+    /// values (2 to 256), in the layouts of a profile's classes (with a re-sync piece), whatever
+    /// the params say. For calibrating a profile's class pieces against codecs only
+    /// (`examples/calibrate_piece.rs`).
     #[doc(hidden)]
     pub fn with_literal_plan(
         params: GenParams,
@@ -342,7 +352,7 @@ impl Generator {
     ) -> crate::Result<Self> {
         let mut generator = Generator::new(params)?;
         generator.plan =
-            CompressPlan::new(literal_bytes).with_symbols(LiteralSymbols::new(symbols));
+            CompressPlan::resync(literal_bytes).with_symbols(LiteralSymbols::new(symbols));
         Ok(generator)
     }
 
@@ -711,7 +721,7 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
                 literal_symbols_for(c.lz4, c.zstd),
             )
         };
-        plans.push(CompressPlan::new(literal_bytes).with_symbols(LiteralSymbols::new(symbols)));
+        plans.push(CompressPlan::resync(literal_bytes).with_symbols(LiteralSymbols::new(symbols)));
         fractions.push(c.share);
     }
     if profile.zero_share > 0.0 {

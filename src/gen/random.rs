@@ -265,7 +265,8 @@ pub(crate) mod x86 {
     ///
     /// # Safety
     /// Call only from a function with `avx` enabled; `dst` must be valid for `len` bytes, `src`
-    /// for `period` bytes, and they must not overlap.
+    /// for `period` bytes and aligned to 32 bytes (it is read with aligned vector loads), and
+    /// they must not overlap.
     #[inline(always)]
     pub(crate) unsafe fn repeat32(dst: *mut u8, src: *const u8, period: usize, len: usize) {
         // Whole periods, then a partial one: the inner loop carries no dependency but its index

@@ -288,6 +288,16 @@ fn echo_gain(shares: &[f64], u: u64, window: u64, (block, same): (u64, [f64; 7])
         .sum()
 }
 
+/// The most zstd-1 a class at lz4 ratio `lz4` reaches with pieces of `class_unit` bytes: 8 KiB
+/// pieces are calibrated at 8 KiB ([`crate::gen::max_piece_zstd`]), others as plain data.
+fn max_class_zstd(lz4: f64, class_unit: u64) -> f64 {
+    if class_unit == crate::gen::PIECE_UNIT {
+        crate::gen::max_piece_zstd(lz4)
+    } else {
+        crate::gen::max_zstd_ratio(lz4)
+    }
+}
+
 /// The classes' shares, then the zero class's.
 fn class_shares(classes: &[ProfileClass], zero_share: f64) -> Vec<f64> {
     classes
@@ -397,8 +407,7 @@ pub struct Miss {
 
 impl ProfileMix {
     /// The mix of `profile`, each class moved to the nearest point dgen makes (lz4 from 1 to 50;
-    /// zstd from lz4's ratio up to [`crate::gen::max_zstd_ratio`]); the classes moved are returned
-    /// with it.
+    /// zstd from lz4's ratio up to [`max_class_zstd`]); the classes moved are returned with it.
     pub fn from_profile(profile: &Profile) -> (ProfileMix, Vec<Miss>) {
         Self::build(profile, true)
     }
@@ -467,12 +476,7 @@ impl ProfileMix {
                 1.0 - scales[i] * (1.0 - keep_zstd),
             );
             let lz4 = (asked.lz4 * scale_lz4).clamp(1.0, crate::params::MAX_COMPRESS_RATIO);
-            let most = if cu == crate::gen::PIECE_UNIT {
-                crate::gen::max_piece_zstd(lz4)
-            } else {
-                crate::gen::max_zstd_ratio(lz4)
-            };
-            let zstd = (asked.zstd * scale_zstd).clamp(lz4, most);
+            let zstd = (asked.zstd * scale_zstd).clamp(lz4, max_class_zstd(lz4, cu));
             *class = ProfileClass {
                 share: asked.share,
                 lz4,
@@ -622,7 +626,11 @@ impl ProfileMix {
             if c.share.is_nan() || c.share <= 0.0 {
                 return Err(format!("class share {} is not above 0", c.share));
             }
-            crate::compress_mix::check_codec_ratios(c.lz4, c.zstd)?;
+            crate::compress_mix::check_codec_ratios_up_to(
+                c.lz4,
+                c.zstd,
+                max_class_zstd(c.lz4, self.class_unit),
+            )?;
         }
         let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();
         if (total - 1.0).abs() > 1e-3 {
@@ -752,7 +760,7 @@ mod tests {
             assert_eq!(mix.classes.len(), p.classes.len());
             // Every class as made is reachable.
             for c in &mix.classes {
-                assert!(c.lz4 >= 1.0 && c.zstd <= crate::gen::max_zstd_ratio(c.lz4) + 1e-9);
+                assert!(c.lz4 >= 1.0 && c.zstd <= max_class_zstd(c.lz4, p.class_unit) + 1e-9);
             }
             assert!(
                 misses.iter().all(|m| m.asked.share == m.made.share),
