@@ -528,19 +528,24 @@ mod tests {
         atom
     }
 
+    /// For each of `literals`, the plain plan and the plan with re-sync pieces.
+    fn plans_of(literals: &[f64]) -> Vec<(f64, bool, CompressPlan)> {
+        literals
+            .iter()
+            .flat_map(|&l| {
+                [
+                    (l, false, CompressPlan::new(l)),
+                    (l, true, CompressPlan::resync(l)),
+                ]
+            })
+            .collect()
+    }
+
     /// Every level's writer gives the atom its layout describes (and so the same bytes).
     #[test]
     fn every_level_writes_the_layouts_atom() {
         let keys = StreamKeys::from_seed(5);
-        for (literal, resync) in [3500.0, 2048.0, 1000.0, 300.0, 80.0]
-            .into_iter()
-            .flat_map(|l| [(l, false), (l, true)])
-        {
-            let plan = if resync {
-                CompressPlan::resync(literal)
-            } else {
-                CompressPlan::new(literal)
-            };
+        for (literal, resync, plan) in plans_of(&[3500.0, 2048.0, 1000.0, 300.0, 80.0]) {
             for (slot, id) in (0..300u64)
                 .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
                 .enumerate()
@@ -640,15 +645,9 @@ mod tests {
     /// Each layout fills the atom exactly, with repeats no longer than their distance allows.
     #[test]
     fn layouts_tile_the_atom() {
-        for (literal, resync) in [4000.0, 3000.0, 2048.0, 1024.0, 512.0, 200.0, 70.0]
-            .into_iter()
-            .flat_map(|l| [(l, false), (l, true)])
+        for (literal, resync, plan) in
+            plans_of(&[4000.0, 3000.0, 2048.0, 1024.0, 512.0, 200.0, 70.0])
         {
-            let plan = if resync {
-                CompressPlan::resync(literal)
-            } else {
-                CompressPlan::new(literal)
-            };
             let layouts = plan.layouts.as_ref().expect("compressible");
             let mut total_literal = 0usize;
             for l in layouts.iter() {
