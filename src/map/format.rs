@@ -41,6 +41,11 @@ const FLAG_HISTORY: u32 = 8;
 /// Flag: per-block versions (two bytes each) and the side table are present (`K != N`);
 /// a dgen from before them refuses such a map (its flags do not fit), never misreads it.
 const FLAG_VERSIONS: u32 = 16;
+/// Flag: the map's mix classes (aimed at the lz family) are laid out with re-sync pieces
+/// (`Layout::draw`). A mix map without it describes data of an older dgen, which this one no
+/// longer makes (it is refused: verifying against it would fail every compressible block), and a
+/// dgen from before re-sync pieces refuses a map with it (its flags do not fit).
+const FLAG_RESYNC: u32 = 32;
 /// Bytes in one side-table entry: block, slot and slot held before (u64 each; [`NONE`]: none).
 const SIDE_ENTRY: u64 = 24;
 /// A side-table field with no value.
@@ -177,7 +182,22 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
-    let shape = h.flags & !FLAG_TRIMS;
+    let resync_mix = h.mix_classes > 0 && compress_codec == CompressCodec::Lz;
+    if resync_mix && h.flags & FLAG_RESYNC == 0 {
+        return Err(
+            "a map of a mix written by a dgen before re-sync pieces: its data is laid out the \
+             older way, which this dgen no longer makes (verify it with the dgen that wrote it, \
+             or start a new map)"
+                .into(),
+        );
+    }
+    if !resync_mix && h.flags & FLAG_RESYNC != 0 {
+        return Err(format!(
+            "flags {:#x} mark re-sync pieces without a mix",
+            h.flags
+        ));
+    }
+    let shape = h.flags & !FLAG_TRIMS & !FLAG_RESYNC;
     let older = shape & !FLAG_HISTORY == older_flags_for(h.blocks, h.slots)
         && !(shape & FLAG_HISTORY != 0 && h.slots == h.blocks);
     if shape != flags_for(h.blocks, h.slots) && !older {
@@ -287,6 +307,13 @@ pub(crate) fn write_map(
         flags: flags_for(map.blocks(), map.slots())
             | if map.trimmed_words().is_some() {
                 FLAG_TRIMS
+            } else {
+                0
+            }
+            | if map.identity().params.compress_mix.is_some()
+                && map.identity().params.compress_codec == CompressCodec::Lz
+            {
+                FLAG_RESYNC
             } else {
                 0
             },

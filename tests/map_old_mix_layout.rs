@@ -1,0 +1,87 @@
+//! A map of a compressibility mix made by the dgen before re-sync pieces (`src/gen/atom.rs`,
+//! `Layout::draw`): `dgen write old.bin --size 128k --compress 1:50%,3:50% --dedup-unit 8k
+//! --seed 77 --stream-id 5 --map old.map --no-direct`. Its data is laid out the older way, which
+//! this dgen no longer makes, so verifying against it would fail every compressible block: this
+//! dgen refuses the map in one line (exit 2) and leaves the file and the map as they are.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dgen"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const PARAMS: [&str; 10] = [
+    "--size",
+    "128k",
+    "--compress",
+    "1:50%,3:50%",
+    "--dedup-unit",
+    "8k",
+    "--seed",
+    "77",
+    "--stream-id",
+    "5",
+];
+
+#[test]
+fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/old-mix-layout");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["old.bin", "old.map", "old.map.journal"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let (file, map) = (dir.path().join("old.bin"), dir.path().join("old.map"));
+    let before = (std::fs::read(&file).unwrap(), std::fs::read(&map).unwrap());
+    for cmd in ["verify", "write"] {
+        let mut args = vec![
+            cmd,
+            file.to_str().unwrap(),
+            "--no-direct",
+            "--map",
+            map.to_str().unwrap(),
+        ];
+        args.extend(PARAMS);
+        let o = dgen(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(o.stdout.is_empty(), "{cmd}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("dgen: error: invalid map file:")
+                    && l.contains("before re-sync pieces")),
+            "{cmd}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before.0,
+            "{cmd} touched the file"
+        );
+        assert_eq!(
+            std::fs::read(&map).unwrap(),
+            before.1,
+            "{cmd} touched the map"
+        );
+    }
+    // A map this dgen makes for the same mix is taken (and verifies what it wrote).
+    let new_map = dir.path().join("new.map");
+    for cmd in ["write", "verify"] {
+        let mut args = vec![
+            cmd,
+            file.to_str().unwrap(),
+            "--no-direct",
+            "--map",
+            new_map.to_str().unwrap(),
+        ];
+        args.extend(PARAMS);
+        let o = dgen(&args);
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
