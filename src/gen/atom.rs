@@ -270,9 +270,9 @@ fn write_atom_with<const AVX2: bool>(
         }
         pos += run;
         if dist == 0 {
-            // The re-sync match: the run's last `RESYNC_PERIOD` bytes, repeated.
-            // The period, then doubled up to the pattern (3, 6, ..., 96 bytes: five short copies
-            // where a loop with a modulo per byte cost a fifth of a mix's generation time).
+            // The re-sync match: the run's last `RESYNC_PERIOD` bytes, repeated. The pattern is
+            // the period doubled up (3, 6, ..., 96 bytes: five short copies, where a loop with a
+            // modulo per byte cost a fifth of a mix's generation time).
             let mut pattern = ResyncPattern([0u8; RESYNC_PATTERN]);
             pattern.0[..RESYNC_PERIOD].copy_from_slice(&work[pos - RESYNC_PERIOD..pos]);
             let mut filled = RESYNC_PERIOD;
@@ -307,8 +307,8 @@ const RESYNC_PATTERN: usize = RESYNC_PERIOD * GRANULE;
 struct ResyncPattern([u8; RESYNC_PATTERN]);
 
 /// Writes `out[to..to + len]` by repeating `src[from..from + period]` (all multiples of
-/// [`GRANULE`]; `src[from..]` 32-byte aligned), with inline 32-byte vector moves when `AVX2` (the copies are too short for a
-/// library call to pay).
+/// [`GRANULE`]; `src[from..]` 32-byte aligned), with inline 32-byte vector moves when `AVX2`
+/// (the copies are too short for a library call to pay).
 #[inline(always)]
 fn repeat_granules<const AVX2: bool>(
     out: &mut [u8; ATOM],
@@ -353,7 +353,8 @@ impl Scratch {
 
 /// The pieces of one atom, in [`GRANULE`]s: piece `i` is a fresh literal run of `runs[i]` granules
 /// followed by a match of `matches[i]` granules that repeats the last `dists[i]` granules of that run
-/// (an LZ match at distance `dists[i]`, overlapping when it is longer than the distance).
+/// (an LZ match at distance `dists[i]`, overlapping when it is longer than the distance), or, for
+/// `dists[i] == 0` (a re-sync piece, the first), its last [`RESYNC_PERIOD`] bytes.
 ///
 /// Every match copies fresh bytes that occur nowhere else, so any LZ parser finds each match whole,
 /// as one sequence: lz4, zstd and deflate then agree on the compressed size. Lengths in whole
