@@ -159,7 +159,12 @@ fn calibrate(buf: &mut [u8], c: f64) -> f64 {
 fn calibrate_snappy(buf: &mut [u8], c: f64) -> f64 {
     root(
         |l| {
-            let g = Generator::with_literal_bytes(GenParams::new(11), l).unwrap();
+            let g = if resync() {
+                Generator::with_resync_literal_bytes(GenParams::new(11), l)
+            } else {
+                Generator::with_literal_bytes(GenParams::new(11), l)
+            }
+            .unwrap();
             g.fill_parallel(0, buf);
             let opts = AnalyzeOptions {
                 units: vec![8 << 10, 128 << 10, 1 << 20],
@@ -181,8 +186,16 @@ fn calibrate_snappy(buf: &mut [u8], c: f64) -> f64 {
 fn main() {
     if std::env::args().any(|a| a == "--snappy") {
         let mut buf = vec![0u8; 16 << 20];
-        println!("const SNAPPY_TABLE: [(f64, f64); {}] = [", GRID.len());
-        for c in GRID {
+        // Snappy data goes up to 16:1 (`MAX_SNAPPY_RATIO`), and 1:1 is 4096 literal bytes.
+        let grid: Vec<f64> = GRID.into_iter().filter(|&c| c <= 16.0).collect();
+        let name = if resync() {
+            "RESYNC_SNAPPY_TABLE"
+        } else {
+            "SNAPPY_TABLE"
+        };
+        println!("const {name}: [(f64, f64); {}] = [", grid.len() + 1);
+        println!("    (1.00, 4096.00),");
+        for c in grid {
             println!("    ({c:.2}, {:.2}),", calibrate_snappy(&mut buf, c));
         }
         println!("];");

@@ -91,16 +91,43 @@ const SNAPPY_TABLE: [(f64, f64); 18] = [
     (16.00, 63.46),
 ];
 
+/// [`SNAPPY_TABLE`] for atoms that open with a re-sync piece (`cargo run --release --example
+/// calibrate -- --snappy --resync`): a mix's classes aimed at snappy. Snappy stores the re-sync
+/// match's short distance more cheaply: up to 1% more literal bytes for the same ratio.
+const RESYNC_SNAPPY_TABLE: [(f64, f64); 18] = [
+    (1.00, 4096.00),
+    (1.05, 3795.64),
+    (1.10, 3618.47),
+    (1.20, 3316.39),
+    (1.30, 3055.54),
+    (1.50, 2621.43),
+    (1.75, 2213.59),
+    (2.00, 1912.46),
+    (2.50, 1494.30),
+    (3.00, 1205.56),
+    (3.50, 986.41),
+    (4.00, 847.52),
+    (5.00, 636.46),
+    (6.00, 504.61),
+    (8.00, 322.54),
+    (10.00, 218.39),
+    (12.00, 152.54),
+    (16.00, 63.47),
+];
+
 /// Expected literal bytes per 4 KiB atom for compression ratio `c` (`1 <= c <= 50`), as lz4, zstd,
 /// LZO, deflate and brotli measure it.
 pub fn literal_bytes_for_ratio(c: f64) -> f64 {
     interpolate(&TABLE, c)
 }
 
-/// [`literal_bytes_for_ratio`] for atoms that open with a re-sync piece (a mix's classes aimed
-/// at the lz family, `Layout::draw`), from [`RESYNC_TABLE`].
-pub fn literal_bytes_for_resync(c: f64) -> f64 {
-    interpolate(&RESYNC_TABLE, c)
+/// [`literal_bytes_for`] for atoms that open with a re-sync piece (a mix's classes,
+/// `Layout::draw`), from [`RESYNC_TABLE`] or [`RESYNC_SNAPPY_TABLE`].
+pub fn literal_bytes_for_resync(c: f64, codec: crate::params::CompressCodec) -> f64 {
+    match codec {
+        crate::params::CompressCodec::Lz => interpolate(&RESYNC_TABLE, c),
+        crate::params::CompressCodec::Snappy => interpolate(&RESYNC_SNAPPY_TABLE, c),
+    }
 }
 
 /// Expected literal bytes per 4 KiB atom for ratio `c` as `codec`'s family measures it.

@@ -18,7 +18,7 @@
 //! blocks when `n` is a multiple of [`GROUP`], and [`GROUP`] + 4 otherwise, whatever `n`.
 
 use super::atom::CompressPlan;
-use super::calibration::{literal_bytes_for, literal_bytes_for_resync};
+use super::calibration::literal_bytes_for_resync;
 use super::mix::mix64;
 use crate::compress_mix::CompressMix;
 use crate::params::CompressCodec;
@@ -47,18 +47,14 @@ pub(crate) struct Classes {
 }
 
 impl Classes {
-    /// The classes of `mix`, calibrated for `codec`, with assignment keyed by `salt`. Aimed at
-    /// the lz family, their atoms open with a re-sync piece (a compressible block may follow an
-    /// incompressible one: see `Layout::draw`); aimed at snappy, whose step grows too fast for
-    /// one, they keep the plain layouts.
+    /// The classes of `mix`, calibrated for `codec`, with assignment keyed by `salt`. Their
+    /// atoms open with a re-sync piece (a compressible block may follow an incompressible one:
+    /// see `Layout::draw`).
     pub(crate) fn new(mix: &CompressMix, codec: CompressCodec, salt: u64) -> Self {
         let plans = mix
             .classes()
             .iter()
-            .map(|c| match codec {
-                CompressCodec::Lz => CompressPlan::resync(literal_bytes_for_resync(c.ratio)),
-                CompressCodec::Snappy => CompressPlan::new(literal_bytes_for(c.ratio, codec)),
-            })
+            .map(|c| CompressPlan::resync(literal_bytes_for_resync(c.ratio, codec)))
             .collect();
         let fractions: Vec<f64> = (0..mix.classes().len()).map(|i| mix.fraction(i)).collect();
         Self::with_plans(plans, &fractions, salt)

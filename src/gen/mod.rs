@@ -717,7 +717,7 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
             piece::piece_plan(c.lz4, c.zstd)
         } else {
             (
-                calibration::literal_bytes_for_resync(c.lz4),
+                calibration::literal_bytes_for_resync(c.lz4, crate::params::CompressCodec::Lz),
                 literal_symbols_for(c.lz4, c.zstd),
             )
         };
