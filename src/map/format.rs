@@ -41,7 +41,7 @@ const FLAG_HISTORY: u32 = 8;
 /// Flag: per-block versions (two bytes each) and the side table are present (`K != N`);
 /// a dgen from before them refuses such a map (its flags do not fit), never misreads it.
 const FLAG_VERSIONS: u32 = 16;
-/// Flag: the map's mix classes (aimed at the lz family) are laid out with re-sync pieces
+/// Flag: the map's mix classes are laid out with re-sync pieces
 /// (`Layout::draw`). A mix map without it describes data of an older dgen, which this one no
 /// longer makes (it is refused: verifying against it would fail every compressible block), and a
 /// dgen from before re-sync pieces refuses a map with it (its flags do not fit).
@@ -182,7 +182,7 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
     if h.blocks == 0 || h.slots == 0 || h.slots > h.blocks {
         return Err(format!("{} blocks over {} slots", h.blocks, h.slots));
     }
-    let resync_mix = h.mix_classes > 0 && compress_codec == CompressCodec::Lz;
+    let resync_mix = h.mix_classes > 0;
     if resync_mix && h.flags & FLAG_RESYNC == 0 {
         return Err(
             "a map of a mix written by a dgen before re-sync pieces: its data is laid out the \
@@ -310,9 +310,7 @@ pub(crate) fn write_map(
             } else {
                 0
             }
-            | if map.identity().params.compress_mix.is_some()
-                && map.identity().params.compress_codec == CompressCodec::Lz
-            {
+            | if map.identity().params.compress_mix.is_some() {
                 FLAG_RESYNC
             } else {
                 0
