@@ -27,6 +27,19 @@ const PARAMS: [&str; 10] = [
     "5",
 ];
 
+/// `dgen CMD FILE --no-direct --map MAP` with the fixture's parameters.
+fn run(cmd: &str, file: &Path, map: &Path) -> Output {
+    let mut args = vec![
+        cmd,
+        file.to_str().unwrap(),
+        "--no-direct",
+        "--map",
+        map.to_str().unwrap(),
+    ];
+    args.extend(PARAMS);
+    dgen(&args)
+}
+
 #[test]
 fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/old-mix-layout");
@@ -37,15 +50,7 @@ fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
     let (file, map) = (dir.path().join("old.bin"), dir.path().join("old.map"));
     let before = (std::fs::read(&file).unwrap(), std::fs::read(&map).unwrap());
     for cmd in ["verify", "write"] {
-        let mut args = vec![
-            cmd,
-            file.to_str().unwrap(),
-            "--no-direct",
-            "--map",
-            map.to_str().unwrap(),
-        ];
-        args.extend(PARAMS);
-        let o = dgen(&args);
+        let o = run(cmd, &file, &map);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
         assert!(o.stdout.is_empty(), "{cmd}");
@@ -69,15 +74,7 @@ fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
     // A map this dgen makes for the same mix is taken (and verifies what it wrote).
     let new_map = dir.path().join("new.map");
     for cmd in ["write", "verify"] {
-        let mut args = vec![
-            cmd,
-            file.to_str().unwrap(),
-            "--no-direct",
-            "--map",
-            new_map.to_str().unwrap(),
-        ];
-        args.extend(PARAMS);
-        let o = dgen(&args);
+        let o = run(cmd, &file, &new_map);
         assert!(
             o.status.success(),
             "{cmd}: {}",
