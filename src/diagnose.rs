@@ -121,6 +121,9 @@ pub enum Finding {
     Corrupted {
         /// First wrong byte within the unit, against the content its header names.
         first_bad: usize,
+        /// The stream has a mix or a profile and the unit goes wrong at byte 32, where the
+        /// atoms of a dgen before re-sync pieces (2026-12-03) part from this one's.
+        older_layout: bool,
     },
 }
 
@@ -229,13 +232,31 @@ impl std::fmt::Display for Finding {
                  durability 'process': use 'power' for power-cut tests), or the map is older \
                  than the data"
             ),
-            Finding::Corrupted { first_bad } => write!(
-                f,
-                "corruption: its header is right but byte {first_bad} of the unit is not"
-            ),
+            Finding::Corrupted {
+                first_bad,
+                older_layout,
+            } => {
+                write!(
+                    f,
+                    "corruption: its header is right but byte {first_bad} of the unit is not"
+                )?;
+                if *older_layout {
+                    write!(
+                        f,
+                        " (or data written with a mix or a profile by a dgen before re-sync \
+                         pieces, 2026-12-03, whose compressible atoms part from this one's at \
+                         byte 32: verify it with the dgen that wrote it)"
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
+
+/// Where an atom of a mix or a profile made by a dgen before re-sync pieces first differs from
+/// this dgen's: after the re-sync piece's one-granule run (`Layout::draw`).
+const OLDER_LAYOUT_PARTS_AT: usize = 32;
 
 /// Diagnoses `unit`, the 4 KiB-aligned unit `atom` of block `block`, which should hold
 /// `expected`. `unit` may be shorter than 4 KiB at the end of a file (at least [`HEADER_LEN`]
@@ -272,7 +293,10 @@ pub fn diagnose(
         generation: h.generation,
     };
     if let Some(first_bad) = gen.first_mismatch_content(found, h.atom as u64 * ATOM as u64, unit) {
-        return Finding::Corrupted { first_bad };
+        return Finding::Corrupted {
+            first_bad,
+            older_layout: first_bad == OLDER_LAYOUT_PARTS_AT && gen.compress_class(0).is_some(),
+        };
     }
     if expected == BlockContent::TRIMMED {
         return Finding::DataAfterTrim {

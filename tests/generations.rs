@@ -202,7 +202,10 @@ fn diagnosis_names_what_a_unit_holds() {
     flipped[3000] ^= 0x40;
     assert_eq!(
         diagnose(&g, 7, expected, 2, &flipped),
-        Finding::Corrupted { first_bad: 3000 }
+        Finding::Corrupted {
+            first_bad: 3000,
+            older_layout: false
+        }
     );
 }
 

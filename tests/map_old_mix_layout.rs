@@ -2,7 +2,11 @@
 //! `Layout::draw`): `dgen write old.bin --size 128k --compress 1:50%,3:50% --dedup-unit 8k
 //! --seed 77 --stream-id 5 --map old.map --no-direct`. Its data is laid out the older way, which
 //! this dgen no longer makes, so verifying against it would fail every compressible block: this
-//! dgen refuses the map in one line (exit 2) and leaves the file and the map as they are.
+//! dgen refuses the map in one line (exit 2) and leaves the file and the map as they are. And
+//! `nomap.bin`, the same mix written by that dgen without a map (`dgen write /tmp/oldmix.bin
+//! --size 128k --compress 1:50%,3:50% --dedup-unit 8k --seed 77 --no-direct`, stream id
+//! 3467044357165217862 from its path): verifying it fails, and the diagnosis names the older
+//! layout as a possible cause.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -81,4 +85,36 @@ fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+#[test]
+fn older_mix_data_fails_verification_and_the_diagnosis_names_the_older_layout() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/old-mix-layout/nomap.bin");
+    let o = dgen(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--no-direct",
+        "--size",
+        "128k",
+        "--compress",
+        "1:50%,3:50%",
+        "--dedup-unit",
+        "8k",
+        "--seed",
+        "77",
+        "--stream-id",
+        "3467044357165217862",
+    ]);
+    // The verify report (MISMATCH and the diagnosis) is verify's output, on stdout.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("MISMATCH"), "{out}");
+    assert!(
+        out.contains(
+            "byte 32 of the unit is not (or data written with a mix or a profile by a dgen \
+             before re-sync pieces"
+        ),
+        "{out}"
+    );
 }
