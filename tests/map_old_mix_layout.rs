@@ -18,7 +18,8 @@ fn dgen(args: &[&str]) -> Output {
         .unwrap()
 }
 
-const PARAMS: [&str; 10] = [
+/// The mix both fixtures were written with (their stream ids differ).
+const MIX: [&str; 8] = [
     "--size",
     "128k",
     "--compress",
@@ -27,8 +28,6 @@ const PARAMS: [&str; 10] = [
     "8k",
     "--seed",
     "77",
-    "--stream-id",
-    "5",
 ];
 
 /// `dgen CMD FILE --no-direct --map MAP` with the fixture's parameters.
@@ -40,7 +39,8 @@ fn run(cmd: &str, file: &Path, map: &Path) -> Output {
         "--map",
         map.to_str().unwrap(),
     ];
-    args.extend(PARAMS);
+    args.extend(MIX);
+    args.extend(["--stream-id", "5"]);
     dgen(&args)
 }
 
@@ -91,21 +91,10 @@ fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
 fn older_mix_data_fails_verification_and_the_diagnosis_names_the_older_layout() {
     let file =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/old-mix-layout/nomap.bin");
-    let o = dgen(&[
-        "verify",
-        file.to_str().unwrap(),
-        "--no-direct",
-        "--size",
-        "128k",
-        "--compress",
-        "1:50%,3:50%",
-        "--dedup-unit",
-        "8k",
-        "--seed",
-        "77",
-        "--stream-id",
-        "3467044357165217862",
-    ]);
+    let mut args = vec!["verify", file.to_str().unwrap(), "--no-direct"];
+    args.extend(MIX);
+    args.extend(["--stream-id", "3467044357165217862"]);
+    let o = dgen(&args);
     // The verify report (MISMATCH and the diagnosis) is verify's output, on stdout.
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
