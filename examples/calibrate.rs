@@ -34,7 +34,7 @@ fn tolerance(codec: Codec, unit: u64) -> f64 {
 /// Normalised errors `ln(measured / c) / tolerance`, split into (primary, secondary).
 fn errors(buf: &mut [u8], literal: f64, c: f64) -> (Vec<f64>, Vec<f64>) {
     let g = if resync() {
-        Generator::with_resync_literal_bytes(GenParams::new(11), literal)
+        Generator::with_literal_plan(GenParams::new(11), literal, 256)
     } else {
         Generator::with_literal_bytes(GenParams::new(11), literal)
     }
@@ -160,7 +160,7 @@ fn calibrate_snappy(buf: &mut [u8], c: f64) -> f64 {
     root(
         |l| {
             let g = if resync() {
-                Generator::with_resync_literal_bytes(GenParams::new(11), l)
+                Generator::with_literal_plan(GenParams::new(11), l, 256)
             } else {
                 Generator::with_literal_bytes(GenParams::new(11), l)
             }

@@ -322,15 +322,6 @@ impl Generator {
         Ok(generator)
     }
 
-    /// [`Generator::with_literal_bytes`] in the layouts of a mix's classes (with a re-sync
-    /// piece). For calibrating against codecs only (`examples/calibrate.rs -- --resync`).
-    #[doc(hidden)]
-    pub fn with_resync_literal_bytes(params: GenParams, literal_bytes: f64) -> crate::Result<Self> {
-        let mut generator = Generator::new(params)?;
-        generator.plan = CompressPlan::resync(literal_bytes);
-        Ok(generator)
-    }
-
     /// A generator whose literal bytes take `symbols` values (2 to 256), whatever the params say.
     /// For calibrating against codecs only (`examples/calibrate_entropy.rs`).
     #[doc(hidden)]
@@ -341,9 +332,9 @@ impl Generator {
     }
 
     /// A generator whose atoms hold `literal_bytes` literal bytes on average, taken from `symbols`
-    /// values (2 to 256), in the layouts of a profile's classes (with a re-sync piece), whatever
-    /// the params say. For calibrating a profile's class pieces against codecs only
-    /// (`examples/calibrate_piece.rs`).
+    /// values (2 to 256; 256: plain literals), in the layouts of a mix's or a profile's classes
+    /// (with a re-sync piece), whatever the params say. For calibrating against codecs only
+    /// (`examples/calibrate_piece.rs`, `examples/calibrate.rs -- --resync`).
     #[doc(hidden)]
     pub fn with_literal_plan(
         params: GenParams,
