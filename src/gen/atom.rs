@@ -126,6 +126,11 @@ impl CompressPlan {
         }
     }
 
+    /// Whether atoms of this plan are all zeros.
+    pub(crate) fn is_zero(&self) -> bool {
+        self.zero
+    }
+
     /// The same plan with literal bytes drawn from `symbols` (all 256 values when `None`).
     pub(crate) fn with_symbols(mut self, symbols: Option<LiteralSymbols>) -> Self {
         self.symbols = symbols;

@@ -44,6 +44,37 @@ pub(crate) struct Classes {
     /// takes, when its hash falls below the threshold, one of those classes drawn by a hash
     /// instead (a blend of those classes within a run); other classes (the zero class) stay.
     blend: (usize, u64, usize),
+    /// Kinds of regions (a profile's, [`crate::profile::ProfileKind`]): a region whose point of
+    /// the kinds' sequence falls below `thresholds[i]` (and above the one before) has kind `i`,
+    /// and draws its classes by `bounds[i]` (as `bounds` for the whole) from its own part of
+    /// the sequence. `None`: every region draws by `bounds`.
+    kinds: Option<std::sync::Arc<Kinds>>,
+}
+
+/// See [`Classes::with_kinds`].
+#[derive(Debug)]
+struct Kinds {
+    thresholds: Vec<u64>,
+    bounds: Vec<Vec<u64>>,
+    offset: u64,
+}
+
+/// 2^64 / sqrt(2), odd: the step of the kinds' Weyl sequence. With the classes' golden-ratio step
+/// (1, phi and sqrt 2 are independent over the rationals), the kind of a region and its run
+/// level are drawn independently.
+const SQRT2_64: u64 = 0xb504_f333_f9de_6485;
+
+/// `2^64 * cumulative shares` of all but the last of `fractions` (the last takes the rest).
+fn bounds_of(fractions: &[f64]) -> Vec<u64> {
+    let mut cumulative = 0.0;
+    fractions[..fractions.len().saturating_sub(1)]
+        .iter()
+        .map(|f| {
+            cumulative += f;
+            // 2^64 * cumulative, saturating (f64 -> u64 casts saturate).
+            (cumulative * 18_446_744_073_709_551_616.0) as u64
+        })
+        .collect()
 }
 
 impl Classes {
@@ -65,23 +96,66 @@ impl Classes {
     /// slots (the fractions sum to 1), with assignment keyed by `salt`.
     pub(crate) fn with_plans(plans: Vec<CompressPlan>, fractions: &[f64], salt: u64) -> Self {
         debug_assert_eq!(plans.len(), fractions.len());
-        let n = plans.len();
-        let mut cumulative = 0.0;
-        let bounds = (0..n - 1)
-            .map(|i| {
-                cumulative += fractions[i];
-                // 2^64 * cumulative, saturating (f64 -> u64 casts saturate).
-                (cumulative * 18_446_744_073_709_551_616.0) as u64
-            })
-            .collect();
         Classes {
             plans: plans.into(),
-            bounds,
+            bounds: bounds_of(fractions).into(),
             salt: mix64(salt ^ 0x0063_6c61_7373_6573),
             offset: mix64(salt ^ 0x6f66_6673_6574),
             runs: None,
             blend: (0, 0, 0),
+            kinds: None,
         }
+    }
+
+    /// The same classes in kinds of regions of `region` slots (the largest run group): each
+    /// `(share, fractions)` a share of the regions, whose slots take class `i` with share
+    /// `fractions[i]` (in place of the classes' fractions; each kind's own low-discrepancy
+    /// sequence, so its shares hold on every run of its regions). Fewer than two kinds: no
+    /// change.
+    pub(crate) fn with_kinds(mut self, kinds: &[(f64, Vec<f64>)], region: u64) -> Self {
+        if kinds.len() < 2 {
+            return self;
+        }
+        let total: f64 = kinds.iter().map(|k| k.0).sum();
+        let shares: Vec<f64> = kinds.iter().map(|k| k.0 / total).collect();
+        let mut thresholds = bounds_of(&shares);
+        thresholds.push(u64::MAX);
+        let bounds = kinds
+            .iter()
+            .map(|(_, f)| {
+                let sum: f64 = f.iter().sum();
+                bounds_of(&f.iter().map(|x| x / sum).collect::<Vec<_>>())
+            })
+            .collect();
+        if self.runs.is_none() {
+            // Every slot on its own, in regions.
+            self.runs = Some(vec![(u64::MAX, 1), (u64::MAX, region.max(1))].into());
+        }
+        self.kinds = Some(std::sync::Arc::new(Kinds {
+            thresholds,
+            bounds,
+            offset: mix64(self.salt ^ 0x006b_696e_6473),
+        }));
+        self
+    }
+
+    /// The bounds `region` draws its classes by, and a tag for its kind's part of the sequence
+    /// (0 without kinds).
+    #[inline]
+    fn region_bounds(&self, region: u64) -> (&[u64], u64) {
+        let Some(kinds) = &self.kinds else {
+            return (&self.bounds, 0);
+        };
+        let y = self
+            .permuted(region, self.salt ^ 0x6b69_6e64)
+            .wrapping_mul(SQRT2_64)
+            .wrapping_add(kinds.offset);
+        let kind = kinds
+            .thresholds
+            .iter()
+            .position(|&t| y < t)
+            .unwrap_or(kinds.thresholds.len() - 1);
+        (&kinds.bounds[kind], kind as u64 + 1)
     }
 
     /// The same classes, where a `share` of the slots whose run has one of classes `from..n`
@@ -139,6 +213,33 @@ impl Classes {
         from + (mix64(h) % (n - from) as u64) as usize
     }
 
+    /// What `slot`'s echoes go by ([`crate::profile::mix`]): an atom echoes only an atom of the
+    /// same key. The run class ([`Classes::run_class_of`]), except for a non-zero slot on its own
+    /// (run level 0) in a region of a kind ([`Classes::with_kinds`]): there, the kind (`plans +
+    /// kind`), so the pieces of a region of one kind echo one another, whatever their classes,
+    /// as a database's table pages share their rows' structure.
+    #[inline]
+    pub(crate) fn echo_key_of(&self, slot: u64) -> usize {
+        let run = self.run_class_of(slot);
+        let (Some(kinds), Some(runs)) = (&self.kinds, &self.runs) else {
+            return run;
+        };
+        if self.plans[run].is_zero() {
+            return run;
+        }
+        let size = runs.last().map_or(1, |r| r.1);
+        let region = slot / size;
+        let x = self
+            .sequence_point(region | (0x3f << 58))
+            .wrapping_add(self.salt);
+        if x >= runs[0].0 && runs.len() > 1 {
+            return run;
+        }
+        let (_, kind) = self.region_bounds(region);
+        debug_assert!(kind > 0 && (kind as usize) <= kinds.bounds.len());
+        self.plans.len() + kind as usize - 1
+    }
+
     /// The class of `slot`'s run (before [`Classes::with_blend`]'s draw).
     #[inline]
     pub(crate) fn run_class_of(&self, slot: u64) -> usize {
@@ -166,6 +267,7 @@ impl Classes {
                 }
                 let (level, low, high) = pick;
                 let group = runs[level].1;
+                let (bounds, kind) = self.region_bounds(region);
                 if group == size {
                     let high = if level + 1 == runs.len() {
                         u64::MAX
@@ -175,10 +277,11 @@ impl Classes {
                     let span = (high - low).max(1) as u128;
                     let v = (((x - low) as u128) << 64) / span;
                     let v = v.min(u64::MAX as u128) as u64;
-                    return self.bounds.iter().take_while(|&&b| v >= b).count();
+                    return bounds.iter().take_while(|&&b| v >= b).count();
                 }
-                // Each level its own range of the sequence.
-                self.class_in_sequence(((level as u64) << 58) | (slot / group))
+                // Each level (and kind) its own range of the sequence.
+                let x = self.sequence_point(((level as u64) << 58) | (kind << 52) | (slot / group));
+                bounds.iter().take_while(|&&b| x >= b).count()
             }
         }
     }
@@ -193,8 +296,16 @@ impl Classes {
     /// Point `slot` of the low-discrepancy sequence, in `[0, 2^64)`.
     #[inline]
     fn sequence_point(&self, slot: u64) -> u64 {
+        self.permuted(slot, self.salt)
+            .wrapping_mul(PHI64)
+            .wrapping_add(self.offset)
+    }
+
+    /// `slot` moved within its group of [`GROUP`] by a permutation keyed by `salt`.
+    #[inline]
+    fn permuted(&self, slot: u64, salt: u64) -> u64 {
         let group = slot & !(GROUP - 1);
-        let h = mix64(group ^ self.salt);
+        let h = mix64(group ^ salt);
         // An affine map then an xor, both bijections of 0..GROUP.
         let multiplier = (h | 1) & (GROUP - 1);
         let within = ((slot & (GROUP - 1))
@@ -202,9 +313,7 @@ impl Classes {
             .wrapping_add(h >> 8)
             ^ (h >> 16))
             & (GROUP - 1);
-        (group | within)
-            .wrapping_mul(PHI64)
-            .wrapping_add(self.offset)
+        group | within
     }
 
     /// The plan of class `class`.
@@ -264,6 +373,52 @@ mod tests {
                 worst_whole <= 4.0,
                 "{text}: a prefix of groups is off by {worst_whole}"
             );
+        }
+    }
+
+    /// With kinds of regions, a region draws only the classes its kind has, the kinds hold
+    /// their shares of the regions, and the classes their shares overall; a region's pieces on
+    /// their own share one echo key (their kind's), a zero piece keeps its own.
+    #[test]
+    fn regions_of_a_kind_draw_its_classes() {
+        let plans = vec![
+            CompressPlan::new(1000.0),
+            CompressPlan::new(2000.0),
+            CompressPlan::new(3000.0),
+            CompressPlan::zero(),
+        ];
+        let kinds = vec![
+            (0.25, vec![0.8, 0.2, 0.0, 0.0]),
+            (0.75, vec![0.0, 0.2, 0.6, 0.2]),
+        ];
+        let overall = [0.2, 0.2, 0.45, 0.15];
+        let region = 128u64;
+        let c = Classes::with_plans(plans, &overall, 9).with_kinds(&kinds, region);
+        let regions = 4000u64;
+        let (mut counts, mut low_regions) = ([0u64; 4], 0u64);
+        for r in 0..regions {
+            let classes: Vec<usize> = (r * region..(r + 1) * region)
+                .map(|s| c.class_of(s))
+                .collect();
+            let low = classes.contains(&0);
+            let high = classes.contains(&2) || classes.contains(&3);
+            assert!(!(low && high), "region {r} mixes two kinds: {classes:?}");
+            low_regions += u64::from(low);
+            for (s, &k) in (r * region..).zip(&classes) {
+                counts[k] += 1;
+                let key = c.echo_key_of(s);
+                if k == 3 {
+                    assert_eq!(key, 3, "a zero piece echoes by its own class");
+                } else {
+                    assert_eq!(key, 4 + usize::from(!low), "slot {s} of class {k}");
+                }
+            }
+        }
+        let share = low_regions as f64 / regions as f64;
+        assert!((share - 0.25).abs() < 0.01, "{share}");
+        let total = (regions * region) as f64;
+        for (k, (&n, want)) in counts.iter().zip(overall).enumerate() {
+            assert!((n as f64 / total - want).abs() < 0.01, "class {k}: {n}");
         }
     }
 

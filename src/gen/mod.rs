@@ -506,11 +506,12 @@ impl Generator {
                 match &self.echoes {
                     Some(echoes)
                         if content.generation == 0
-                            && echoes.echoing(classes.run_class_of(piece)) =>
+                            && echoes.echoing(classes.run_class_of(piece))
+                            && echoes.echoing(classes.echo_key_of(piece)) =>
                     {
-                        let run = classes.run_class_of(piece);
+                        let key = classes.echo_key_of(piece);
                         let source =
-                            echoes.source(slot, run, |s| classes.run_class_of(self.class_piece(s)));
+                            echoes.source(slot, key, |s| classes.echo_key_of(self.class_piece(s)));
                         let (key, atom) =
                             (source / self.atoms_per_block, source % self.atoms_per_block);
                         (
@@ -632,9 +633,33 @@ impl Echoes {
         if profile.echoes.is_empty() {
             return None;
         }
-        let picks = (0..profile.classes.len())
-            .map(|class| {
-                let scale = profile.echo_scale_of(class);
+        // Per class, then none for the zero class, then per kind of region (their echo keys,
+        // `Classes::echo_key_of`): a kind's scale is the mean of its echoing classes'.
+        let classes = profile.classes.len();
+        let zero = usize::from(profile.zero_share > 0.0);
+        let kind_scales = profile.kinds.iter().map(|k| {
+            let (mut sum, mut weight) = (0.0, 0.0);
+            for (c, &f) in k.classes.iter().enumerate().take(classes) {
+                let scale = profile.echo_scale_of(c);
+                if scale > 0.0 {
+                    sum += f * scale;
+                    weight += f;
+                }
+            }
+            if weight > 0.0 {
+                sum / weight
+            } else {
+                0.0
+            }
+        });
+        let scales: Vec<f64> = (0..classes)
+            .map(|c| profile.echo_scale_of(c))
+            .chain(std::iter::repeat_n(0.0, zero))
+            .chain(kind_scales)
+            .collect();
+        let picks = scales
+            .iter()
+            .map(|&scale| {
                 let mut cumulative = 0.0;
                 profile
                     .echoes
@@ -727,6 +752,14 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
             profile.blend_from as usize,
             profile.blend_share,
             profile.classes.len(),
+        )
+        .with_kinds(
+            &profile
+                .kinds
+                .iter()
+                .map(|k| (k.share, k.classes.clone()))
+                .collect::<Vec<_>>(),
+            crate::profile::RUN_GROUPS[crate::profile::RUN_GROUPS.len() - 1],
         )
 }
 

@@ -9,7 +9,10 @@
 //! Kolmogorov-Smirnov distance of at most about `1 / classes` for lz4; zstd's follows as far as
 //! the two ratios rise together, which the comparison reports).
 
-use super::format::{CodecProfile, Profile, ProfileClass, UnitProfile, FORMAT, QUANTILES, VERSION};
+use super::format::{
+    CodecProfile, Profile, ProfileClass, ProfileKind, UnitProfile, FORMAT, QUANTILES, VERSION,
+};
+use super::measure::Refinement;
 use crate::analyze::{ChunkRecord, Codec, Report};
 use crate::error::{Error, Result};
 
@@ -56,7 +59,7 @@ pub fn profile_from_analysis(
     records: &[ChunkRecord],
     reference_unit: u64,
     class_unit: u64,
-) -> Result<Profile> {
+) -> Result<(Profile, Option<Refinement>)> {
     let index = |c: Codec| {
         codecs.iter().position(|&x| x == c).ok_or_else(|| {
             Error::invalid(
@@ -132,27 +135,62 @@ pub fn profile_from_analysis(
         })
         .collect();
     let zero_share = reference.zero_share;
-    let mut chunks: Vec<(u32, u32)> = records
+    // (record, lz4 bytes, zstd-1 bytes) of the non-zero chunks, by decreasing lz4 bytes
+    // (increasing ratio); chunks of equal size (incompressible ones all measure alike) in a
+    // scrambled order, so that no class is one part of the file.
+    let mut chunks: Vec<(usize, u32, u32)> = records
         .iter()
-        .filter(|r| !r.zero)
-        .map(|r| (r.compressed[lz4].max(1), r.compressed[zstd].max(1)))
+        .enumerate()
+        .filter(|(_, r)| !r.zero)
+        .map(|(i, r)| (i, r.compressed[lz4].max(1), r.compressed[zstd].max(1)))
         .collect();
-    chunks.sort_by_key(|&(l, _)| std::cmp::Reverse(l));
+    chunks.sort_by_key(|&(i, l, _)| {
+        (
+            std::cmp::Reverse(l),
+            crate::gen::mix_choice(i as u64, 0x7469_6573, 0),
+        )
+    });
     let k = MAX_PROFILE_CLASSES.min(chunks.len());
     // The non-zero share is the reference unit's (where dedup and zero blocks are taken).
     let total = chunks.len() as f64 / (1.0 - zero_share);
+    let group = |i: usize| &chunks[i * chunks.len() / k..(i + 1) * chunks.len() / k];
     let classes = (0..k)
         .map(|i| {
-            let group = &chunks[i * chunks.len() / k..(i + 1) * chunks.len() / k];
+            let group = group(i);
             let bytes = group.len() as f64 * class_unit as f64;
-            let sum = |f: fn(&(u32, u32)) -> u32| group.iter().map(|c| f(c) as f64).sum::<f64>();
+            let sum =
+                |f: fn(&(usize, u32, u32)) -> u32| group.iter().map(|c| f(c) as f64).sum::<f64>();
             ProfileClass {
                 share: round(group.len() as f64 / total),
-                lz4: round(bytes / sum(|c| c.0)),
-                zstd: round(bytes / sum(|c| c.1)),
+                lz4: round(bytes / sum(|c| c.1)),
+                zstd: round(bytes / sum(|c| c.2)),
             }
         })
         .collect::<Vec<_>>();
+    // Each record's class, in file order (the zero class `k` when the profile has zero blocks;
+    // `None` for a zero chunk of a profile without).
+    let mut class_of: Vec<Option<usize>> = records
+        .iter()
+        .map(|r| (r.zero && zero_share > 0.0).then_some(k))
+        .collect();
+    for i in 0..k {
+        for &(record, _, _) in group(i) {
+            class_of[record] = Some(i);
+        }
+    }
+    let mut targets: Vec<f64> = classes.iter().map(|c| c.share).collect();
+    if zero_share > 0.0 {
+        targets.push(zero_share);
+    }
+    let region = RUN_GROUPS[RUN_GROUPS.len() - 1] as usize;
+    let kinds = super::kinds::region_kinds(&class_of, &targets, region)
+        .into_iter()
+        .map(|k| ProfileKind {
+            share: round(k.share),
+            // Four decimals (shares of 128 pieces): the file stays small.
+            classes: k.classes.iter().map(|&f| (f * 1e4).round() / 1e4).collect(),
+        })
+        .collect();
     let profile = Profile {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -168,21 +206,42 @@ pub fn profile_from_analysis(
         echo_weights: Vec::new(),
         blend_from: 0,
         blend_share: 0.0,
+        kinds,
         units,
-    };
-    let fit = fit_runs(&profile);
-    let profile = Profile {
-        runs: fit.runs.iter().map(|&r| round(r)).collect(),
-        echo_exponent: fit.exponent,
-        echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
-        blend_from: fit.blend.0 as u64,
-        blend_share: fit.blend.1,
-        ..profile
     };
     profile
         .check()
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
-    Ok(profile)
+    // The runs, blend and echoes fitted by simulation with the kinds of regions and without,
+    // then the better of the two improved by measurement.
+    let mut starts = vec![profile.clone()];
+    if !profile.kinds.is_empty() {
+        starts.push(Profile {
+            kinds: Vec::new(),
+            ..profile
+        });
+    }
+    let starts: Vec<Profile> = starts
+        .into_iter()
+        .map(|p| {
+            let fit = fit_runs(&p);
+            Profile {
+                runs: fit.runs.iter().map(|&r| round(r)).collect(),
+                echo_exponent: fit.exponent,
+                echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
+                blend_from: fit.blend.0 as u64,
+                blend_share: fit.blend.1,
+                ..p
+            }
+        })
+        .collect();
+    let mut starts = starts.into_iter();
+    let first = starts.next().expect("one start at least");
+    let (profile, refinement) = super::measure::refine(first, starts.collect());
+    profile
+        .check()
+        .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
+    Ok((profile, refinement))
 }
 
 /// A unit the runs are fitted at: its size in class units, per codec (lz4, zstd-1) the sample's
@@ -240,20 +299,47 @@ fn fit_runs(profile: &Profile) -> Fit {
             blend: (0, 0.0),
         };
     }
-    let mut classes = profile.classes.clone();
-    classes.sort_by(|a, b| a.lz4.total_cmp(&b.lz4));
+    // The classes by increasing lz4 (as the generator has them), then the zero class.
+    let mut order: Vec<usize> = (0..profile.classes.len()).collect();
+    order.sort_by(|&a, &b| profile.classes[a].lz4.total_cmp(&profile.classes[b].lz4));
+    let classes: Vec<ProfileClass> = order.iter().map(|&i| profile.classes[i]).collect();
     let mut shares: Vec<f64> = classes.iter().map(|c| c.share).collect();
     if profile.zero_share > 0.0 {
         shares.push(profile.zero_share);
     }
-    let total: f64 = shares.iter().sum();
-    let mut cdf = Vec::with_capacity(shares.len());
-    let mut acc = 0.0;
-    for s in &shares {
-        acc += s / total;
-        cdf.push(acc);
-    }
-    let pick = |x: f64| cdf.iter().position(|&c| x < c).unwrap_or(cdf.len() - 1);
+    let cdf_of = |shares: &[f64]| {
+        let total: f64 = shares.iter().sum();
+        let mut acc = 0.0;
+        shares
+            .iter()
+            .map(|s| {
+                acc += s / total.max(1e-12);
+                acc
+            })
+            .collect::<Vec<f64>>()
+    };
+    // One distribution of classes per kind of region (one for all without kinds), and the
+    // kinds' cumulative shares.
+    let (kind_cdf, cdfs): (Vec<f64>, Vec<Vec<f64>>) = if profile.kinds.len() >= 2 {
+        let kind_shares: Vec<f64> = profile.kinds.iter().map(|k| k.share).collect();
+        let cdfs = profile
+            .kinds
+            .iter()
+            .map(|k| {
+                let f: Vec<f64> = order
+                    .iter()
+                    .map(|&i| k.classes[i])
+                    .chain(k.classes.get(order.len()).copied())
+                    .collect();
+                cdf_of(&f)
+            })
+            .collect();
+        (cdf_of(&kind_shares), cdfs)
+    } else {
+        (vec![1.0], vec![cdf_of(&shares)])
+    };
+    let pick = |cdf: &[f64], x: f64| cdf.iter().position(|&c| x < c).unwrap_or(cdf.len() - 1);
+    let kinded = cdfs.len() >= 2;
     let uniform = |seed: u64| {
         (crate::gen::mix_choice(seed, 0x7275_6e73, 0) >> 11) as f64 / (1u64 << 53) as f64
     };
@@ -303,11 +389,35 @@ fn fit_runs(profile: &Profile) -> Fit {
             super::mix::weighted_echo_scales(&classes, from, weights, echoed)
         };
         scales.push(0.0);
+        // Per kind of region, the echo scale of its pieces on their own (the mean of its
+        // echoing classes', as the generator takes it).
+        let kind_scales: Vec<f64> = cdfs
+            .iter()
+            .map(|cdf| {
+                let (mut sum, mut weight) = (0.0, 0.0);
+                let mut below = 0.0;
+                for (c, &at) in cdf.iter().enumerate().take(n) {
+                    let f = at - below;
+                    below = at;
+                    if scales[c] > 0.0 {
+                        sum += f * scales[c];
+                        weight += f;
+                    }
+                }
+                if weight > 0.0 {
+                    sum / weight
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let top = RUN_GROUPS.len() - 1;
+        let echo_levels = super::mix::echo_runs(shares, kinded);
         let mut cost = 0.0;
         // Per run level, the share of atoms made echoes (found or not: all distances).
-        let made = model.gains(shares, 1 << 40);
+        let made = model.gains(&echo_levels, 1 << 40);
         for &(k, codecs, unit) in &units {
-            let gains = model.gains(shares, unit);
+            let gains = model.gains(&echo_levels, unit);
             let mut parts = [
                 Vec::with_capacity(chunks.get() as usize),
                 Vec::with_capacity(chunks.get() as usize),
@@ -324,7 +434,8 @@ fn fit_runs(profile: &Profile) -> Fit {
             let region = RUN_GROUPS[RUN_GROUPS.len() - 1];
             let mut levels = Vec::with_capacity(k.div_ceil(region) as usize);
             for _ in 0..chunks.get() {
-                // One level per region, one class per group of each level present in the chunk.
+                // One level and one kind per region, one class per group of each level present
+                // in the chunk.
                 drawn.iter_mut().for_each(Vec::clear);
                 levels.clear();
                 let mut sum = [0.0; 4];
@@ -337,13 +448,14 @@ fn fit_runs(profile: &Profile) -> Fit {
                             level += 1;
                             acc += shares[level];
                         }
-                        levels.push(level);
+                        let kind = pick(&kind_cdf, next());
+                        levels.push((level, kind));
                     }
-                    let level = levels[(b / region) as usize];
+                    let (level, kind) = levels[(b / region) as usize];
                     let group = (b / RUN_GROUPS[level]) as usize;
                     while drawn[level].len() <= group {
                         let y = next();
-                        drawn[level].push(pick(y));
+                        drawn[level].push(pick(&cdfs[kind], y));
                     }
                     let run = drawn[level][group];
                     let mut blended = || {
@@ -359,8 +471,20 @@ fn fit_runs(profile: &Profile) -> Fit {
                     // atom the unit does not hold with its source has the source's bytes, a
                     // piece of the same run (of another class when the run is blended: one
                     // drawn for the piece's echoes).
-                    let source = blended();
-                    let (g, m, scale) = (gains[level], made[level][1], scales[run]);
+                    let (source, g, m, scale) = if kinded && level == 0 {
+                        // A piece on its own in a region of a kind: it echoes any non-zero
+                        // piece of its region (so at the top level's odds), with the kind's
+                        // scale.
+                        let source = pick(&cdfs[kind], next());
+                        let scale = if scales[run] > 0.0 && source < n {
+                            kind_scales[kind]
+                        } else {
+                            0.0
+                        };
+                        (source, gains[top], made[top][1], scale)
+                    } else {
+                        (blended(), gains[level], made[level][1], scales[run])
+                    };
                     let d: [f64; 2] = std::array::from_fn(|j| {
                         base[c][j] * (1.0 - scale * m).max(0.05)
                             + scale * (m - g[j]).max(0.0) * base[source][j]

@@ -17,6 +17,9 @@
 //!   "echo_weights": [0.0, 0.1, ...],     // or one weight per class (optional)
 //!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
 //!                                        // compressible class and up take one of those at random
+//!   "kinds": [                           // kinds of 1 MiB regions (optional): each region
+//!     {"share": 0.57, "classes": [0.0, 0.01, ...]}, ...  // takes one, its pieces' classes
+//!   ],                                   // drawn by the kind's shares (the zero class last)
 //!   "units": [                           // one per analyzed unit
 //!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
 //!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
@@ -88,6 +91,14 @@ pub struct Profile {
     /// See `blend_from`.
     #[serde(default)]
     pub blend_share: f64,
+    /// Kinds of regions (of the largest run group, 1 MiB with 8 KiB pieces): each region of
+    /// content takes one kind (a `share` of the regions), and its pieces take their classes
+    /// (per run, as `runs` says) by the kind's class shares instead of the profile's. Measured
+    /// on the sample (its regions' class histograms, clustered: a database has regions of table
+    /// pages and regions of index pages), so the classes' overall shares stay the profile's.
+    /// Absent: every region draws from the profile's shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<ProfileKind>,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
 }
@@ -101,6 +112,29 @@ pub struct ProfileClass {
     pub lz4: f64,
     /// zstd level 1 ratio of the class's chunks.
     pub zstd: f64,
+}
+
+/// A kind of region ([`Profile::kinds`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileKind {
+    /// Share of the regions.
+    pub share: f64,
+    /// Share of the region's pieces in each class, in `classes`' order, then (when the profile
+    /// has zero chunks) the zero class; they sum to 1.
+    pub classes: Vec<f64>,
+}
+
+impl ProfileKind {
+    /// The classes' overall shares that `kinds` give (the zero class last when there is one).
+    pub fn overall(kinds: &[ProfileKind], classes: usize) -> Vec<f64> {
+        let mut out = vec![0.0; classes];
+        for k in kinds {
+            for (o, f) in out.iter_mut().zip(&k.classes) {
+                *o += k.share * f;
+            }
+        }
+        out
+    }
 }
 
 /// The sample at one unit.
@@ -237,6 +271,7 @@ impl Profile {
                 super::RUN_GROUPS.len()
             ));
         }
+        self.check_kinds()?;
         for u in &self.units {
             for (name, c) in &u.codecs {
                 if c.quantiles.len() != QUANTILES + 1
@@ -249,6 +284,53 @@ impl Profile {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Checks [`Profile::kinds`]: shares summing to 1, each kind's class shares (one per class,
+    /// and one for the zero class when `zero_share` is above 0) summing to 1, and together the
+    /// classes' shares to within 0.01 (of all pieces).
+    fn check_kinds(&self) -> Result<(), String> {
+        if self.kinds.is_empty() {
+            return Ok(());
+        }
+        let n = self.classes.len() + usize::from(self.zero_share > 0.0);
+        let sums_to_one = |v: &mut dyn Iterator<Item = f64>| {
+            let mut total = 0.0;
+            for x in v {
+                if !(0.0..=1.0).contains(&x) {
+                    return false;
+                }
+                total += x;
+            }
+            // Class shares are kept to four decimals (the generator normalises them).
+            (total - 1.0).abs() <= 5e-3
+        };
+        if !sums_to_one(&mut self.kinds.iter().map(|k| k.share)) {
+            return Err("kinds: the shares are not in [0, 1] summing to 1".into());
+        }
+        for (i, k) in self.kinds.iter().enumerate() {
+            if k.classes.len() != n || !sums_to_one(&mut k.classes.iter().copied()) {
+                return Err(format!(
+                    "kind {i}: its classes are not {n} shares in [0, 1] summing to 1"
+                ));
+            }
+        }
+        let want = self
+            .classes
+            .iter()
+            .map(|c| c.share)
+            .chain((self.zero_share > 0.0).then_some(self.zero_share));
+        let worst = ProfileKind::overall(&self.kinds, n)
+            .iter()
+            .zip(want)
+            .map(|(got, want)| (got - want).abs())
+            .fold(0.0, f64::max);
+        if worst > 0.01 {
+            return Err(format!(
+                "kinds: together they give a class {worst:.4} more or less than its share"
+            ));
         }
         Ok(())
     }
@@ -420,6 +502,37 @@ mod tests {
         bad.echo_weights = vec![1.0; bad.classes.len()];
         bad.classes.swap(0, 1);
         assert!(bad.check().unwrap_err().contains("increasing lz4"));
+        // Kinds: the right length, summing to 1, giving the classes their shares.
+        let n = p.classes.len() + usize::from(p.zero_share > 0.0);
+        let even = |share: f64| ProfileKind {
+            share,
+            classes: p
+                .classes
+                .iter()
+                .map(|c| c.share)
+                .chain((p.zero_share > 0.0).then_some(p.zero_share))
+                .collect(),
+        };
+        let mut good = p.clone();
+        good.kinds = vec![even(0.5), even(0.5)];
+        assert_eq!(good.check(), Ok(()));
+        let mut bad = good.clone();
+        bad.kinds[1].classes.pop();
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains(&format!("kind 1: its classes are not {n} shares")));
+        let mut bad = good.clone();
+        bad.kinds[0].share = 0.7;
+        assert!(bad.check().unwrap_err().contains("kinds: the shares"));
+        let mut bad = good;
+        for (i, k) in bad.kinds.iter_mut().enumerate() {
+            k.classes = (0..n).map(|c| if c == i { 1.0 } else { 0.0 }).collect();
+        }
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains("more or less than its share"));
         let mut bad = p;
         bad.units[0]
             .codecs

@@ -56,6 +56,11 @@ pub struct ProfileMix {
     /// See `blend_from`.
     #[serde(default)]
     pub blend_share: f64,
+    /// Kinds of regions (the profile's `kinds`): per kind, its share of the regions and its
+    /// class shares in `classes`' order, then the zero class when `zero_share` is above 0.
+    /// Empty: every region draws from the classes' shares.
+    #[serde(default)]
+    pub kinds: Vec<super::format::ProfileKind>,
 }
 
 /// The factor on each echoing class's echo shares: `x^g / mean(x^g)` with `x = 1 - 1 / lz4` (the
@@ -115,6 +120,19 @@ pub fn weighted_echo_scales(
         .enumerate()
         .map(|(i, _)| if i < from { 0.0 } else { (f * x(i)).min(cap) })
         .collect()
+}
+
+/// The runs as echoes see them: with kinds of regions, a piece on its own (run level 0) echoes
+/// the pieces of its region whatever their classes (`Classes::echo_key_of`), as a piece of a
+/// region of one class (the top level) does, so its share counts at the top level.
+pub fn echo_runs(runs: &[f64], kinds: bool) -> Vec<f64> {
+    let mut runs = runs.to_vec();
+    if kinds && runs.len() > 1 {
+        let last = runs.len() - 1;
+        runs[last] += runs[0];
+        runs[0] = 0.0;
+    }
+    runs
 }
 
 /// What echoes give a profile's classes (before runs and the echo exponent, as if every echo
@@ -415,8 +433,23 @@ impl ProfileMix {
     /// [`ProfileMix::from_profile`]; with `runs` false, as if every echo found its source in its
     /// own class (what the runs are fitted with).
     fn build(profile: &Profile, runs: bool) -> (ProfileMix, Vec<Miss>) {
-        let mut classes = profile.classes.clone();
-        classes.sort_by(|a, b| a.lz4.total_cmp(&b.lz4));
+        // The classes by increasing lz4 ratio (a stable sort: a profile's are in that order),
+        // and the kinds' class shares in the same order.
+        let mut order: Vec<usize> = (0..profile.classes.len()).collect();
+        order.sort_by(|&a, &b| profile.classes[a].lz4.total_cmp(&profile.classes[b].lz4));
+        let mut classes: Vec<ProfileClass> = order.iter().map(|&i| profile.classes[i]).collect();
+        let kinds = profile
+            .kinds
+            .iter()
+            .map(|k| super::format::ProfileKind {
+                share: k.share,
+                classes: order
+                    .iter()
+                    .map(|&i| k.classes[i])
+                    .chain(k.classes.get(order.len()).copied())
+                    .collect(),
+            })
+            .collect();
         let echo_from = classes
             .iter()
             .position(|c| c.lz4 >= ECHO_MIN_RATIO)
@@ -435,7 +468,7 @@ impl ProfileMix {
         let cu = profile.class_unit;
         let same = if runs {
             same_class_odds(
-                &profile.runs,
+                &echo_runs(&profile.runs, profile.kinds.len() >= 2),
                 &class_shares(&classes, profile.zero_share),
                 cu,
                 r,
@@ -521,6 +554,7 @@ impl ProfileMix {
                 echo_scale: scales,
                 blend_from: profile.blend_from,
                 blend_share: profile.blend_share,
+                kinds,
             },
             misses,
         )
@@ -533,7 +567,7 @@ impl ProfileMix {
         let blocks = (
             self.echo_block,
             same_class_odds(
-                &self.runs,
+                &echo_runs(&self.runs, self.kinds.len() >= 2),
                 &class_shares(&self.classes, self.zero_share),
                 if self.class_unit > 0 {
                     self.class_unit
@@ -635,6 +669,21 @@ impl ProfileMix {
         let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();
         if (total - 1.0).abs() > 1e-3 {
             return Err(format!("the shares sum to {total}, not 1"));
+        }
+        let n = self.classes.len() + usize::from(self.zero_share > 0.0);
+        let bad = |v: &[f64]| {
+            v.iter().any(|x| !(0.0..=1.0).contains(x)) || (v.iter().sum::<f64>() - 1.0).abs() > 5e-3
+        };
+        if !self.kinds.is_empty()
+            && (bad(&self.kinds.iter().map(|k| k.share).collect::<Vec<_>>())
+                || self
+                    .kinds
+                    .iter()
+                    .any(|k| k.classes.len() != n || bad(&k.classes)))
+        {
+            return Err(format!(
+                "kinds are not shares summing to 1, each with {n} class shares summing to 1"
+            ));
         }
         Ok(())
     }

@@ -17,6 +17,8 @@ pub mod build;
 pub mod builtin;
 pub mod compare;
 pub mod format;
+pub mod kinds;
+pub mod measure;
 pub mod mix;
 
 pub use build::{
@@ -24,7 +26,7 @@ pub use build::{
 };
 pub use compare::{compare, CodecComparison, Comparison};
 pub use format::{
-    load, load_file, parse, CodecProfile, Profile, ProfileClass, ProfileError, UnitProfile, FORMAT,
-    QUANTILES, VERSION,
+    load, load_file, parse, CodecProfile, Profile, ProfileClass, ProfileError, ProfileKind,
+    UnitProfile, FORMAT, QUANTILES, VERSION,
 };
 pub use mix::{apply_profile, Echo, Miss, ProfileMix};
