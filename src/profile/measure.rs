@@ -11,7 +11,7 @@
 //! any other seed is a check on data the fit never saw.
 
 use super::compare::compare;
-use super::format::Profile;
+use super::format::{Profile, ProfileKind};
 use super::mix::apply_profile;
 use crate::analyze::{analyze_bytes, AnalyzeOptions, Codec};
 use crate::gen::Generator;
@@ -120,8 +120,9 @@ impl Meter {
 }
 
 /// Candidates one step from `p`: other blends, pieces moved between run levels, the echoes by
-/// an exponent instead of per-class weights.
-fn neighbours(p: &Profile) -> Vec<Profile> {
+/// an exponent instead of per-class weights, the kinds of regions dropped (or, when `p` has
+/// none, `kinds` taken back).
+fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
     let n = p.classes.len() as i64;
     let mut out = Vec::new();
     let from = p.blend_from as i64;
@@ -156,9 +157,14 @@ fn neighbours(p: &Profile) -> Vec<Profile> {
             }
         }
     }
-    if !p.kinds.is_empty() {
+    // The kinds of regions dropped, or taken back.
+    if !p.kinds.is_empty() || !kinds.is_empty() {
         out.push(Profile {
-            kinds: Vec::new(),
+            kinds: if p.kinds.is_empty() {
+                kinds.to_vec()
+            } else {
+                Vec::new()
+            },
             ..p.clone()
         });
     }
@@ -188,6 +194,7 @@ pub fn refine(first: Profile, others: Vec<Profile>) -> (Profile, Option<Refineme
     let Some(mut meter) = Meter::new(&first) else {
         return (first, None);
     };
+    let kinds = first.kinds.clone();
     let before = meter.cost(&first);
     let (mut best, mut cost) = (first, before);
     for other in others {
@@ -197,7 +204,7 @@ pub fn refine(first: Profile, others: Vec<Profile>) -> (Profile, Option<Refineme
         }
     }
     'rounds: while meter.measured < MAX_MEASURED {
-        for candidate in neighbours(&best) {
+        for candidate in neighbours(&best, &kinds) {
             if meter.measured >= MAX_MEASURED {
                 break 'rounds;
             }
