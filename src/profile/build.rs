@@ -237,7 +237,9 @@ pub fn profile_from_analysis(
         .collect();
     let mut starts = starts.into_iter();
     let first = starts.next().expect("one start at least");
-    let (profile, refinement) = super::measure::refine(first, starts.collect());
+    let (mut profile, refinement) = super::measure::refine(first, starts.collect());
+    // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
+    profile.runs.iter_mut().for_each(|r| *r = round(*r));
     profile
         .check()
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;

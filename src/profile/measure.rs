@@ -50,8 +50,9 @@ const RUN_MOVES: [f64; 2] = [0.1, 0.25];
 /// Echo exponents tried, with the per-class weights dropped.
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
-/// What [`refine`] did: the measured cost (summed KS plus aggregate errors) of the simulated
-/// fit and of the result, and how many candidates it measured.
+/// What [`refine`] did: the measured cost ([`Meter::cost`]: the KS distances summed, with what
+/// is above [`KS_GOAL`] and the aggregate errors) of the simulated fit and of the result, and
+/// how many candidates it measured.
 #[derive(Clone, Copy, Debug)]
 pub struct Refinement {
     /// Measured cost of the profile given.
@@ -95,7 +96,8 @@ impl Meter {
     }
 
     /// The measured cost of `profile`: the KS distances summed over units and codecs, plus what
-    /// distances above [`KS_GOAL`] and aggregate errors beyond [`FREE_ERROR`] cost. Infinite when the profile cannot generate.
+    /// distances above [`KS_GOAL`] and aggregate errors beyond [`FREE_ERROR`] cost. Infinite
+    /// when the profile cannot generate.
     fn cost(&mut self, profile: &Profile) -> f64 {
         self.measured += 1;
         let mut params = GenParams::new(FIT_SEED);
