@@ -51,6 +51,15 @@ pub(crate) struct Classes {
     kinds: Option<std::sync::Arc<Kinds>>,
 }
 
+/// A slot's run class and where it was drawn ([`Classes::run_and_echo_key`]).
+struct RunDraw {
+    class: usize,
+    /// The region's run level; `None` without runs.
+    level: Option<usize>,
+    /// 1 + the region's kind; 0 without kinds.
+    kind: u64,
+}
+
 /// See [`Classes::with_kinds`].
 #[derive(Debug)]
 struct Kinds {
@@ -201,7 +210,13 @@ impl Classes {
     /// The class of `slot`: an index into the mix's classes.
     #[inline]
     pub(crate) fn class_of(&self, slot: u64) -> usize {
-        let c = self.run_class_of(slot);
+        self.class_in_run(slot, self.run_class_of(slot))
+    }
+
+    /// The class of `slot`, whose run class is `c` ([`Classes::run_class_of`]): `c`, or the
+    /// class the blend draws for it.
+    #[inline]
+    pub(crate) fn class_in_run(&self, slot: u64, c: usize) -> usize {
         let (from, threshold, n) = self.blend;
         if !(from..n).contains(&c) {
             return c;
@@ -220,31 +235,38 @@ impl Classes {
     /// as a database's table pages share their rows' structure.
     #[inline]
     pub(crate) fn echo_key_of(&self, slot: u64) -> usize {
-        let run = self.run_class_of(slot);
-        let (Some(kinds), Some(runs)) = (&self.kinds, &self.runs) else {
-            return run;
+        self.run_and_echo_key(slot).1
+    }
+
+    /// [`Classes::run_class_of`] and [`Classes::echo_key_of`] of `slot`, drawn once.
+    #[inline]
+    pub(crate) fn run_and_echo_key(&self, slot: u64) -> (usize, usize) {
+        let draw = self.run_draw(slot);
+        let key = match draw.level {
+            Some(0) if draw.kind > 0 && !self.plans[draw.class].is_zero() => {
+                self.plans.len() + draw.kind as usize - 1
+            }
+            _ => draw.class,
         };
-        if self.plans[run].is_zero() {
-            return run;
-        }
-        let size = runs.last().map_or(1, |r| r.1);
-        let region = slot / size;
-        let x = self
-            .sequence_point(region | (0x3f << 58))
-            .wrapping_add(self.salt);
-        if x >= runs[0].0 && runs.len() > 1 {
-            return run;
-        }
-        let (_, kind) = self.region_bounds(region);
-        debug_assert!(kind > 0 && (kind as usize) <= kinds.bounds.len());
-        self.plans.len() + kind as usize - 1
+        (draw.class, key)
     }
 
     /// The class of `slot`'s run (before [`Classes::with_blend`]'s draw).
     #[inline]
     pub(crate) fn run_class_of(&self, slot: u64) -> usize {
+        self.run_draw(slot).class
+    }
+
+    /// The class of `slot`'s run, with its region's run level (`None` without runs) and kind
+    /// (1 + its index; 0 without kinds).
+    #[inline]
+    fn run_draw(&self, slot: u64) -> RunDraw {
         match &self.runs {
-            None => self.class_in_sequence(slot),
+            None => RunDraw {
+                class: self.class_in_sequence(slot),
+                level: None,
+                kind: 0,
+            },
             Some(runs) => {
                 // One level per region (the largest group), from one point of a low-discrepancy
                 // sequence of regions: a region at the top level takes its class from the same
@@ -268,7 +290,7 @@ impl Classes {
                 let (level, low, high) = pick;
                 let group = runs[level].1;
                 let (bounds, kind) = self.region_bounds(region);
-                if group == size {
+                let class = if group == size {
                     let high = if level + 1 == runs.len() {
                         u64::MAX
                     } else {
@@ -277,11 +299,18 @@ impl Classes {
                     let span = (high - low).max(1) as u128;
                     let v = (((x - low) as u128) << 64) / span;
                     let v = v.min(u64::MAX as u128) as u64;
-                    return bounds.iter().take_while(|&&b| v >= b).count();
+                    bounds.iter().take_while(|&&b| v >= b).count()
+                } else {
+                    // Each level (and kind) its own range of the sequence.
+                    let x =
+                        self.sequence_point(((level as u64) << 58) | (kind << 52) | (slot / group));
+                    bounds.iter().take_while(|&&b| x >= b).count()
+                };
+                RunDraw {
+                    class,
+                    level: Some(level),
+                    kind,
                 }
-                // Each level (and kind) its own range of the sequence.
-                let x = self.sequence_point(((level as u64) << 58) | (kind << 52) | (slot / group));
-                bounds.iter().take_while(|&&b| x >= b).count()
             }
         }
     }

@@ -502,16 +502,17 @@ impl Generator {
                         .wrapping_add(atom_in_block)
                         / self.class_atoms
                 };
-                let class = classes.class_of(piece);
-                match &self.echoes {
-                    Some(echoes)
-                        if content.generation == 0
-                            && echoes.echoing(classes.run_class_of(piece))
-                            && echoes.echoing(classes.echo_key_of(piece)) =>
-                    {
-                        let key = classes.echo_key_of(piece);
-                        let source =
-                            echoes.source(slot, key, |s| classes.echo_key_of(self.class_piece(s)));
+                let (run, echo_key) = classes.run_and_echo_key(piece);
+                let class = classes.class_in_run(piece, run);
+                // The echoes, when the piece echoes (its run class echoes, and its key).
+                let echo = self
+                    .echoes
+                    .as_ref()
+                    .filter(|e| content.generation == 0 && e.echoing(run) && e.echoing(echo_key));
+                match echo {
+                    Some(echoes) => {
+                        let source = echoes
+                            .source(slot, echo_key, |s| classes.echo_key_of(self.class_piece(s)));
                         let (key, atom) =
                             (source / self.atoms_per_block, source % self.atoms_per_block);
                         (
@@ -520,7 +521,7 @@ impl Generator {
                             source,
                         )
                     }
-                    _ => (classes.plan(class), id, slot),
+                    None => (classes.plan(class), id, slot),
                 }
             }
             None => (&self.plan, id, slot),
@@ -634,28 +635,19 @@ impl Echoes {
             return None;
         }
         // Per class, then none for the zero class, then per kind of region (their echo keys,
-        // `Classes::echo_key_of`): a kind's scale is the mean of its echoing classes'.
-        let classes = profile.classes.len();
-        let zero = usize::from(profile.zero_share > 0.0);
-        let kind_scales = profile.kinds.iter().map(|k| {
-            let (mut sum, mut weight) = (0.0, 0.0);
-            for (c, &f) in k.classes.iter().enumerate().take(classes) {
-                let scale = profile.echo_scale_of(c);
-                if scale > 0.0 {
-                    sum += f * scale;
-                    weight += f;
-                }
-            }
-            if weight > 0.0 {
-                sum / weight
-            } else {
-                0.0
-            }
-        });
-        let scales: Vec<f64> = (0..classes)
+        // `Classes::echo_key_of`).
+        let class_scales: Vec<f64> = (0..profile.classes.len())
             .map(|c| profile.echo_scale_of(c))
+            .collect();
+        let zero = usize::from(profile.zero_share > 0.0);
+        let scales: Vec<f64> = class_scales
+            .iter()
+            .copied()
             .chain(std::iter::repeat_n(0.0, zero))
-            .chain(kind_scales)
+            .chain(crate::profile::mix::kind_echo_scales(
+                &profile.kinds,
+                &class_scales,
+            ))
             .collect();
         let picks = scales
             .iter()

@@ -214,30 +214,26 @@ pub fn profile_from_analysis(
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
     // The runs, blend and echoes fitted by simulation with the kinds of regions and without,
     // then the better of the two improved by measurement.
-    let mut starts = vec![profile.clone()];
-    if !profile.kinds.is_empty() {
-        starts.push(Profile {
+    let fitted = |p: Profile| {
+        let fit = fit_runs(&p);
+        Profile {
+            runs: fit.runs.iter().map(|&r| round(r)).collect(),
+            echo_exponent: fit.exponent,
+            echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
+            blend_from: fit.blend.0 as u64,
+            blend_share: fit.blend.1,
+            ..p
+        }
+    };
+    let without_kinds = (!profile.kinds.is_empty()).then(|| {
+        fitted(Profile {
             kinds: Vec::new(),
-            ..profile
-        });
-    }
-    let starts: Vec<Profile> = starts
-        .into_iter()
-        .map(|p| {
-            let fit = fit_runs(&p);
-            Profile {
-                runs: fit.runs.iter().map(|&r| round(r)).collect(),
-                echo_exponent: fit.exponent,
-                echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
-                blend_from: fit.blend.0 as u64,
-                blend_share: fit.blend.1,
-                ..p
-            }
+            ..profile.clone()
         })
-        .collect();
-    let mut starts = starts.into_iter();
-    let first = starts.next().expect("one start at least");
-    let (mut profile, refinement) = super::measure::refine(first, starts.collect());
+    });
+    let first = fitted(profile);
+    let (mut profile, refinement) =
+        super::measure::refine(first, without_kinds.into_iter().collect());
     // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
     profile.runs.iter_mut().for_each(|r| *r = round(*r));
     profile
@@ -253,8 +249,8 @@ type UnitTarget<'a> = (u64, [(&'a [f64], f64); 2], u64);
 /// What a blend of share 1 costs in the runs fit (summed KS distances).
 const BLEND_COST: f64 = 0.3;
 
-/// Blend shares tried.
-const BLEND_SHARES: [f64; 6] = [0.0, 0.25, 0.5, 0.75, 0.875, 1.0];
+/// Blend shares tried (here and in the measured search, [`super::measure`]).
+pub(super) const BLEND_SHARES: [f64; 6] = [0.0, 0.25, 0.5, 0.75, 0.875, 1.0];
 
 /// Factors on a class's echo weight tried in the fit's last step (0: none).
 const WEIGHT_STEPS: [f64; 8] = [0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0];
@@ -302,9 +298,7 @@ fn fit_runs(profile: &Profile) -> Fit {
         };
     }
     // The classes by increasing lz4 (as the generator has them), then the zero class.
-    let mut order: Vec<usize> = (0..profile.classes.len()).collect();
-    order.sort_by(|&a, &b| profile.classes[a].lz4.total_cmp(&profile.classes[b].lz4));
-    let classes: Vec<ProfileClass> = order.iter().map(|&i| profile.classes[i]).collect();
+    let (classes, kinds) = super::mix::classes_by_lz4(profile);
     let mut shares: Vec<f64> = classes.iter().map(|c| c.share).collect();
     if profile.zero_share > 0.0 {
         shares.push(profile.zero_share);
@@ -322,20 +316,9 @@ fn fit_runs(profile: &Profile) -> Fit {
     };
     // One distribution of classes per kind of region (one for all without kinds), and the
     // kinds' cumulative shares.
-    let (kind_cdf, cdfs): (Vec<f64>, Vec<Vec<f64>>) = if profile.kinds.len() >= 2 {
-        let kind_shares: Vec<f64> = profile.kinds.iter().map(|k| k.share).collect();
-        let cdfs = profile
-            .kinds
-            .iter()
-            .map(|k| {
-                let f: Vec<f64> = order
-                    .iter()
-                    .map(|&i| k.classes[i])
-                    .chain(k.classes.get(order.len()).copied())
-                    .collect();
-                cdf_of(&f)
-            })
-            .collect();
+    let (kind_cdf, cdfs): (Vec<f64>, Vec<Vec<f64>>) = if kinds.len() >= 2 {
+        let kind_shares: Vec<f64> = kinds.iter().map(|k| k.share).collect();
+        let cdfs = kinds.iter().map(|k| cdf_of(&k.classes)).collect();
         (cdf_of(&kind_shares), cdfs)
     } else {
         (vec![1.0], vec![cdf_of(&shares)])
@@ -391,28 +374,9 @@ fn fit_runs(profile: &Profile) -> Fit {
             super::mix::weighted_echo_scales(&classes, from, weights, echoed)
         };
         scales.push(0.0);
-        // Per kind of region, the echo scale of its pieces on their own (the mean of its
-        // echoing classes', as the generator takes it).
-        let kind_scales: Vec<f64> = cdfs
-            .iter()
-            .map(|cdf| {
-                let (mut sum, mut weight) = (0.0, 0.0);
-                let mut below = 0.0;
-                for (c, &at) in cdf.iter().enumerate().take(n) {
-                    let f = at - below;
-                    below = at;
-                    if scales[c] > 0.0 {
-                        sum += f * scales[c];
-                        weight += f;
-                    }
-                }
-                if weight > 0.0 {
-                    sum / weight
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        // Per kind of region, the echo scale of its pieces on their own (as the generator
+        // takes it).
+        let kind_scales = super::mix::kind_echo_scales(&kinds, &scales[..n]);
         let top = RUN_GROUPS.len() - 1;
         let echo_levels = super::mix::echo_runs(shares, kinded);
         let mut cost = 0.0;

@@ -10,6 +10,7 @@
 //! lz4 and zstd-1) fall. The data is made with a seed of its own ([`FIT_SEED`]), so a check with
 //! any other seed is a check on data the fit never saw.
 
+use super::build::BLEND_SHARES;
 use super::compare::compare;
 use super::format::{Profile, ProfileKind};
 use super::mix::apply_profile;
@@ -41,8 +42,6 @@ const OVER_COST: f64 = 2.0;
 const FREE_ERROR: f64 = 0.015;
 const ERROR_COST: f64 = 10.0;
 
-/// Blend shares tried (as in the simulated fit).
-const BLEND_SHARES: [f64; 6] = [0.0, 0.25, 0.5, 0.75, 0.875, 1.0];
 /// Steps of `blend_from` tried around the current one.
 const BLEND_FROM_STEPS: [i64; 6] = [-4, -2, -1, 1, 2, 4];
 /// Shares of pieces moved from one run level to another.

@@ -12,7 +12,7 @@
 //! the class unit keeps the sample's ratios) are fitted to the sample's ratios across its units
 //! ([`fit_echoes`]), and scaled per class by the profile's echo exponent ([`echo_scales`]).
 
-use super::format::{Profile, ProfileClass};
+use super::format::{Profile, ProfileClass, ProfileKind};
 use serde::{Deserialize, Serialize};
 
 /// A profile's classes as the generator makes them ([`crate::GenParams::compress_profile`]):
@@ -60,7 +60,7 @@ pub struct ProfileMix {
     /// class shares in `classes`' order, then the zero class when `zero_share` is above 0.
     /// Empty: every region draws from the classes' shares.
     #[serde(default)]
-    pub kinds: Vec<super::format::ProfileKind>,
+    pub kinds: Vec<ProfileKind>,
 }
 
 /// The factor on each echoing class's echo shares: `x^g / mean(x^g)` with `x = 1 - 1 / lz4` (the
@@ -119,6 +119,51 @@ pub fn weighted_echo_scales(
         .iter()
         .enumerate()
         .map(|(i, _)| if i < from { 0.0 } else { (f * x(i)).min(cap) })
+        .collect()
+}
+
+/// `profile`'s classes by increasing lz4 ratio (a stable sort: a profile's are in that order), as
+/// the generator has them, and its kinds with their class shares in the same order (the zero
+/// class last).
+pub fn classes_by_lz4(profile: &Profile) -> (Vec<ProfileClass>, Vec<ProfileKind>) {
+    let mut order: Vec<usize> = (0..profile.classes.len()).collect();
+    order.sort_by(|&a, &b| profile.classes[a].lz4.total_cmp(&profile.classes[b].lz4));
+    let classes = order.iter().map(|&i| profile.classes[i]).collect();
+    let kinds = profile
+        .kinds
+        .iter()
+        .map(|k| ProfileKind {
+            share: k.share,
+            classes: order
+                .iter()
+                .map(|&i| k.classes[i])
+                .chain(k.classes.get(order.len()).copied())
+                .collect(),
+        })
+        .collect();
+    (classes, kinds)
+}
+
+/// Per kind of region, the echo scale of its pieces on their own (`Classes::echo_key_of`): the
+/// mean of its echoing classes' scales (`scales`, one per non-zero class, 0 for one that does
+/// not echo), weighted by the kind's shares of them; 0 when none echoes.
+pub fn kind_echo_scales(kinds: &[ProfileKind], scales: &[f64]) -> Vec<f64> {
+    kinds
+        .iter()
+        .map(|k| {
+            let (mut sum, mut weight) = (0.0, 0.0);
+            for (&f, &scale) in k.classes.iter().zip(scales) {
+                if scale > 0.0 {
+                    sum += f * scale;
+                    weight += f;
+                }
+            }
+            if weight > 0.0 {
+                sum / weight
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
@@ -433,23 +478,7 @@ impl ProfileMix {
     /// [`ProfileMix::from_profile`]; with `runs` false, as if every echo found its source in its
     /// own class (what the runs are fitted with).
     fn build(profile: &Profile, runs: bool) -> (ProfileMix, Vec<Miss>) {
-        // The classes by increasing lz4 ratio (a stable sort: a profile's are in that order),
-        // and the kinds' class shares in the same order.
-        let mut order: Vec<usize> = (0..profile.classes.len()).collect();
-        order.sort_by(|&a, &b| profile.classes[a].lz4.total_cmp(&profile.classes[b].lz4));
-        let mut classes: Vec<ProfileClass> = order.iter().map(|&i| profile.classes[i]).collect();
-        let kinds = profile
-            .kinds
-            .iter()
-            .map(|k| super::format::ProfileKind {
-                share: k.share,
-                classes: order
-                    .iter()
-                    .map(|&i| k.classes[i])
-                    .chain(k.classes.get(order.len()).copied())
-                    .collect(),
-            })
-            .collect();
+        let (mut classes, kinds) = classes_by_lz4(profile);
         let echo_from = classes
             .iter()
             .position(|c| c.lz4 >= ECHO_MIN_RATIO)
