@@ -1,14 +1,8 @@
 //! Issue 11 (B): `dgen analyze` measures dedup with FastCDC (2020) at 4, 8 and 16 KiB average
 //! chunks, beside the fixed-block units.
 
-use std::process::{Command, Output};
-
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .expect("run dgen")
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 fn analyze_json(path: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![

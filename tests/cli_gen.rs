@@ -3,14 +3,8 @@
 use dgen::params::stream_id_for_path;
 use dgen::{GenParams, Generator};
 
-use std::process::{Command, Output};
-
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .expect("run dgen")
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 fn expected(seed: u64, stream: u64, d: f64, c: f64, offset: u64, len: usize) -> Vec<u8> {
     let p = GenParams {

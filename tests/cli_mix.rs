@@ -2,16 +2,12 @@
 //! with `--compress 1:30%,4:50%,16:20%`, and the one-line errors of a bad mix.
 
 use dgen::{CompressSpec, GenParams, Generator};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod dgen_cli;
+use dgen_cli::dgen;
 
 const MIX: &str = "1:30%,4:50%,16:20%";
-
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .expect("run dgen")
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -5,14 +5,10 @@
 //! on the next rewrite.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 const PARAMS: [&str; 12] = [
     "--size",

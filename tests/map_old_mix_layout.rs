@@ -9,14 +9,10 @@
 //! layout as a possible cause.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 /// The mix both fixtures were written with (their stream ids differ).
 const MIX: [&str; 8] = [

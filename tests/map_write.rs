@@ -9,17 +9,13 @@ use dgen::pipeline::{verify_file, VerifyOptions};
 use dgen::GenParams;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod dgen_cli;
+use dgen_cli::dgen;
 
 const SIZE: u64 = 48 << 20;
 const UNIT: u64 = 64 << 10;
-
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .expect("run dgen")
-}
 
 fn data_args() -> Vec<&'static str> {
     data_args_with_seed("21")

@@ -6,12 +6,8 @@ mod pipeline_common;
 use pipeline_common::*;
 use std::process::{Command, Output};
 
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 fn text(o: &Output) -> String {
     format!(

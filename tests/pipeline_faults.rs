@@ -10,12 +10,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn dgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

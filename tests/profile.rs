@@ -8,7 +8,9 @@ use dgen::analyze::{analyze_file_recording, AnalyzeOptions, Codec};
 use dgen::profile::{self, Profile};
 use dgen::{GenParams, Generator};
 use std::path::Path;
-use std::process::Command;
+
+mod dgen_cli;
+use dgen_cli::dgen;
 
 const UNITS: [u64; 4] = [8 << 10, 32 << 10, 128 << 10, 1 << 20];
 
@@ -243,13 +245,6 @@ fn built_in_profiles_generate_and_verify() {
         data[77] ^= 1;
         assert_eq!(g.first_mismatch(1 << 30, &data), Some(77), "{name}");
     }
-}
-
-fn dgen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -2,14 +2,8 @@
 //! belongs), zeros, corruption under a right header, another stream (a renamed file), or no data
 //! of this seed.
 
-use std::process::Command;
-
-fn dgen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dgen"))
-        .args(args)
-        .output()
-        .expect("run dgen")
-}
+mod dgen_cli;
+use dgen_cli::dgen;
 
 fn finding(path: &std::path::Path, stream: &str) -> serde_json::Value {
     let p = path.to_str().unwrap();
