@@ -463,11 +463,10 @@ impl Layout {
         // first bytes after a match are the ones every scanner indexes at step 1, so a scanner that
         // lands anywhere in the first granule of the match, whatever its step, finds the source.
         layout.dists[..n].copy_from_slice(&layout.runs[..n]);
-        let longest_match = layout.matches[..n].iter().copied().max().unwrap_or(0) as usize;
-        if resync && n > 1 && longest_match >= RESYNC_MIN_MATCH {
+        let longest = (0..n).max_by_key(|&i| layout.matches[i]).unwrap_or(0);
+        if resync && n > 1 && layout.matches[longest] as usize >= RESYNC_MIN_MATCH {
             // The longest match first, after a one-granule run; the run's other granules go, one
             // by one, to the shortest of the other runs (so none outgrows what the others may).
-            let longest = (0..n).max_by_key(|&i| layout.matches[i]).unwrap_or(0);
             layout.matches.swap(0, longest);
             for _ in 1..layout.runs[0] {
                 let shortest = (1..n).min_by_key(|&i| layout.runs[i]).unwrap_or(1);

@@ -286,10 +286,9 @@ const ENTROPY_TABLE: EntropyTable = [
 /// Per lz4 ratio, a value per literal alphabet of [`SYMBOLS`] (NaN: not measured valid).
 pub(crate) type EntropyTable = [(f64, [f64; 10]); 16];
 
-/// `table`'s value at lz4 ratio `lz4` in `column`, interpolated in `1/lz4` between its rows as a
+/// `rows`' value at lz4 ratio `lz4` in `column`, interpolated in `1/lz4` between its rows as a
 /// compressed share (`1 / value`); `None` where the table has no valid cell.
-pub(crate) fn table_at(table: &EntropyTable, lz4: f64, column: usize) -> Option<f64> {
-    let rows = table;
+pub(crate) fn table_at(rows: &EntropyTable, lz4: f64, column: usize) -> Option<f64> {
     if rows.is_empty() {
         return (column == 0).then_some(lz4);
     }
