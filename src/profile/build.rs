@@ -368,11 +368,7 @@ fn fit_runs(profile: &Profile) -> Fit {
     };
     let n = classes.len();
     let simulate = |shares: &[f64], exponent: f64, weights: &[f64], blend: (usize, f64)| {
-        let mut scales = if weights.is_empty() {
-            super::mix::echo_scales(&classes, from, exponent, echoed)
-        } else {
-            super::mix::weighted_echo_scales(&classes, from, weights, echoed)
-        };
+        let mut scales = super::mix::echo_scales(&classes, from, exponent, weights, echoed);
         scales.push(0.0);
         // Per kind of region, the echo scale of its pieces on their own (as the generator
         // takes it).

@@ -71,7 +71,18 @@ pub struct ProfileMix {
 /// compressible ones, as in real data (text's top quantile of lz4 ratios grows from 5.3 at
 /// 8 KiB to 7.1 at 1 MiB, its median from 2.1 to 2.7; a database's least compressible pages
 /// barely gain). `classes` by increasing lz4 ratio; classes before `from` do not echo (0).
-pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed: f64) -> Vec<f64> {
+/// `weights`, one per class (the profile's `echo_weights`), replace `x^g` when given; `g` is
+/// used otherwise.
+pub fn echo_scales(
+    classes: &[ProfileClass],
+    from: usize,
+    exponent: f64,
+    weights: &[f64],
+    echoed: f64,
+) -> Vec<f64> {
+    if weights.len() == classes.len() {
+        return weighted_echo_scales(classes, from, weights, echoed);
+    }
     let weights: Vec<f64> = classes
         .iter()
         .map(|c| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(exponent))
@@ -81,7 +92,7 @@ pub fn echo_scales(classes: &[ProfileClass], from: usize, exponent: f64, echoed:
 
 /// [`echo_scales`] with a weight per class (a profile's `echo_weights`) in place of
 /// `(1 - 1 / lz4)^exponent`.
-pub fn weighted_echo_scales(
+fn weighted_echo_scales(
     classes: &[ProfileClass],
     from: usize,
     weights: &[f64],
@@ -515,21 +526,13 @@ impl ProfileMix {
             1.0 - echo_gain(&shares, cu, LZ4_WINDOW, blocks),
             1.0 - echo_gain(&shares, cu, u64::MAX, blocks),
         );
-        let scales = if profile.echo_weights.len() == classes.len() {
-            weighted_echo_scales(
-                &classes,
-                echo_from,
-                &profile.echo_weights,
-                shares.iter().sum(),
-            )
-        } else {
-            echo_scales(
-                &classes,
-                echo_from,
-                profile.echo_exponent,
-                shares.iter().sum(),
-            )
-        };
+        let scales = echo_scales(
+            &classes,
+            echo_from,
+            profile.echo_exponent,
+            &profile.echo_weights,
+            shares.iter().sum(),
+        );
         let mut misses = Vec::new();
         for (i, class) in classes.iter_mut().enumerate() {
             let asked = *class;
