@@ -571,10 +571,7 @@ fn fit_runs(profile: &Profile) -> Fit {
     // classes): one rule for all classes leaves a sample whose middle classes gain most from
     // larger units (a database's) at 0.15-0.2.
     if from < n {
-        let mut weights: Vec<f64> = classes
-            .iter()
-            .map(|c| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(best.exponent))
-            .collect();
+        let mut weights = super::mix::exponent_weights(&classes, best.exponent);
         let mean = weights[from..].iter().sum::<f64>() / (n - from) as f64;
         weights.iter_mut().for_each(|w| *w /= mean.max(1e-12));
         best = Fit {

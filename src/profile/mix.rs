@@ -83,11 +83,15 @@ pub fn echo_scales(
     if weights.len() == classes.len() {
         return weighted_echo_scales(classes, from, weights, echoed);
     }
-    let weights: Vec<f64> = classes
+    weighted_echo_scales(classes, from, &exponent_weights(classes, exponent), echoed)
+}
+
+/// The echo weight of each class by the exponent rule: `(1 - 1 / lz4)^exponent`.
+pub fn exponent_weights(classes: &[ProfileClass], exponent: f64) -> Vec<f64> {
+    classes
         .iter()
         .map(|c| (1.0 - 1.0 / c.lz4.max(1.0)).max(1e-6).powf(exponent))
-        .collect();
-    weighted_echo_scales(classes, from, &weights, echoed)
+        .collect()
 }
 
 /// [`echo_scales`] with a weight per class (a profile's `echo_weights`) in place of
