@@ -125,6 +125,33 @@ pub struct ProfileKind {
 }
 
 impl ProfileKind {
+    /// Checks that `kinds`' shares are in [0, 1] and sum to 1, and that each kind has `n` class
+    /// shares (the non-zero classes, then the zero class if any) in [0, 1] summing to 1 (to
+    /// within 0.005: class shares are kept to four decimals, and the generator normalises them).
+    pub fn check_shapes(kinds: &[ProfileKind], n: usize) -> Result<(), String> {
+        let sums_to_one = |v: &mut dyn Iterator<Item = f64>| {
+            let mut total = 0.0;
+            for x in v {
+                if !(0.0..=1.0).contains(&x) {
+                    return false;
+                }
+                total += x;
+            }
+            (total - 1.0).abs() <= 5e-3
+        };
+        if !kinds.is_empty() && !sums_to_one(&mut kinds.iter().map(|k| k.share)) {
+            return Err("kinds: the shares are not in [0, 1] summing to 1".into());
+        }
+        for (i, k) in kinds.iter().enumerate() {
+            if k.classes.len() != n || !sums_to_one(&mut k.classes.iter().copied()) {
+                return Err(format!(
+                    "kind {i}: its classes are not {n} shares in [0, 1] summing to 1"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The classes' overall shares that `kinds` give (the zero class last when there is one).
     pub fn overall(kinds: &[ProfileKind], classes: usize) -> Vec<f64> {
         let mut out = vec![0.0; classes];
@@ -296,27 +323,7 @@ impl Profile {
             return Ok(());
         }
         let n = self.classes.len() + usize::from(self.zero_share > 0.0);
-        let sums_to_one = |v: &mut dyn Iterator<Item = f64>| {
-            let mut total = 0.0;
-            for x in v {
-                if !(0.0..=1.0).contains(&x) {
-                    return false;
-                }
-                total += x;
-            }
-            // Class shares are kept to four decimals (the generator normalises them).
-            (total - 1.0).abs() <= 5e-3
-        };
-        if !sums_to_one(&mut self.kinds.iter().map(|k| k.share)) {
-            return Err("kinds: the shares are not in [0, 1] summing to 1".into());
-        }
-        for (i, k) in self.kinds.iter().enumerate() {
-            if k.classes.len() != n || !sums_to_one(&mut k.classes.iter().copied()) {
-                return Err(format!(
-                    "kind {i}: its classes are not {n} shares in [0, 1] summing to 1"
-                ));
-            }
-        }
+        ProfileKind::check_shapes(&self.kinds, n)?;
         let want = self
             .classes
             .iter()

@@ -706,21 +706,10 @@ impl ProfileMix {
         if (total - 1.0).abs() > 1e-3 {
             return Err(format!("the shares sum to {total}, not 1"));
         }
-        let n = self.classes.len() + usize::from(self.zero_share > 0.0);
-        let bad = |v: &[f64]| {
-            v.iter().any(|x| !(0.0..=1.0).contains(x)) || (v.iter().sum::<f64>() - 1.0).abs() > 5e-3
-        };
-        if !self.kinds.is_empty()
-            && (bad(&self.kinds.iter().map(|k| k.share).collect::<Vec<_>>())
-                || self
-                    .kinds
-                    .iter()
-                    .any(|k| k.classes.len() != n || bad(&k.classes)))
-        {
-            return Err(format!(
-                "kinds are not shares summing to 1, each with {n} class shares summing to 1"
-            ));
-        }
+        ProfileKind::check_shapes(
+            &self.kinds,
+            self.classes.len() + usize::from(self.zero_share > 0.0),
+        )?;
         Ok(())
     }
 
