@@ -22,6 +22,7 @@ use super::calibration::literal_bytes_for_resync;
 use super::mix::mix64;
 use crate::compress_mix::CompressMix;
 use crate::params::CompressCodec;
+use crate::profile::ProfileKind;
 
 /// Slots are shuffled within groups of this many (a power of two).
 pub(crate) const GROUP: u64 = 16;
@@ -116,24 +117,23 @@ impl Classes {
         }
     }
 
-    /// The same classes in kinds of regions of `region` slots (the largest run group): each
-    /// `(share, fractions)` a share of the regions, whose slots take class `i` with share
-    /// `fractions[i]` (in place of the classes' fractions; each kind's own low-discrepancy
+    /// The same classes in kinds of regions of `region` slots (the largest run group): each kind
+    /// a `share` of the regions, whose slots take class `i` with share `classes[i]` (in place of the classes' fractions; each kind's own low-discrepancy
     /// sequence, so its shares hold on every run of its regions). Fewer than two kinds: no
     /// change.
-    pub(crate) fn with_kinds(mut self, kinds: &[(f64, Vec<f64>)], region: u64) -> Self {
+    pub(crate) fn with_kinds(mut self, kinds: &[ProfileKind], region: u64) -> Self {
         if kinds.len() < 2 {
             return self;
         }
-        let total: f64 = kinds.iter().map(|k| k.0).sum();
-        let shares: Vec<f64> = kinds.iter().map(|k| k.0 / total).collect();
+        let total: f64 = kinds.iter().map(|k| k.share).sum();
+        let shares: Vec<f64> = kinds.iter().map(|k| k.share / total).collect();
         let mut thresholds = bounds_of(&shares);
         thresholds.push(u64::MAX);
         let bounds = kinds
             .iter()
-            .map(|(_, f)| {
-                let sum: f64 = f.iter().sum();
-                bounds_of(&f.iter().map(|x| x / sum).collect::<Vec<_>>())
+            .map(|k| {
+                let sum: f64 = k.classes.iter().sum();
+                bounds_of(&k.classes.iter().map(|x| x / sum).collect::<Vec<_>>())
             })
             .collect();
         if self.runs.is_none() {
@@ -416,9 +416,13 @@ mod tests {
             CompressPlan::new(3000.0),
             CompressPlan::zero(),
         ];
-        let kinds = vec![
-            (0.25, vec![0.8, 0.2, 0.0, 0.0]),
-            (0.75, vec![0.0, 0.2, 0.6, 0.2]),
+        let kind = |share: f64, classes: [f64; 4]| ProfileKind {
+            share,
+            classes: classes.to_vec(),
+        };
+        let kinds = [
+            kind(0.25, [0.8, 0.2, 0.0, 0.0]),
+            kind(0.75, [0.0, 0.2, 0.6, 0.2]),
         ];
         let overall = [0.2, 0.2, 0.45, 0.15];
         let region = 128u64;

@@ -746,11 +746,7 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
             profile.classes.len(),
         )
         .with_kinds(
-            &profile
-                .kinds
-                .iter()
-                .map(|k| (k.share, k.classes.clone()))
-                .collect::<Vec<_>>(),
+            &profile.kinds,
             crate::profile::RUN_GROUPS[crate::profile::RUN_GROUPS.len() - 1],
         )
 }
