@@ -432,13 +432,13 @@ fn the_measured_fit_improves_a_bad_start() {
 
 /// The most KS distance the built-in profiles' data may have against their samples, per
 /// profile: `(at the class unit, 8 KiB; at 32 KiB to 1 MiB)`, the README's figures ("Profiles")
-/// rounded up. Below 0.1 where the requirement holds; `database` (0.120 at 8 KiB since the kinds
-/// of regions, 0.081 before; 0.070-0.195 above) and `compressed` above 8 KiB (0.078-0.204) miss
-/// it (see the README for why).
+/// rounded up. Below 0.1 where the requirement holds; `database` (0.110 at 8 KiB since the kinds
+/// of regions, 0.081 before them; 0.070-0.160 above, with kinds of 128 KiB regions) and
+/// `compressed` above 8 KiB (0.078-0.204) miss it (see the README for why).
 const BUILT_IN_KS: [(&str, f64, f64); 4] = [
     ("text", 0.1, 0.1),
     ("executables", 0.1, 0.1),
-    ("database", 0.13, 0.2),
+    ("database", 0.13, 0.17),
     ("compressed", 0.1, 0.21),
 ];
 

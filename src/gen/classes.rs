@@ -67,6 +67,13 @@ struct Kinds {
     thresholds: Vec<u64>,
     bounds: Vec<Vec<u64>>,
     offset: u64,
+    /// Slots per group of regions (the largest run group), which share one point of the kinds'
+    /// sequence.
+    region: u64,
+    /// Slots per region of a kind (`region` or a divisor of it).
+    pieces: u64,
+    /// How far the point moves from one region of a kind to the next within a group.
+    step: u64,
 }
 
 /// 2^64 / sqrt(2), odd: the step of the kinds' Weyl sequence. With the classes' golden-ratio step
@@ -117,11 +124,21 @@ impl Classes {
         }
     }
 
-    /// The same classes in kinds of regions of `region` slots (the largest run group): each kind
-    /// a `share` of the regions, whose slots take class `i` with share `classes[i]` (in place of the classes' fractions; each kind's own low-discrepancy
-    /// sequence, so its shares hold on every run of its regions). Fewer than two kinds: no
-    /// change.
-    pub(crate) fn with_kinds(mut self, kinds: &[ProfileKind], region: u64) -> Self {
+    /// The same classes in kinds of regions of `pieces` slots: each kind a `share` of the
+    /// regions, whose slots take class `i` with share `classes[i]` in place of the classes'
+    /// fractions (each kind's own low-discrepancy sequence, so its shares hold on every run of
+    /// its regions). The regions of a group of `region` slots (the largest run group) take
+    /// their kinds at evenly spaced points over a `span` of `[0, 1)`, where the kinds lie in a
+    /// row each over its share: a group starts at a point of a low-discrepancy sequence, so
+    /// every region takes each kind with its share, and neighbouring regions take neighbouring
+    /// kinds (span 0: one kind for the group). Fewer than two kinds: no change.
+    pub(crate) fn with_kinds(
+        mut self,
+        kinds: &[ProfileKind],
+        region: u64,
+        pieces: u64,
+        span: f64,
+    ) -> Self {
         if kinds.len() < 2 {
             return self;
         }
@@ -140,10 +157,17 @@ impl Classes {
             // Every slot on its own, in regions.
             self.runs = Some(vec![(u64::MAX, 1), (u64::MAX, region.max(1))].into());
         }
+        let region = region.max(1);
+        let pieces = pieces.clamp(1, region);
+        let per_group = (region / pieces) as f64;
         self.kinds = Some(std::sync::Arc::new(Kinds {
             thresholds,
             bounds,
             offset: mix64(self.salt ^ 0x006b_696e_6473),
+            region,
+            pieces,
+            // 2^64 * span / regions per group (f64 -> u64 casts saturate).
+            step: (span.clamp(0.0, 1.0) / per_group * 18_446_744_073_709_551_616.0) as u64,
         }));
         self
     }
@@ -151,14 +175,18 @@ impl Classes {
     /// The bounds `region` draws its classes by, and a tag for its kind's part of the sequence
     /// (0 without kinds).
     #[inline]
-    fn region_bounds(&self, region: u64) -> (&[u64], u64) {
+    fn region_bounds(&self, region: u64, slot: u64) -> (&[u64], u64) {
         let Some(kinds) = &self.kinds else {
             return (&self.bounds, 0);
         };
+        // The region's point, moved by the span's step for each region of a kind before this
+        // slot's within it.
+        let within = (slot % kinds.region) / kinds.pieces;
         let y = self
             .permuted(region, self.salt ^ 0x6b69_6e64)
             .wrapping_mul(SQRT2_64)
-            .wrapping_add(kinds.offset);
+            .wrapping_add(kinds.offset)
+            .wrapping_add(within.wrapping_mul(kinds.step));
         let kind = kinds
             .thresholds
             .iter()
@@ -289,7 +317,7 @@ impl Classes {
                 }
                 let (level, low, high) = pick;
                 let group = runs[level].1;
-                let (bounds, kind) = self.region_bounds(region);
+                let (bounds, kind) = self.region_bounds(region, slot);
                 let class = if group == size {
                     let high = if level + 1 == runs.len() {
                         u64::MAX
@@ -407,7 +435,10 @@ mod tests {
 
     /// With kinds of regions, a region draws only the classes its kind has, the kinds hold
     /// their shares of the regions, and the classes their shares overall; a region's pieces on
-    /// their own share one echo key (their kind's), a zero piece keeps its own.
+    /// their own share one echo key (their kind's), a zero piece keeps its own. Regions smaller
+    /// than a group of the largest run group take one kind per group with no span, and
+    /// neighbouring kinds with one (the low kind's quarter of `[0, 1)` and a span of 0.3: a
+    /// group crosses one of its two ends with odds 2 * 0.3 * 7/8).
     #[test]
     fn regions_of_a_kind_draw_its_classes() {
         let plans = vec![
@@ -425,33 +456,54 @@ mod tests {
             kind(0.75, [0.0, 0.2, 0.6, 0.2]),
         ];
         let overall = [0.2, 0.2, 0.45, 0.15];
-        let region = 128u64;
-        let c = Classes::with_plans(plans, &overall, 9).with_kinds(&kinds, region);
-        let regions = 4000u64;
-        let (mut counts, mut low_regions) = ([0u64; 4], 0u64);
-        for r in 0..regions {
-            let classes: Vec<usize> = (r * region..(r + 1) * region)
-                .map(|s| c.class_of(s))
-                .collect();
-            let low = classes.contains(&0);
-            let high = classes.contains(&2) || classes.contains(&3);
-            assert!(!(low && high), "region {r} mixes two kinds: {classes:?}");
-            low_regions += u64::from(low);
-            for (s, &k) in (r * region..).zip(&classes) {
-                counts[k] += 1;
-                let key = c.echo_key_of(s);
-                if k == 3 {
-                    assert_eq!(key, 3, "a zero piece echoes by its own class");
-                } else {
-                    assert_eq!(key, 4 + usize::from(!low), "slot {s} of class {k}");
+        let group = 128u64;
+        for (pieces, span, mixed_groups) in [
+            (128u64, 0.0, 0.0..=0.0),
+            (16, 0.0, 0.0..=0.0),
+            (16, 0.3, 0.45..=0.6),
+        ] {
+            let c = Classes::with_plans(plans.clone(), &overall, 9)
+                .with_kinds(&kinds, group, pieces, span);
+            let groups = 4000u64;
+            let (mut counts, mut low_regions, mut mixed) = ([0u64; 4], 0u64, 0u64);
+            for g in 0..groups {
+                let mut lows = 0;
+                for r in g * group / pieces..(g + 1) * group / pieces {
+                    let classes: Vec<usize> = (r * pieces..(r + 1) * pieces)
+                        .map(|s| c.class_of(s))
+                        .collect();
+                    let low = classes.contains(&0);
+                    let high = classes.contains(&2) || classes.contains(&3);
+                    assert!(
+                        !(low && high),
+                        "{pieces}: region {r} mixes two kinds: {classes:?}"
+                    );
+                    lows += u64::from(low);
+                    for (s, &k) in (r * pieces..).zip(&classes) {
+                        counts[k] += 1;
+                        let key = c.echo_key_of(s);
+                        if k == 3 {
+                            assert_eq!(key, 3, "a zero piece echoes by its own class");
+                        } else {
+                            assert_eq!(key, 4 + usize::from(!low), "slot {s} of class {k}");
+                        }
+                    }
                 }
+                low_regions += lows;
+                mixed += u64::from(lows > 0 && lows < group / pieces);
             }
-        }
-        let share = low_regions as f64 / regions as f64;
-        assert!((share - 0.25).abs() < 0.01, "{share}");
-        let total = (regions * region) as f64;
-        for (k, (&n, want)) in counts.iter().zip(overall).enumerate() {
-            assert!((n as f64 / total - want).abs() < 0.01, "class {k}: {n}");
+            let regions = groups * group / pieces;
+            let share = low_regions as f64 / regions as f64;
+            assert!((share - 0.25).abs() < 0.01, "{pieces} {span}: {share}");
+            let mixed = mixed as f64 / groups as f64;
+            assert!(mixed_groups.contains(&mixed), "{pieces} {span}: {mixed}");
+            let total = (groups * group) as f64;
+            for (k, (&n, want)) in counts.iter().zip(overall).enumerate() {
+                assert!(
+                    (n as f64 / total - want).abs() < 0.01,
+                    "{pieces} {span}: class {k}: {n}"
+                );
+            }
         }
     }
 

@@ -748,6 +748,8 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
         .with_kinds(
             &profile.kinds,
             crate::profile::RUN_GROUPS[crate::profile::RUN_GROUPS.len() - 1],
+            profile.kind_pieces,
+            profile.kind_span,
         )
 }
 

@@ -182,12 +182,11 @@ pub fn profile_from_analysis(
     if zero_share > 0.0 {
         targets.push(zero_share);
     }
-    let region = RUN_GROUPS[RUN_GROUPS.len() - 1] as usize;
-    let kinds = super::kinds::region_kinds(&class_of, &targets, region)
+    let kinds = super::kinds::region_kinds(&class_of, &targets, KIND_PIECES as usize)
         .into_iter()
         .map(|k| ProfileKind {
             share: round(k.share),
-            // Four decimals (shares of 128 pieces): the file stays small.
+            // Four decimals: the file stays small.
             classes: k.classes.iter().map(|&f| (f * 1e4).round() / 1e4).collect(),
         })
         .collect();
@@ -207,6 +206,8 @@ pub fn profile_from_analysis(
         blend_from: 0,
         blend_share: 0.0,
         kinds,
+        kind_pieces: KIND_PIECES,
+        kind_span: 0.0,
         units,
     };
     profile
@@ -222,6 +223,7 @@ pub fn profile_from_analysis(
             echo_weights: fit.weights.iter().map(|&w| round(w)).collect(),
             blend_from: fit.blend.0 as u64,
             blend_share: fit.blend.1,
+            kind_span: fit.span,
             ..p
         }
     };
@@ -236,6 +238,11 @@ pub fn profile_from_analysis(
         super::measure::refine(first, without_kinds.into_iter().collect());
     // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
     profile.runs.iter_mut().for_each(|r| *r = round(*r));
+    if profile.kinds.is_empty() {
+        // No kinds: their fields as a profile without them has them (and leaves out).
+        profile.kind_pieces = RUN_GROUPS[RUN_GROUPS.len() - 1];
+        profile.kind_span = 0.0;
+    }
     profile
         .check()
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
@@ -251,6 +258,14 @@ const BLEND_COST: f64 = 0.3;
 
 /// Blend shares tried (here and in the measured search, [`super::measure`]).
 pub(super) const BLEND_SHARES: [f64; 6] = [0.0, 0.25, 0.5, 0.75, 0.875, 1.0];
+
+/// Class-unit pieces per region of a kind ([`Profile::kind_pieces`]): 128 KiB with 8 KiB
+/// pieces. A database's runs of index pages are about 1 MiB long but not aligned to it, so its
+/// 128 KiB chunks are mostly of one kind where its 1 MiB chunks hold two in every proportion.
+pub const KIND_PIECES: u64 = RUN_GROUPS[2];
+
+/// Spans of the kinds within a group of regions tried ([`Profile::kind_span`]).
+pub(super) const KIND_SPANS: [f64; 6] = [0.0, 0.0625, 0.125, 0.1875, 0.25, 0.5];
 
 /// Factors on a class's echo weight tried in the fit's last step (0: none).
 const WEIGHT_STEPS: [f64; 8] = [0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0];
@@ -295,6 +310,7 @@ fn fit_runs(profile: &Profile) -> Fit {
             exponent: 0.0,
             weights: Vec::new(),
             blend: (0, 0.0),
+            span: profile.kind_span,
         };
     }
     // The classes by increasing lz4 (as the generator has them), then the zero class.
@@ -367,109 +383,118 @@ fn fit_runs(profile: &Profile) -> Fit {
             .fold(0.0, f64::max)
     };
     let n = classes.len();
-    let simulate = |shares: &[f64], exponent: f64, weights: &[f64], blend: (usize, f64)| {
-        let mut scales = super::mix::echo_scales(&classes, from, exponent, weights, echoed);
-        scales.push(0.0);
-        // Per kind of region, the echo scale of its pieces on their own (as the generator
-        // takes it).
-        let kind_scales = super::mix::kind_echo_scales(&kinds, &scales[..n]);
-        let top = RUN_GROUPS.len() - 1;
-        let echo_levels = super::mix::echo_runs(shares, kinded);
-        let mut cost = 0.0;
-        // Per run level, the share of atoms made echoes (found or not: all distances).
-        let made = model.gains(&echo_levels, 1 << 40);
-        for &(k, codecs, unit) in &units {
-            let gains = model.gains(&echo_levels, unit);
-            let mut parts = [
-                Vec::with_capacity(chunks.get() as usize),
-                Vec::with_capacity(chunks.get() as usize),
-            ];
-            let mut seed = k << 32;
-            let mut next = || {
-                seed += 1;
-                uniform(seed)
-            };
-            let mut drawn: Vec<Vec<usize>> = RUN_GROUPS
-                .iter()
-                .map(|&g| Vec::with_capacity(k.div_ceil(g) as usize))
-                .collect();
-            let region = RUN_GROUPS[RUN_GROUPS.len() - 1];
-            let mut levels = Vec::with_capacity(k.div_ceil(region) as usize);
-            for _ in 0..chunks.get() {
-                // One level and one kind per region, one class per group of each level present
-                // in the chunk.
-                drawn.iter_mut().for_each(Vec::clear);
-                levels.clear();
-                let mut sum = [0.0; 4];
-                for b in 0..k {
-                    while levels.len() as u64 <= b / region {
-                        let x = next();
-                        let mut level = 0;
-                        let mut acc = shares[0];
-                        while x >= acc && level + 1 < shares.len() {
-                            level += 1;
-                            acc += shares[level];
+    // Regions of a kind per group of the largest run group.
+    let per_group = (RUN_GROUPS[RUN_GROUPS.len() - 1] / profile.kind_pieces.max(1)).max(1);
+    let simulate =
+        |shares: &[f64], exponent: f64, weights: &[f64], blend: (usize, f64), span: f64| {
+            let mut scales = super::mix::echo_scales(&classes, from, exponent, weights, echoed);
+            scales.push(0.0);
+            // Per kind of region, the echo scale of its pieces on their own (as the generator
+            // takes it).
+            let kind_scales = super::mix::kind_echo_scales(&kinds, &scales[..n]);
+            let top = RUN_GROUPS.len() - 1;
+            let echo_levels = super::mix::echo_runs(shares, kinded);
+            let mut cost = 0.0;
+            // Per run level, the share of atoms made echoes (found or not: all distances).
+            let made = model.gains(&echo_levels, 1 << 40);
+            for &(k, codecs, unit) in &units {
+                let gains = model.gains(&echo_levels, unit);
+                let mut parts = [
+                    Vec::with_capacity(chunks.get() as usize),
+                    Vec::with_capacity(chunks.get() as usize),
+                ];
+                let mut seed = k << 32;
+                let mut next = || {
+                    seed += 1;
+                    uniform(seed)
+                };
+                let mut drawn: Vec<Vec<f64>> = RUN_GROUPS
+                    .iter()
+                    .map(|&g| Vec::with_capacity(k.div_ceil(g) as usize))
+                    .collect();
+                let region = RUN_GROUPS[RUN_GROUPS.len() - 1];
+                let mut levels = Vec::with_capacity(k.div_ceil(region) as usize);
+                for _ in 0..chunks.get() {
+                    // One level and one point of the kinds' row per region, one kind per region of
+                    // a kind (the point moved by the span), one draw per group of each level present
+                    // in the chunk (its class by the kind of the piece's region, as the generator
+                    // maps a region's draw).
+                    drawn.iter_mut().for_each(Vec::clear);
+                    levels.clear();
+                    let mut sum = [0.0; 4];
+                    for b in 0..k {
+                        while levels.len() as u64 <= b / region {
+                            let x = next();
+                            let mut level = 0;
+                            let mut acc = shares[0];
+                            while x >= acc && level + 1 < shares.len() {
+                                level += 1;
+                                acc += shares[level];
+                            }
+                            levels.push((level, next()));
                         }
-                        let kind = pick(&kind_cdf, next());
-                        levels.push((level, kind));
-                    }
-                    let (level, kind) = levels[(b / region) as usize];
-                    let group = (b / RUN_GROUPS[level]) as usize;
-                    while drawn[level].len() <= group {
-                        let y = next();
-                        drawn[level].push(pick(&cdfs[kind], y));
-                    }
-                    let run = drawn[level][group];
-                    let mut blended = || {
-                        if blend.1 > 0.0 && (blend.0..n).contains(&run) && next() < blend.1 {
-                            blend.0
-                                + ((next() * (n - blend.0) as f64) as usize).min(n - blend.0 - 1)
-                        } else {
-                            run
+                        let (level, y) = levels[(b / region) as usize];
+                        let within = (b % region) / (region / per_group);
+                        let kind = pick(
+                            &kind_cdf,
+                            (y + within as f64 * span / per_group as f64).fract(),
+                        );
+                        let group = (b / RUN_GROUPS[level]) as usize;
+                        while drawn[level].len() <= group {
+                            drawn[level].push(next());
                         }
-                    };
-                    let c = blended();
-                    // The echoes are the run class's, the bytes the piece's class's; an echoed
-                    // atom the unit does not hold with its source has the source's bytes, a
-                    // piece of the same run (of another class when the run is blended: one
-                    // drawn for the piece's echoes).
-                    let (source, g, m, scale) = if kinded && level == 0 {
-                        // A piece on its own in a region of a kind: it echoes any non-zero
-                        // piece of its region (so at the top level's odds), with the kind's
-                        // scale.
-                        let source = pick(&cdfs[kind], next());
-                        let scale = if scales[run] > 0.0 && source < n {
-                            kind_scales[kind]
-                        } else {
-                            0.0
+                        let run = pick(&cdfs[kind], drawn[level][group]);
+                        let mut blended = || {
+                            if blend.1 > 0.0 && (blend.0..n).contains(&run) && next() < blend.1 {
+                                blend.0
+                                    + ((next() * (n - blend.0) as f64) as usize)
+                                        .min(n - blend.0 - 1)
+                            } else {
+                                run
+                            }
                         };
-                        (source, gains[top], made[top][1], scale)
-                    } else {
-                        (blended(), gains[level], made[level][1], scales[run])
-                    };
-                    let d: [f64; 2] = std::array::from_fn(|j| {
-                        base[c][j] * (1.0 - scale * m).max(0.05)
-                            + scale * (m - g[j]).max(0.0) * base[source][j]
-                    });
-                    if c >= from && c < n {
-                        sum[1] += d[0];
-                        sum[3] += d[1];
-                    } else {
-                        sum[0] += d[0];
-                        sum[2] += d[1];
+                        let c = blended();
+                        // The echoes are the run class's, the bytes the piece's class's; an echoed
+                        // atom the unit does not hold with its source has the source's bytes, a
+                        // piece of the same run (of another class when the run is blended: one
+                        // drawn for the piece's echoes).
+                        let (source, g, m, scale) = if kinded && level == 0 {
+                            // A piece on its own in a region of a kind: it echoes any non-zero
+                            // piece of its region (so at the top level's odds), with the kind's
+                            // scale.
+                            let source = pick(&cdfs[kind], next());
+                            let scale = if scales[run] > 0.0 && source < n {
+                                kind_scales[kind]
+                            } else {
+                                0.0
+                            };
+                            (source, gains[top], made[top][1], scale)
+                        } else {
+                            (blended(), gains[level], made[level][1], scales[run])
+                        };
+                        let d: [f64; 2] = std::array::from_fn(|j| {
+                            base[c][j] * (1.0 - scale * m).max(0.05)
+                                + scale * (m - g[j]).max(0.0) * base[source][j]
+                        });
+                        if c >= from && c < n {
+                            sum[1] += d[0];
+                            sum[3] += d[1];
+                        } else {
+                            sum[0] += d[0];
+                            sum[2] += d[1];
+                        }
                     }
+                    parts[0].push((sum[0], sum[1]));
+                    parts[1].push((sum[2], sum[3]));
                 }
-                parts[0].push((sum[0], sum[1]));
-                parts[1].push((sum[2], sum[3]));
+                for (p, &(quantiles, sample_ratio)) in parts.iter().zip(&codecs) {
+                    let d = ks(p, k, quantiles, sample_ratio);
+                    cost += d;
+                }
             }
-            for (p, &(quantiles, sample_ratio)) in parts.iter().zip(&codecs) {
-                let d = ks(p, k, quantiles, sample_ratio);
-                cost += d;
-            }
-        }
-        cost
-    };
-    let distance = |fit: &Fit| simulate(&fit.runs, fit.exponent, &fit.weights, fit.blend);
+            cost
+        };
+    let distance = |fit: &Fit| simulate(&fit.runs, fit.exponent, &fit.weights, fit.blend, fit.span);
     let levels = RUN_GROUPS.len();
     // Every split of `steps` steps among the levels.
     fn splits(levels: usize, steps: u32) -> Vec<Vec<u32>> {
@@ -491,6 +516,7 @@ fn fit_runs(profile: &Profile) -> Fit {
         exponent: 0.0,
         weights: Vec::new(),
         blend: (0, 0.0),
+        span: profile.kind_span,
     };
     let consider = |best: &mut Fit, mut fit: Fit| {
         // A blend mixes literal alphabets within a chunk, which costs zstd a little that the
@@ -521,6 +547,7 @@ fn fit_runs(profile: &Profile) -> Fit {
                         exponent,
                         weights: Vec::new(),
                         blend,
+                        span: profile.kind_span,
                     },
                 );
             }
@@ -566,6 +593,15 @@ fn fit_runs(profile: &Profile) -> Fit {
             };
             consider(&mut best, fit);
         }
+        if kinded && per_group > 1 {
+            for &span in &KIND_SPANS {
+                let fit = Fit {
+                    span,
+                    ..best.clone()
+                };
+                consider(&mut best, fit);
+            }
+        }
     }
     // Then a weight per class, from the exponent's, by coordinate descent (twice over the
     // classes): one rule for all classes leaves a sample whose middle classes gain most from
@@ -604,4 +640,6 @@ struct Fit {
     weights: Vec<f64>,
     /// `(from, share)`: [`Profile::blend_from`] and [`Profile::blend_share`].
     blend: (usize, f64),
+    /// [`Profile::kind_span`].
+    span: f64,
 }

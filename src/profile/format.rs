@@ -17,9 +17,11 @@
 //!   "echo_weights": [0.0, 0.1, ...],     // or one weight per class (optional)
 //!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
 //!                                        // compressible class and up take one of those at random
-//!   "kinds": [                           // kinds of 1 MiB regions (optional): each region
+//!   "kinds": [                           // kinds of 128 KiB regions (optional): each region
 //!     {"share": 0.57, "classes": [0.0, 0.01, ...]}, ...  // takes one, its pieces' classes
 //!   ],                                   // drawn by the kind's shares (the zero class last)
+//!   "kind_pieces": 16,                   // pieces per region of a kind (absent: 128)
+//!   "kind_span": 0.15,                   // how far a 1 MiB region's kinds spread (absent: 0)
 //!   "units": [                           // one per analyzed unit
 //!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
 //!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
@@ -91,16 +93,44 @@ pub struct Profile {
     /// See `blend_from`.
     #[serde(default)]
     pub blend_share: f64,
-    /// Kinds of regions (of the largest run group, 1 MiB with 8 KiB pieces): each region of
-    /// content takes one kind (a `share` of the regions), and its pieces take their classes
-    /// (per run, as `runs` says) by the kind's class shares instead of the profile's. Measured
-    /// on the sample (its regions' class histograms, clustered: a database has regions of table
-    /// pages and regions of index pages), so the classes' overall shares stay the profile's.
-    /// Absent: every region draws from the profile's shares.
+    /// Kinds of regions (of `kind_pieces` class-unit pieces): each region of content takes one
+    /// kind (a `share` of the regions), and its pieces take their classes (per run, as `runs`
+    /// says) by the kind's class shares instead of the profile's. Measured on the sample (its
+    /// regions' class histograms, clustered: a database has regions of table pages and regions
+    /// of index pages), so the classes' overall shares stay the profile's; in the order of
+    /// their mean class (see `kind_span`). Absent: every region draws from the profile's
+    /// shares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<ProfileKind>,
+    /// The class-unit pieces in a region of a kind: one of [`super::RUN_GROUPS`] (16: 128 KiB
+    /// with 8 KiB pieces). Absent: the largest group (128), what profiles had before this field.
+    #[serde(
+        default = "largest_run_group",
+        skip_serializing_if = "is_largest_run_group"
+    )]
+    pub kind_pieces: u64,
+    /// How far the kinds of the regions in one group of the largest run group (1 MiB) spread, in
+    /// [0, 1]: the kinds lie in a row on `[0, 1)`, each over its share, and the regions of one
+    /// group take the kinds at evenly spaced points over a `kind_span` of it (0: one kind for
+    /// the whole group). A sample's runs of index pages are not aligned to 1 MiB: a span lets a
+    /// 1 MiB chunk hold some index regions and some table regions, each 128 KiB of one kind.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kind_span: f64,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
+}
+
+/// The largest run group: `kind_pieces` of profiles written before it.
+fn largest_run_group() -> u64 {
+    super::RUN_GROUPS[super::RUN_GROUPS.len() - 1]
+}
+
+fn is_largest_run_group(pieces: &u64) -> bool {
+    *pieces == largest_run_group()
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// One class: a share of the chunks and their aggregate ratios (chunk bytes / compressed bytes).
@@ -319,6 +349,16 @@ impl Profile {
     /// and one for the zero class when `zero_share` is above 0) summing to 1, and together the
     /// classes' shares to within 0.01 (of all pieces).
     fn check_kinds(&self) -> Result<(), String> {
+        if !super::RUN_GROUPS.contains(&self.kind_pieces) {
+            return Err(format!(
+                "kind_pieces {} is not one of {:?}",
+                self.kind_pieces,
+                super::RUN_GROUPS
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.kind_span) {
+            return Err(format!("kind_span {} is not in [0, 1]", self.kind_span));
+        }
         if self.kinds.is_empty() {
             return Ok(());
         }
@@ -486,6 +526,24 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// A profile written before `kind_pieces` and `kind_span` (its kinds of 1 MiB regions, one
+    /// per region) reads as it was meant; those fields are written only when they say more.
+    #[test]
+    fn kinds_regions_default_to_the_largest_group() {
+        let mut p = load("database").unwrap();
+        assert!(p.kinds.len() >= 2);
+        p.kind_pieces = 128;
+        p.kind_span = 0.0;
+        let old = p.to_json();
+        assert!(!old.contains("kind_pieces") && !old.contains("kind_span"));
+        assert_eq!(parse(&old).unwrap(), p);
+        p.kind_pieces = 16;
+        p.kind_span = 0.125;
+        let new = p.to_json();
+        assert!(new.contains("\"kind_pieces\": 16") && new.contains("\"kind_span\": 0.125"));
+        assert_eq!(parse(&new).unwrap(), p);
+    }
+
     #[test]
     fn checks_name_the_field() {
         let p = load("text").unwrap();
@@ -532,6 +590,19 @@ mod tests {
         let mut bad = good.clone();
         bad.kinds[0].share = 0.7;
         assert!(bad.check().unwrap_err().contains("kinds: the shares"));
+        // Their regions: one of the run groups, a span in [0, 1].
+        let mut bad = good.clone();
+        bad.kind_pieces = 24;
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains("kind_pieces 24 is not one of [1, 4, 16, 128]"));
+        let mut bad = good.clone();
+        bad.kind_span = 1.5;
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains("kind_span 1.5 is not in [0, 1]"));
         let mut bad = good;
         for (i, k) in bad.kinds.iter_mut().enumerate() {
             k.classes = (0..n).map(|c| if c == i { 1.0 } else { 0.0 }).collect();

@@ -1,5 +1,6 @@
-//! Kinds of regions ([`super::Profile::kinds`]): what a sample's regions (1 MiB of 8 KiB pieces)
-//! hold, measured as a histogram of their pieces' classes and clustered.
+//! Kinds of regions ([`super::Profile::kinds`]): what a sample's regions (128 KiB of 8 KiB
+//! pieces, [`super::build::KIND_PIECES`]) hold, measured as a histogram of their pieces' classes
+//! and clustered.
 //!
 //! Real data is not one shuffled bag of chunks: a database file has regions of table pages and
 //! regions of index pages, a file system regions of media and regions of logs. A region's 1 MiB
@@ -7,7 +8,11 @@
 //! runs and blends, [`super::RUN_GROUPS`]) gives 1 MiB chunks of one shape where the sample has
 //! several (`database`: three fifths of its 1 MiB chunks within lz4 3.09-3.26, the rest from 1.8
 //! to 2.7). The kinds are found by k-means on the regions' class histograms, then adjusted
-//! (iterative proportional fitting) so that together they give every class exactly its share.
+//! (iterative proportional fitting) so that together they give every class exactly its share,
+//! and put in a row by mean class. Regions of 128 KiB rather than 1 MiB: a database's runs of
+//! index pages are about 1 MiB long but fall anywhere, so most of its 128 KiB chunks hold one
+//! kind of page where its 1 MiB chunks hold both in every proportion; the kinds of one 1 MiB
+//! group are neighbours in the row ([`super::Profile::kind_span`]).
 
 use super::format::ProfileKind;
 
@@ -59,15 +64,26 @@ pub fn region_kinds(
         })
         .collect();
     fit_to_targets(&mut kinds, targets);
+    // In a row by mean class (see `Profile::kind_span`: neighbouring regions take neighbouring
+    // kinds).
+    kinds.sort_by(|a, b| mean_class(&a.classes).total_cmp(&mean_class(&b.classes)));
     kinds
+}
+
+/// The mean class of a histogram of classes.
+fn mean_class(histogram: &[f64]) -> f64 {
+    histogram
+        .iter()
+        .enumerate()
+        .map(|(i, x)| i as f64 * x)
+        .sum()
 }
 
 /// k-means of `points` into `k` clusters, started from the points at `k` evenly spaced ranks
 /// by mean class (so the same sample gives the same kinds): the centroids and their counts.
 fn kmeans(points: &[Vec<f64>], k: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
-    let mean = |p: &Vec<f64>| p.iter().enumerate().map(|(i, x)| i as f64 * x).sum::<f64>();
     let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by(|&a, &b| mean(&points[a]).total_cmp(&mean(&points[b])));
+    order.sort_by(|&a, &b| mean_class(&points[a]).total_cmp(&mean_class(&points[b])));
     let mut centroids: Vec<Vec<f64>> = (0..k)
         .map(|j| points[order[(2 * j + 1) * points.len() / (2 * k)]].clone())
         .collect();

@@ -10,7 +10,7 @@
 //! lz4 and zstd-1) fall. The data is made with a seed of its own ([`FIT_SEED`]), so a check with
 //! any other seed is a check on data the fit never saw.
 
-use super::build::BLEND_SHARES;
+use super::build::{BLEND_SHARES, KIND_SPANS};
 use super::compare::compare;
 use super::format::{Profile, ProfileKind};
 use super::mix::apply_profile;
@@ -122,7 +122,7 @@ impl Meter {
 
 /// Candidates one step from `p`: other blends, pieces moved between run levels, the echoes by
 /// an exponent instead of per-class weights, the kinds of regions dropped (or, when `p` has
-/// none, `kinds` taken back).
+/// none, `kinds` taken back), their span one step along [`KIND_SPANS`].
 fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
     let n = p.classes.len() as i64;
     let mut out = Vec::new();
@@ -168,6 +168,21 @@ fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
             },
             ..p.clone()
         });
+    }
+    // The kinds' span one step either way.
+    if !p.kinds.is_empty() {
+        let at = KIND_SPANS
+            .iter()
+            .position(|&s| s >= p.kind_span - 1e-9)
+            .unwrap_or(KIND_SPANS.len() - 1);
+        for i in [at.wrapping_sub(1), at + 1] {
+            if let Some(&span) = KIND_SPANS.get(i) {
+                out.push(Profile {
+                    kind_span: span,
+                    ..p.clone()
+                });
+            }
+        }
     }
     for exponent in ECHO_EXPONENTS {
         if !p.echo_weights.is_empty() || exponent != p.echo_exponent {

@@ -61,6 +61,18 @@ pub struct ProfileMix {
     /// Empty: every region draws from the classes' shares.
     #[serde(default)]
     pub kinds: Vec<ProfileKind>,
+    /// Pieces per region of a kind (the profile's `kind_pieces`).
+    #[serde(default = "largest_run_group")]
+    pub kind_pieces: u64,
+    /// How far the kinds of one group of the largest run group spread (the profile's
+    /// `kind_span`).
+    #[serde(default)]
+    pub kind_span: f64,
+}
+
+/// The largest run group (pieces): `kind_pieces` when a mix does not say.
+fn largest_run_group() -> u64 {
+    super::RUN_GROUPS[super::RUN_GROUPS.len() - 1]
 }
 
 /// The factor on each echoing class's echo shares: `x^g / mean(x^g)` with `x = 1 - 1 / lz4` (the
@@ -591,6 +603,8 @@ impl ProfileMix {
                 blend_from: profile.blend_from,
                 blend_share: profile.blend_share,
                 kinds,
+                kind_pieces: profile.kind_pieces,
+                kind_span: profile.kind_span,
             },
             misses,
         )
