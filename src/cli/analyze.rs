@@ -151,7 +151,7 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
         });
         eprintln!(
             "dgen: fitting the profile's runs, blend and echoes (a simulation, then candidates \
-             generated and measured with lz4 and zstd-1: about a minute)"
+             generated and measured with lz4 and zstd-1: one to three minutes)"
         );
         let (profile, refinement) = dgen::profile::profile_from_analysis(
             &name,

@@ -25,7 +25,7 @@ pub const FIT_SEED: u64 = 0x6669_745f_6461_7461;
 const MEASURE_BYTES: (u64, u64) = (32 << 20, 256 << 20);
 
 /// Most candidates measured.
-const MAX_MEASURED: usize = 72;
+pub const MAX_MEASURED: usize = 160;
 
 /// Smallest fall of the measured cost that moves the fit (smaller ones are the noise of a finite
 /// sample: a 1 MiB unit of 256 MiB has 256 chunks).
