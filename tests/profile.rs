@@ -93,6 +93,7 @@ fn profile_of(path: &Path) -> Profile {
         &records,
         32 << 10,
         class_unit,
+        &mut |_, _| {},
     )
     .unwrap()
     .0
@@ -419,7 +420,7 @@ fn the_measured_fit_improves_a_bad_start() {
     start.echo_weights.clear();
     start.blend_share = 0.0;
     start.kinds.clear();
-    let (fitted, refinement) = profile::measure::refine(start.clone(), Vec::new());
+    let (fitted, refinement) = profile::measure::refine(start.clone(), Vec::new(), &mut |_, _| {});
     let r = refinement.expect("a profile with runs is refined");
     assert!(
         r.measured > 1 && r.measured <= profile::measure::MAX_MEASURED,

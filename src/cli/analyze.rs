@@ -153,6 +153,10 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
             "dgen: fitting the profile's runs, blend and echoes (a simulation, then candidates \
              generated and measured with lz4 and zstd-1: one to three minutes)"
         );
+        let spinner = super::io_args::spinner("dgen: fit");
+        if let Some(s) = &spinner {
+            s.set_message("simulating");
+        }
         let (profile, refinement) = dgen::profile::profile_from_analysis(
             &name,
             &report,
@@ -160,7 +164,17 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
             &records,
             unit,
             class_unit,
+            &mut |measured, lowest| {
+                if let Some(s) = &spinner {
+                    s.set_message(format!(
+                        "{measured} candidates measured, lowest cost {lowest:.3}"
+                    ));
+                }
+            },
         )?;
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
         if let Some(r) = refinement {
             eprintln!(
                 "dgen: fit measured {} candidates: cost (KS distances to the sample summed, \

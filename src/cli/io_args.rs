@@ -175,6 +175,21 @@ pub fn progress_bar(enabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// A spinner with a message on standard error when it is a terminal, else nothing: for work
+/// whose length is not known in bytes (the profile fit's candidates).
+pub fn spinner(prefix: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {prefix}: {{msg}} ({{elapsed}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
 /// Updates the bar (if any); cancels after a stop signal.
 pub fn update(bar: &Option<ProgressBar>, done: u64, total: u64) -> bool {
     if let Some(bar) = bar {

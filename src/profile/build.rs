@@ -12,7 +12,7 @@
 use super::format::{
     CodecProfile, Profile, ProfileClass, ProfileKind, UnitProfile, FORMAT, QUANTILES, VERSION,
 };
-use super::measure::Refinement;
+use super::measure::{FitProgress, Refinement};
 use crate::analyze::{ChunkRecord, Codec, Report};
 use crate::error::{Error, Result};
 
@@ -51,7 +51,7 @@ fn round(x: f64) -> f64 {
 /// The profile of an analysis: `report` from [`crate::analyze::analyze_file_recording`] with
 /// `codecs` (its options' codecs, in order, lz4 and zstd-1 among them) and `records`, the chunks
 /// at `class_unit` (one of the analyzed units, at most `reference_unit`, another). `name` names
-/// the sample.
+/// the sample. `progress` hears of each candidate the fit measures ([`super::measure::refine`]).
 pub fn profile_from_analysis(
     name: &str,
     report: &Report,
@@ -59,6 +59,7 @@ pub fn profile_from_analysis(
     records: &[ChunkRecord],
     reference_unit: u64,
     class_unit: u64,
+    progress: FitProgress,
 ) -> Result<(Profile, Option<Refinement>)> {
     let index = |c: Codec| {
         codecs.iter().position(|&x| x == c).ok_or_else(|| {
@@ -235,7 +236,7 @@ pub fn profile_from_analysis(
     });
     let first = fitted(profile);
     let (mut profile, refinement) =
-        super::measure::refine(first, without_kinds.into_iter().collect());
+        super::measure::refine(first, without_kinds.into_iter().collect(), progress);
     // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
     profile.runs.iter_mut().for_each(|r| *r = round(*r));
     if profile.kinds.is_empty() {

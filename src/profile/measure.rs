@@ -62,15 +62,21 @@ pub struct Refinement {
     pub measured: usize,
 }
 
+/// Called after each candidate the fit measures, with the number measured so far and the
+/// lowest measured cost so far (a progress report: `dgen analyze --profile` shows it).
+pub type FitProgress<'a> = &'a mut dyn FnMut(usize, f64);
+
 /// Measures candidates with real data, reusing one buffer.
-struct Meter {
+struct Meter<'a> {
     buf: Vec<u8>,
     options: AnalyzeOptions,
     measured: usize,
+    lowest: f64,
+    progress: FitProgress<'a>,
 }
 
-impl Meter {
-    fn new(profile: &Profile) -> Option<Self> {
+impl<'a> Meter<'a> {
+    fn new(profile: &Profile, progress: FitProgress<'a>) -> Option<Self> {
         let units: Vec<u64> = profile
             .units
             .iter()
@@ -91,6 +97,8 @@ impl Meter {
                 limit: None,
             },
             measured: 0,
+            lowest: f64::INFINITY,
+            progress,
         })
     }
 
@@ -98,7 +106,15 @@ impl Meter {
     /// distances above [`KS_GOAL`] and aggregate errors beyond [`FREE_ERROR`] cost. Infinite
     /// when the profile cannot generate.
     fn cost(&mut self, profile: &Profile) -> f64 {
+        let cost = self.measure(profile);
         self.measured += 1;
+        self.lowest = self.lowest.min(cost);
+        (self.progress)(self.measured, self.lowest);
+        cost
+    }
+
+    /// [`Meter::cost`], unreported.
+    fn measure(&mut self, profile: &Profile) -> f64 {
         let mut params = GenParams::new(FIT_SEED);
         params.stream_id = FIT_SEED;
         apply_profile(&mut params, profile, None, None);
@@ -202,12 +218,16 @@ fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
 /// brings nothing or [`MAX_MEASURED`] candidates have been measured. `first` and `others` are
 /// fits of one profile (with and without kinds of regions): the one that measures best is the
 /// start, and the cost of `first` is `before`. Returns `first` unchanged (and `None`) when it
-/// has no runs (no unit above the class unit).
-pub fn refine(first: Profile, others: Vec<Profile>) -> (Profile, Option<Refinement>) {
+/// has no runs (no unit above the class unit). `progress` hears of every candidate measured.
+pub fn refine(
+    first: Profile,
+    others: Vec<Profile>,
+    progress: FitProgress,
+) -> (Profile, Option<Refinement>) {
     if first.runs.is_empty() {
         return (first, None);
     }
-    let Some(mut meter) = Meter::new(&first) else {
+    let Some(mut meter) = Meter::new(&first, progress) else {
         return (first, None);
     };
     let kinds = first.kinds.clone();
