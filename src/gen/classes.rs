@@ -259,7 +259,7 @@ impl Classes {
     /// What `slot`'s echoes go by ([`crate::profile::mix`]): an atom echoes only an atom of the
     /// same key. The run class ([`Classes::run_class_of`]), except for a non-zero slot on its own
     /// (run level 0) in a region of a kind ([`Classes::with_kinds`]): there, the kind (`plans +
-    /// kind`), so the pieces of a region of one kind echo one another, whatever their classes,
+    /// kind`), so the pieces of regions of one kind echo one another, whatever their classes,
     /// as a database's table pages share their rows' structure.
     #[inline]
     pub(crate) fn echo_key_of(&self, slot: u64) -> usize {
