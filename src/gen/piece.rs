@@ -333,10 +333,24 @@ const PIECE_LZ4_FACTOR: EntropyTable = [
     ),
 ];
 
+/// A class whose zstd-1 ratio is within this factor of what plain literals (every byte value)
+/// give at its lz4 ratio is made with plain literals. An alphabet that gains less than this over
+/// 8 KiB is below zstd-1's threshold for compressing literals there (a Huffman table costs about
+/// a hundred bytes, and must save a 64th of the literals besides), so 8 KiB units do not see it
+/// while 32 KiB and larger ones do: the `compressed` profile's class at lz4 1.014 / zstd-1 1.016,
+/// made with 205 values, measured zstd-1 1.006 at 8 KiB and 1.054 at 32 KiB (the sample's chunks
+/// of that class: 1.02-1.03 at 32 KiB); with every value, 1.005 and 1.018.
+const PLAIN_WITHIN: f64 = 1.02;
+
 /// The literal bytes per atom and the literal alphabet (2 to 256 values) of a class piece whose
 /// 8 KiB chunks have lz4 ratio `lz4` and zstd-1 ratio `zstd` (within [`max_piece_zstd`]).
 pub(crate) fn piece_plan(lz4: f64, zstd: f64) -> (f64, u16) {
-    let m = symbols_in(&PIECE_ZSTD, lz4, zstd);
+    let plain = table_at(&PIECE_ZSTD, lz4, 0).unwrap_or(lz4);
+    let m = if zstd <= plain * PLAIN_WITHIN {
+        256
+    } else {
+        symbols_in(&PIECE_ZSTD, lz4, zstd)
+    };
     // A small alphabet gives lz4 a few short matches among literals: asked for less.
     let lz4_gain = column_value(&PIECE_LZ4_FACTOR, lz4, m).unwrap_or(1.0);
     (literal_bytes(lz4 / lz4_gain), m)
@@ -399,5 +413,17 @@ mod tests {
         let (l, m) = piece_plan(2.5, 3.6);
         assert!(m < 60, "{m}");
         assert!(l > PIECE_TABLE[8].1, "{l}");
+    }
+
+    #[test]
+    fn a_class_near_plain_literals_takes_them() {
+        // The compressed profile's low classes: zstd-1 a little above lz4, within what an
+        // alphabet gains only above 8 KiB.
+        for (lz4, zstd) in [(1.0144, 1.0163), (1.0518, 1.0596), (1.092, 1.103)] {
+            assert_eq!(piece_plan(lz4, zstd).1, 256, "{lz4}/{zstd}");
+        }
+        // Further above: an alphabet, as before.
+        assert!(piece_plan(1.4213, 1.4877).1 < 256);
+        assert!(piece_plan(0.998, 1.124).1 < 256);
     }
 }
