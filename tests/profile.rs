@@ -248,6 +248,70 @@ fn built_in_profiles_generate_and_verify() {
     }
 }
 
+/// Per 32 KiB chunk of `data`, what lz4 gains on it over its four 8 KiB pieces compressed
+/// apart (the pieces share nothing but echoes).
+fn gains_32k_over_8k(data: &[u8]) -> Vec<f64> {
+    let mut c = dgen::analyze::Compressors::new(32 << 10).unwrap();
+    data.chunks_exact(32 << 10)
+        .map(|chunk| {
+            let apart: usize = chunk
+                .chunks_exact(8 << 10)
+                .map(|piece| c.compressed_len(Codec::Lz4, piece).unwrap())
+                .sum();
+            apart as f64 / c.compressed_len(Codec::Lz4, chunk).unwrap() as f64
+        })
+        .collect()
+}
+
+/// Partial echoes (`echo_fraction` 1/2: half an atom's literal granules, twice the atoms) give
+/// about the gain from 8 KiB to 32 KiB that whole-atom echoes give, but not in whole atoms: with
+/// whole atoms a chunk of 8 atoms gains one atom or two (lz4 1.14 or 1.33 on `database`'s table
+/// pages, where the sample's chunks all gain 1.14-1.19), with halves the gains fall between.
+/// The data stays offset-addressable and verifiable.
+#[test]
+fn partial_echoes_gain_in_smaller_steps() {
+    let mut whole = profile::load("database").unwrap();
+    whole.echo_fraction = 1.0;
+    let partial = Profile {
+        echo_fraction: 0.5,
+        ..whole.clone()
+    };
+    // The mean gain of the chunks that echo, and the share of them a whole atom's gain (0.1)
+    // or more from the median.
+    let gains = |p: &Profile| {
+        let g = Generator::new(params_for(p, 3)).unwrap();
+        let mut data = vec![0u8; 32 << 20];
+        g.fill_parallel(0, &mut data);
+        let mut gains: Vec<f64> = gains_32k_over_8k(&data)
+            .into_iter()
+            .filter(|&x| x > 1.03)
+            .collect();
+        gains.sort_by(f64::total_cmp);
+        let median = gains[gains.len() / 2];
+        let mean = gains.iter().sum::<f64>() / gains.len() as f64;
+        let far = gains.iter().filter(|&&x| (x - median).abs() > 0.1).count();
+        (mean, far as f64 / gains.len() as f64, g, data)
+    };
+    let (whole_mean, whole_far, _, _) = gains(&whole);
+    let (mean, far, g, data) = gains(&partial);
+    assert!(
+        (mean / whole_mean - 1.0).abs() < 0.05,
+        "mean gain {mean:.3} against {whole_mean:.3} with whole atoms"
+    );
+    assert!(
+        whole_far > 0.1 && far < 0.5 * whole_far,
+        "{far:.3} of the chunks a whole atom's gain from the median, {whole_far:.3} with whole atoms"
+    );
+    // Any range reads as the whole stream has it, and verifies.
+    let (at, len) = (5 * 4096 + 123, 3 << 20);
+    let mut part = vec![0u8; len];
+    g.fill(at as u64, &mut part);
+    assert!(part == data[at..at + len]);
+    assert_eq!(g.first_mismatch(at as u64, &part), None);
+    part[4097] ^= 1;
+    assert_eq!(g.first_mismatch(at as u64, &part), Some(4097));
+}
+
 #[test]
 fn cli_writes_and_verifies_with_a_profile() {
     let dir = tempfile::tempdir().unwrap();
@@ -436,14 +500,14 @@ fn the_measured_fit_improves_a_bad_start() {
 
 /// The most KS distance the built-in profiles' data may have against their samples, per
 /// profile: `(at the class unit, 8 KiB; at 32 KiB to 1 MiB)`, the README's figures ("Profiles")
-/// rounded up. Below 0.1 where the requirement holds; `database` (0.110 at 8 KiB since the kinds
-/// of regions, 0.081 before them; 0.078-0.148 above, with kinds of 128 KiB regions) and
-/// `compressed` at 32 KiB and 128 KiB (0.120-0.154; 0.055-0.086 at 1 MiB) miss it (see the
-/// README for why).
+/// rounded up. Below 0.1 where the requirement holds; `database` at 128 KiB with zstd-1 (0.115
+/// with this seed, 0.093-0.098 with seeds 2 and 3; 0.119 and above in four cells before partial
+/// echoes) and `compressed` at 32 KiB and 128 KiB (0.120-0.154; 0.055-0.086 at 1 MiB) miss it
+/// (see the README for why).
 const BUILT_IN_KS: [(&str, f64, f64); 4] = [
     ("text", 0.1, 0.1),
     ("executables", 0.1, 0.1),
-    ("database", 0.13, 0.15),
+    ("database", 0.1, 0.12),
     ("compressed", 0.1, 0.16),
 ];
 

@@ -152,6 +152,27 @@ pub(crate) fn write_atom(
     out: &mut [u8; ATOM],
     work: &mut Scratch,
 ) {
+    write_atom_over(keys, plan, id, slot, header, out, work, None)
+}
+
+/// [`write_atom`], with some granules of its literal runs taken from another atom's: the
+/// literal granules are counted in order (the first granule, which holds the header, aside), and
+/// with `overlay = (packed, count, mask)` literal granule `j` is `packed`'s `j`-th granule when
+/// `j < count` and bit `j` of `mask` is set ([`literal_granules`] gives an atom's), before the runs'
+/// matches repeat them: an atom that shares those granules with another (a profile's partial
+/// echo), whose own matches stay whole, and which repeats nothing of the other's matches (a
+/// match's bytes repeat with its period, and copied twice they would match each other).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_atom_over(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    slot: u64,
+    header: &[u8; HEADER_LEN],
+    out: &mut [u8; ATOM],
+    work: &mut Scratch,
+    overlay: Option<(&[u8; ATOM], usize, u128)>,
+) {
     if plan.zero {
         out.fill(0);
         return;
@@ -160,16 +181,28 @@ pub(crate) fn write_atom(
     match level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `level()` reported VAES, AES-NI and AVX2 on this CPU.
-        Level::Vaes256 => unsafe { write_atom_vaes256(keys, plan, id, slot, header, out, work) },
+        Level::Vaes256 => unsafe {
+            write_atom_vaes256(keys, plan, id, slot, header, out, work, overlay)
+        },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `level()` reported AES-NI and AVX2 on this CPU.
-        Level::AesNi => unsafe { write_atom_aesni(keys, plan, id, slot, header, out, work) },
-        _ => write_atom_with::<false>(plan, slot, header, out, work, |first, dst, copy| {
-            fill_blocks_portable(keys, id, first, dst);
-            if let Some(copy) = copy {
-                copy.copy_from_slice(dst);
-            }
-        }),
+        Level::AesNi => unsafe {
+            write_atom_aesni(keys, plan, id, slot, header, out, work, overlay)
+        },
+        _ => write_atom_with::<false>(
+            plan,
+            slot,
+            header,
+            out,
+            work,
+            overlay,
+            |first, dst, copy| {
+                fill_blocks_portable(keys, id, first, dst);
+                if let Some(copy) = copy {
+                    copy.copy_from_slice(dst);
+                }
+            },
+        ),
     }
 }
 
@@ -179,6 +212,7 @@ pub(crate) fn write_atom(
 /// The CPU must support AES-NI and AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "aes,avx2")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn write_atom_aesni(
     keys: &StreamKeys,
     plan: &CompressPlan,
@@ -187,12 +221,19 @@ unsafe fn write_atom_aesni(
     header: &[u8; HEADER_LEN],
     out: &mut [u8; ATOM],
     work: &mut Scratch,
+    overlay: Option<(&[u8; ATOM], usize, u128)>,
 ) {
     let k = x86::Keys128::load(keys);
     // SAFETY: this function has the `aes` feature; the writer passes lengths that are multiples of 16.
-    write_atom_with::<true>(plan, slot, header, out, work, |first, dst, copy| unsafe {
-        x86::fill_aesni(&k, id, first, dst, copy)
-    })
+    write_atom_with::<true>(
+        plan,
+        slot,
+        header,
+        out,
+        work,
+        overlay,
+        |first, dst, copy| unsafe { x86::fill_aesni(&k, id, first, dst, copy) },
+    )
 }
 
 /// [`write_atom`] compiled for VAES on 256-bit registers.
@@ -201,6 +242,7 @@ unsafe fn write_atom_aesni(
 /// The CPU must support VAES, AES-NI and AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "aes,avx2,vaes")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn write_atom_vaes256(
     keys: &StreamKeys,
     plan: &CompressPlan,
@@ -209,12 +251,19 @@ unsafe fn write_atom_vaes256(
     header: &[u8; HEADER_LEN],
     out: &mut [u8; ATOM],
     work: &mut Scratch,
+    overlay: Option<(&[u8; ATOM], usize, u128)>,
 ) {
     let k = x86::Keys128::load(keys);
     // SAFETY: this function has the needed features; lengths are multiples of 16.
-    write_atom_with::<true>(plan, slot, header, out, work, |first, dst, copy| unsafe {
-        x86::fill_vaes256(&k, id, first, dst, copy)
-    })
+    write_atom_with::<true>(
+        plan,
+        slot,
+        header,
+        out,
+        work,
+        overlay,
+        |first, dst, copy| unsafe { x86::fill_vaes256(&k, id, first, dst, copy) },
+    )
 }
 
 /// The atom writer, generic over how literal blocks are produced (inlined into each caller so the
@@ -228,6 +277,7 @@ fn write_atom_with<const AVX2: bool>(
     header: &[u8; HEADER_LEN],
     out: &mut [u8; ATOM],
     scratch: &mut Scratch,
+    overlay: Option<(&[u8; ATOM], usize, u128)>,
     mut fill: impl FnMut(u64, &mut [u8], Option<&mut [u8]>),
 ) {
     let Some(layouts) = &plan.layouts else {
@@ -249,24 +299,62 @@ fn write_atom_with<const AVX2: bool>(
     // for them stall.
     let work = scratch.atom();
     let mut pos = 0usize;
+    // Literal granules so far (the first granule aside).
+    let mut literal = 0usize;
     for i in 0..layout.n {
         let run = layout.runs[i] as usize * GRANULE;
         let len = layout.matches[i] as usize * GRANULE;
         let dist = layout.dists[i] as usize * GRANULE;
-        match plan.symbols {
-            // The run into `out` and, from the same registers, into the scratch, where the match
-            // reads its pattern.
-            None => fill(
-                (pos / 16) as u64,
-                &mut out[pos..pos + run],
-                Some(&mut work[pos..pos + run]),
-            ),
-            // The run into the scratch, mapped there (in cache), then copied out.
-            Some(symbols) => {
-                fill((pos / 16) as u64, &mut work[pos..pos + run], None);
-                symbols.apply(&mut work[pos..pos + run]);
-                out[pos..pos + run].copy_from_slice(&work[pos..pos + run]);
+        // The run's granules taken from `overlay` (bit `k`: its `k`-th granule), and the
+        // literal rank of its first counted granule (the header's granule is not counted).
+        let (shared, rank) = match overlay {
+            None => (0u128, 0usize),
+            Some((_, count, mask)) => {
+                // The header's granule is never shared.
+                let skip = usize::from(pos == 0);
+                let granules = run / GRANULE - skip;
+                let taken = count.saturating_sub(literal).min(granules);
+                let bits = if literal < 128 {
+                    ((mask >> literal) & low_bits(taken)) << skip
+                } else {
+                    0
+                };
+                let rank = literal;
+                literal += granules;
+                (bits, rank)
             }
+        };
+        // The run in stretches, each drawn fresh or taken whole (the taken ones are not drawn).
+        let mut k = 0usize;
+        while k < run / GRANULE {
+            let taken = (shared >> k) & 1 == 1;
+            let same = if taken {
+                (shared >> k).trailing_ones()
+            } else {
+                (!shared >> k).trailing_ones()
+            } as usize;
+            let n = same.min(run / GRANULE - k);
+            let (a, b) = (pos + k * GRANULE, pos + (k + n) * GRANULE);
+            if taken {
+                // Literal rank of granule `k`: the run's first counted granule is `rank`.
+                let from = (rank + k - usize::from(pos == 0)) * GRANULE;
+                let packed = overlay.map_or(&[0u8; 0][..], |o| &o.0[..]);
+                out[a..b].copy_from_slice(&packed[from..from + (b - a)]);
+                work[a..b].copy_from_slice(&packed[from..from + (b - a)]);
+            } else {
+                match plan.symbols {
+                    // The stretch into `out` and, from the same registers, into the scratch,
+                    // where the match reads its pattern.
+                    None => fill((a / 16) as u64, &mut out[a..b], Some(&mut work[a..b])),
+                    // The stretch into the scratch, mapped there (in cache), then copied out.
+                    Some(symbols) => {
+                        fill((a / 16) as u64, &mut work[a..b], None);
+                        symbols.apply(&mut work[a..b]);
+                        out[a..b].copy_from_slice(&work[a..b]);
+                    }
+                }
+            }
+            k += n;
         }
         if i == 0 {
             // Every run is at least one granule (32 bytes): the header fits in the first.
@@ -294,6 +382,150 @@ fn write_atom_with<const AVX2: bool>(
         pos += len;
     }
     debug_assert_eq!(pos, ATOM);
+}
+
+/// The literal granules of atom `id` (of `plan`, layout `slot`) that bit `j` of `mask` names
+/// (literal granule `j`, counted as [`write_atom_over`] counts them), written plain (as the
+/// atom has them when it shares none of its own) at `32 j` in `packed`, with the best
+/// implementation for this CPU; returns how many literal granules the atom has. Costs what the
+/// named granules' literal bytes cost, not a whole atom.
+pub(crate) fn literal_granules(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    slot: u64,
+    mask: u128,
+    packed: &mut [u8; ATOM],
+) -> usize {
+    let slot = (slot % LAYOUTS as u64) as usize;
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` reported VAES, AES-NI and AVX2 on this CPU.
+        Level::Vaes256 => unsafe { literal_granules_vaes256(keys, plan, id, slot, mask, packed) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` reported AES-NI and AVX2 on this CPU.
+        Level::AesNi => unsafe { literal_granules_aesni(keys, plan, id, slot, mask, packed) },
+        _ => literal_granules_with(plan, slot, mask, packed, |first, dst| {
+            fill_blocks_portable(keys, id, first, dst)
+        }),
+    }
+}
+
+/// [`literal_granules`] compiled for AES-NI and AVX2.
+///
+/// # Safety
+/// The CPU must support AES-NI and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "aes,avx2")]
+unsafe fn literal_granules_aesni(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    slot: usize,
+    mask: u128,
+    packed: &mut [u8; ATOM],
+) -> usize {
+    let k = x86::Keys128::load(keys);
+    // SAFETY: this function has the `aes` feature; every fill is whole granules (multiples of
+    // 16 bytes).
+    literal_granules_with(plan, slot, mask, packed, |first, dst| unsafe {
+        x86::fill_aesni(&k, id, first, dst, None)
+    })
+}
+
+/// [`literal_granules`] compiled for VAES on 256-bit registers.
+///
+/// # Safety
+/// The CPU must support VAES, AES-NI and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "aes,avx2,vaes")]
+unsafe fn literal_granules_vaes256(
+    keys: &StreamKeys,
+    plan: &CompressPlan,
+    id: u64,
+    slot: usize,
+    mask: u128,
+    packed: &mut [u8; ATOM],
+) -> usize {
+    let k = x86::Keys128::load(keys);
+    // SAFETY: this function has the needed features; every fill is whole granules.
+    literal_granules_with(plan, slot, mask, packed, |first, dst| unsafe {
+        x86::fill_vaes256(&k, id, first, dst, None)
+    })
+}
+
+/// How many literal granules an atom of `plan`'s layout `slot` has (the first granule aside),
+/// as [`write_atom_over`] counts them.
+pub(crate) fn literal_count(plan: &CompressPlan, slot: u64) -> usize {
+    match &plan.layouts {
+        None => ATOM / GRANULE - 1,
+        Some(layouts) => {
+            let layout = &layouts[(slot % LAYOUTS as u64) as usize];
+            layout.runs[..layout.n]
+                .iter()
+                .map(|&r| r as usize)
+                .sum::<usize>()
+                - 1
+        }
+    }
+}
+
+/// [`literal_granules`], generic over the fill (`fill(first_block, dst)`): one fill per run of
+/// named granules in a row.
+#[inline(always)]
+fn literal_granules_with(
+    plan: &CompressPlan,
+    slot: usize,
+    mask: u128,
+    packed: &mut [u8; ATOM],
+    mut fill: impl FnMut(u64, &mut [u8]),
+) -> usize {
+    // Granules `first..first + n` of the atom, literal granules `j..j + n`.
+    let mut take = |first: usize, j: usize, n: usize, packed: &mut [u8; ATOM]| {
+        let mut bits = if j < 128 {
+            (mask >> j) & low_bits(n)
+        } else {
+            0
+        };
+        while bits != 0 {
+            let start = bits.trailing_zeros() as usize;
+            let len = (bits >> start).trailing_ones() as usize;
+            let dst = &mut packed[(j + start) * GRANULE..(j + start + len) * GRANULE];
+            fill(((first + start) * GRANULE / 16) as u64, dst);
+            if let Some(symbols) = plan.symbols {
+                symbols.apply(dst);
+            }
+            bits &= !(low_bits(len) << start);
+        }
+    };
+    match &plan.layouts {
+        None => {
+            take(1, 0, ATOM / GRANULE - 1, packed);
+            ATOM / GRANULE - 1
+        }
+        Some(layouts) => {
+            let layout = &layouts[slot % LAYOUTS];
+            let (mut pos, mut literal) = (0usize, 0usize);
+            for i in 0..layout.n {
+                let (run, len) = (layout.runs[i] as usize, layout.matches[i] as usize);
+                let first = pos.max(1);
+                take(first, literal, pos + run - first, packed);
+                literal += pos + run - first;
+                pos += run + len;
+            }
+            literal
+        }
+    }
+}
+
+/// The lowest `n` bits set (`n` up to 128; 0 for none or fewer).
+#[inline]
+pub(crate) fn low_bits(n: usize) -> u128 {
+    match n {
+        0 => 0,
+        128.. => u128::MAX,
+        n => (1u128 << n) - 1,
+    }
 }
 
 /// Shortest match, in granules, that opens an atom as a re-sync piece ([`Layout::draw`]): a
@@ -504,7 +736,23 @@ mod tests {
         slot: usize,
         resync: bool,
     ) -> [u8; ATOM] {
+        reference_atom_over(keys, literal_bytes, symbols, id, slot, resync, None)
+    }
+
+    /// [`reference_atom_with`], with literal granule `j` (counted in order over the runs, the
+    /// first granule aside) taken from `packed` when `j < count` and bit `j` of `mask` is set,
+    /// before the matches repeat it.
+    fn reference_atom_over(
+        keys: &StreamKeys,
+        literal_bytes: f64,
+        symbols: Option<u16>,
+        id: u64,
+        slot: usize,
+        resync: bool,
+        overlay: Option<(&[u8; ATOM], usize, u128)>,
+    ) -> [u8; ATOM] {
         let mut atom = [0u8; ATOM];
+        let mut literal = 0usize;
         let layout = Layout::draw(literal_bytes, slot % LAYOUTS, resync);
         let mut pos = 0;
         for i in 0..layout.n {
@@ -522,6 +770,15 @@ mod tests {
             }
             if i == 0 {
                 atom[..HEADER_LEN].copy_from_slice(&test_header(id));
+            }
+            for g in (pos / GRANULE).max(1)..(pos + run) / GRANULE {
+                if let Some((packed, count, mask)) = overlay {
+                    if literal < count && literal < 128 && mask >> literal & 1 == 1 {
+                        atom[g * GRANULE..(g + 1) * GRANULE]
+                            .copy_from_slice(&packed[literal * GRANULE..(literal + 1) * GRANULE]);
+                    }
+                }
+                literal += 1;
             }
             pos += run;
             for p in pos..pos + len {
@@ -691,6 +948,95 @@ mod tests {
                 (mean - literal).abs() < 1.0,
                 "mean literal {mean} for {literal}"
             );
+        }
+    }
+
+    /// A random mask of literal granules.
+    fn test_mask(seed: u64) -> u128 {
+        (mix64(seed ^ 0x1234_5678) as u128) << 64 | mix64(seed ^ 0x9abc_def0) as u128
+    }
+
+    /// `literal_granules` gives an atom's literal granules as its writer lays them down (the
+    /// first granule aside), only those its mask names, and their count; every level alike.
+    #[test]
+    fn literal_granules_are_the_atoms_own() {
+        let keys = StreamKeys::from_seed(11);
+        for (literal, m) in [
+            (2048.0, None),
+            (1000.0, Some(45u16)),
+            (300.0, None),
+            (4096.0, None),
+        ] {
+            let plan = CompressPlan::resync(literal).with_symbols(m.and_then(LiteralSymbols::new));
+            for slot in 0..64usize {
+                let id = (slot as u64 + 7).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let atom = reference_atom_with(&keys, literal, m, id, slot, true);
+                // The atom's literal granules, in order.
+                let mut want = Vec::new();
+                match Layout::draw(literal, slot % LAYOUTS, true) {
+                    _ if literal >= ATOM as f64 => want.extend(1..ATOM / GRANULE),
+                    layout => {
+                        let mut pos = 0;
+                        for i in 0..layout.n {
+                            let run = layout.runs[i] as usize;
+                            want.extend(pos.max(1)..pos + run);
+                            pos += run + layout.matches[i] as usize;
+                        }
+                    }
+                }
+                let mask = test_mask(slot as u64);
+                let mut packed = [0xaau8; ATOM];
+                let count = literal_granules(&keys, &plan, id, slot as u64, mask, &mut packed);
+                assert_eq!(count, want.len(), "literal {literal} slot {slot}");
+                assert_eq!(count, literal_count(&plan, slot as u64));
+                for (j, &g) in want.iter().enumerate() {
+                    let got = &packed[j * GRANULE..(j + 1) * GRANULE];
+                    if mask >> j & 1 == 1 {
+                        assert_eq!(got, &atom[g * GRANULE..(g + 1) * GRANULE], "granule {j}");
+                    } else {
+                        assert!(got.iter().all(|&b| b == 0xaa), "granule {j} written");
+                    }
+                }
+            }
+        }
+    }
+
+    /// An atom written over another's granules takes them where its mask says, before its
+    /// matches repeat its runs (so its own matches stay whole), on every level.
+    #[test]
+    fn an_overlay_takes_the_named_granules_before_the_matches() {
+        let keys = StreamKeys::from_seed(12);
+        let mut packed = [0u8; ATOM];
+        for (i, b) in packed.iter_mut().enumerate() {
+            *b = mix64(i as u64) as u8;
+        }
+        for (literal, m) in [(2048.0, None), (1000.0, Some(45u16)), (300.0, None)] {
+            let plan = CompressPlan::resync(literal).with_symbols(m.and_then(LiteralSymbols::new));
+            for slot in 0..64usize {
+                let id = (slot as u64 + 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let (mask, count) = (test_mask(slot as u64 ^ 0x77), 20 + slot);
+                let overlay = Some((&packed, count, mask));
+                let want = reference_atom_over(&keys, literal, m, id, slot, true, overlay);
+                let mut got = [1u8; ATOM];
+                let h = test_header(id);
+                write_atom_over(
+                    &keys,
+                    &plan,
+                    id,
+                    slot as u64,
+                    &h,
+                    &mut got,
+                    &mut Scratch::new(),
+                    overlay,
+                );
+                assert!(
+                    got == want,
+                    "literal {literal} slot {slot}: level {:?}",
+                    level()
+                );
+                let plain = reference_atom_with(&keys, literal, m, id, slot, true);
+                assert!(got != plain, "literal {literal} slot {slot}: nothing taken");
+            }
         }
     }
 }

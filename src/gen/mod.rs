@@ -16,7 +16,10 @@ mod piece;
 mod random;
 
 use crate::params::{DedupScope, GenParams};
-use atom::{write_atom, CompressPlan, LiteralSymbols, Scratch};
+use atom::{
+    literal_count, literal_granules, low_bits, write_atom, write_atom_over, CompressPlan,
+    LiteralSymbols, Scratch,
+};
 use classes::Classes;
 use dedup::DedupMap;
 use header::HeaderCipher;
@@ -510,6 +513,37 @@ impl Generator {
                     .as_ref()
                     .filter(|e| content.generation == 0 && e.echoing(run) && e.echoing(echo_key));
                 match echo {
+                    Some(echoes) if echoes.partial() => {
+                        let plan = classes.plan(class);
+                        let from = echoes
+                            .partial_source(slot, echo_key)
+                            .map(|from| (from, self.draw_echo(classes, from)))
+                            .filter(|&(_, (key, _))| key == echo_key);
+                        if let Some((from, (_, from_class))) = from {
+                            let mask = echoes.mask(slot);
+                            let count = self.shared_granules(
+                                echoes,
+                                classes,
+                                echo_key,
+                                (from, from_class),
+                                mask,
+                                source_salt,
+                                &mut cursor.shared,
+                            );
+                            write_atom_over(
+                                &self.keys,
+                                plan,
+                                id,
+                                slot,
+                                &header,
+                                out,
+                                &mut cursor.work,
+                                Some((&cursor.shared, count, mask)),
+                            );
+                            return;
+                        }
+                        (plan, id, slot)
+                    }
                     Some(echoes) => {
                         let source = echoes
                             .source(slot, echo_key, |s| classes.echo_key_of(self.class_piece(s)));
@@ -527,6 +561,70 @@ impl Generator {
             None => (&self.plan, id, slot),
         };
         write_atom(&self.keys, plan, id, slot, &header, out, &mut cursor.work);
+    }
+
+    /// The echo key and the class of the atom at `position` (of content), from one draw.
+    #[inline]
+    fn draw_echo(&self, classes: &Classes, position: u64) -> (usize, usize) {
+        let piece = self.class_piece(position);
+        let (run, key) = classes.run_and_echo_key(piece);
+        (key, classes.class_in_run(piece, run))
+    }
+
+    /// The literal granules of atom `from` (position of content, and its class) that `mask`
+    /// names, as the stream has them, into `shared` at `32 j` for literal granule `j`
+    /// ([`atom::literal_granules`]); returns how many literal granules `from` has. A granule
+    /// that `from` itself repeats (it echoes, with echo key `key`, and its mask names the
+    /// granule) is its source's, and so on back: each atom of the chain gives the granules it
+    /// has plain, so no atom is written whole, and each costs one draw of its class.
+    #[allow(clippy::too_many_arguments)]
+    fn shared_granules(
+        &self,
+        echoes: &Echoes,
+        classes: &Classes,
+        key: usize,
+        (from, class): (u64, usize),
+        mask: u128,
+        salt: u64,
+        shared: &mut [u8; ATOM],
+    ) -> usize {
+        let id_of = |position: u64| {
+            self.atom_id(
+                position / self.atoms_per_block,
+                position % self.atoms_per_block,
+                salt,
+            )
+        };
+        let count = literal_count(classes.plan(class), from);
+        let (mut at, mut plan) = (from, classes.plan(class));
+        let mut pending = mask & low_bits(count);
+        for _ in 0..MAX_CHAIN {
+            if pending == 0 {
+                break;
+            }
+            // What `at` repeats from further back: the granules it shares that its source has.
+            let back = echoes
+                .partial_source(at, key)
+                .map(|next| (next, self.draw_echo(classes, next)))
+                .filter(|&(_, (k, _))| k == key)
+                .map(|(next, (_, c))| {
+                    let next_plan = classes.plan(c);
+                    let deeper =
+                        pending & echoes.mask(at) & low_bits(literal_count(next_plan, next));
+                    (next, next_plan, deeper)
+                });
+            let deeper = back.map_or(0, |b| b.2);
+            literal_granules(&self.keys, plan, id_of(at), at, pending & !deeper, shared);
+            pending = deeper;
+            if let Some((next, next_plan, _)) = back {
+                (at, plan) = (next, next_plan);
+            }
+        }
+        if pending != 0 {
+            // The chain's end (rare: `MAX_CHAIN` atoms deep): taken as plain there.
+            literal_granules(&self.keys, plan, id_of(at), at, pending, shared);
+        }
+        count
     }
 
     /// Fills `buf` with the bytes at `offset_in_block..offset_in_block + buf.len()` of a block
@@ -627,6 +725,9 @@ struct Echoes {
     /// Atoms per block.
     block: u64,
     salt: u64,
+    /// The share of an echoing atom's literal granules that repeat its source (the profile's
+    /// `echo_fraction`; 1: the whole atom is its source's).
+    fraction: f64,
 }
 
 impl Echoes {
@@ -649,6 +750,14 @@ impl Echoes {
                 &class_scales,
             ))
             .collect();
+        let fraction = profile.echo_fraction.clamp(0.25, 1.0);
+        // What an echoing atom gives a unit that holds its source, as a share of a whole atom
+        // (more atoms echo when each gives less).
+        let shared = if fraction < 1.0 {
+            fraction * partial_echo_yield(fraction)
+        } else {
+            1.0
+        };
         let picks = scales
             .iter()
             .map(|&scale| {
@@ -658,20 +767,54 @@ impl Echoes {
                     .iter()
                     .filter(|_| scale > 0.0)
                     .map(|e| {
-                        cumulative += e.share * scale;
+                        cumulative += e.share * scale / shared;
                         (
                             (cumulative.min(1.0) * 18_446_744_073_709_551_616.0) as u64,
                             e.atoms as u64,
                         )
                     })
-                    .collect()
+                    .collect::<Vec<_>>()
             })
             .collect();
         Some(Echoes {
             picks,
             block: block / ATOM as u64,
             salt: mix64(salt ^ 0x6563_686f),
+            fraction,
         })
+    }
+
+    /// Whether echoes share part of an atom (else the whole atom).
+    #[inline]
+    fn partial(&self) -> bool {
+        self.fraction < 1.0
+    }
+
+    /// The literal granules atom `position` repeats from its source when it echoes partly, in
+    /// pairs (bit `j` is literal granule `j`, see [`atom::write_atom_over`]): each pair with
+    /// odds `fraction` (a multiple of 1/4), from a hash of the position, so a unit's gain is the
+    /// sum of many small ones (about 32 pairs per atom at 1/2) rather than a whole number of
+    /// atoms.
+    #[inline]
+    fn mask(&self, position: u64) -> u128 {
+        let h = mix64(position ^ self.salt ^ 0x6d61_736b);
+        let (a, b) = (h, mix64(h ^ 0x7061_6972));
+        let pairs = match (self.fraction * 4.0).round() as u32 {
+            0 | 1 => a & b,
+            2 => a,
+            3 => a | b,
+            _ => u64::MAX,
+        };
+        both_granules(pairs)
+    }
+
+    /// The atom a partial echo of atom `position` (of echo key `run`) repeats granules of, when
+    /// its draw says it echoes: the one its distance reaches (within its block when shorter
+    /// than one), whose echo key the caller checks (as [`Echoes::source`]'s first step).
+    #[inline]
+    fn partial_source(&self, position: u64, run: usize) -> Option<u64> {
+        let d = self.distance(position, run)?;
+        (d >= self.block || position % self.block >= d).then(|| position - d)
     }
 
     /// Whether atoms of class `class` echo.
@@ -820,6 +963,8 @@ struct Cursor {
     /// The current block's shift (shifted duplicates), in bytes.
     shift: usize,
     work: Scratch,
+    /// A partial echo's shared granules ([`atom::literal_granules`]).
+    shared: Box<[u8; ATOM]>,
 }
 
 impl Cursor {
@@ -833,9 +978,37 @@ impl Cursor {
             source: StreamSalt { salt: 0, tag: 0 },
             shift: 0,
             work: Scratch::new(),
+            shared: Box::new([0u8; ATOM]),
         }
     }
 }
+
+/// Bit `i` of `pairs` as bits `2 i` and `2 i + 1`: each pair of granules taken together.
+#[inline]
+fn both_granules(pairs: u64) -> u128 {
+    // Spread the bits apart (bit `i` to bit `2 i`), then double them.
+    let mut x = pairs as u128;
+    x = (x | (x << 32)) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+    x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f;
+    x = (x | (x << 2)) & 0x3333_3333_3333_3333_3333_3333_3333_3333;
+    x = (x | (x << 1)) & 0x5555_5555_5555_5555_5555_5555_5555_5555;
+    x | (x << 1)
+}
+
+/// What a partial echo of `fraction` of an atom's literal granules saves a codec, as a share of
+/// those granules' bytes: each run of shared granules (pairs drawn at random: `1 / (1 -
+/// fraction)` pairs in a row on average) costs a match and splits a literal run, and a source
+/// with fewer literal granules than the atom shares fewer. Measured with lz4 and zstd-1 on the
+/// `database` profile (`scripts/compare-profiles`: the aggregate ratios at 32 KiB-1 MiB as with
+/// whole atoms): 0.89 at 1/2, 0.93 at 3/4.
+fn partial_echo_yield(fraction: f64) -> f64 {
+    0.81 + 0.16 * fraction
+}
+
+/// Most atoms a partial echo's granules go back through ([`Generator::shared_granules`]).
+const MAX_CHAIN: usize = 8;
 
 /// The part of one atom that a byte range covers.
 struct AtomPiece {

@@ -209,6 +209,7 @@ pub fn profile_from_analysis(
         kinds,
         kind_pieces: KIND_PIECES,
         kind_span: 0.0,
+        echo_fraction: 1.0,
         units,
     };
     profile

@@ -46,6 +46,8 @@ const ERROR_COST: f64 = 10.0;
 const BLEND_FROM_STEPS: [i64; 6] = [-4, -2, -1, 1, 2, 4];
 /// Shares of pieces moved from one run level to another.
 const RUN_MOVES: [f64; 2] = [0.1, 0.25];
+/// Shares of an echoing atom that repeat its source ([`Profile::echo_fraction`]) tried.
+const ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
 /// Echo exponents tried, with the per-class weights dropped.
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
@@ -136,12 +138,21 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Candidates one step from `p`: other blends, pieces moved between run levels, the echoes by
-/// an exponent instead of per-class weights, the kinds of regions dropped (or, when `p` has
-/// none, `kinds` taken back), their span one step along [`KIND_SPANS`].
+/// Candidates one step from `p`: echoes of another share of an atom ([`ECHO_FRACTIONS`]), other
+/// blends, pieces moved between run levels, the echoes by an exponent instead of per-class
+/// weights, the kinds of regions dropped (or, when `p` has none, `kinds` taken back), their
+/// span one step along [`KIND_SPANS`].
 fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
     let n = p.classes.len() as i64;
     let mut out = Vec::new();
+    for fraction in ECHO_FRACTIONS {
+        if fraction != p.echo_fraction {
+            out.push(Profile {
+                echo_fraction: fraction,
+                ..p.clone()
+            });
+        }
+    }
     let from = p.blend_from as i64;
     if p.blend_share > 0.0 {
         for step in BLEND_FROM_STEPS {

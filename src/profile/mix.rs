@@ -68,6 +68,15 @@ pub struct ProfileMix {
     /// `kind_span`).
     #[serde(default)]
     pub kind_span: f64,
+    /// The share of an echoing atom's literal granules that repeat its source (the profile's
+    /// `echo_fraction`; 1: the whole atom).
+    #[serde(default = "whole_atom")]
+    pub echo_fraction: f64,
+}
+
+/// `echo_fraction` when a mix does not say: whole atoms.
+fn whole_atom() -> f64 {
+    1.0
 }
 
 /// The largest run group (pieces): `kind_pieces` when a mix does not say.
@@ -605,6 +614,7 @@ impl ProfileMix {
                 kinds,
                 kind_pieces: profile.kind_pieces,
                 kind_span: profile.kind_span,
+                echo_fraction: profile.echo_fraction,
             },
             misses,
         )
