@@ -32,7 +32,7 @@ pub use calibration::{
 };
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
-pub(crate) use piece::{max_piece_zstd, PIECE_UNIT};
+pub(crate) use piece::{max_piece_zstd, near_plain, PIECE_UNIT};
 
 /// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
 /// as) at a *generation* (0 for what a fresh write lays down; each overwrite of a block that is
@@ -865,7 +865,7 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
     for c in &profile.classes {
         // Pieces of 8 KiB are calibrated at 8 KiB, where the profile measured their classes.
         let (literal_bytes, symbols) = if profile.class_unit == PIECE_UNIT {
-            piece::piece_plan(c.lz4, c.zstd)
+            piece::piece_plan(c.lz4, c.zstd, profile.near_plain_symbols)
         } else {
             (
                 calibration::literal_bytes_for_resync(c.lz4, crate::params::CompressCodec::Lz),

@@ -334,20 +334,28 @@ const PIECE_LZ4_FACTOR: EntropyTable = [
 ];
 
 /// A class whose zstd-1 ratio is within this factor of what plain literals (every byte value)
-/// give at its lz4 ratio is made with plain literals. An alphabet that gains less than this over
-/// 8 KiB is below zstd-1's threshold for compressing literals there (a Huffman table costs about
-/// a hundred bytes, and must save a 64th of the literals besides), so 8 KiB units do not see it
-/// while 32 KiB and larger ones do: the `compressed` profile's class at lz4 1.014 / zstd-1 1.016,
-/// made with 205 values, measured zstd-1 1.006 at 8 KiB and 1.054 at 32 KiB (the sample's chunks
-/// of that class: 1.02-1.03 at 32 KiB); with every value, 1.005 and 1.018.
+/// give at its lz4 ratio is *near plain*: what an alphabet gives it at 8 KiB is not what it
+/// gives in larger units. An alphabet that gains less than this over 8 KiB is below zstd-1's
+/// threshold for compressing literals there (a Huffman table costs about a hundred bytes, and
+/// must save a 64th of the literals besides), so 8 KiB units do not see it while 32 KiB and
+/// larger ones do: the `compressed` profile's class at lz4 1.014 / zstd-1 1.016, made with the
+/// 205 values the 8 KiB table asks, measured zstd-1 1.006 at 8 KiB and 1.054 at 32 KiB (the
+/// sample's chunks of that class: 1.02-1.03 at 32 KiB); with every value, 1.005 and 1.018. Such
+/// classes take the profile's `near_plain_symbols` instead, fitted on the larger units.
 const PLAIN_WITHIN: f64 = 1.02;
 
+/// Whether a class piece at lz4 ratio `lz4` and zstd-1 ratio `zstd` (at 8 KiB) is near plain
+/// literals ([`PLAIN_WITHIN`]).
+pub(crate) fn near_plain(lz4: f64, zstd: f64) -> bool {
+    zstd <= table_at(&PIECE_ZSTD, lz4, 0).unwrap_or(lz4) * PLAIN_WITHIN
+}
+
 /// The literal bytes per atom and the literal alphabet (2 to 256 values) of a class piece whose
-/// 8 KiB chunks have lz4 ratio `lz4` and zstd-1 ratio `zstd` (within [`max_piece_zstd`]).
-pub(crate) fn piece_plan(lz4: f64, zstd: f64) -> (f64, u16) {
-    let plain = table_at(&PIECE_ZSTD, lz4, 0).unwrap_or(lz4);
-    let m = if zstd <= plain * PLAIN_WITHIN {
-        256
+/// 8 KiB chunks have lz4 ratio `lz4` and zstd-1 ratio `zstd` (within [`max_piece_zstd`]); a class
+/// near plain literals ([`near_plain`]) takes `near_plain_symbols` values.
+pub(crate) fn piece_plan(lz4: f64, zstd: f64, near_plain_symbols: u16) -> (f64, u16) {
+    let m = if near_plain(lz4, zstd) {
+        near_plain_symbols.clamp(2, 256)
     } else {
         symbols_in(&PIECE_ZSTD, lz4, zstd)
     };
@@ -406,11 +414,11 @@ mod tests {
     #[test]
     fn a_plain_piece_is_asked_for_its_own_ratio() {
         // At 256 values (no reduction) lz4 gains nothing from the alphabet.
-        let (l, m) = piece_plan(2.0, 1.0);
+        let (l, m) = piece_plan(2.0, 1.0, 256);
         assert_eq!(m, 256);
         assert!((l - PIECE_TABLE[7].1).abs() < 0.01, "{l}");
         // A small alphabet: asked for a little less lz4 than the class has.
-        let (l, m) = piece_plan(2.5, 3.6);
+        let (l, m) = piece_plan(2.5, 3.6, 256);
         assert!(m < 60, "{m}");
         assert!(l > PIECE_TABLE[8].1, "{l}");
     }
@@ -420,10 +428,15 @@ mod tests {
         // The compressed profile's low classes: zstd-1 a little above lz4, within what an
         // alphabet gains only above 8 KiB.
         for (lz4, zstd) in [(1.0144, 1.0163), (1.0518, 1.0596), (1.092, 1.103)] {
-            assert_eq!(piece_plan(lz4, zstd).1, 256, "{lz4}/{zstd}");
+            assert!(near_plain(lz4, zstd));
+            assert_eq!(piece_plan(lz4, zstd, 256).1, 256, "{lz4}/{zstd}");
+            assert_eq!(piece_plan(lz4, zstd, 235).1, 235, "{lz4}/{zstd}");
         }
-        // Further above: an alphabet, as before.
-        assert!(piece_plan(1.4213, 1.4877).1 < 256);
-        assert!(piece_plan(0.998, 1.124).1 < 256);
+        // Further above: the alphabet the table asks, whatever the near-plain one.
+        for (lz4, zstd) in [(1.4213, 1.4877), (0.998, 1.124)] {
+            assert!(!near_plain(lz4, zstd));
+            let m = piece_plan(lz4, zstd, 256).1;
+            assert!(m < 256 && m == piece_plan(lz4, zstd, 235).1);
+        }
     }
 }

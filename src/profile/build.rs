@@ -210,6 +210,7 @@ pub fn profile_from_analysis(
         kind_pieces: KIND_PIECES,
         kind_span: 0.0,
         echo_fraction: 1.0,
+        near_plain_symbols: 256,
         units,
     };
     profile

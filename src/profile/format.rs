@@ -24,6 +24,8 @@
 //!   "kind_span": 0.15,                   // how far a 1 MiB region's kinds spread (absent: 0)
 //!   "echo_fraction": 0.5,                // an echo repeats this share of an atom's literal
 //!                                        // granules (absent: 1, the whole atom)
+//!   "near_plain_symbols": 235,           // the literal alphabet of classes whose zstd-1 is
+//!                                        // within 2% of plain literals' (absent: 256)
 //!   "units": [                           // one per analyzed unit
 //!     {"unit": 8192, "chunks": 32768, "dedup_ratio": 1.0, "zero_share": 0.01,
 //!      "codecs": {"lz4": {"ratio": 2.33, "speed_mbps": 211,
@@ -125,8 +127,28 @@ pub struct Profile {
     /// measured fit ([`super::measure`]).
     #[serde(default = "whole_atom", skip_serializing_if = "is_whole_atom")]
     pub echo_fraction: f64,
+    /// The literal alphabet (values, [`NEAR_PLAIN_SYMBOLS`]) of the classes whose zstd-1 ratio at
+    /// the class unit is within 2% of what plain literals give: an entropy coder gains on such
+    /// a class in larger units what it cannot at 8 KiB (below zstd-1's threshold for coding
+    /// literals there), as on compressed files, whose bytes are not quite uniform (a
+    /// `compressed` sample's chunks at lz4 1.01-1.05 gain 1-2% more with zstd-1 at 128 KiB than
+    /// at 8 KiB). Fitted by the measured fit. Absent: 256 (plain literals).
+    #[serde(default = "all_values", skip_serializing_if = "is_all_values")]
+    pub near_plain_symbols: u16,
     /// One entry per analyzed unit, by increasing unit.
     pub units: Vec<UnitProfile>,
+}
+
+/// The values [`Profile::near_plain_symbols`] takes.
+pub const NEAR_PLAIN_SYMBOLS: [u16; 6] = [256, 248, 240, 235, 230, 225];
+
+/// `near_plain_symbols` of profiles written before it: plain literals.
+fn all_values() -> u16 {
+    256
+}
+
+fn is_all_values(symbols: &u16) -> bool {
+    *symbols == 256
 }
 
 /// The values [`Profile::echo_fraction`] takes.
@@ -325,6 +347,12 @@ impl Profile {
             if self.classes.windows(2).any(|w| w[1].lz4 < w[0].lz4) {
                 return Err("echo_weights need classes by increasing lz4 ratio".into());
             }
+        }
+        if !NEAR_PLAIN_SYMBOLS.contains(&self.near_plain_symbols) {
+            return Err(format!(
+                "near_plain_symbols {} is not one of {NEAR_PLAIN_SYMBOLS:?}",
+                self.near_plain_symbols
+            ));
         }
         if !ECHO_FRACTIONS.contains(&self.echo_fraction) {
             return Err(format!(
@@ -594,6 +622,25 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// The alphabet of classes near plain literals: absent reads as plain (256) and plain is
+    /// written without the field; another is written and read back; one it does not take is
+    /// refused in one line naming the field.
+    #[test]
+    fn near_plain_symbols_default_to_plain() {
+        let mut p = load("compressed").unwrap();
+        p.near_plain_symbols = 256;
+        let old = p.to_json();
+        assert!(!old.contains("near_plain_symbols"));
+        assert_eq!(parse(&old).unwrap().near_plain_symbols, 256);
+        p.near_plain_symbols = 235;
+        let new = p.to_json();
+        assert!(new.contains("\"near_plain_symbols\": 235"));
+        assert_eq!(parse(&new).unwrap(), p);
+        p.near_plain_symbols = 100;
+        let e = p.check().unwrap_err();
+        assert!(e.contains("near_plain_symbols 100 is not one of"), "{e}");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use super::build::{BLEND_SHARES, KIND_SPANS};
 use super::compare::compare;
-use super::format::{Profile, ProfileKind};
+use super::format::{Profile, ProfileKind, NEAR_PLAIN_SYMBOLS};
 use super::mix::apply_profile;
 use crate::analyze::{analyze_bytes, AnalyzeOptions, Codec};
 use crate::gen::Generator;
@@ -138,8 +138,9 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Candidates one step from `p`: echoes of another share of an atom ([`ECHO_FRACTIONS`]), other
-/// blends, pieces moved between run levels, the echoes by an exponent instead of per-class
+/// Candidates one step from `p`: echoes of another share of an atom ([`ECHO_FRACTIONS`]), another
+/// alphabet for the classes near plain literals ([`NEAR_PLAIN_SYMBOLS`], when there are such
+/// classes), other blends, pieces moved between run levels, the echoes by an exponent instead of per-class
 /// weights, the kinds of regions dropped (or, when `p` has none, `kinds` taken back), their
 /// span one step along [`KIND_SPANS`].
 fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
@@ -151,6 +152,19 @@ fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
                 echo_fraction: fraction,
                 ..p.clone()
             });
+        }
+    }
+    if p.classes
+        .iter()
+        .any(|c| crate::gen::near_plain(c.lz4, c.zstd))
+    {
+        for symbols in NEAR_PLAIN_SYMBOLS {
+            if symbols != p.near_plain_symbols {
+                out.push(Profile {
+                    near_plain_symbols: symbols,
+                    ..p.clone()
+                });
+            }
         }
     }
     let from = p.blend_from as i64;

@@ -72,6 +72,15 @@ pub struct ProfileMix {
     /// `echo_fraction`; 1: the whole atom).
     #[serde(default = "whole_atom")]
     pub echo_fraction: f64,
+    /// The literal alphabet of the classes near plain literals (the profile's
+    /// `near_plain_symbols`; 256: plain).
+    #[serde(default = "plain_symbols")]
+    pub near_plain_symbols: u16,
+}
+
+/// `near_plain_symbols` when a mix does not say: plain literals.
+fn plain_symbols() -> u16 {
+    256
 }
 
 /// `echo_fraction` when a mix does not say: whole atoms.
@@ -615,6 +624,7 @@ impl ProfileMix {
                 kind_pieces: profile.kind_pieces,
                 kind_span: profile.kind_span,
                 echo_fraction: profile.echo_fraction,
+                near_plain_symbols: profile.near_plain_symbols,
             },
             misses,
         )
