@@ -516,7 +516,7 @@ impl Generator {
                     Some(echoes) if echoes.partial() => {
                         let plan = classes.plan(class);
                         let from = echoes
-                            .partial_source(slot, echo_key)
+                            .step_back(slot, echo_key)
                             .map(|from| (from, self.draw_echo(classes, from)))
                             .filter(|&(_, (key, _))| key == echo_key);
                         if let Some((from, (_, from_class))) = from {
@@ -604,7 +604,7 @@ impl Generator {
             }
             // What `at` repeats from further back: the granules it shares that its source has.
             let back = echoes
-                .partial_source(at, key)
+                .step_back(at, key)
                 .map(|next| (next, self.draw_echo(classes, next)))
                 .filter(|&(_, (k, _))| k == key)
                 .map(|(next, (_, c))| {
@@ -808,11 +808,12 @@ impl Echoes {
         both_granules(pairs)
     }
 
-    /// The atom a partial echo of atom `position` (of echo key `run`) repeats granules of, when
-    /// its draw says it echoes: the one its distance reaches (within its block when shorter
-    /// than one), whose echo key the caller checks (as [`Echoes::source`]'s first step).
+    /// The atom an echo of atom `position` (of echo key `run`) repeats, when its draw says it
+    /// echoes: the one its distance reaches (within its block when shorter than one), whose echo
+    /// key the caller checks. One step of [`Echoes::source`]'s walk and of
+    /// [`Generator::shared_granules`]'s.
     #[inline]
-    fn partial_source(&self, position: u64, run: usize) -> Option<u64> {
+    fn step_back(&self, position: u64, run: usize) -> Option<u64> {
         let d = self.distance(position, run)?;
         (d >= self.block || position % self.block >= d).then(|| position - d)
     }
@@ -845,13 +846,11 @@ impl Echoes {
     /// most).
     #[inline]
     fn source(&self, mut position: u64, run: usize, run_of: impl Fn(u64) -> usize) -> u64 {
-        // An echo shorter than a block stays in its block.
-        let stays = |p: u64, d: u64| d >= self.block || p % self.block >= d;
-        while let Some(d) = self.distance(position, run) {
-            if !stays(position, d) || run_of(position - d) != run {
+        while let Some(next) = self.step_back(position, run) {
+            if run_of(next) != run {
                 break;
             }
-            position -= d;
+            position = next;
         }
         position
     }
@@ -963,8 +962,9 @@ struct Cursor {
     /// The current block's shift (shifted duplicates), in bytes.
     shift: usize,
     work: Scratch,
-    /// A partial echo's shared granules ([`atom::literal_granules`]).
-    shared: Box<[u8; ATOM]>,
+    /// A partial echo's shared granules ([`atom::literal_granules`]); in the cursor, not on the
+    /// heap, so a comparison uses no heap memory.
+    shared: [u8; ATOM],
 }
 
 impl Cursor {
@@ -978,7 +978,7 @@ impl Cursor {
             source: StreamSalt { salt: 0, tag: 0 },
             shift: 0,
             work: Scratch::new(),
-            shared: Box::new([0u8; ATOM]),
+            shared: [0u8; ATOM],
         }
     }
 }
