@@ -305,11 +305,12 @@ fn write_atom_with<const AVX2: bool>(
         let run = layout.runs[i] as usize * GRANULE;
         let len = layout.matches[i] as usize * GRANULE;
         let dist = layout.dists[i] as usize * GRANULE;
-        // The run's granules taken from `overlay` (bit `k`: its `k`-th granule), and the
-        // literal rank of its first counted granule (the header's granule is not counted).
-        let (shared, rank) = match overlay {
-            None => (0u128, 0usize),
-            Some((_, count, mask)) => {
+        // The run's granules taken from `overlay` (bit `k`: its `k`-th granule), the literal
+        // rank of its first counted granule (the header's granule is not counted), and where
+        // they are taken from.
+        let (shared, rank, packed) = match overlay {
+            None => (0u128, 0usize, &[0u8; 0][..]),
+            Some((packed, count, mask)) => {
                 // The header's granule is never shared.
                 let skip = usize::from(pos == 0);
                 let granules = run / GRANULE - skip;
@@ -321,7 +322,7 @@ fn write_atom_with<const AVX2: bool>(
                 };
                 let rank = literal;
                 literal += granules;
-                (bits, rank)
+                (bits, rank, &packed[..])
             }
         };
         // The run in stretches, each drawn fresh or taken whole (the taken ones are not drawn).
@@ -338,7 +339,6 @@ fn write_atom_with<const AVX2: bool>(
             if taken {
                 // Literal rank of granule `k`: the run's first counted granule is `rank`.
                 let from = (rank + k - usize::from(pos == 0)) * GRANULE;
-                let packed = overlay.map_or(&[0u8; 0][..], |o| &o.0[..]);
                 // Granule by granule: fixed-size copies the compiler makes vector moves (a
                 // library call per stretch cost a tenth of a profile's generation time).
                 for g in 0..n {
