@@ -123,7 +123,15 @@ def test_stop_signal_ends_write_file_cleanly_with_128_plus_n(disk_dir, sig):
         "    print(e.seed, e.valid_length, flush=True)\n"
         "    raise\n"
     )
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    # The child starts with the signal's default disposition whatever this process has: one
+    # that inherits it ignored (a test run under `nohup`) rightly keeps ignoring it, and would
+    # write the whole 64 GiB, or fill the disk.
+    p = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 10
     while (not f.exists() or f.stat().st_blocks == 0) and time.monotonic() < deadline:
         time.sleep(0.05)

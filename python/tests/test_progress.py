@@ -2,6 +2,7 @@
 callback stop a run quickly and cleanly, with nothing left running."""
 
 import _thread
+import signal
 import threading
 import time
 
@@ -74,8 +75,22 @@ def _leftover_threads_settle(expected, timeout=1.0):
     return os_threads()
 
 
+def _require_python_sigint():
+    """`_thread.interrupt_main()` raises KeyboardInterrupt only where Python handles SIGINT. A
+    process started with SIGINT ignored (a background job of a non-interactive shell, some CI
+    runners) gets nothing, and the tests below would write their whole 64 GiB target, or fill
+    the disk: they fail at once instead, since they cannot check."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.fail(
+            "SIGINT is not handled by Python in this process (it was started with SIGINT "
+            f"ignored or handled elsewhere: {signal.getsignal(signal.SIGINT)!r}), so no "
+            "KeyboardInterrupt can be delivered; run the tests from a shell that handles it"
+        )
+
+
 @pytest.mark.parametrize("use_io_uring", [True, False], ids=["io_uring", "pwrite"])
 def test_keyboard_interrupt_stops_within_a_second(direct_dir, use_io_uring):
+    _require_python_sigint()
     path = direct_dir / "ctrlc.bin"
     size = 64 * 1024 * MiB  # far more than can be written before the interrupt
     dgen_py.write_file(direct_dir / "warm.bin", 8 * MiB, use_io_uring=use_io_uring)  # warm pools
@@ -104,6 +119,7 @@ def test_keyboard_interrupt_stops_within_a_second(direct_dir, use_io_uring):
 
 
 def test_keyboard_interrupt_during_validation(direct_dir):
+    _require_python_sigint()
     path = direct_dir / "v.bin"
     w = dgen_py.write_file(path, 256 * MiB, seed=3, fsync=False)
     timer = threading.Timer(0.2, _thread.interrupt_main)
