@@ -515,11 +515,9 @@ impl Generator {
                 match echo {
                     Some(echoes) if echoes.partial() => {
                         let plan = classes.plan(class);
-                        let from = echoes
-                            .step_back(slot, echo_key)
-                            .map(|from| (from, self.draw_echo(classes, from)))
-                            .filter(|&(_, (key, _))| key == echo_key);
-                        if let Some((from, (_, from_class))) = from {
+                        if let Some((from, from_class)) =
+                            self.echo_source(echoes, classes, echo_key, slot)
+                        {
                             let mask = echoes.mask(slot);
                             let count = self.shared_granules(
                                 echoes,
@@ -563,12 +561,20 @@ impl Generator {
         write_atom(&self.keys, plan, id, slot, &header, out, &mut cursor.work);
     }
 
-    /// The echo key and the class of the atom at `position` (of content), from one draw.
+    /// The atom that atom `position` (of echo key `key`) repeats granules of, with its class,
+    /// when its draw says it echoes and that atom has the same echo key (one draw of its class).
     #[inline]
-    fn draw_echo(&self, classes: &Classes, position: u64) -> (usize, usize) {
-        let piece = self.class_piece(position);
-        let (run, key) = classes.run_and_echo_key(piece);
-        (key, classes.class_in_run(piece, run))
+    fn echo_source(
+        &self,
+        echoes: &Echoes,
+        classes: &Classes,
+        key: usize,
+        position: u64,
+    ) -> Option<(u64, usize)> {
+        let from = echoes.step_back(position, key)?;
+        let piece = self.class_piece(from);
+        let (run, from_key) = classes.run_and_echo_key(piece);
+        (from_key == key).then(|| (from, classes.class_in_run(piece, run)))
     }
 
     /// The literal granules of atom `from` (position of content, and its class) that `mask`
@@ -603,16 +609,11 @@ impl Generator {
                 break;
             }
             // What `at` repeats from further back: the granules it shares that its source has.
-            let back = echoes
-                .step_back(at, key)
-                .map(|next| (next, self.draw_echo(classes, next)))
-                .filter(|&(_, (k, _))| k == key)
-                .map(|(next, (_, c))| {
-                    let next_plan = classes.plan(c);
-                    let deeper =
-                        pending & echoes.mask(at) & low_bits(literal_count(next_plan, next));
-                    (next, next_plan, deeper)
-                });
+            let back = self.echo_source(echoes, classes, key, at).map(|(next, c)| {
+                let next_plan = classes.plan(c);
+                let deeper = pending & echoes.mask(at) & low_bits(literal_count(next_plan, next));
+                (next, next_plan, deeper)
+            });
             let deeper = back.map_or(0, |b| b.2);
             literal_granules(&self.keys, plan, id_of(at), at, pending & !deeper, shared);
             pending = deeper;
@@ -773,7 +774,7 @@ impl Echoes {
                             e.atoms as u64,
                         )
                     })
-                    .collect::<Vec<_>>()
+                    .collect()
             })
             .collect();
         Some(Echoes {

@@ -46,8 +46,10 @@ const ERROR_COST: f64 = 10.0;
 const BLEND_FROM_STEPS: [i64; 6] = [-4, -2, -1, 1, 2, 4];
 /// Shares of pieces moved from one run level to another.
 const RUN_MOVES: [f64; 2] = [0.1, 0.25];
-/// Shares of an echoing atom that repeat its source ([`Profile::echo_fraction`]) tried.
-const ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
+/// Shares of an echoing atom that repeat its source ([`Profile::echo_fraction`]) tried: a file
+/// may say 1/4 too, but the fit does not try it (the odds of echoing then reach 1 for most of a
+/// database's classes, and what they cannot give is lost).
+const FITTED_ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
 /// Echo exponents tried, with the per-class weights dropped.
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
@@ -138,15 +140,15 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Candidates one step from `p`: echoes of another share of an atom ([`ECHO_FRACTIONS`]), another
-/// alphabet for the classes near plain literals ([`NEAR_PLAIN_SYMBOLS`], when there are such
-/// classes), other blends, pieces moved between run levels, the echoes by an exponent instead of per-class
-/// weights, the kinds of regions dropped (or, when `p` has none, `kinds` taken back), their
-/// span one step along [`KIND_SPANS`].
+/// Candidates one step from `p`: echoes of another share of an atom
+/// ([`FITTED_ECHO_FRACTIONS`]), another alphabet for the classes near plain literals
+/// ([`NEAR_PLAIN_SYMBOLS`], when there are such classes), other blends, pieces moved between run
+/// levels, the echoes by an exponent instead of per-class weights, the kinds of regions dropped
+/// (or, when `p` has none, `kinds` taken back), their span one step along [`KIND_SPANS`].
 fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
     let n = p.classes.len() as i64;
     let mut out = Vec::new();
-    for fraction in ECHO_FRACTIONS {
+    for fraction in FITTED_ECHO_FRACTIONS {
         if fraction != p.echo_fraction {
             out.push(Profile {
                 echo_fraction: fraction,
