@@ -1,11 +1,11 @@
 //! Diagnostic (not a test): where a generated file's per-chunk ratios part from a profile's.
-//! `cargo run --release --example quantiles -- PROFILE FILE UNIT CODEC`
+//! `cargo run --release --example quantiles -- PROFILE FILE UNIT CODEC` (UNIT: 32k, 131072, ...)
 use dgen::analyze::{analyze_file, AnalyzeOptions, Codec};
 
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let profile = dgen::profile::load(&a[0]).expect("profile");
-    let unit: u64 = a[2].parse().expect("unit");
+    let unit = dgen::size::parse_size("UNIT", &a[2]).expect("unit (32768, 32k, ...)");
     let codec = Codec::ALL
         .iter()
         .copied()
