@@ -493,6 +493,79 @@ fn gen_to_a_closed_pipe_ends_quietly_with_141_and_to_a_closed_stdout_fails() {
     one_error(&o, &["<stdout>", "Bad file descriptor"]);
 }
 
+/// The write end of a pipe whose reader has already gone away, for a child's standard output:
+/// its first write fails with `EPIPE`.
+fn pipe_without_reader() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just opened by `pipe` and are owned by nothing else.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    Stdio::from(writer)
+}
+
+/// A report on standard output (analyze's table and JSON, verify's verdict, stream-id's lines)
+/// whose reader went away ends dgen quietly with 141, as `gen -o -` does (it was a `println!`
+/// panic in dgen's C entry point: an abort with a 6 KB backtrace, `dgen analyze F | head`). A
+/// standard output closed at start is one error line and status 1 before anything is done, not
+/// a report dropped: `write` leaves its target untouched.
+#[test]
+fn reports_to_a_closed_pipe_end_quietly_with_141_and_to_a_closed_stdout_fail() {
+    let dir = disk_tempdir();
+    let f = dir.path().join("r.bin");
+    let o = dgen(&["gen", "--size", "1m", "--seed", "1", "-o", p(&f)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let runs: [&[&str]; 4] = [
+        &["analyze", p(&f)],
+        &["analyze", p(&f), "--json"],
+        &["verify", "--size", "1m", "--seed", "1", p(&f)],
+        &["stream-id", "a", "b"],
+    ];
+    for args in runs {
+        let o = Command::new(env!("CARGO_BIN_EXE_dgen"))
+            .args(args)
+            .stdout(pipe_without_reader())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+        assert!(
+            error_lines(&o).is_empty() && !stderr(&o).contains("panicked"),
+            "quiet: {args:?}: {}",
+            stderr(&o)
+        );
+
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
+        cmd.args(args);
+        // SAFETY: close is async-signal-safe; it closes the child's standard output before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let o = cmd.stdout(Stdio::inherit()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        one_error(&o, &["<stdout>", "Bad file descriptor"]);
+    }
+    let target = dir.path().join("w.bin");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
+    cmd.args(["write", "--size", "1m", "--seed", "1", p(&target)]);
+    // SAFETY: as above.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let o = cmd.stdout(Stdio::inherit()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    one_error(&o, &["<stdout>", "Bad file descriptor"]);
+    assert!(!target.exists(), "the target is not touched");
+}
+
 #[test]
 fn enospc_message_names_the_length_the_file_was_cut_back_to() {
     let Some(fs) = SmallTmpfs::mount("8m") else {

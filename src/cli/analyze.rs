@@ -1,6 +1,7 @@
 //! `dgen analyze`: what an array would see in a file (dedup, compression per codec, zero units).
 
 use super::data_args::size_arg;
+use super::report::{out, outln};
 use clap::Args;
 use dgen::analyze::{
     analyze_file_recording, AnalyzeOptions, Codec, Report, DEFAULT_CDC_AVERAGES, DEFAULT_UNITS,
@@ -209,29 +210,36 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
         }
         let text = serde_json::to_string_pretty(&value)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        print_table(&args.file, &report);
+        print_table(&args.file, &report)?;
         if let Some(c) = &comparison {
-            print_comparison(c);
+            print_comparison(c)?;
         }
     }
     Ok(0)
 }
 
 /// The comparison with a profile, one row per unit and codec.
-fn print_comparison(c: &dgen::profile::Comparison) {
-    println!(
+fn print_comparison(c: &dgen::profile::Comparison) -> Result<()> {
+    outln!(
         "against profile {:?} (ratio: sample / this file, error; KS: Kolmogorov-Smirnov distance \
          of per-unit ratios; speed MB/s: sample / this file):",
         c.profile
     );
-    println!(
+    outln!(
         "{:>8} {:>9} {:>8} {:>8} {:>8} {:>6} {:>7} {:>7}",
-        "unit", "codec", "sample", "this", "error", "KS", "s-MB/s", "t-MB/s"
+        "unit",
+        "codec",
+        "sample",
+        "this",
+        "error",
+        "KS",
+        "s-MB/s",
+        "t-MB/s"
     );
     for r in &c.rows {
-        println!(
+        outln!(
             "{:>8} {:>9} {:>8.3} {:>8.3} {:>+7.1}% {:>6.3} {:>7.0} {:>7.0}",
             format_size(r.unit),
             r.codec,
@@ -243,9 +251,9 @@ fn print_comparison(c: &dgen::profile::Comparison) {
             r.generated_speed_mbps
         );
     }
-    println!("{:>8} {:>13} {:>15}", "unit", "dedup s/t", "zero% s/t");
+    outln!("{:>8} {:>13} {:>15}", "unit", "dedup s/t", "zero% s/t");
     for &(unit, sd, gd, sz, gz) in &c.dedup {
-        println!(
+        outln!(
             "{:>8} {:>6.3}/{:<6.3} {:>7.2}/{:<7.2}",
             format_size(unit),
             sd,
@@ -254,10 +262,11 @@ fn print_comparison(c: &dgen::profile::Comparison) {
             gz * 100.0
         );
     }
+    Ok(())
 }
 
-fn print_table(file: &std::path::Path, r: &Report) {
-    println!(
+fn print_table(file: &std::path::Path, r: &Report) -> Result<()> {
+    outln!(
         "{}: {} analyzed in {:.2} s ({:.0} MB/s over {} unit sizes)",
         file.display(),
         format_size(r.bytes),
@@ -265,14 +274,16 @@ fn print_table(file: &std::path::Path, r: &Report) {
         r.throughput_mbps,
         r.units.len()
     );
-    let Some(first) = r.units.first() else { return };
-    print!("{:>8} {:>9} {:>7} {:>7}", "unit", "units", "dedup", "zero%");
+    let Some(first) = r.units.first() else {
+        return Ok(());
+    };
+    out!("{:>8} {:>9} {:>7} {:>7}", "unit", "units", "dedup", "zero%");
     for c in &first.compression {
-        print!(" {:>9}", c.codec.name());
+        out!(" {:>9}", c.codec.name());
     }
-    println!();
+    outln!();
     for u in &r.units {
-        print!(
+        out!(
             "{:>8} {:>9} {:>7.3} {:>7.2}",
             format_size(u.unit),
             u.units,
@@ -280,20 +291,24 @@ fn print_table(file: &std::path::Path, r: &Report) {
             u.zero_share * 100.0
         );
         for c in &u.compression {
-            print!(" {:>9.3}", c.ratio);
+            out!(" {:>9.3}", c.ratio);
         }
-        println!();
+        outln!();
     }
     if !r.cdc.is_empty() {
-        println!(
+        outln!(
             "FastCDC 2020 (min avg/4, max avg*4), dedup = bytes / bytes of distinct chunks (xxh3-128):"
         );
-        println!(
+        outln!(
             "{:>8} {:>9} {:>9} {:>10} {:>7}",
-            "avg", "chunks", "distinct", "mean size", "dedup"
+            "avg",
+            "chunks",
+            "distinct",
+            "mean size",
+            "dedup"
         );
         for c in &r.cdc {
-            println!(
+            outln!(
                 "{:>8} {:>9} {:>9} {:>10.0} {:>7.3}",
                 format_size(c.avg),
                 c.chunks,
@@ -304,10 +319,10 @@ fn print_table(file: &std::path::Path, r: &Report) {
         }
     }
     if r.units.iter().any(|u| u.copies.copied > 0) {
-        println!("copies per original (originals with copies: share, copies p50 / p90 / p99 / max, share of copies to the top 1% / 10%):");
+        outln!("copies per original (originals with copies: share, copies p50 / p90 / p99 / max, share of copies to the top 1% / 10%):");
         for u in &r.units {
             let c = &u.copies;
-            println!(
+            outln!(
                 "{:>8} {:>6.1}%  {} / {} / {} / {}  {:.1}% / {:.1}%",
                 format_size(u.unit),
                 c.copied_share * 100.0,
@@ -321,30 +336,30 @@ fn print_table(file: &std::path::Path, r: &Report) {
         }
     }
     if let Some(first) = r.units.first() {
-        println!(
+        outln!(
             "compression speed (MB/s on one core; compare a sample with data made to mimic it):"
         );
-        print!("{:>8}", "unit");
+        out!("{:>8}", "unit");
         for c in &first.compression {
-            print!(" {:>9}", c.codec.name());
+            out!(" {:>9}", c.codec.name());
         }
-        println!();
+        outln!();
         for u in &r.units {
-            print!("{:>8}", format_size(u.unit));
+            out!("{:>8}", format_size(u.unit));
             for c in &u.compression {
-                print!(" {:>9.0}", c.speed_mbps);
+                out!(" {:>9.0}", c.speed_mbps);
             }
-            println!();
+            outln!();
         }
     }
     if let Some(u) = r.units.iter().min_by_key(|u| u.unit) {
-        println!(
+        outln!(
             "per-unit compression ratio at {} (p5 / p50 / p95):",
             format_size(u.unit)
         );
         for c in &u.compression {
             let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
-            println!(
+            outln!(
                 "  {:>9}  {} / {} / {}",
                 c.codec.name(),
                 f(c.p5),
@@ -352,12 +367,13 @@ fn print_table(file: &std::path::Path, r: &Report) {
                 f(c.p95)
             );
         }
-        print_histogram(u);
+        print_histogram(u)?;
     }
+    Ok(())
 }
 
 /// The per-unit ratios of `u` in half-octave bins, one column per codec (share of units).
-fn print_histogram(u: &dgen::analyze::UnitReport) {
+fn print_histogram(u: &dgen::analyze::UnitReport) -> Result<()> {
     let mut centers: Vec<f64> = u
         .compression
         .iter()
@@ -365,15 +381,15 @@ fn print_histogram(u: &dgen::analyze::UnitReport) {
         .collect();
     centers.sort_by(f64::total_cmp);
     centers.dedup();
-    println!(
+    outln!(
         "per-unit compression ratio histogram at {} (share of units per half-octave bin):",
         format_size(u.unit)
     );
-    print!("  {:>13}", "ratio");
+    out!("  {:>13}", "ratio");
     for c in &u.compression {
-        print!(" {:>9}", c.codec.name());
+        out!(" {:>9}", c.codec.name());
     }
-    println!();
+    outln!();
     for center in centers {
         let bin = u
             .compression
@@ -387,15 +403,16 @@ fn print_histogram(u: &dgen::analyze::UnitReport) {
             (Some(l), None) => format!(">= {l:.2}"),
             (None, None) => "all".to_string(),
         };
-        print!("  {range:>13}");
+        out!("  {range:>13}");
         for c in &u.compression {
             let share = c
                 .bins
                 .iter()
                 .find(|b| b.center == center)
                 .map_or(0.0, |b| b.share);
-            print!(" {:>8.1}%", share * 100.0);
+            out!(" {:>8.1}%", share * 100.0);
         }
-        println!();
+        outln!();
     }
+    Ok(())
 }

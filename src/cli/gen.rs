@@ -75,7 +75,7 @@ pub fn run(args: GenArgs) -> Result<i32> {
             // The reader went away (`dgen gen -o - | head`): end quietly, as `cat` or `yes`
             // killed by SIGPIPE would (status 128 + SIGPIPE = 141).
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-                Ok(EXIT_BROKEN_PIPE)
+                Ok(super::report::EXIT_BROKEN_PIPE)
             }
             other => other.map(|()| 0),
         };
@@ -85,9 +85,6 @@ pub fn run(args: GenArgs) -> Result<i32> {
     write_stream(&generator, args.offset, args.size, &file, &args.output)?;
     Ok(0)
 }
-
-/// Exit status when standard output's reader goes away (128 + SIGPIPE).
-const EXIT_BROKEN_PIPE: i32 = 141;
 
 fn write_stream(
     generator: &Generator,

@@ -123,7 +123,8 @@ pub fn report_failure(e: PipelineError, r: &Record<'_>, json: bool) -> i32 {
             "valid_length": valid,
         });
         obj[r.bytes_key] = e.bytes_done.into();
-        println!("{obj}");
+        // Best effort: the exit status says it already.
+        let _ = super::report::write(format_args!("{obj}\n"));
     }
     code
 }

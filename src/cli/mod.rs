@@ -4,6 +4,7 @@ mod analyze;
 mod data_args;
 mod gen;
 mod io_args;
+mod report;
 mod stream_id;
 mod verify;
 mod write;
@@ -58,10 +59,11 @@ pub fn run() -> i32 {
             let line = parse_error_line(&err);
             eprintln!("dgen: {line}");
             if std::env::args_os().any(|a| a == "--json") {
-                println!(
-                    "{}",
+                // Best effort: the exit status says it already.
+                let _ = report::write(format_args!(
+                    "{}\n",
                     serde_json::json!({ "error": line, "exit_code": EXIT_USAGE })
-                );
+                ));
             }
             return EXIT_USAGE;
         }
@@ -71,6 +73,14 @@ pub fn run() -> i32 {
             return 0;
         }
     };
+    // The commands whose report goes to standard output refuse a closed one before they start
+    // (`write` would otherwise fill its target and fail at the end).
+    if !matches!(cli.command, Command::Gen(_)) {
+        if let Err(err) = report::usable() {
+            eprintln!("dgen: error: {err}");
+            return EXIT_FAILURE;
+        }
+    }
     let result = match cli.command {
         Command::Gen(args) => gen::run(args),
         Command::Analyze(args) => analyze::run(args),
@@ -80,6 +90,8 @@ pub fn run() -> i32 {
     };
     match result {
         Ok(code) => code,
+        // The reader of a report went away (`dgen analyze F | head`): quietly, as `gen -o -`.
+        Err(err) if report::broken_pipe(&err) => report::EXIT_BROKEN_PIPE,
         Err(err) => {
             eprintln!("dgen: error: {err}");
             exit_code(&err)

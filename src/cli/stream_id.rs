@@ -2,6 +2,7 @@
 //! moved, or a device written from another host, can be verified with `--stream-id` (fio:
 //! `dgen_stream=`, Python: `stream_id=`).
 
+use super::report::outln;
 use clap::Args;
 use dgen::params::{canonical_target_path, is_device, stream_id_for_name, stream_id_for_path_on};
 use dgen::Result;
@@ -29,19 +30,19 @@ pub fn run(args: StreamIdArgs) -> Result<i32> {
     };
     for path in &args.paths {
         if args.name {
-            println!("{}\t{}", stream_id_for_name(path), path.display());
+            outln!("{}\t{}", stream_id_for_name(path), path.display());
             continue;
         }
         let full = canonical_target_path(path);
         if is_device(path) {
-            println!(
+            outln!(
                 "{}\t{}@{}",
                 stream_id_for_path_on(path, &host),
                 full.display(),
                 String::from_utf8_lossy(&host)
             );
         } else {
-            println!("{}\t{}", stream_id_for_path_on(path, &host), full.display());
+            outln!("{}\t{}", stream_id_for_path_on(path, &host), full.display());
         }
     }
     Ok(0)

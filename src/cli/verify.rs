@@ -3,6 +3,7 @@
 
 use super::data_args::{describe, size_arg, DataArgs};
 use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
+use super::report::outln;
 use clap::Args;
 use dgen::map::TrimCheck;
 use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
@@ -159,10 +160,10 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         }
         let text = serde_json::to_string_pretty(&obj)
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
         match stats.first_mismatch_offset {
-            None => println!(
+            None => outln!(
                 "dgen verify: {} ({} bytes) of {} match in {:.3} s = {:.2} GB/s, {}{}; {}",
                 format_size(stats.bytes_checked),
                 stats.bytes_checked,
@@ -178,7 +179,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                 describe(&opts.params),
             ),
             Some(off) => {
-                println!(
+                outln!(
                     "dgen verify: MISMATCH in {}: first bad byte at offset {off}, {} bad 4KiB blocks in {} bytes checked; {}",
                     stats.path.display(),
                     stats.mismatched_blocks,
@@ -186,9 +187,9 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                     describe(&opts.params),
                 );
                 if let Some((unit, f)) = &finding {
-                    println!("dgen verify: the 4KiB unit at offset {unit} holds {f}");
+                    outln!("dgen verify: the 4KiB unit at offset {unit} holds {f}");
                     if *f == dgen::diagnose::Finding::OtherStream {
-                        println!("dgen verify: {}", stream_origin(&args.data, &args.path));
+                        outln!("dgen verify: {}", stream_origin(&args.data, &args.path));
                     }
                 }
             }

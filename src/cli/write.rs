@@ -3,6 +3,7 @@
 
 use super::data_args::{describe, size_arg, DataArgs};
 use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
+use super::report::outln;
 use clap::Args;
 use dgen::pipeline::{write_file, WriteOptions, WriteStats};
 use dgen::size::format_size;
@@ -128,9 +129,9 @@ pub fn run(args: WriteArgs) -> Result<i32> {
     if args.json {
         let text = serde_json::to_string_pretty(&to_json(&stats, &opts))
             .map_err(|e| Error::io("print", "<json>", None, e.into()))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        println!(
+        outln!(
             "dgen write: {} ({} bytes) to {} in {:.3} s = {:.2} GB/s, {}{}, {} ops; {}",
             format_size(stats.bytes_written),
             stats.bytes_written,

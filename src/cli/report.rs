@@ -1,0 +1,65 @@
+//! Reports on standard output (analyze's tables and JSON, verify's and write's summaries,
+//! stream-id's lines), written with [`outln!`] and [`out!`] in place of `println!`, which panics
+//! when the write fails; a panic in dgen's C entry point aborts with a backtrace. A write that
+//! fails is an error like any other. A reader that went away (`dgen analyze F | head`) ends dgen
+//! quietly with status 141, as `dgen gen -o - | head` does ([`broken_pipe`]). A standard output
+//! that was closed when dgen started is an error (`EBADF`), not a report silently dropped.
+
+use super::STDOUT_WAS_CLOSED;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+/// The path that errors about standard output name.
+pub const STDOUT: &str = "<stdout>";
+
+/// Exit status when standard output's reader goes away (128 + SIGPIPE), as a process killed by
+/// SIGPIPE would have.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// The error for a write to standard output.
+fn error(e: std::io::Error) -> dgen::Error {
+    dgen::Error::io("write", STDOUT, None, e)
+}
+
+/// Fails (`EBADF`) when standard output was closed when dgen started.
+pub fn usable() -> dgen::Result<()> {
+    if STDOUT_WAS_CLOSED.load(Ordering::Relaxed) {
+        return Err(error(std::io::Error::from_raw_os_error(libc::EBADF)));
+    }
+    Ok(())
+}
+
+/// Writes `args` to standard output.
+pub fn write(args: std::fmt::Arguments) -> dgen::Result<()> {
+    usable()?;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.flush())
+        .map_err(error)
+}
+
+/// Whether `err` is a write to standard output whose reader went away.
+pub fn broken_pipe(err: &dgen::Error) -> bool {
+    matches!(err, dgen::Error::Io { path, source, .. }
+        if path.as_os_str() == STDOUT && source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// `print!` to standard output, returning the error from the enclosing function (see the module).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::report::write(format_args!($($arg)*))?
+    };
+}
+
+/// `println!` to standard output, returning the error from the enclosing function (see the
+/// module).
+macro_rules! outln {
+    () => {
+        $crate::cli::report::write(format_args!("\n"))?
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::report::write(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+pub(crate) use {out, outln};
