@@ -566,6 +566,44 @@ fn reports_to_a_closed_pipe_end_quietly_with_141_and_to_a_closed_stdout_fail() {
     assert!(!target.exists(), "the target is not touched");
 }
 
+/// Messages on a standard error whose reader went away (`dgen write ... 2>&1 | head -1`) are
+/// lost, but the run goes on and its status stands: a write completes and verifies, a verify of
+/// the wrong seed still fails, a bad flag still exits 2 (an `eprintln!` panic aborted every
+/// command there).
+#[test]
+fn a_gone_stderr_reader_loses_messages_not_the_run_or_its_status() {
+    let dir = disk_tempdir();
+    let f = dir.path().join("w.bin");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dgen"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(pipe_without_reader())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["write", "--size", "8m", "--seed", "3", p(&f)]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("dgen write: 8MiB"));
+    assert_eq!(std::fs::metadata(&f).unwrap().len(), 8 << 20);
+    assert_eq!(
+        run(&["verify", "--size", "8m", "--seed", "3", p(&f)])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["verify", "--size", "8m", "--seed", "4", p(&f)])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["gen", "--size", "bad", "-o", p(&f)]).status.code(),
+        Some(2)
+    );
+}
+
 #[test]
 fn enospc_message_names_the_length_the_file_was_cut_back_to() {
     let Some(fs) = SmallTmpfs::mount("8m") else {

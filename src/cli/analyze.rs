@@ -1,7 +1,7 @@
 //! `dgen analyze`: what an array would see in a file (dedup, compression per codec, zero units).
 
 use super::data_args::size_arg;
-use super::report::{out, outln};
+use super::report::{msgln, out, outln};
 use clap::Args;
 use dgen::analyze::{
     analyze_file_recording, AnalyzeOptions, Codec, Report, DEFAULT_CDC_AVERAGES, DEFAULT_UNITS,
@@ -150,7 +150,7 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
                 .file_stem()
                 .map_or_else(|| "sample".into(), |s| s.to_string_lossy().into_owned())
         });
-        eprintln!(
+        msgln!(
             "dgen: fitting the profile's runs, blend and echoes (a simulation, then candidates \
              generated and measured with lz4 and zstd-1: one to three minutes)"
         );
@@ -177,7 +177,7 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
             s.finish_and_clear();
         }
         if let Some(r) = refinement {
-            eprintln!(
+            msgln!(
                 "dgen: fit measured {} candidates: cost (KS distances to the sample summed, \
                  with what is above 0.1 and aggregate errors above 1.5%) {:.3} -> {:.3} ({} kinds \
                  of regions)",
@@ -189,7 +189,7 @@ pub fn run(args: AnalyzeArgs) -> Result<i32> {
         }
         let text = profile.to_json() + "\n";
         std::fs::write(path, &text).map_err(|e| Error::io("create", path, None, e))?;
-        eprintln!(
+        msgln!(
             "dgen: profile {name:?} written to {} ({} bytes: {} classes at {}, reference unit {}, \
              {} units)",
             path.display(),

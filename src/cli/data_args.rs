@@ -5,6 +5,7 @@ use dgen::params::{random_seed, StreamChoice};
 use dgen::size::{format_size, parse_size};
 
 // The dedup unit default below must stay equal to dgen::params::DEFAULT_DEDUP_UNIT (a test checks it).
+use super::report::msgln;
 use dgen::{CompressCodec, CompressSpec, CopySource, DedupScope, GenParams};
 use std::path::Path;
 
@@ -192,7 +193,7 @@ impl DataArgs {
             ) {
                 // Once per process (verify and multi-target writes build params more than once).
                 static ONCE: std::sync::Once = std::sync::Once::new();
-                ONCE.call_once(|| eprintln!("dgen: {note}"));
+                ONCE.call_once(|| msgln!("dgen: {note}"));
             }
         }
         Ok(params)

@@ -3,6 +3,7 @@
 //! `--json`, exit status).
 
 use super::data_args::{describe, size_arg};
+use super::report::msgln;
 use clap::Args;
 use dgen::pipeline::{PipelineError, DEFAULT_QUEUE_DEPTH};
 use dgen::GenParams;
@@ -108,7 +109,7 @@ pub fn report_failure(e: PipelineError, r: &Record<'_>, json: bool) -> i32 {
         }
         None => format!("dgen: error: {e}; {}", describe(r.params)),
     };
-    eprintln!("{line}");
+    msgln!("{line}");
     if json {
         let mut obj = serde_json::json!({
             "error": match signal {

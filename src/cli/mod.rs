@@ -11,6 +11,7 @@ mod write;
 
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
+use report::{msg, msgln};
 use std::sync::atomic::AtomicBool;
 
 /// dgen: data with exact deduplication and compression ratios, for storage testing.
@@ -52,12 +53,12 @@ pub fn run() -> i32 {
         Ok(cli) => cli,
         Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // Bare `dgen`: the help, on stderr (it is not the output asked for), exit 2.
-            eprint!("{}", err.render());
+            msg!("{}", err.render());
             return EXIT_USAGE;
         }
         Err(err) if err.use_stderr() => {
             let line = parse_error_line(&err);
-            eprintln!("dgen: {line}");
+            msgln!("dgen: {line}");
             if std::env::args_os().any(|a| a == "--json") {
                 // Best effort: the exit status says it already.
                 let _ = report::write(format_args!(
@@ -77,7 +78,7 @@ pub fn run() -> i32 {
     // (`write` would otherwise fill its target and fail at the end).
     if !matches!(cli.command, Command::Gen(_)) {
         if let Err(err) = report::usable() {
-            eprintln!("dgen: error: {err}");
+            msgln!("dgen: error: {err}");
             return EXIT_FAILURE;
         }
     }
@@ -93,7 +94,7 @@ pub fn run() -> i32 {
         // The reader of a report went away (`dgen analyze F | head`): quietly, as `gen -o -`.
         Err(err) if report::broken_pipe(&err) => report::EXIT_BROKEN_PIPE,
         Err(err) => {
-            eprintln!("dgen: error: {err}");
+            msgln!("dgen: error: {err}");
             exit_code(&err)
         }
     }

@@ -4,6 +4,7 @@
 //! fails is an error like any other. A reader that went away (`dgen analyze F | head`) ends dgen
 //! quietly with status 141, as `dgen gen -o - | head` does ([`broken_pipe`]). A standard output
 //! that was closed when dgen started is an error (`EBADF`), not a report silently dropped.
+//! Messages on standard error go through [`msgln!`] and [`msg!`], which cannot panic either.
 
 use super::STDOUT_WAS_CLOSED;
 use std::io::Write;
@@ -62,4 +63,23 @@ macro_rules! outln {
     };
 }
 
-pub(crate) use {out, outln};
+/// `eprintln!` that cannot panic: a message on standard error, best effort. Messages are
+/// diagnostics; the exit status and the reports on standard output carry the results, so a
+/// standard error whose reader went away (`dgen write ... 2>&1 | head -1`) loses the messages
+/// but neither the run nor its status (`eprintln!` panicked there, and dgen aborted).
+macro_rules! msgln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that cannot panic (see [`msgln!`]).
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+pub(crate) use {msg, msgln, out, outln};

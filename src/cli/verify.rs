@@ -3,7 +3,7 @@
 
 use super::data_args::{describe, size_arg, DataArgs};
 use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
-use super::report::outln;
+use super::report::{msgln, outln};
 use clap::Args;
 use dgen::map::TrimCheck;
 use dgen::pipeline::{verify_file, VerifyOptions, VerifyStats};
@@ -94,14 +94,14 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                 uncertain = n;
                 trimmed = opened.trimmed;
                 if trimmed > 0 {
-                    eprintln!(
+                    msgln!(
                         "dgen verify: map {}: {}",
                         map_path.display(),
                         args.map_trimmed.report(trimmed)
                     );
                 }
                 if recovery.torn_tail_bytes > 0 || recovery.corrupt_records > 0 {
-                    eprintln!(
+                    msgln!(
                         "dgen verify: map {}: the journal ends in a torn record ({} bytes) and {} \
                          corrupt records; the state before them is checked",
                         map_path.display(),
@@ -110,7 +110,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
                     );
                 }
                 if n > 0 {
-                    eprintln!(
+                    msgln!(
                         "dgen verify: map {}: {n} blocks were being written when the last run \
                          stopped: each may hold its old or its new content, and either is accepted",
                         map_path.display()
@@ -133,10 +133,10 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
         Err(e) => return Ok(report_failure(e, &record, args.json)),
     };
     for w in &stats.warnings {
-        eprintln!("dgen: warning: {w}");
+        msgln!("dgen: warning: {w}");
     }
     if args.size.is_none() {
-        eprintln!(
+        msgln!(
             "dgen verify: no --size given: checked the whole current length of {} ({} bytes); \
              give --size (the length the write reported) to catch a file cut short",
             args.path.display(),

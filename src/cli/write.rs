@@ -3,7 +3,7 @@
 
 use super::data_args::{describe, size_arg, DataArgs};
 use super::io_args::{progress_bar, report_failure, stop_on_signals, update, IoArgs, Record};
-use super::report::outln;
+use super::report::{msgln, outln};
 use clap::Args;
 use dgen::pipeline::{write_file, WriteOptions, WriteStats};
 use dgen::size::format_size;
@@ -40,7 +40,7 @@ pub struct WriteArgs {
 /// is touched; every failure is reported by [`report_failure`].
 pub fn run(args: WriteArgs) -> Result<i32> {
     let params = args.data.params(Some(args.path.as_path()))?;
-    eprintln!(
+    msgln!(
         "dgen write: {} {}, {}",
         args.path.display(),
         args.size.map_or("(whole device)".to_string(), |s| format!(
@@ -82,7 +82,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
             };
             match dgen::map::session::begin_write(map_path, &opts.params, size) {
                 Ok(w) => {
-                    eprintln!(
+                    msgln!(
                         "dgen write: map {}: {}",
                         map_path.display(),
                         if w.created {
@@ -115,7 +115,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
         Ok(s) => s,
         Err(e) => {
             if let Some(Err(me)) = map_finished {
-                eprintln!("dgen: error: map: {me}");
+                msgln!("dgen: error: map: {me}");
             }
             return Ok(report_failure(e, &record, args.json));
         }
@@ -124,7 +124,7 @@ pub fn run(args: WriteArgs) -> Result<i32> {
         return Ok(report_failure(e.into(), &record, args.json));
     }
     for w in &stats.warnings {
-        eprintln!("dgen: warning: {w}");
+        msgln!("dgen: warning: {w}");
     }
     if args.json {
         let text = serde_json::to_string_pretty(&to_json(&stats, &opts))
