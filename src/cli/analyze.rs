@@ -391,12 +391,14 @@ fn print_histogram(u: &dgen::analyze::UnitReport) -> Result<()> {
     }
     outln!();
     for center in centers {
-        let bin = u
+        let Some(bin) = u
             .compression
             .iter()
             .flat_map(|c| c.bins.iter())
             .find(|b| b.center == center)
-            .expect("a bin with this centre");
+        else {
+            continue;
+        };
         let range = match (bin.low, bin.high) {
             (None, Some(h)) => format!("< {h:.2}"),
             (Some(l), Some(h)) => format!("{l:.2}-{h:.2}"),
