@@ -208,6 +208,43 @@ fn analyze_reports_the_ratios_as_json() {
             assert!((r / 3.0 - 1.0).abs() < 0.03, "{c}");
         }
     }
+    // `-` reads standard input: the same figures as the file's (speeds aside).
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_dgen"))
+        .args([
+            "analyze",
+            "-",
+            "--units",
+            "4k,128k",
+            "--codecs",
+            "lz4,zstd-1",
+            "--json",
+        ])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let piped: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
+    assert_eq!(piped["bytes"], json["bytes"]);
+    for (a, b) in piped["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(json["units"].as_array().unwrap())
+    {
+        assert_eq!(a["dedup_ratio"], b["dedup_ratio"]);
+        for (x, y) in a["compression"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["compression"].as_array().unwrap())
+        {
+            assert_eq!(x["ratio"], y["ratio"]);
+        }
+    }
     let out = dgen(&["analyze", "/no/such/file"]);
     assert_eq!(out.status.code(), Some(2));
     let out = dgen(&["analyze", p, "--codecs", "brotli"]);

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 /// Arguments of `dgen analyze`.
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// File (or block device) to analyze.
+    /// File (or block device) to analyze; `-` reads standard input (`zcat sample.gz | dgen
+    /// analyze - --profile p.json`).
     pub file: PathBuf,
     /// Unit sizes, comma-separated (powers of two from 512 bytes to 64MiB).
     #[arg(long, value_delimiter = ',', value_parser = size_arg, default_values_t = DEFAULT_UNITS.to_vec(), value_name = "SIZES")]
@@ -93,7 +94,10 @@ fn codec_arg(text: &str) -> Result<Codec, String> {
 }
 
 /// Runs `dgen analyze`; returns the exit status.
-pub fn run(args: AnalyzeArgs) -> Result<i32> {
+pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
+    if args.file.as_os_str() == "-" {
+        args.file = PathBuf::from("/dev/stdin");
+    }
     // Loaded before the analysis: a bad profile fails at once.
     let against = args
         .against
