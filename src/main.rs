@@ -28,5 +28,12 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         libc::fcntl(1, libc::F_GETFD) < 0
     };
     cli::STDOUT_WAS_CLOSED.store(closed, Ordering::SeqCst);
-    cli::run()
+    // A panic (a bug) must not unwind out of this C entry point, which aborts the process
+    // without running a single destructor: caught here, after the panic hook has printed it,
+    // with the status Rust's own runtime gives a panic.
+    std::panic::catch_unwind(cli::run).unwrap_or(EXIT_PANIC)
 }
+
+/// Exit status after a panic, as Rust's runtime gives it.
+#[cfg(not(test))]
+const EXIT_PANIC: libc::c_int = 101;
