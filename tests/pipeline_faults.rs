@@ -463,6 +463,25 @@ fn analyze_of_less_than_one_unit_is_an_error() {
     assert!(o.stdout.is_empty(), "no table of zeros");
 }
 
+/// Runs dgen with `args` and its standard output closed (not redirected: descriptor 1 closed
+/// before exec).
+fn output_with_stdout_closed<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
+    cmd.args(args);
+    // SAFETY: close is async-signal-safe; it closes the child's standard output before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    cmd.stdout(Stdio::inherit()).output().unwrap()
+}
+
 #[test]
 fn gen_to_a_closed_pipe_ends_quietly_with_141_and_to_a_closed_stdout_fails() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dgen"))
@@ -479,16 +498,7 @@ fn gen_to_a_closed_pipe_ends_quietly_with_141_and_to_a_closed_stdout_fails() {
     assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
     assert!(error_lines(&o).is_empty(), "quiet: {}", stderr(&o));
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
-    cmd.args(["gen", "--size", "1M", "-o", "-", "--seed", "1"]);
-    // SAFETY: close is async-signal-safe; it closes the child's standard output before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::close(1);
-            Ok(())
-        });
-    }
-    let o = cmd.stdout(Stdio::inherit()).output().unwrap();
+    let o = output_with_stdout_closed(["gen", "--size", "1M", "-o", "-", "--seed", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     one_error(&o, &["<stdout>", "Bad file descriptor"]);
 }
@@ -537,30 +547,12 @@ fn reports_to_a_closed_pipe_end_quietly_with_141_and_to_a_closed_stdout_fail() {
             stderr(&o)
         );
 
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
-        cmd.args(args);
-        // SAFETY: close is async-signal-safe; it closes the child's standard output before exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::close(1);
-                Ok(())
-            });
-        }
-        let o = cmd.stdout(Stdio::inherit()).output().unwrap();
+        let o = output_with_stdout_closed(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
         one_error(&o, &["<stdout>", "Bad file descriptor"]);
     }
     let target = dir.path().join("w.bin");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgen"));
-    cmd.args(["write", "--size", "1m", "--seed", "1", p(&target)]);
-    // SAFETY: as above.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::close(1);
-            Ok(())
-        });
-    }
-    let o = cmd.stdout(Stdio::inherit()).output().unwrap();
+    let o = output_with_stdout_closed(["write", "--size", "1m", "--seed", "1", p(&target)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     one_error(&o, &["<stdout>", "Bad file descriptor"]);
     assert!(!target.exists(), "the target is not touched");
