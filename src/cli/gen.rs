@@ -9,7 +9,6 @@ use std::io::Write;
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 /// Arguments of `dgen gen`.
 #[derive(Args, Debug)]
@@ -53,33 +52,19 @@ pub fn run(args: GenArgs) -> Result<i32> {
     if to_stdout {
         // Rust hides a closed standard output (it reopens it on /dev/null, and its stdout
         // ignores EBADF): refuse it, and write to descriptor 1 directly.
-        // SAFETY: F_GETFD only queries descriptor 1.
-        if super::STDOUT_WAS_CLOSED.load(Ordering::SeqCst)
-            || unsafe { libc::fcntl(1, libc::F_GETFD) } < 0
-        {
-            return Err(Error::io(
-                "write",
-                "<stdout>",
-                None,
-                std::io::Error::from_raw_os_error(libc::EBADF),
-            ));
-        }
+        super::report::usable()?;
         // SAFETY: descriptor 1 is open (checked above); ManuallyDrop never closes it.
         let out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
-        return match write_stream(
+        // A reader that goes away (`dgen gen -o - | head`) is an EPIPE error on `<stdout>`,
+        // which ends dgen quietly with 141 (`super::report::broken_pipe`).
+        return write_stream(
             &generator,
             args.offset,
             args.size,
             &out,
-            "<stdout>".as_ref(),
-        ) {
-            // The reader went away (`dgen gen -o - | head`): end quietly, as `cat` or `yes`
-            // killed by SIGPIPE would (status 128 + SIGPIPE = 141).
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-                Ok(super::report::EXIT_BROKEN_PIPE)
-            }
-            other => other.map(|()| 0),
-        };
+            super::report::STDOUT.as_ref(),
+        )
+        .map(|()| 0);
     }
     let file =
         File::create(&args.output).map_err(|e| Error::io("create", &args.output, None, e))?;

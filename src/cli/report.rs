@@ -22,9 +22,10 @@ fn error(e: std::io::Error) -> dgen::Error {
     dgen::Error::io("write", STDOUT, None, e)
 }
 
-/// Fails (`EBADF`) when standard output was closed when dgen started.
+/// Fails (`EBADF`) when standard output was closed when dgen started (or is closed now).
 pub fn usable() -> dgen::Result<()> {
-    if STDOUT_WAS_CLOSED.load(Ordering::Relaxed) {
+    // SAFETY: F_GETFD only queries descriptor 1.
+    if STDOUT_WAS_CLOSED.load(Ordering::Relaxed) || unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
         return Err(error(std::io::Error::from_raw_os_error(libc::EBADF)));
     }
     Ok(())
