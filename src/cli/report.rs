@@ -31,9 +31,9 @@ pub fn usable() -> dgen::Result<()> {
     Ok(())
 }
 
-/// Writes `args` to standard output.
+/// Writes `args` to standard output (a closed one was refused before the command started:
+/// [`usable`], in `cli::run` and `gen -o -`).
 pub fn write(args: std::fmt::Arguments) -> dgen::Result<()> {
-    usable()?;
     let mut out = std::io::stdout().lock();
     out.write_fmt(args)
         .and_then(|()| out.flush())
