@@ -11,7 +11,7 @@ pub enum Codec {
     /// zstd level 3 (standard frame).
     #[serde(rename = "zstd-3")]
     Zstd3,
-    /// LZ4 block format (no frame), as `lz4_flex::block` writes it.
+    /// LZ4 block format (no frame), as the reference library's `LZ4_compress_default` writes it.
     #[serde(rename = "lz4")]
     Lz4,
     /// Raw deflate, level 1.
@@ -89,7 +89,7 @@ impl Compressors {
     /// The compressed size of `unit` with `codec`.
     pub fn compressed_len(&mut self, codec: Codec, unit: &[u8]) -> io::Result<usize> {
         let bound = zstd::zstd_safe::compress_bound(unit.len())
-            .max(lz4_flex::block::get_maximum_output_size(unit.len()))
+            .max(lz4_bound(unit.len()))
             .max(snap::raw::max_compress_len(unit.len()))
             + 1024;
         self.out.clear();
@@ -97,9 +97,12 @@ impl Compressors {
         match codec {
             Codec::Zstd1 => self.zstd1.compress_to_buffer(unit, &mut self.out),
             Codec::Zstd3 => self.zstd3.compress_to_buffer(unit, &mut self.out),
-            Codec::Lz4 => {
-                lz4_flex::block::compress_into(unit, &mut self.out).map_err(io::Error::other)
-            }
+            Codec::Lz4 => lz4::block::compress_to_buffer(
+                unit,
+                Some(lz4::block::CompressionMode::DEFAULT),
+                false,
+                &mut self.out,
+            ),
             Codec::Deflate1 => deflate_len(&mut self.deflate1, unit, &mut self.out),
             Codec::Deflate6 => deflate_len(&mut self.deflate6, unit, &mut self.out),
             Codec::Snappy => self
@@ -111,6 +114,11 @@ impl Compressors {
             Codec::Brotli1 => brotli_len(unit, &mut self.out),
         }
     }
+}
+
+/// The most bytes lz4 writes for `len` input bytes (`LZ4_COMPRESSBOUND`).
+fn lz4_bound(len: usize) -> usize {
+    len + len / 255 + 16
 }
 
 /// Brotli at quality 1 (window 2^22) through the streaming encoder, which gives the same sizes as

@@ -5,6 +5,9 @@
 //! 1 MiB stay within 90% of their tolerance and, up to 4.5:1, zstd-3 and deflate come closest. Between grid
 //! points the literal bytes are interpolated linearly in `1/c`, along which they are nearly linear.
 //! Rerun the example after any change to how atoms are laid out, and paste its output here.
+//! The tables were measured with `lz4_flex`; measured again on 2026-12-04 with the reference lz4
+//! library (the analyzer's lz4 since then) they came out the same to within 0.4% of the literal
+//! bytes (1.1% at 35:1, inside that point's tolerance), so they were kept.
 
 use super::atom::ATOM;
 
