@@ -447,20 +447,25 @@ fn fit_echoes(profile: &Profile, w: (f64, f64), same: [f64; 7]) -> Vec<f64> {
         }
     }
     // The echoing classes' ratios are divided by what echoes give at the class unit: they must
-    // stay at 1 or above.
+    // stay at 1 or above. A class already below 1 with one codec (lz4 1.002 with zstd-1 0.9996:
+    // zstd-1 stores it raw) leaves no room there, but must not forbid echoes that the class
+    // unit does not see (before, it made every candidate infinite, and the profile had no
+    // echoes at all).
     let least = (
         profile
             .classes
             .iter()
             .map(|c| c.lz4)
             .filter(|&r| r >= ECHO_MIN_RATIO)
-            .fold(f64::MAX, f64::min),
+            .fold(f64::MAX, f64::min)
+            .max(1.0),
         profile
             .classes
             .iter()
             .filter(|c| c.lz4 >= ECHO_MIN_RATIO)
             .map(|c| c.zstd)
-            .fold(f64::MAX, f64::min),
+            .fold(f64::MAX, f64::min)
+            .max(1.0),
     );
     let cost = |e: &[f64]| -> f64 {
         if 1.0 - echo_gain(e, c, LZ4_WINDOW, blocks) < 1.0 / least.0
@@ -857,6 +862,27 @@ mod tests {
             0.0
         );
         assert!(echo_gain(&shares, 1 << 20, u64::MAX, (block, [1.0; 7])) > 0.2);
+    }
+
+    /// A class that one codec already sees below 1 (lz4 1.002 with zstd-1 0.9996: zstd-1 stores
+    /// it raw) leaves echoes that the class unit does not see: the profile keeps its echoes, and
+    /// the same ones as with that class at 1.
+    #[test]
+    fn a_class_below_1_with_one_codec_keeps_the_echoes() {
+        let mut p = super::super::load("compressed").unwrap();
+        let (at_one, _) = ProfileMix::from_profile(&p);
+        assert!(!at_one.echoes.is_empty(), "the built-in profile echoes");
+        let weak = p
+            .classes
+            .iter()
+            .position(|c| c.lz4 >= ECHO_MIN_RATIO)
+            .expect("an echoing class");
+        p.classes[weak].lz4 = p.classes[weak].lz4.max(1.002);
+        p.classes[weak].zstd = 0.9996;
+        let (below, _) = ProfileMix::from_profile(&p);
+        assert!(!below.echoes.is_empty(), "no echoes left");
+        let shares = |m: &ProfileMix| m.echoes.iter().map(|e| e.share).sum::<f64>();
+        assert!(shares(&below) > 0.5 * shares(&at_one), "{below:?}");
     }
 
     #[test]
