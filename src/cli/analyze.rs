@@ -51,6 +51,11 @@ pub struct AnalyzeArgs {
     /// Kolmogorov-Smirnov distance of the per-chunk ratios, and compression speeds, side by side.
     #[arg(long, value_name = "NAME|PATH")]
     pub against: Option<String>,
+    /// Also start the profile's fit from this profile's shape (built-in name or file: its runs,
+    /// blend, echoes and literal alphabet, on this sample's classes): an earlier profile of the
+    /// same sample, or of a similar one. The fit keeps whichever start measures best.
+    #[arg(long, value_name = "NAME|PATH", requires = "profile")]
+    pub fit_from: Option<String>,
 }
 
 /// The reference unit: the one asked (added to the units), else 32KiB or the unit nearest it.
@@ -93,6 +98,13 @@ fn codec_arg(text: &str) -> Result<Codec, String> {
         })
 }
 
+/// The profile that argument `arg` names (a built-in name or a file), or a one-line error naming
+/// the argument, the value and why.
+fn load_profile_arg(arg: &'static str, value: &str) -> Result<dgen::profile::Profile> {
+    dgen::profile::load(value)
+        .map_err(|e| Error::invalid(arg, format!("{value:?}: {}", e.reason())))
+}
+
 /// Runs `dgen analyze`; returns the exit status.
 pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
     if args.file.as_os_str() == "-" {
@@ -102,7 +114,12 @@ pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
     let against = args
         .against
         .as_deref()
-        .map(|v| dgen::profile::load(v).map_err(|e| e.into_error(v)))
+        .map(|v| load_profile_arg("--against", v))
+        .transpose()?;
+    let fit_from = args
+        .fit_from
+        .as_deref()
+        .map(|v| load_profile_arg("--fit-from", v))
         .transpose()?;
     let mut units = args.units.clone();
     let reference = match &args.profile {
@@ -169,6 +186,7 @@ pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
             &records,
             unit,
             class_unit,
+            fit_from.as_slice(),
             &mut |measured, lowest| {
                 if let Some(s) = &spinner {
                     s.set_message(format!(

@@ -51,7 +51,11 @@ fn round(x: f64) -> f64 {
 /// The profile of an analysis: `report` from [`crate::analyze::analyze_file_recording`] with
 /// `codecs` (its options' codecs, in order, lz4 and zstd-1 among them) and `records`, the chunks
 /// at `class_unit` (one of the analyzed units, at most `reference_unit`, another). `name` names
-/// the sample. `progress` hears of each candidate the fit measures ([`super::measure::refine`]).
+/// the sample. `starts` are earlier profiles whose shape (runs, blend, echoes, alphabet, kinds of
+/// regions) the measured fit also starts from, on this analysis's classes (see
+/// [`shape_of`]); it keeps whichever start measures best. `progress` hears of each candidate the
+/// fit measures ([`super::measure::refine`]).
+#[allow(clippy::too_many_arguments)]
 pub fn profile_from_analysis(
     name: &str,
     report: &Report,
@@ -59,6 +63,7 @@ pub fn profile_from_analysis(
     records: &[ChunkRecord],
     reference_unit: u64,
     class_unit: u64,
+    starts: &[Profile],
     progress: FitProgress,
 ) -> Result<(Profile, Option<Refinement>)> {
     let index = |c: Codec| {
@@ -236,9 +241,12 @@ pub fn profile_from_analysis(
             ..profile.clone()
         })
     });
+    let others: Vec<Profile> = without_kinds
+        .into_iter()
+        .chain(starts.iter().filter_map(|start| shape_of(&profile, start)))
+        .collect();
     let first = fitted(profile);
-    let (mut profile, refinement) =
-        super::measure::refine(first, without_kinds.into_iter().collect(), progress);
+    let (mut profile, refinement) = super::measure::refine(first, others, progress);
     // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
     profile.runs.iter_mut().for_each(|r| *r = round(*r));
     if profile.kinds.is_empty() {
@@ -250,6 +258,39 @@ pub fn profile_from_analysis(
         .check()
         .map_err(|r| Error::invalid("profile", format!("the analysis gives a bad profile: {r}")))?;
     Ok((profile, refinement))
+}
+
+/// `profile` (an analysis's classes, units and kinds of regions) with the shape of `start`: its
+/// runs, blend, echoes, echo fraction, near-plain alphabet and kinds' span, and kinds of regions
+/// only where `start` has them. Per-class echo weights carry over only for as many classes (else
+/// `start`'s echo exponent alone), a blend only from a class `profile` has. `None` when the
+/// result is not a valid profile (a start from another class unit, say).
+fn shape_of(profile: &Profile, start: &Profile) -> Option<Profile> {
+    let n = profile.classes.len();
+    let candidate = Profile {
+        runs: start.runs.clone(),
+        echo_exponent: start.echo_exponent,
+        echo_weights: if start.echo_weights.len() == n {
+            start.echo_weights.clone()
+        } else {
+            Vec::new()
+        },
+        blend_from: start.blend_from.min(n.saturating_sub(2) as u64),
+        blend_share: start.blend_share,
+        kinds: if start.kinds.is_empty() {
+            Vec::new()
+        } else {
+            profile.kinds.clone()
+        },
+        kind_span: start.kind_span,
+        echo_fraction: start.echo_fraction,
+        near_plain_symbols: start.near_plain_symbols,
+        ..profile.clone()
+    };
+    (start.class_unit == profile.class_unit
+        && start.runs.len() == RUN_GROUPS.len()
+        && candidate.check().is_ok())
+    .then_some(candidate)
 }
 
 /// A unit the runs are fitted at: its size in class units, per codec (lz4, zstd-1) the sample's
@@ -645,4 +686,42 @@ struct Fit {
     blend: (usize, f64),
     /// [`Profile::kind_span`].
     span: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start's shape goes onto the analysis's classes; its kinds only as "some or none"; its
+    /// per-class weights only for as many classes; a start of another class unit is no start.
+    #[test]
+    fn a_start_gives_its_shape_and_keeps_the_analysis() {
+        let analysis = crate::profile::load("text").unwrap();
+        let mut start = crate::profile::load("database").unwrap();
+        start.runs = vec![0.1, 0.2, 0.3, 0.4];
+        start.blend_from = 40;
+        start.echo_fraction = 0.5;
+        start.near_plain_symbols = 240;
+        start.kinds.clear();
+        let shaped = shape_of(&analysis, &start).expect("a valid start");
+        assert_eq!(shaped.classes, analysis.classes);
+        assert_eq!(shaped.units, analysis.units);
+        assert_eq!(shaped.name, analysis.name);
+        assert_eq!(shaped.runs, start.runs);
+        assert_eq!(shaped.blend_from, analysis.classes.len() as u64 - 2);
+        assert_eq!(
+            (shaped.echo_fraction, shaped.near_plain_symbols),
+            (0.5, 240)
+        );
+        assert!(shaped.kinds.is_empty());
+        assert_eq!(shaped.echo_weights, start.echo_weights);
+
+        let mut fewer = start.clone();
+        fewer.echo_weights.truncate(3);
+        assert!(shape_of(&analysis, &fewer).unwrap().echo_weights.is_empty());
+
+        let mut other_unit = start.clone();
+        other_unit.class_unit *= 2;
+        assert!(shape_of(&analysis, &other_unit).is_none());
+    }
 }
