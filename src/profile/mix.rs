@@ -865,8 +865,8 @@ mod tests {
     }
 
     /// A class that one codec already sees below 1 (lz4 1.002 with zstd-1 0.9996: zstd-1 stores
-    /// it raw) leaves echoes that the class unit does not see: the profile keeps its echoes, and
-    /// the same ones as with that class at 1.
+    /// it raw) leaves echoes that the class unit does not see: the profile keeps its echoes (at
+    /// least half the shares it has with that class as the sample has it).
     #[test]
     fn a_class_below_1_with_one_codec_keeps_the_echoes() {
         let mut p = super::super::load("compressed").unwrap();
