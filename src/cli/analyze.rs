@@ -1,6 +1,6 @@
 //! `dgen analyze`: what an array would see in a file (dedup, compression per codec, zero units).
 
-use super::data_args::size_arg;
+use super::data_args::{profile_arg, size_arg, ProfileArg};
 use super::report::{msgln, out, outln};
 use clap::Args;
 use dgen::analyze::{
@@ -49,13 +49,13 @@ pub struct AnalyzeArgs {
     pub profile_name: Option<String>,
     /// Compare the file with a profile (built-in name or file): ratio per codec and unit, the
     /// Kolmogorov-Smirnov distance of the per-chunk ratios, and compression speeds, side by side.
-    #[arg(long, value_name = "NAME|PATH")]
-    pub against: Option<String>,
+    #[arg(long, value_name = "NAME|PATH", value_parser = profile_arg)]
+    pub against: Option<ProfileArg>,
     /// Also start the profile's fit from this profile's shape (built-in name or file: its runs,
     /// blend, echoes and literal alphabet, on this sample's classes): an earlier profile of the
     /// same sample, or of a similar one. The fit keeps whichever start measures best.
-    #[arg(long, value_name = "NAME|PATH", requires = "profile")]
-    pub fit_from: Option<String>,
+    #[arg(long, value_name = "NAME|PATH", value_parser = profile_arg, requires = "profile")]
+    pub fit_from: Option<ProfileArg>,
 }
 
 /// The reference unit: the one asked (added to the units), else 32KiB or the unit nearest it.
@@ -98,29 +98,15 @@ fn codec_arg(text: &str) -> Result<Codec, String> {
         })
 }
 
-/// The profile that argument `arg` names (a built-in name or a file), or a one-line error naming
-/// the argument, the value and why.
-fn load_profile_arg(arg: &'static str, value: &str) -> Result<dgen::profile::Profile> {
-    dgen::profile::load(value)
-        .map_err(|e| Error::invalid(arg, format!("{value:?}: {}", e.reason())))
-}
-
 /// Runs `dgen analyze`; returns the exit status.
 pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
     if args.file.as_os_str() == "-" {
         args.file = PathBuf::from("/dev/stdin");
     }
-    // Loaded before the analysis: a bad profile fails at once.
-    let against = args
-        .against
-        .as_deref()
-        .map(|v| load_profile_arg("--against", v))
-        .transpose()?;
-    let fit_from = args
-        .fit_from
-        .as_deref()
-        .map(|v| load_profile_arg("--fit-from", v))
-        .transpose()?;
+    // Loaded as the arguments are parsed: a bad profile fails at once, naming its flag.
+    let against = args.against.as_ref().map(|a| &*a.profile);
+    let fit_from: Vec<dgen::profile::Profile> =
+        args.fit_from.iter().map(|a| (*a.profile).clone()).collect();
     let mut units = args.units.clone();
     let reference = match &args.profile {
         Some(_) => Some(reference_unit(&args, &mut units)?),
@@ -186,7 +172,7 @@ pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
             &records,
             unit,
             class_unit,
-            fit_from.as_slice(),
+            &fit_from,
             &mut |measured, lowest| {
                 if let Some(s) = &spinner {
                     s.set_message(format!(

@@ -54,8 +54,8 @@ pub struct ProfileArg {
     pub profile: std::sync::Arc<dgen::profile::Profile>,
 }
 
-/// Parses `--profile` for clap.
-fn profile_arg(text: &str) -> Result<ProfileArg, String> {
+/// Parses `--profile` (and `dgen analyze`'s `--against` and `--fit-from`) for clap.
+pub(super) fn profile_arg(text: &str) -> Result<ProfileArg, String> {
     dgen::profile::load(text)
         .map(|p| ProfileArg {
             profile: std::sync::Arc::new(p),
