@@ -593,3 +593,91 @@ fn built_in_profiles_match_their_samples_per_chunk() {
         }
     }
 }
+
+/// `dgen analyze --against` marks each row that misses the profile's promise (an aggregate
+/// beyond 3%, a KS distance at or above 0.1) and ends with a verdict that names those rows; its
+/// JSON carries the same flags and bounds. Analyzed at none of the profile's units, the verdict
+/// says nothing was compared instead of passing.
+#[test]
+fn analyze_against_marks_the_misses_and_sums_them_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("g.bin");
+    let f = f.to_str().unwrap();
+    let o = dgen(&[
+        "gen",
+        "--profile",
+        "compressed",
+        "--size",
+        "16m",
+        "--seed",
+        "3",
+        "-o",
+        f,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let analyze = |extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            f,
+            "--codecs",
+            "lz4,zstd-1",
+            "--no-cdc",
+            "--against",
+            "compressed",
+        ];
+        args.extend_from_slice(extra);
+        let o = dgen(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = analyze(&["--units", "8k,32k,128k"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&analyze(&["--units", "8k,32k,128k", "--json"])).unwrap();
+    let against = &json["against"];
+    assert_eq!(against["ks_goal"], 0.1);
+    assert_eq!(against["ratio_tolerance"], 0.03);
+    let rows = against["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    let verdict = text.lines().last().unwrap();
+    assert!(verdict.starts_with("verdict: "), "{text}");
+    let mut misses = 0;
+    for r in rows {
+        let (ks, error) = (
+            r["ks"].as_f64().unwrap(),
+            r["ratio_error"].as_f64().unwrap(),
+        );
+        let (ks_ok, ratio_ok) = (
+            r["ks_ok"].as_bool().unwrap(),
+            r["ratio_ok"].as_bool().unwrap(),
+        );
+        assert_eq!(ks_ok, ks < 0.1, "{r}");
+        assert_eq!(ratio_ok, error.abs() <= 0.03, "{r}");
+        let unit = format!("{}KiB", r["unit"].as_u64().unwrap() >> 10);
+        let codec = r["codec"].as_str().unwrap();
+        let line = text
+            .lines()
+            .find(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() >= 2 && w[0] == unit && w[1] == codec
+            })
+            .unwrap_or_else(|| panic!("no row for {unit} {codec} in\n{text}"));
+        assert_eq!(
+            line.contains("<- KS") || line.contains(", KS"),
+            !ks_ok,
+            "{line}"
+        );
+        assert_eq!(line.contains("<- ratio"), !ratio_ok, "{line}");
+        let named = format!("{unit} {codec} {ks:.3}");
+        assert_eq!(verdict.contains(&named), !ks_ok, "{named}: {verdict}");
+        misses += usize::from(!ks_ok || !ratio_ok);
+    }
+    if misses == 0 {
+        assert!(
+            verdict.contains("every aggregate within 3%") && verdict.contains("every KS below 0.1"),
+            "{verdict}"
+        );
+    }
+    let none = analyze(&["--units", "4k"]);
+    let verdict = none.lines().last().unwrap();
+    assert!(verdict.starts_with("verdict: nothing compared"), "{none}");
+}

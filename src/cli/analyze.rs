@@ -247,8 +247,15 @@ fn print_comparison(c: &dgen::profile::Comparison) -> Result<()> {
         "t-MB/s"
     );
     for r in &c.rows {
+        // What the row misses of the profile's promise (see the verdict below).
+        let miss = match (r.ratio_ok, r.ks_ok) {
+            (true, true) => "",
+            (false, true) => "  <- ratio",
+            (true, false) => "  <- KS",
+            (false, false) => "  <- ratio, KS",
+        };
         outln!(
-            "{:>8} {:>9} {:>8.3} {:>8.3} {:>+7.1}% {:>6.3} {:>7.0} {:>7.0}",
+            "{:>8} {:>9} {:>8.3} {:>8.3} {:>+7.1}% {:>6.3} {:>7.0} {:>7.0}{miss}",
             format_size(r.unit),
             r.codec,
             r.sample_ratio,
@@ -270,6 +277,7 @@ fn print_comparison(c: &dgen::profile::Comparison) -> Result<()> {
             gz * 100.0
         );
     }
+    outln!("verdict: {}", c.verdict());
     Ok(())
 }
 

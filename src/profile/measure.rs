@@ -11,7 +11,7 @@
 //! any other seed is a check on data the fit never saw.
 
 use super::build::{BLEND_SHARES, KIND_SPANS};
-use super::compare::compare;
+use super::compare::{compare, KS_GOAL};
 use super::format::{Profile, ProfileKind, NEAR_PLAIN_SYMBOLS};
 use super::mix::apply_profile;
 use crate::analyze::{analyze_bytes, AnalyzeOptions, Codec};
@@ -31,10 +31,9 @@ pub const MAX_MEASURED: usize = 160;
 /// sample: a 1 MiB unit of 256 MiB has 256 chunks).
 const MARGIN: f64 = 0.01;
 
-/// The KS distance each unit and codec should stay below, and what each 0.01 above it costs on
-/// top of the distance itself ([`OVER_COST`] / 100): a fit that keeps every cell below it is
-/// worth more than one with a lower sum and a cell far off.
-const KS_GOAL: f64 = 0.1;
+/// What each 0.01 of KS distance above [`KS_GOAL`] (the bound each unit and codec should stay
+/// below) costs on top of the distance itself ([`OVER_COST`] / 100): a fit that keeps every
+/// cell below it is worth more than one with a lower sum and a cell far off.
 const OVER_COST: f64 = 2.0;
 
 /// Aggregate error (`|generated / sample - 1|`) that costs nothing; beyond it each 1% costs
