@@ -160,16 +160,17 @@ pub fn compare(profile: &Profile, report: &Report) -> Comparison {
                     )
                 })
                 .fold(0.0, f64::max);
+            let ratio_error = c.ratio / s.ratio - 1.0;
             rows.push(CodecComparison {
                 unit: u.unit,
                 codec: name.clone(),
                 sample_ratio: s.ratio,
                 generated_ratio: c.ratio,
-                ratio_error: c.ratio / s.ratio - 1.0,
+                ratio_error,
                 ks,
                 sample_speed_mbps: s.speed_mbps,
                 generated_speed_mbps: c.speed_mbps,
-                ratio_ok: (c.ratio / s.ratio - 1.0).abs() <= RATIO_TOLERANCE,
+                ratio_ok: ratio_error.abs() <= RATIO_TOLERANCE,
                 ks_ok: ks < KS_GOAL,
             });
         }
