@@ -194,6 +194,11 @@ pub fn run(mut args: AnalyzeArgs) -> Result<i32> {
                 r.after,
                 profile.kinds.len()
             );
+            msgln!(
+                "dgen: the profile's data, made with the fit's seed and measured against the \
+                 sample: {}",
+                r.verdict
+            );
         }
         let text = profile.to_json() + "\n";
         std::fs::write(path, &text).map_err(|e| Error::io("create", path, None, e))?;

@@ -11,7 +11,7 @@
 //! any other seed is a check on data the fit never saw.
 
 use super::build::{BLEND_SHARES, KIND_SPANS};
-use super::compare::{compare, KS_GOAL};
+use super::compare::{compare, Comparison, KS_GOAL};
 use super::format::{Profile, ProfileKind, NEAR_PLAIN_SYMBOLS};
 use super::mix::apply_profile;
 use crate::analyze::{analyze_bytes, AnalyzeOptions, Codec};
@@ -58,9 +58,9 @@ const FITTED_ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
 /// What [`refine`] did: the measured cost ([`Meter::cost`]: the KS distances summed, with what
-/// is above [`KS_GOAL`] and the aggregate errors) of the simulated fit and of the result, and
-/// how many candidates it measured.
-#[derive(Clone, Copy, Debug)]
+/// is above [`KS_GOAL`] and the aggregate errors) of the simulated fit and of the result, how
+/// many candidates it measured, and the verdict on the result's data.
+#[derive(Clone, Debug)]
 pub struct Refinement {
     /// Measured cost of the profile given.
     pub before: f64,
@@ -68,6 +68,10 @@ pub struct Refinement {
     pub after: f64,
     /// Candidates measured.
     pub measured: usize,
+    /// [`Comparison::verdict`] of the data the returned profile made, against the sample (with
+    /// the fit's own seed, [`FIT_SEED`]: data of other seeds measure a little apart, the more
+    /// the fewer chunks the sample has at a unit).
+    pub verdict: String,
 }
 
 /// Called after each candidate the fit measures, with the number measured so far and the
@@ -81,6 +85,8 @@ struct Meter<'a> {
     measured: usize,
     lowest: f64,
     progress: FitProgress<'a>,
+    /// The comparison of the candidate measured last (`None` when it could not generate).
+    last: Option<Comparison>,
 }
 
 impl<'a> Meter<'a> {
@@ -107,6 +113,7 @@ impl<'a> Meter<'a> {
             measured: 0,
             lowest: f64::INFINITY,
             progress,
+            last: None,
         })
     }
 
@@ -122,8 +129,9 @@ impl<'a> Meter<'a> {
         cost
     }
 
-    /// [`Meter::cost`], unreported.
+    /// [`Meter::cost`], unreported; the comparison is kept in `last`.
     fn measure(&mut self, profile: &Profile) -> f64 {
+        self.last = None;
         let mut params = GenParams::new(FIT_SEED);
         params.stream_id = FIT_SEED;
         apply_profile(&mut params, profile, None, None);
@@ -134,7 +142,8 @@ impl<'a> Meter<'a> {
         let Ok(report) = analyze_bytes(&self.buf, &self.options) else {
             return f64::INFINITY;
         };
-        compare(profile, &report)
+        let comparison = compare(profile, &report);
+        let cost = comparison
             .rows
             .iter()
             .map(|r| {
@@ -142,7 +151,9 @@ impl<'a> Meter<'a> {
                     + ERROR_COST * (r.ratio_error.abs() - FREE_ERROR).max(0.0)
                     + HARD_ERROR_COST * (r.ratio_error.abs() - HARD_ERROR).max(0.0)
             })
-            .sum()
+            .sum();
+        self.last = Some(comparison);
+        cost
     }
 }
 
@@ -266,10 +277,12 @@ pub fn refine(
     let kinds = first.kinds.clone();
     let before = meter.cost(&first);
     let (mut best, mut cost) = (first, before);
+    let mut verdict = meter.last.take();
     for other in others {
         let c = meter.cost(&other);
         if c < cost {
             (best, cost) = (other, c);
+            verdict = meter.last.take();
         }
     }
     'rounds: while meter.measured < MAX_MEASURED {
@@ -283,6 +296,7 @@ pub fn refine(
             let c = meter.cost(&candidate);
             if c < cost - MARGIN {
                 (best, cost) = (candidate, c);
+                verdict = meter.last.take();
                 continue 'rounds;
             }
         }
@@ -292,6 +306,10 @@ pub fn refine(
         before,
         after: cost,
         measured: meter.measured,
+        verdict: verdict.map_or_else(
+            || "the profile's data could not be made or analyzed".to_string(),
+            |c| c.verdict(),
+        ),
     };
     (best, Some(done))
 }
