@@ -517,21 +517,13 @@ fn the_measured_fit_improves_a_bad_start() {
     assert!(r.after < r.before - 0.1, "the fit gained too little: {r:?}");
     assert!(fitted.check().is_ok());
     // The verdict is the returned profile's: its data made as the fit makes it (32 MiB, the
-    // fit's seed as seed and stream id), analyzed at the profile's units, compared.
+    // fit's seed as seed and stream id), analyzed at the profile's units (`text`'s are UNITS),
+    // compared.
     let mut params = params_for(&fitted, profile::measure::FIT_SEED);
     params.stream_id = profile::measure::FIT_SEED;
     let mut data = vec![0u8; 32 << 20];
     Generator::new(params).unwrap().fill_parallel(0, &mut data);
-    let units: Vec<u64> = fitted.units.iter().map(|u| u.unit).collect();
-    let report = dgen::analyze::analyze_bytes(
-        &data,
-        &AnalyzeOptions {
-            units,
-            codecs: vec![Codec::Lz4, Codec::Zstd1],
-            limit: None,
-        },
-    )
-    .unwrap();
+    let report = dgen::analyze::analyze_bytes(&data, &options()).unwrap();
     assert_eq!(r.verdict, profile::compare(&fitted, &report).verdict());
     assert!(r.verdict.contains("KS"), "{}", r.verdict);
     let mut data = vec![0u8; 1 << 20];
