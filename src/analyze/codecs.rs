@@ -89,7 +89,8 @@ impl Compressors {
     /// The compressed size of `unit` with `codec`.
     pub fn compressed_len(&mut self, codec: Codec, unit: &[u8]) -> io::Result<usize> {
         let bound = zstd::zstd_safe::compress_bound(unit.len())
-            .max(lz4_bound(unit.len()))
+            // (lz4 refuses a unit too long for it: its own error then, from the compression.)
+            .max(lz4::block::compress_bound(unit.len()).unwrap_or(0))
             .max(snap::raw::max_compress_len(unit.len()))
             + 1024;
         self.out.clear();
@@ -114,11 +115,6 @@ impl Compressors {
             Codec::Brotli1 => brotli_len(unit, &mut self.out),
         }
     }
-}
-
-/// The most bytes lz4 writes for `len` input bytes (`LZ4_COMPRESSBOUND`).
-fn lz4_bound(len: usize) -> usize {
-    len + len / 255 + 16
 }
 
 /// Brotli at quality 1 (window 2^22) through the streaming encoder, which gives the same sizes as
