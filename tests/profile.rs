@@ -648,6 +648,7 @@ fn analyze_against_marks_the_misses_and_sums_them_up() {
     assert_eq!(against["ratio_tolerance"], 0.03);
     let rows = against["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
+    let sample = profile::load("compressed").unwrap();
     let verdict = text.lines().last().unwrap();
     assert!(verdict.starts_with("verdict: "), "{text}");
     let mut misses = 0;
@@ -679,6 +680,32 @@ fn analyze_against_marks_the_misses_and_sums_them_up() {
         assert_eq!(line.contains("<- ratio"), !ratio_ok, "{line}");
         let named = format!("{unit} {codec} {ks:.3}");
         assert_eq!(verdict.contains(&named), !ks_ok, "{named}: {verdict}");
+        // What chance gives at the file's and the sample's chunk counts, and the star on a
+        // miss within it.
+        let n = json["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["unit"] == r["unit"])
+            .unwrap()["units"]
+            .as_f64()
+            .unwrap();
+        let m = sample
+            .units
+            .iter()
+            .find(|u| Some(u.unit) == r["unit"].as_u64())
+            .unwrap()
+            .chunks as f64;
+        let chance = r["ks_chance"].as_f64().unwrap();
+        assert!(
+            (chance - 1.358 * ((n + m) / (n * m)).sqrt()).abs() < 1e-9,
+            "{r}"
+        );
+        assert_eq!(
+            verdict.contains(&format!("{named}*")),
+            !ks_ok && ks < chance,
+            "{named}: {verdict}"
+        );
         misses += usize::from(!ks_ok || !ratio_ok);
     }
     if misses == 0 {
