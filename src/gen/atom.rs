@@ -305,6 +305,7 @@ fn write_atom_with<const AVX2: bool>(
         let run = layout.runs[i] as usize * GRANULE;
         let len = layout.matches[i] as usize * GRANULE;
         let dist = layout.dists[i] as usize * GRANULE;
+        let constant = layout.dists[i] == CONSTANT_RUN;
         // The run's granules taken from `overlay` (bit `k`: its `k`-th granule), the literal
         // rank of its first counted granule (the header's granule is not counted), and where
         // they are taken from.
@@ -369,7 +370,10 @@ fn write_atom_with<const AVX2: bool>(
             work[..HEADER_LEN].copy_from_slice(header);
         }
         pos += run;
-        if dist == 0 {
+        if constant {
+            let pattern = ResyncPattern([work[pos - 1]; RESYNC_PATTERN]);
+            repeat_granules::<AVX2>(out, pos, &pattern.0, 0, GRANULE, len);
+        } else if dist == 0 {
             // The re-sync match: the run's last `RESYNC_PERIOD` bytes, repeated. The pattern is
             // the period doubled up (3, 6, ..., 96 bytes: five short copies, where a loop with a
             // modulo per byte cost a fifth of a mix's generation time).
@@ -540,6 +544,11 @@ pub(crate) fn low_bits(n: usize) -> u128 {
 /// (a mix `1:50%,1.1:50%` of 128 KiB blocks: lz4 at 1 MiB -3.0% with re-sync pieces of 2-3
 /// granules, -0.3% without).
 const RESYNC_MIN_MATCH: usize = 4;
+
+/// `dists` marker of a match that repeats its run's last byte.
+const CONSTANT_RUN: u8 = u8::MAX;
+/// Granules of a short re-sync piece's match.
+const CONSTANT_MIN_MATCH: usize = 2;
 
 /// Bytes in the re-sync match's period ([`Layout::draw`]).
 const RESYNC_PERIOD: usize = 3;
@@ -714,6 +723,26 @@ impl Layout {
             layout.runs[0] = 1;
             layout.dists[..n].copy_from_slice(&layout.runs[..n]);
             layout.dists[0] = 0;
+        } else if resync
+            && match_granules >= CONSTANT_MIN_MATCH
+            && (layout.matches[longest] as usize) < RESYNC_MIN_MATCH
+        {
+            // A short re-sync piece: a one-granule run, then a match of CONSTANT_MIN_MATCH
+            // granules repeating the run's last byte; the other match granules and runs over
+            // the other pieces (one at least, for the rest of the runs).
+            let rest = match_granules - CONSTANT_MIN_MATCH;
+            let others = (n - 1).min(rest).max(1);
+            layout.n = 1 + others;
+            layout.runs[0] = 1;
+            layout.matches[0] = CONSTANT_MIN_MATCH as u8;
+            layout.matches[1..].fill(0);
+            if rest > 0 {
+                split(rest, &mut layout.matches[1..1 + others], &mut rng);
+            }
+            split(run_granules - 1, &mut layout.runs[1..1 + others], &mut rng);
+            layout.runs[1 + others..].fill(0);
+            layout.dists.copy_from_slice(&layout.runs);
+            layout.dists[0] = CONSTANT_RUN;
         }
         layout
     }
@@ -765,9 +794,10 @@ mod tests {
         for i in 0..layout.n {
             let run = layout.runs[i] as usize * GRANULE;
             let len = layout.matches[i] as usize * GRANULE;
-            let dist = match layout.dists[i] as usize * GRANULE {
+            let dist = match layout.dists[i] {
                 0 => RESYNC_PERIOD,
-                d => d,
+                CONSTANT_RUN => 1,
+                d => d as usize * GRANULE,
             };
             fill_blocks_portable(keys, id, (pos / 16) as u64, &mut atom[pos..pos + run]);
             if let Some(m) = symbols {
