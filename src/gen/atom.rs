@@ -545,9 +545,12 @@ pub(crate) fn low_bits(n: usize) -> u128 {
 /// granules, -0.3% without).
 const RESYNC_MIN_MATCH: usize = 4;
 
-/// `dists` marker of a match that repeats its run's last byte.
+/// `dists` marker of a match that repeats its run's last byte (a short re-sync piece,
+/// [`Layout::draw`]).
 const CONSTANT_RUN: u8 = u8::MAX;
-/// Granules of a short re-sync piece's match.
+/// Granules of a short re-sync piece's match: one byte repeated over 64 bytes, where any two
+/// lookups find a match, so a codec stepping up to about 30 bytes per lookup (lz4 after 24 KiB
+/// of incompressible data) finds it; 32 bytes held two lookups only up to a step of about 14.
 const CONSTANT_MIN_MATCH: usize = 2;
 
 /// Bytes in the re-sync match's period ([`Layout::draw`]).
@@ -607,7 +610,9 @@ impl Scratch {
 /// The pieces of one atom, in [`GRANULE`]s: piece `i` is a fresh literal run of `runs[i]` granules
 /// followed by a match of `matches[i]` granules that repeats the last `dists[i]` granules of that run
 /// (an LZ match at distance `dists[i]`, overlapping when it is longer than the distance), or, for
-/// `dists[i] == 0` (a re-sync piece, the first), its last [`RESYNC_PERIOD`] bytes.
+/// `dists[i] == 0` (a re-sync piece, the first), its last [`RESYNC_PERIOD`] bytes, and for
+/// `dists[i] ==` [`CONSTANT_RUN`] (a short re-sync piece, the first), its last byte. The last
+/// match of a layout with a short re-sync piece may be empty (`matches[i] == 0`).
 ///
 /// Every match copies fresh bytes that occur nowhere else, so any LZ parser finds each match whole,
 /// as one sequence: lz4, zstd and deflate then agree on the compressed size. Lengths in whole
@@ -681,6 +686,15 @@ impl Layout {
     /// put compressible blocks after incompressible ones: a mix `1:50%,3:50%` of 8 KiB blocks
     /// lost 7-10% with zstd-1 and 1-4% with lz4 at 32 KiB-1 MiB units without it, 0.2-0.3%
     /// with it (`README.md`, "Compressibility mixes").
+    ///
+    /// An atom whose matches are all shorter than [`RESYNC_MIN_MATCH`] (the barely compressible
+    /// ones, up to about 1.2:1) opens instead with a *short re-sync piece*, when it has
+    /// [`CONSTANT_MIN_MATCH`] match granules: a one-granule run, then a match of that many
+    /// granules repeating the run's last byte ([`CONSTANT_RUN`]), found by any two lookups in
+    /// it; its other match granules and runs go to the other pieces as drawn. Without it lz4,
+    /// stepping 16-30 bytes per lookup after 8-24 KiB of incompressible data, missed every match
+    /// of half of such 8 KiB pieces at 32 KiB (a profile's weak pieces after incompressible
+    /// ones; `tests/compress_mix.rs`).
     fn draw(literal_bytes: f64, k: usize, resync: bool) -> Self {
         const GRANULES: usize = ATOM / GRANULE;
         let mut rng = Rng::new(mix64(k as u64 ^ 0x5bd1_e995_7f4a_7c15));
@@ -951,13 +965,24 @@ mod tests {
             let mut total_literal = 0usize;
             for l in layouts.iter() {
                 let mut sum = 0;
-                // A re-sync piece opens the atom when it has more than one, with the longest match.
-                let resyncs = resync
-                    && l.n > 1
-                    && l.matches[..l.n]
-                        .iter()
-                        .any(|&m| m as usize >= RESYNC_MIN_MATCH);
-                if resyncs {
+                // A re-sync piece opens the atom when it has more than one, with the longest match;
+                // a short one when its matches are all shorter, if it has granules enough.
+                let long = l.matches[..l.n]
+                    .iter()
+                    .any(|&m| m as usize >= RESYNC_MIN_MATCH);
+                let matched: usize = l.matches[..l.n].iter().map(|&m| m as usize).sum();
+                let short = resync && l.dists[0] == CONSTANT_RUN;
+                if short {
+                    assert!(!long, "{l:?}");
+                    assert_eq!((l.runs[0], l.matches[0] as usize), (1, CONSTANT_MIN_MATCH));
+                    assert!(l.n >= 2, "{l:?}");
+                } else if resync {
+                    assert!(long || matched < CONSTANT_MIN_MATCH, "no re-sync piece: {l:?}");
+                } else {
+                    assert!(l.dists[..l.n].iter().all(|&d| d != CONSTANT_RUN));
+                }
+                let resyncs = (resync && l.n > 1 && long) || short;
+                if resyncs && !short {
                     assert_eq!((l.runs[0], l.dists[0]), (1, 0), "{l:?}");
                     assert!(l.matches[..l.n].iter().all(|&m| m <= l.matches[0]), "{l:?}");
                 }

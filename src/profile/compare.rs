@@ -22,6 +22,18 @@ pub const RATIO_TOLERANCE: f64 = 0.03;
 /// below at every unit and codec.
 pub const KS_GOAL: f64 = 0.1;
 
+/// The Kolmogorov-Smirnov distance that two samples of one distribution, of `n` and `m` chunks,
+/// exceed by chance 1 time in 20 (the two-sample test's critical value at 5%:
+/// `1.358 * sqrt((n + m) / (n m))`). A distance below it says nothing against the data: at 1 MiB
+/// a 256 MiB file has 256 chunks, and against a 442-chunk sample chance alone reaches 0.107.
+pub fn ks_by_chance(n: u64, m: u64) -> f64 {
+    if n == 0 || m == 0 {
+        return f64::INFINITY;
+    }
+    let (n, m) = (n as f64, m as f64);
+    1.358 * ((n + m) / (n * m)).sqrt()
+}
+
 /// One codec at one unit.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct CodecComparison {
@@ -37,6 +49,9 @@ pub struct CodecComparison {
     pub ratio_error: f64,
     /// Kolmogorov-Smirnov distance of the per-chunk ratios.
     pub ks: f64,
+    /// What chance alone gives 1 time in 20 at these chunk counts ([`ks_by_chance`]): a `ks`
+    /// below it is within the noise of so few chunks.
+    pub ks_chance: f64,
     /// The sample's compression speed, MB/s on one core.
     pub sample_speed_mbps: f64,
     /// The generated data's.
@@ -112,6 +127,12 @@ impl Comparison {
             )
         };
         let misses = self.rows.iter().filter(|r| !r.ks_ok).count();
+        let by_chance = |r: &CodecComparison| r.ks < r.ks_chance;
+        let chance_note = if self.rows.iter().any(|r| !r.ks_ok && by_chance(r)) {
+            " (*: below what chance alone gives 1 time in 20 at these chunk counts)"
+        } else {
+            ""
+        };
         let distances = if misses == 0 {
             format!("every KS below {} (worst {ks:.3})", self.ks_goal)
         } else {
@@ -120,12 +141,13 @@ impl Comparison {
                 self.ks_goal,
                 self.rows.len(),
                 list(&|r| (!r.ks_ok).then(|| format!(
-                    "{} {} {:.3}",
+                    "{} {} {:.3}{}",
                     format_size(r.unit),
                     r.codec,
-                    r.ks
+                    r.ks,
+                    if by_chance(r) { "*" } else { "" }
                 )))
-            )
+            ) + chance_note
         };
         format!("{ratios}; {distances}")
     }
@@ -168,6 +190,7 @@ pub fn compare(profile: &Profile, report: &Report) -> Comparison {
                 generated_ratio: c.ratio,
                 ratio_error,
                 ks,
+                ks_chance: ks_by_chance(g.units, u.chunks),
                 sample_speed_mbps: s.speed_mbps,
                 generated_speed_mbps: c.speed_mbps,
                 ratio_ok: ratio_error.abs() <= RATIO_TOLERANCE,
@@ -196,6 +219,7 @@ mod tests {
             generated_ratio: 2.0 * (1.0 + ratio_error),
             ratio_error,
             ks,
+            ks_chance: 0.03,
             sample_speed_mbps: 1000.0,
             generated_speed_mbps: 1000.0,
             ratio_ok: ratio_error.abs() <= RATIO_TOLERANCE,
@@ -241,6 +265,26 @@ mod tests {
             "aggregates beyond 3%: 8KiB lz4 +3.1%, 32KiB zstd-1 -3.5%; KS at or above 0.1 in 2 \
              of 4: 32KiB lz4 0.100, 32KiB zstd-1 0.250"
         );
+    }
+
+    /// A KS miss below what chance gives at its chunk counts is starred and the star explained;
+    /// the critical value is the two-sample test's at 5% (1.36 / sqrt(n) for two samples of n,
+    /// halved distance for four times the chunks).
+    #[test]
+    fn a_miss_within_chance_is_starred() {
+        let mut within = row(1 << 20, "lz4", 0.0, 0.104);
+        within.ks_chance = ks_by_chance(256, 442);
+        let c = comparison(vec![row(32768, "lz4", 0.0, 0.12), within]);
+        assert_eq!(
+            c.verdict(),
+            "every aggregate within 3% (worst +0.0%); KS at or above 0.1 in 2 of 2: 32KiB lz4 \
+             0.120, 1MiB lz4 0.104* (*: below what chance alone gives 1 time in 20 at these \
+             chunk counts)"
+        );
+        assert!((ks_by_chance(256, 442) - 0.1067).abs() < 5e-4);
+        assert!((ks_by_chance(1000, 1000) * 1000f64.sqrt() / 2f64.sqrt() - 1.358).abs() < 1e-9);
+        assert!((ks_by_chance(4000, 4000) * 2.0 - ks_by_chance(1000, 1000)).abs() < 1e-12);
+        assert_eq!(ks_by_chance(0, 10), f64::INFINITY);
     }
 
     /// No rows (the file analyzed at none of the profile's units): nothing holds, and the
