@@ -977,7 +977,10 @@ mod tests {
                     assert_eq!((l.runs[0], l.matches[0] as usize), (1, CONSTANT_MIN_MATCH));
                     assert!(l.n >= 2, "{l:?}");
                 } else if resync {
-                    assert!(long || matched < CONSTANT_MIN_MATCH, "no re-sync piece: {l:?}");
+                    assert!(
+                        long || matched < CONSTANT_MIN_MATCH,
+                        "no re-sync piece: {l:?}"
+                    );
                 } else {
                     assert!(l.dists[..l.n].iter().all(|&d| d != CONSTANT_RUN));
                 }
