@@ -305,6 +305,7 @@ fn write_atom_with<const AVX2: bool>(
         let run = layout.runs[i] as usize * GRANULE;
         let len = layout.matches[i] as usize * GRANULE;
         let dist = layout.dists[i] as usize * GRANULE;
+        let constant = layout.dists[i] == CONSTANT_RUN;
         // The run's granules taken from `overlay` (bit `k`: its `k`-th granule), the literal
         // rank of its first counted granule (the header's granule is not counted), and where
         // they are taken from.
@@ -369,7 +370,10 @@ fn write_atom_with<const AVX2: bool>(
             work[..HEADER_LEN].copy_from_slice(header);
         }
         pos += run;
-        if dist == 0 {
+        if constant {
+            let pattern = ResyncPattern([work[pos - 1]; RESYNC_PATTERN]);
+            repeat_granules::<AVX2>(out, pos, &pattern.0, 0, GRANULE, len);
+        } else if dist == 0 {
             // The re-sync match: the run's last `RESYNC_PERIOD` bytes, repeated. The pattern is
             // the period doubled up (3, 6, ..., 96 bytes: five short copies, where a loop with a
             // modulo per byte cost a fifth of a mix's generation time).
@@ -541,6 +545,14 @@ pub(crate) fn low_bits(n: usize) -> u128 {
 /// granules, -0.3% without).
 const RESYNC_MIN_MATCH: usize = 4;
 
+/// `dists` marker of a match that repeats its run's last byte (a short re-sync piece,
+/// [`Layout::draw`]).
+const CONSTANT_RUN: u8 = u8::MAX;
+/// Granules of a short re-sync piece's match: one byte repeated over 64 bytes, where any two
+/// lookups find a match, so a codec stepping up to about 30 bytes per lookup (lz4 after 24 KiB
+/// of incompressible data) finds it; 32 bytes held two lookups only up to a step of about 14.
+const CONSTANT_MIN_MATCH: usize = 2;
+
 /// Bytes in the re-sync match's period ([`Layout::draw`]).
 const RESYNC_PERIOD: usize = 3;
 /// A whole number of granules holding whole periods: the pattern the writer repeats.
@@ -598,7 +610,9 @@ impl Scratch {
 /// The pieces of one atom, in [`GRANULE`]s: piece `i` is a fresh literal run of `runs[i]` granules
 /// followed by a match of `matches[i]` granules that repeats the last `dists[i]` granules of that run
 /// (an LZ match at distance `dists[i]`, overlapping when it is longer than the distance), or, for
-/// `dists[i] == 0` (a re-sync piece, the first), its last [`RESYNC_PERIOD`] bytes.
+/// `dists[i] == 0` (a re-sync piece, the first), its last [`RESYNC_PERIOD`] bytes, and for
+/// `dists[i] ==` [`CONSTANT_RUN`] (a short re-sync piece, the first), its last byte. The last
+/// match of a layout with a short re-sync piece may be empty (`matches[i] == 0`).
 ///
 /// Every match copies fresh bytes that occur nowhere else, so any LZ parser finds each match whole,
 /// as one sequence: lz4, zstd and deflate then agree on the compressed size. Lengths in whole
@@ -672,6 +686,15 @@ impl Layout {
     /// put compressible blocks after incompressible ones: a mix `1:50%,3:50%` of 8 KiB blocks
     /// lost 7-10% with zstd-1 and 1-4% with lz4 at 32 KiB-1 MiB units without it, 0.2-0.3%
     /// with it (`README.md`, "Compressibility mixes").
+    ///
+    /// An atom whose matches are all shorter than [`RESYNC_MIN_MATCH`] (the barely compressible
+    /// ones, up to about 1.2:1) opens instead with a *short re-sync piece*, when it has
+    /// [`CONSTANT_MIN_MATCH`] match granules: a one-granule run, then a match of that many
+    /// granules repeating the run's last byte ([`CONSTANT_RUN`]), found by any two lookups in
+    /// it; its other match granules and runs go to the other pieces as drawn. Without it lz4,
+    /// stepping 16-30 bytes per lookup after 8-24 KiB of incompressible data, missed every match
+    /// of half of such 8 KiB pieces at 32 KiB (a profile's weak pieces after incompressible
+    /// ones; `tests/compress_mix.rs`).
     fn draw(literal_bytes: f64, k: usize, resync: bool) -> Self {
         const GRANULES: usize = ATOM / GRANULE;
         let mut rng = Rng::new(mix64(k as u64 ^ 0x5bd1_e995_7f4a_7c15));
@@ -714,6 +737,26 @@ impl Layout {
             layout.runs[0] = 1;
             layout.dists[..n].copy_from_slice(&layout.runs[..n]);
             layout.dists[0] = 0;
+        } else if resync
+            && match_granules >= CONSTANT_MIN_MATCH
+            && (layout.matches[longest] as usize) < RESYNC_MIN_MATCH
+        {
+            // A short re-sync piece: a one-granule run, then a match of CONSTANT_MIN_MATCH
+            // granules repeating the run's last byte; the other match granules and runs over
+            // the other pieces (one at least, for the rest of the runs).
+            let rest = match_granules - CONSTANT_MIN_MATCH;
+            let others = (n - 1).min(rest).max(1);
+            layout.n = 1 + others;
+            layout.runs[0] = 1;
+            layout.matches[0] = CONSTANT_MIN_MATCH as u8;
+            layout.matches[1..].fill(0);
+            if rest > 0 {
+                split(rest, &mut layout.matches[1..1 + others], &mut rng);
+            }
+            split(run_granules - 1, &mut layout.runs[1..1 + others], &mut rng);
+            layout.runs[1 + others..].fill(0);
+            layout.dists.copy_from_slice(&layout.runs);
+            layout.dists[0] = CONSTANT_RUN;
         }
         layout
     }
@@ -765,9 +808,10 @@ mod tests {
         for i in 0..layout.n {
             let run = layout.runs[i] as usize * GRANULE;
             let len = layout.matches[i] as usize * GRANULE;
-            let dist = match layout.dists[i] as usize * GRANULE {
+            let dist = match layout.dists[i] {
                 0 => RESYNC_PERIOD,
-                d => d,
+                CONSTANT_RUN => 1,
+                d => d as usize * GRANULE,
             };
             fill_blocks_portable(keys, id, (pos / 16) as u64, &mut atom[pos..pos + run]);
             if let Some(m) = symbols {
@@ -921,13 +965,27 @@ mod tests {
             let mut total_literal = 0usize;
             for l in layouts.iter() {
                 let mut sum = 0;
-                // A re-sync piece opens the atom when it has more than one, with the longest match.
-                let resyncs = resync
-                    && l.n > 1
-                    && l.matches[..l.n]
-                        .iter()
-                        .any(|&m| m as usize >= RESYNC_MIN_MATCH);
-                if resyncs {
+                // A re-sync piece opens the atom when it has more than one, with the longest match;
+                // a short one when its matches are all shorter, if it has granules enough.
+                let long = l.matches[..l.n]
+                    .iter()
+                    .any(|&m| m as usize >= RESYNC_MIN_MATCH);
+                let matched: usize = l.matches[..l.n].iter().map(|&m| m as usize).sum();
+                let short = resync && l.dists[0] == CONSTANT_RUN;
+                if short {
+                    assert!(!long, "{l:?}");
+                    assert_eq!((l.runs[0], l.matches[0] as usize), (1, CONSTANT_MIN_MATCH));
+                    assert!(l.n >= 2, "{l:?}");
+                } else if resync {
+                    assert!(
+                        long || matched < CONSTANT_MIN_MATCH,
+                        "no re-sync piece: {l:?}"
+                    );
+                } else {
+                    assert!(l.dists[..l.n].iter().all(|&d| d != CONSTANT_RUN));
+                }
+                let resyncs = (resync && l.n > 1 && long) || short;
+                if resyncs && !short {
                     assert_eq!((l.runs[0], l.dists[0]), (1, 0), "{l:?}");
                     assert!(l.matches[..l.n].iter().all(|&m| m <= l.matches[0]), "{l:?}");
                 }

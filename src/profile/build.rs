@@ -211,6 +211,8 @@ pub fn profile_from_analysis(
         echo_weights: Vec::new(),
         blend_from: 0,
         blend_share: 0.0,
+        strong_classes: 0,
+        strong_group: 1,
         kinds,
         kind_pieces: KIND_PIECES,
         kind_span: 0.0,
@@ -246,6 +248,12 @@ pub fn profile_from_analysis(
         .chain(starts.iter().filter_map(|start| shape_of(&profile, start)))
         .collect();
     let first = fitted(profile);
+    // The simulation cannot see where strong pieces lie: the first fit with the blend's
+    // strongest classes drawn in groups too.
+    let others: Vec<Profile> = others
+        .into_iter()
+        .chain(super::measure::with_strong_draws(&first))
+        .collect();
     let (mut profile, refinement) = super::measure::refine(first, others, progress);
     // The search moves shares in steps of 0.1 and 0.25: 0.7, not 0.7000000000000001.
     profile.runs.iter_mut().for_each(|r| *r = round(*r));
@@ -277,6 +285,8 @@ fn shape_of(profile: &Profile, start: &Profile) -> Option<Profile> {
         },
         blend_from: start.blend_from.min(n.saturating_sub(2) as u64),
         blend_share: start.blend_share,
+        strong_classes: start.strong_classes,
+        strong_group: start.strong_group,
         kinds: if start.kinds.is_empty() {
             Vec::new()
         } else {

@@ -97,6 +97,16 @@ pub struct Profile {
     /// See `blend_from`.
     #[serde(default)]
     pub blend_share: f64,
+    /// Of the blend's draws, those of its `strong_classes` most compressible classes are made
+    /// once per aligned group of `strong_group` class-unit pieces (one of
+    /// [`super::RUN_GROUPS`]), the whole group taking one of them: real data holds its most
+    /// compressible pieces in runs, where a blend piece by piece scatters them among weak ones.
+    /// Fitted by the measured fit. Absent: 0 (each piece draws alone).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub strong_classes: u64,
+    /// See `strong_classes`. Absent: 1.
+    #[serde(default = "one_piece", skip_serializing_if = "is_one_piece")]
+    pub strong_group: u64,
     /// Kinds of regions (of `kind_pieces` class-unit pieces): each region of content takes one
     /// kind (a `share` of the regions), and its pieces take their classes (per run, as `runs`
     /// says) by the kind's class shares instead of the profile's. Measured on the sample (its
@@ -153,6 +163,19 @@ fn is_all_values(symbols: &u16) -> bool {
 
 /// The values [`Profile::echo_fraction`] takes.
 pub const ECHO_FRACTIONS: [f64; 4] = [1.0, 0.75, 0.5, 0.25];
+
+/// `strong_group` of profiles written before it: each piece its own.
+fn one_piece() -> u64 {
+    1
+}
+
+fn is_one_piece(group: &u64) -> bool {
+    *group == 1
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
 
 /// `echo_fraction` of profiles written before it: whole atoms.
 fn whole_atom() -> f64 {
@@ -364,6 +387,20 @@ impl Profile {
             return Err(format!(
                 "blend_from {} is above the number of classes or blend_share {} is not in [0, 1]",
                 self.blend_from, self.blend_share
+            ));
+        }
+        if self.strong_classes > 0
+            && (self.blend_from + self.strong_classes >= self.classes.len() as u64
+                || !super::RUN_GROUPS.contains(&self.strong_group))
+        {
+            return Err(format!(
+                "strong_classes {} leaves the blend (from class {} of {}) no weaker class, or \
+                 strong_group {} is not one of {:?}",
+                self.strong_classes,
+                self.blend_from,
+                self.classes.len(),
+                self.strong_group,
+                super::RUN_GROUPS
             ));
         }
         let total = self.zero_share + self.classes.iter().map(|c| c.share).sum::<f64>();

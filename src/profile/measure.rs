@@ -54,6 +54,9 @@ const RUN_MOVES: [f64; 2] = [0.1, 0.25];
 /// may say 1/4 too, but the fit does not try it (the odds of echoing then reach 1 for most of a
 /// database's classes, and what they cannot give is lost).
 const FITTED_ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
+/// `(strong_classes, strong_group)` tried ([`Profile::strong_classes`]): none, or the blend's
+/// one to three most compressible classes drawn per 32 KiB or 128 KiB of 8 KiB pieces.
+const STRONG_DRAWS: [(u64, u64); 5] = [(0, 1), (1, 4), (2, 4), (2, 16), (3, 4)];
 /// Echo exponents tried, with the per-class weights dropped.
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
@@ -157,9 +160,27 @@ impl<'a> Meter<'a> {
     }
 }
 
+/// `p` with each other grouping of the blend's strongest classes of [`STRONG_DRAWS`] (none
+/// without a blend).
+pub fn with_strong_draws(p: &Profile) -> Vec<Profile> {
+    if p.blend_share <= 0.0 {
+        return Vec::new();
+    }
+    STRONG_DRAWS
+        .iter()
+        .filter(|&&draw| draw != (p.strong_classes, p.strong_group))
+        .map(|&(q, group)| Profile {
+            strong_classes: q,
+            strong_group: group,
+            ..p.clone()
+        })
+        .collect()
+}
+
 /// Candidates one step from `p`: echoes of another share of an atom
 /// ([`FITTED_ECHO_FRACTIONS`]), another alphabet for the classes near plain literals
-/// ([`NEAR_PLAIN_SYMBOLS`], when there are such classes), other blends, pieces moved between run
+/// ([`NEAR_PLAIN_SYMBOLS`], when there are such classes), other blends and draws of the blend's
+/// strongest classes in groups ([`STRONG_DRAWS`]), pieces moved between run
 /// levels, the echoes by an exponent instead of per-class weights, the kinds of regions dropped
 /// (or, when `p` has none, `kinds` taken back), their span one step along [`KIND_SPANS`].
 fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
@@ -198,6 +219,7 @@ fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
             }
         }
     }
+    out.extend(with_strong_draws(p));
     for share in BLEND_SHARES {
         if share != p.blend_share {
             out.push(Profile {

@@ -56,6 +56,13 @@ pub struct ProfileMix {
     /// See `blend_from`.
     #[serde(default)]
     pub blend_share: f64,
+    /// The blend's most compressible classes drawn per group of pieces (the profile's
+    /// `strong_classes`).
+    #[serde(default)]
+    pub strong_classes: u64,
+    /// Pieces per group of those draws (the profile's `strong_group`).
+    #[serde(default = "one_piece")]
+    pub strong_group: u64,
     /// Kinds of regions (the profile's `kinds`): per kind, its share of the regions and its
     /// class shares in `classes`' order, then the zero class when `zero_share` is above 0.
     /// Empty: every region draws from the classes' shares.
@@ -76,6 +83,11 @@ pub struct ProfileMix {
     /// `near_plain_symbols`; 256: plain).
     #[serde(default = "plain_symbols")]
     pub near_plain_symbols: u16,
+}
+
+/// `strong_group` when a mix does not say: each piece its own.
+fn one_piece() -> u64 {
+    1
 }
 
 /// `near_plain_symbols` when a mix does not say: plain literals.
@@ -625,6 +637,8 @@ impl ProfileMix {
                 echo_scale: scales,
                 blend_from: profile.blend_from,
                 blend_share: profile.blend_share,
+                strong_classes: profile.strong_classes,
+                strong_group: profile.strong_group,
                 kinds,
                 kind_pieces: profile.kind_pieces,
                 kind_span: profile.kind_span,
