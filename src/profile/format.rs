@@ -17,6 +17,8 @@
 //!   "echo_weights": [0.0, 0.1, ...],     // or one weight per class (optional)
 //!   "blend_from": 8, "blend_share": 0.75, // 3/4 of the pieces of runs of the 9th least
 //!                                        // compressible class and up take one of those at random
+//!   "strong_classes": 1, "strong_group": 16, // the blend's strongest class drawn per 16 pieces
+//!                                        // (absent: 0 and 1, each piece alone)
 //!   "kinds": [                           // kinds of 128 KiB regions (optional): each region
 //!     {"share": 0.57, "classes": [0.0, 0.01, ...]}, ...  // takes one, its pieces' classes
 //!   ],                                   // drawn by the kind's shares (the zero class last)
