@@ -555,6 +555,65 @@ mod tests {
         }
     }
 
+    /// Grouped draws of the blend's strongest classes: every class keeps its share, a group of
+    /// `group` slots holds one strong class or none (the strong classes come in whole groups
+    /// where the blend would scatter them), and without a blend they change nothing.
+    #[test]
+    fn the_strongest_classes_come_in_whole_groups() {
+        let n = 8usize;
+        let plans: Vec<CompressPlan> = (0..n)
+            .map(|i| CompressPlan::new(4000.0 - 400.0 * i as f64))
+            .collect();
+        let shares = vec![1.0 / n as f64; n];
+        let (q, group) = (2usize, 16u64);
+        let base = Classes::with_plans(plans.clone(), &shares, 5)
+            .with_runs(&[0.0, 0.0, 0.0, 1.0], &[1, 4, 16, 128]);
+        let grouped = base
+            .clone()
+            .with_blend(2, 0.75, n)
+            .with_strong_groups(q, group);
+        let scattered = base.clone().with_blend(2, 0.75, n);
+        let slots = 1u64 << 20;
+        let mut counts = vec![0u64; n];
+        let (mut strong_groups, mut whole) = (0u64, 0u64);
+        let mut scattered_partial = 0u64;
+        for g in 0..slots / group {
+            let classes: Vec<usize> = (g * group..(g + 1) * group)
+                .map(|s| grouped.class_of(s))
+                .collect();
+            classes.iter().for_each(|&c| counts[c] += 1);
+            // Slots drawn by the group: a strong class that is not the run's own.
+            let run = grouped.run_class_of(g * group);
+            let drawn: Vec<usize> = classes
+                .iter()
+                .copied()
+                .filter(|&c| c >= n - q && c != run)
+                .collect();
+            if !drawn.is_empty() {
+                strong_groups += 1;
+                whole +=
+                    u64::from(drawn.len() as u64 == group && drawn.iter().all(|&c| c == drawn[0]));
+            }
+            let theirs = (g * group..(g + 1) * group)
+                .filter(|&s| scattered.class_of(s) >= n - q && scattered.run_class_of(s) < n - q)
+                .count() as u64;
+            scattered_partial += u64::from(theirs > 0 && theirs < group);
+        }
+        for (c, &k) in counts.iter().enumerate() {
+            let share = k as f64 / slots as f64;
+            assert!((share - 1.0 / n as f64).abs() < 0.01, "class {c}: {share}");
+        }
+        assert!(strong_groups > 100, "{strong_groups}");
+        assert_eq!(whole, strong_groups, "every drawn strong group is whole");
+        assert!(
+            scattered_partial > strong_groups,
+            "{scattered_partial} {strong_groups}"
+        );
+        // Without a blend, the grouping does nothing.
+        let plain = base.clone().with_strong_groups(q, group);
+        assert!((0..4096).all(|s| plain.class_of(s) == base.class_of(s)));
+    }
+
     /// Any window of slots (not only a prefix) holds the shares too, and the assignment depends
     /// on the salt and looks random (no class fills a whole group on a balanced mix).
     #[test]

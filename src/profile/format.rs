@@ -682,6 +682,30 @@ mod tests {
         assert!(e.contains("near_plain_symbols 100 is not one of"), "{e}");
     }
 
+    /// The grouped draws of the blend's strongest classes: absent read as none (0, 1) and none
+    /// is written without the fields; a grouping is written and read back; one that leaves the
+    /// blend no weaker class, or a group that is not a run group, is refused in one line naming
+    /// the fields.
+    #[test]
+    fn strong_draws_default_to_none() {
+        let mut p = load("compressed").unwrap();
+        (p.strong_classes, p.strong_group) = (0, 1);
+        let old = p.to_json();
+        assert!(!old.contains("strong_classes") && !old.contains("strong_group"));
+        let read = parse(&old).unwrap();
+        assert_eq!((read.strong_classes, read.strong_group), (0, 1));
+        (p.strong_classes, p.strong_group) = (2, 4);
+        let new = p.to_json();
+        assert!(new.contains("\"strong_classes\": 2") && new.contains("\"strong_group\": 4"));
+        assert_eq!(parse(&new).unwrap(), p);
+        for (q, group) in [(2, 5), (p.classes.len() as u64 - p.blend_from, 4)] {
+            (p.strong_classes, p.strong_group) = (q, group);
+            let e = p.check().unwrap_err();
+            assert!(e.starts_with(&format!("strong_classes {q} ")), "{e}");
+            assert!(e.contains(&format!("strong_group {group} ")), "{e}");
+        }
+    }
+
     #[test]
     fn checks_name_the_field() {
         let p = load("text").unwrap();
