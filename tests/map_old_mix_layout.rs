@@ -103,3 +103,74 @@ fn older_mix_data_fails_verification_and_the_diagnosis_names_the_older_layout() 
         "{out}"
     );
 }
+
+/// Maps made by the dgen before short re-sync pieces (`src/gen/atom.rs`, `Layout::draw`), in
+/// `tests/fixtures/old-short-resync`: `dgen write weak.bin --size 128k --compress
+/// 1:50%,1.05:50% --dedup-unit 8k --seed 77 --stream-id 5 --map weak.map --no-direct`, and
+/// `strong.bin` the same with `1:50%,3:50%`. The 1.05:1 class is laid out otherwise now, so
+/// this dgen refuses `weak.map` in one line naming the class (exit 2), leaving the file and the
+/// map as they are; `1:50%,3:50%` has no class near 1:1, its data is laid out alike, and its map
+/// is taken and verifies the file.
+#[test]
+fn a_mix_map_from_before_short_resync_pieces_is_refused_only_where_they_changed_the_data() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/old-short-resync");
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "weak.bin",
+        "weak.map",
+        "weak.map.journal",
+        "strong.bin",
+        "strong.map",
+        "strong.map.journal",
+    ] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let run = |cmd: &str, name: &str, mix: &str| {
+        let (file, map) = (
+            dir.path().join(format!("{name}.bin")),
+            dir.path().join(format!("{name}.map")),
+        );
+        let mut args = vec![
+            cmd,
+            file.to_str().unwrap(),
+            "--no-direct",
+            "--map",
+            map.to_str().unwrap(),
+        ];
+        args.extend([
+            "--size",
+            "128k",
+            "--compress",
+            mix,
+            "--dedup-unit",
+            "8k",
+            "--seed",
+            "77",
+            "--stream-id",
+            "5",
+        ]);
+        dgen(&args)
+    };
+    let weak = (dir.path().join("weak.bin"), dir.path().join("weak.map"));
+    let before = (
+        std::fs::read(&weak.0).unwrap(),
+        std::fs::read(&weak.1).unwrap(),
+    );
+    for cmd in ["verify", "write"] {
+        let o = run(cmd, "weak", "1:50%,1.05:50%");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(o.stdout.is_empty(), "{cmd}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("dgen: error: invalid map file:")
+                    && l.contains("before short re-sync pieces")
+                    && l.contains("(1.05)")),
+            "{cmd}: {err}"
+        );
+        assert_eq!(std::fs::read(&weak.0).unwrap(), before.0, "{cmd}: the file");
+        assert_eq!(std::fs::read(&weak.1).unwrap(), before.1, "{cmd}: the map");
+    }
+    let o = run("verify", "strong", "1:50%,3:50%");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

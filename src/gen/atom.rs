@@ -126,6 +126,14 @@ impl CompressPlan {
         }
     }
 
+    /// Whether some layout of this plan opens with a short re-sync piece ([`Layout::draw`]):
+    /// its atoms are laid out otherwise than by a dgen before those.
+    pub(crate) fn has_short_resync(&self) -> bool {
+        self.layouts
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|l| l.dists[0] == CONSTANT_RUN))
+    }
+
     /// Whether atoms of this plan are all zeros.
     pub(crate) fn is_zero(&self) -> bool {
         self.zero

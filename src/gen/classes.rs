@@ -255,6 +255,18 @@ impl Classes {
         self
     }
 
+    /// The ratios of `mix`'s classes whose atoms (calibrated for `codec`) open with a short
+    /// re-sync piece in some layout: laid out otherwise than by a dgen before those.
+    pub(crate) fn short_resync_ratios(mix: &CompressMix, codec: CompressCodec) -> Vec<f64> {
+        mix.classes()
+            .iter()
+            .filter(|c| {
+                CompressPlan::resync(literal_bytes_for_resync(c.ratio, codec)).has_short_resync()
+            })
+            .map(|c| c.ratio)
+            .collect()
+    }
+
     /// The class of `slot`: an index into the mix's classes.
     #[inline]
     pub(crate) fn class_of(&self, slot: u64) -> usize {

@@ -34,6 +34,15 @@ use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 pub(crate) use piece::{max_piece_zstd, near_plain, PIECE_UNIT};
 
+/// The ratios of `mix`'s classes laid out with short re-sync pieces (calibrated for `codec`):
+/// data a dgen before those laid out otherwise (the map refuses such a map of theirs).
+pub(crate) fn short_resync_ratios(
+    mix: &crate::compress_mix::CompressMix,
+    codec: crate::params::CompressCodec,
+) -> Vec<f64> {
+    classes::Classes::short_resync_ratios(mix, codec)
+}
+
 /// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
 /// as) at a *generation* (0 for what a fresh write lays down; each overwrite of a block that is
 /// its slot's only holder advances it). See `crate::map` for how writes move blocks between them.

@@ -46,6 +46,11 @@ const FLAG_VERSIONS: u32 = 16;
 /// longer makes (it is refused: verifying against it would fail every compressible block), and a
 /// dgen from before re-sync pieces refuses a map with it (its flags do not fit).
 const FLAG_RESYNC: u32 = 32;
+/// Flag: the map's mix classes near 1:1 are laid out with short re-sync pieces
+/// (`Layout::draw`). A mix map without it, of a mix with such a class, describes data of an
+/// older dgen, which this one no longer makes (refused, as [`FLAG_RESYNC`]); one whose classes
+/// have none is laid out alike and taken. A dgen from before them refuses a map with it.
+const FLAG_SHORT_RESYNC: u32 = 64;
 /// Bytes in one side-table entry: block, slot and slot held before (u64 each; [`NONE`]: none).
 const SIDE_ENTRY: u64 = 24;
 /// A side-table field with no value.
@@ -191,13 +196,13 @@ fn decode_header(b: &[u8; MAP_HEADER]) -> std::result::Result<Header, String> {
                 .into(),
         );
     }
-    if !resync_mix && h.flags & FLAG_RESYNC != 0 {
+    if !resync_mix && h.flags & (FLAG_RESYNC | FLAG_SHORT_RESYNC) != 0 {
         return Err(format!(
             "flags {:#x} mark re-sync pieces without a mix",
             h.flags
         ));
     }
-    let shape = h.flags & !FLAG_TRIMS & !FLAG_RESYNC;
+    let shape = h.flags & !FLAG_TRIMS & !FLAG_RESYNC & !FLAG_SHORT_RESYNC;
     let older = shape & !FLAG_HISTORY == older_flags_for(h.blocks, h.slots)
         && !(shape & FLAG_HISTORY != 0 && h.slots == h.blocks);
     if shape != flags_for(h.blocks, h.slots) && !older {
@@ -311,7 +316,7 @@ pub(crate) fn write_map(
                 0
             }
             | if map.identity().params.compress_mix.is_some() {
-                FLAG_RESYNC
+                FLAG_RESYNC | FLAG_SHORT_RESYNC
             } else {
                 0
             },
@@ -412,6 +417,24 @@ pub(crate) fn read_header(path: &Path, file: &File) -> Result<Header> {
         )?;
         let (zstd, mix) =
             decode_trailer(&trailer, header.has_zstd).map_err(|r| damaged(path, r))?;
+        if let Some(mix) = &mix {
+            let older = crate::gen::short_resync_ratios(mix, header.identity.params.compress_codec);
+            if header.flags & FLAG_SHORT_RESYNC == 0 && !older.is_empty() {
+                return Err(damaged(
+                    path,
+                    format!(
+                        "a map of a mix written by a dgen before short re-sync pieces: its \
+                         classes near 1:1 ({}) are laid out the older way, which this dgen no \
+                         longer makes (verify it with the dgen that wrote it, or start a new map)",
+                        older
+                            .iter()
+                            .map(|r| r.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
         header.identity.params.compress_mix = mix;
         header.identity.params.compress_zstd = zstd;
     }

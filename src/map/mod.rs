@@ -52,7 +52,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `DGENMAP\0` |
 //! | 8 | 4 | version (2: the dedup layout of issue 11, 1 was the layout before it and is refused; 3 when the stream has a compressibility mix or per-codec ratios, which add the trailer) |
-//! | 12 | 4 | flags: bit 4 versions and side table present (`K != N`; a dgen that predates them refuses such a map), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map); read only, from maps of the older layout: bit 0 slot array present, bit 1 slot entries are 8 bytes, bit 3 per-block history tags present |
+//! | 12 | 4 | flags: bit 4 versions and side table present (`K != N`; a dgen that predates them refuses such a map), bit 2 trimmed-block bitset present (a dgen that predates trims refuses such a map), bit 5 a mix's classes laid out with re-sync pieces and bit 6 with short re-sync pieces (set on every mix map; a mix map without bit 5, or without bit 6 when a class of its mix has short re-sync pieces, describes data this dgen no longer makes and is refused); read only, from maps of the older layout: bit 0 slot array present, bit 1 slot entries are 8 bytes, bit 3 per-block history tags present |
 //! | 16 | 8 | seed |
 //! | 24 | 8 | stream id |
 //! | 32 | 8 | dedup ratio (f64 bits) |
