@@ -122,7 +122,8 @@ pub enum Finding {
         /// First wrong byte within the unit, against the content its header names.
         first_bad: usize,
         /// The stream has a mix or a profile and the unit goes wrong at byte 32, where the
-        /// atoms of a dgen before re-sync pieces (2026-12-03) part from this one's.
+        /// atoms of a dgen before re-sync pieces (2026-12-03), or before short re-sync pieces
+        /// (2026-12-04, classes near 1:1), part from this one's.
         older_layout: bool,
     },
 }
@@ -244,8 +245,9 @@ impl std::fmt::Display for Finding {
                     write!(
                         f,
                         " (or data written with a mix or a profile by a dgen before re-sync \
-                         pieces, 2026-12-03, whose compressible atoms part from this one's at \
-                         byte 32: verify it with the dgen that wrote it)"
+                         pieces, 2026-12-03, or before short re-sync pieces for classes near \
+                         1:1, 2026-12-04, whose compressible atoms part from this one's at byte \
+                         32: verify it with the dgen that wrote it)"
                     )?;
                 }
                 Ok(())
@@ -254,8 +256,9 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Where an atom of a mix or a profile made by a dgen before re-sync pieces first differs from
-/// this dgen's: after the re-sync piece's one-granule run (`Layout::draw`).
+/// Where an atom of a mix or a profile made by a dgen before re-sync pieces (or, near 1:1,
+/// before short ones) first differs from this dgen's: after the re-sync piece's one-granule run
+/// (`Layout::draw`).
 const OLDER_LAYOUT_PARTS_AT: usize = 32;
 
 /// Diagnoses `unit`, the 4 KiB-aligned unit `atom` of block `block`, which should hold
