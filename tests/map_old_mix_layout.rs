@@ -28,6 +28,11 @@ const MIX: [&str; 8] = [
 
 /// `dgen CMD FILE --no-direct --map MAP` with the fixture's parameters.
 fn run(cmd: &str, file: &Path, map: &Path) -> Output {
+    run_mix(cmd, file, map, MIX[3])
+}
+
+/// [`run`] with the mix `mix` in place of the fixture's.
+fn run_mix(cmd: &str, file: &Path, map: &Path, mix: &str) -> Output {
     let mut args = vec![
         cmd,
         file.to_str().unwrap(),
@@ -35,9 +40,39 @@ fn run(cmd: &str, file: &Path, map: &Path) -> Output {
         "--map",
         map.to_str().unwrap(),
     ];
-    args.extend(MIX);
+    // The fixture's parameters, its mix replaced.
+    args.extend(MIX.map(|a| if a == MIX[3] { mix } else { a }));
     args.extend(["--stream-id", "5"]);
     dgen(&args)
+}
+
+/// `verify` and `write` of `file` with `map` (`run_mix` with `mix`) each exit 2 with one error
+/// line on the map that holds every one of `reasons`, print nothing on stdout, and leave the
+/// file and the map as they were.
+fn refused_and_left_alone(file: &Path, map: &Path, mix: &str, reasons: &[&str]) {
+    let before = (std::fs::read(file).unwrap(), std::fs::read(map).unwrap());
+    for cmd in ["verify", "write"] {
+        let o = run_mix(cmd, file, map, mix);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(o.stdout.is_empty(), "{cmd}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("dgen: error: invalid map file:")
+                    && reasons.iter().all(|r| l.contains(r))),
+            "{cmd}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(file).unwrap(),
+            before.0,
+            "{cmd} touched the file"
+        );
+        assert_eq!(
+            std::fs::read(map).unwrap(),
+            before.1,
+            "{cmd} touched the map"
+        );
+    }
 }
 
 #[test]
@@ -48,29 +83,7 @@ fn a_mix_map_from_before_resync_pieces_is_refused_and_left_alone() {
         std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
     }
     let (file, map) = (dir.path().join("old.bin"), dir.path().join("old.map"));
-    let before = (std::fs::read(&file).unwrap(), std::fs::read(&map).unwrap());
-    for cmd in ["verify", "write"] {
-        let o = run(cmd, &file, &map);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
-        assert!(o.stdout.is_empty(), "{cmd}");
-        assert!(
-            err.lines()
-                .any(|l| l.starts_with("dgen: error: invalid map file:")
-                    && l.contains("before re-sync pieces")),
-            "{cmd}: {err}"
-        );
-        assert_eq!(
-            std::fs::read(&file).unwrap(),
-            before.0,
-            "{cmd} touched the file"
-        );
-        assert_eq!(
-            std::fs::read(&map).unwrap(),
-            before.1,
-            "{cmd} touched the map"
-        );
-    }
+    refused_and_left_alone(&file, &map, MIX[3], &["before re-sync pieces"]);
     // A map this dgen makes for the same mix is taken (and verifies what it wrote).
     let new_map = dir.path().join("new.map");
     for cmd in ["write", "verify"] {
@@ -125,52 +138,13 @@ fn a_mix_map_from_before_short_resync_pieces_is_refused_only_where_they_changed_
     ] {
         std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
     }
-    let run = |cmd: &str, name: &str, mix: &str| {
-        let (file, map) = (
-            dir.path().join(format!("{name}.bin")),
-            dir.path().join(format!("{name}.map")),
-        );
-        let mut args = vec![
-            cmd,
-            file.to_str().unwrap(),
-            "--no-direct",
-            "--map",
-            map.to_str().unwrap(),
-        ];
-        args.extend([
-            "--size",
-            "128k",
-            "--compress",
-            mix,
-            "--dedup-unit",
-            "8k",
-            "--seed",
-            "77",
-            "--stream-id",
-            "5",
-        ]);
-        dgen(&args)
-    };
-    let weak = (dir.path().join("weak.bin"), dir.path().join("weak.map"));
-    let before = (
-        std::fs::read(&weak.0).unwrap(),
-        std::fs::read(&weak.1).unwrap(),
+    let file = |name: &str| dir.path().join(name);
+    refused_and_left_alone(
+        &file("weak.bin"),
+        &file("weak.map"),
+        "1:50%,1.05:50%",
+        &["before short re-sync pieces", "(1.05)"],
     );
-    for cmd in ["verify", "write"] {
-        let o = run(cmd, "weak", "1:50%,1.05:50%");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
-        assert!(o.stdout.is_empty(), "{cmd}");
-        assert!(
-            err.lines()
-                .any(|l| l.starts_with("dgen: error: invalid map file:")
-                    && l.contains("before short re-sync pieces")
-                    && l.contains("(1.05)")),
-            "{cmd}: {err}"
-        );
-        assert_eq!(std::fs::read(&weak.0).unwrap(), before.0, "{cmd}: the file");
-        assert_eq!(std::fs::read(&weak.1).unwrap(), before.1, "{cmd}: the map");
-    }
-    let o = run("verify", "strong", "1:50%,3:50%");
+    let o = run_mix("verify", &file("strong.bin"), &file("strong.map"), MIX[3]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
