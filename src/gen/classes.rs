@@ -45,10 +45,11 @@ pub(crate) struct Classes {
     /// takes, when its hash falls below the threshold, one of those classes drawn by a hash
     /// instead (a blend of those classes within a run); other classes (the zero class) stay.
     blend: (usize, u64, usize),
-    /// `(q, group)`: of the blend's draws, those of its `q` most compressible classes are made
-    /// once per aligned group of `group` slots, all of the group taking one of them
-    /// ([`Classes::with_strong_groups`]); `(0, 1)`: each slot its own.
-    strong: (usize, u64),
+    /// `(q, group, share)`: of the blend's draws, those of its `q` most compressible classes
+    /// are made once per aligned group of `group` slots, all of the group taking one of them,
+    /// and the runs of those classes are blended by `share` ([`Classes::with_strong_groups`]);
+    /// `(0, 1, _)`: each slot its own.
+    strong: (usize, u64, f64),
     /// Kinds of regions (a profile's, [`crate::profile::ProfileKind`]): a region whose point of
     /// the kinds' sequence falls below `thresholds[i]` (and above the one before) has kind `i`,
     /// and draws its classes by `bounds[i]` (as `bounds` for the whole) from its own part of
@@ -124,7 +125,7 @@ impl Classes {
             offset: mix64(salt ^ 0x6f66_6673_6574),
             runs: None,
             blend: (0, 0, 0),
-            strong: (0, 1),
+            strong: (0, 1, 0.0),
             kinds: None,
         }
     }
@@ -217,16 +218,19 @@ impl Classes {
     }
 
     /// The same blend, where the draws of its `q` most compressible classes come in aligned
-    /// groups of `group` slots: the group takes one of those classes, as a whole, with the
-    /// odds a slot has of drawing one of them, and its slots draw the weaker classes of the
-    /// blend by the rest of the odds (so every class keeps its share). Real data holds its most
-    /// compressible pieces in runs (an already-compressed sample's strong 8 KiB chunks: 78% are
-    /// followed by another), where a blend piece by piece scatters them among weak ones. No
+    /// groups of `group` slots, and the runs of those classes are blended by `share` of their
+    /// slots (each taking one of the weaker classes of the blend) rather than the blend's
+    /// share. A group of a weaker run takes one of the strong classes, as a whole, with the
+    /// odds that give back what the strong runs blend away, and its slots draw the weaker
+    /// classes by the rest of the blend's share, so every class keeps its share. Real data
+    /// holds its most compressible pieces in runs (an already-compressed sample's strong 8 KiB
+    /// chunks: 78% are followed by another) and in whole regions (2.7% of its 1 MiB chunks
+    /// compress 2:1 or more), where a blend piece by piece scatters them among weak ones. No
     /// effect without a blend, or with `q` of 0 or `group` of 1.
-    pub(crate) fn with_strong_groups(mut self, q: usize, group: u64) -> Self {
+    pub(crate) fn with_strong_groups(mut self, q: usize, group: u64, share: f64) -> Self {
         let (from, _, n) = self.blend;
         if q > 0 && group > 1 && from + q < n {
-            self.strong = (q, group);
+            self.strong = (q, group, share.clamp(0.0, 1.0));
         }
         self
     }
@@ -281,9 +285,9 @@ impl Classes {
         if !(from..n).contains(&c) {
             return c;
         }
-        let (q, group) = self.strong;
+        let (q, group, strong_share) = self.strong;
         if q > 0 {
-            return self.grouped_blend(slot, c, q, group);
+            return self.grouped_blend(slot, c, q, group, strong_share);
         }
         let h = mix64(slot ^ self.salt ^ 0x0062_6c65_6e64);
         if h >= threshold {
@@ -293,25 +297,42 @@ impl Classes {
     }
 
     /// [`Classes::class_in_run`] with the blend's `q` most compressible classes drawn per group
-    /// of `group` slots ([`Classes::with_strong_groups`]).
+    /// of `group` slots and their runs blended by `strong_share` ([`Classes::with_strong_groups`]).
+    ///
+    /// With `m` classes in the blend (of equal shares `s`) and the blend's share `b`, a strong
+    /// class loses `s * strong_share` to the weaker ones, so the groups of the `m - q` weaker
+    /// runs draw the strong classes with odds `b * p`, `p = q * strong_share / ((m - q) b)`,
+    /// and their other slots the weaker classes with odds `b (1 - p) / (1 - b p)`: each weaker
+    /// class then gains `s b (1 - p) + q s strong_share / (m - q) = s b`, what it loses.
     #[inline]
-    fn grouped_blend(&self, slot: u64, c: usize, q: usize, group: u64) -> usize {
+    fn grouped_blend(&self, slot: u64, c: usize, q: usize, group: u64, strong_share: f64) -> usize {
         let (from, threshold, n) = self.blend;
         // A hash as a number in [0, 1).
         let unit = |h: u64| (h >> 11) as f64 / (1u64 << 53) as f64;
-        let classes = (n - from) as f64;
+        let weaker = (n - q - from) as f64;
+        let weak_class =
+            |v: f64, odds: f64| from + ((v / odds * weaker) as usize).min(n - q - from - 1);
+        let v = unit(mix64(slot ^ self.salt ^ 0x0062_6c65_6e64));
+        if c >= n - q {
+            // A strong run: a `strong_share` of its slots take one of the weaker classes.
+            return if v < strong_share {
+                weak_class(v, strong_share)
+            } else {
+                c
+            };
+        }
         let share = threshold as f64 / 18_446_744_073_709_551_616.0;
-        // The group's draw: one of the strong classes, with a slot's odds of drawing one.
-        let strong = share * q as f64 / classes;
+        let p = (q as f64 * strong_share / (weaker * share)).min(1.0);
+        // The group's draw: one of the strong classes.
+        let strong = share * p;
         let u = unit(mix64((slot / group) ^ self.salt ^ 0x0067_7270));
         if u < strong {
             return n - q + ((u / strong * q as f64) as usize).min(q - 1);
         }
         // The slot's draw among the weaker classes, with the odds left to them.
-        let weak = share * (classes - q as f64) / classes / (1.0 - strong);
-        let v = unit(mix64(slot ^ self.salt ^ 0x0062_6c65_6e64));
+        let weak = share * (1.0 - p) / (1.0 - strong);
         if v < weak {
-            return from + ((v / weak * (classes - q as f64)) as usize).min(n - q - from - 1);
+            return weak_class(v, weak);
         }
         c
     }
@@ -567,9 +588,11 @@ mod tests {
         }
     }
 
-    /// Grouped draws of the blend's strongest classes: every class keeps its share, a group of
-    /// `group` slots holds one strong class or none (the strong classes come in whole groups
-    /// where the blend would scatter them), and without a blend they change nothing.
+    /// Grouped draws of the blend's strongest classes: every class keeps its share (with the
+    /// strong runs blended by the blend's share, or by less), a group of `group` slots holds one
+    /// strong class or none (the strong classes come in whole groups where the blend would
+    /// scatter them), a strong run keeps all but its blend share, and without a blend the
+    /// grouping changes nothing.
     #[test]
     fn the_strongest_classes_come_in_whole_groups() {
         let n = 8usize;
@@ -583,7 +606,7 @@ mod tests {
         let grouped = base
             .clone()
             .with_blend(2, 0.75, n)
-            .with_strong_groups(q, group);
+            .with_strong_groups(q, group, 0.75);
         let scattered = base.clone().with_blend(2, 0.75, n);
         let slots = 1u64 << 20;
         let mut counts = vec![0u64; n];
@@ -621,8 +644,29 @@ mod tests {
             scattered_partial > strong_groups,
             "{scattered_partial} {strong_groups}"
         );
+        // Strong runs blended by less: the shares stay, and a strong run keeps 70%.
+        let kept = base
+            .clone()
+            .with_blend(2, 0.75, n)
+            .with_strong_groups(q, group, 0.3);
+        let mut counts = vec![0u64; n];
+        let (mut strong_run, mut stayed) = (0u64, 0u64);
+        for s in 0..slots {
+            let (run, class) = (kept.run_class_of(s), kept.class_of(s));
+            counts[class] += 1;
+            if run >= n - q {
+                strong_run += 1;
+                stayed += u64::from(class == run);
+            }
+        }
+        for (c, &k) in counts.iter().enumerate() {
+            let share = k as f64 / slots as f64;
+            assert!((share - 1.0 / n as f64).abs() < 0.01, "class {c}: {share}");
+        }
+        let stayed = stayed as f64 / strong_run as f64;
+        assert!((stayed - 0.7).abs() < 0.02, "{stayed}");
         // Without a blend, the grouping does nothing.
-        let plain = base.clone().with_strong_groups(q, group);
+        let plain = base.clone().with_strong_groups(q, group, 0.3);
         assert!((0..4096).all(|s| plain.class_of(s) == base.class_of(s)));
     }
 

@@ -897,7 +897,11 @@ fn profile_classes(profile: &crate::profile::ProfileMix, salt: u64) -> Classes {
             profile.blend_share,
             profile.classes.len(),
         )
-        .with_strong_groups(profile.strong_classes as usize, profile.strong_group)
+        .with_strong_groups(
+            profile.strong_classes as usize,
+            profile.strong_group,
+            profile.strong_blend,
+        )
         .with_kinds(
             &profile.kinds,
             crate::profile::RUN_GROUPS[crate::profile::RUN_GROUPS.len() - 1],

@@ -213,6 +213,7 @@ pub fn profile_from_analysis(
         blend_share: 0.0,
         strong_classes: 0,
         strong_group: 1,
+        strong_blend: None,
         kinds,
         kind_pieces: KIND_PIECES,
         kind_span: 0.0,
@@ -287,6 +288,7 @@ fn shape_of(profile: &Profile, start: &Profile) -> Option<Profile> {
         blend_share: start.blend_share,
         strong_classes: start.strong_classes,
         strong_group: start.strong_group,
+        strong_blend: start.strong_blend,
         kinds: if start.kinds.is_empty() {
             Vec::new()
         } else {

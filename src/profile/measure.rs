@@ -57,6 +57,8 @@ const FITTED_ECHO_FRACTIONS: [f64; 3] = [1.0, 0.75, 0.5];
 /// `(strong_classes, strong_group)` tried ([`Profile::strong_classes`]): none, or the blend's
 /// one to three most compressible classes drawn per 32 KiB or 128 KiB of 8 KiB pieces.
 const STRONG_DRAWS: [(u64, u64); 5] = [(0, 1), (1, 4), (2, 4), (2, 16), (3, 4)];
+/// Blend shares of the strong runs tried ([`Profile::strong_blend`]).
+const STRONG_BLENDS: [f64; 4] = [0.0, 0.2, 0.4, 0.6];
 /// Echo exponents tried, with the per-class weights dropped.
 const ECHO_EXPONENTS: [f64; 6] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0];
 
@@ -220,6 +222,16 @@ fn neighbours(p: &Profile, kinds: &[ProfileKind]) -> Vec<Profile> {
         }
     }
     out.extend(with_strong_draws(p));
+    if p.strong_classes > 0 {
+        for share in STRONG_BLENDS {
+            if Some(share) != p.strong_blend {
+                out.push(Profile {
+                    strong_blend: Some(share),
+                    ..p.clone()
+                });
+            }
+        }
+    }
     for share in BLEND_SHARES {
         if share != p.blend_share {
             out.push(Profile {

@@ -63,6 +63,10 @@ pub struct ProfileMix {
     /// Pieces per group of those draws (the profile's `strong_group`).
     #[serde(default = "one_piece")]
     pub strong_group: u64,
+    /// The blend's share in runs of those classes (the profile's `strong_blend`, or its
+    /// `blend_share` when it has none).
+    #[serde(default)]
+    pub strong_blend: f64,
     /// Kinds of regions (the profile's `kinds`): per kind, its share of the regions and its
     /// class shares in `classes`' order, then the zero class when `zero_share` is above 0.
     /// Empty: every region draws from the classes' shares.
@@ -639,6 +643,7 @@ impl ProfileMix {
                 blend_share: profile.blend_share,
                 strong_classes: profile.strong_classes,
                 strong_group: profile.strong_group,
+                strong_blend: profile.strong_blend.unwrap_or(profile.blend_share),
                 kinds,
                 kind_pieces: profile.kind_pieces,
                 kind_span: profile.kind_span,
