@@ -99,15 +99,30 @@ fn bounds_of(fractions: &[f64]) -> Vec<u64> {
         .collect()
 }
 
+/// The plan of a mix's class of `ratio`, calibrated for `codec`: its atoms open with a re-sync
+/// piece (a compressible block may follow an incompressible one: see `Layout::draw`).
+fn mix_class_plan(ratio: f64, codec: CompressCodec) -> CompressPlan {
+    CompressPlan::resync(literal_bytes_for_resync(ratio, codec))
+}
+
+/// The ratios of `mix`'s classes whose atoms (calibrated for `codec`) open with a short re-sync
+/// piece in some layout: laid out otherwise than by a dgen before those.
+pub(crate) fn short_resync_ratios(mix: &CompressMix, codec: CompressCodec) -> Vec<f64> {
+    mix.classes()
+        .iter()
+        .filter(|c| mix_class_plan(c.ratio, codec).has_short_resync())
+        .map(|c| c.ratio)
+        .collect()
+}
+
 impl Classes {
-    /// The classes of `mix`, calibrated for `codec`, with assignment keyed by `salt`. Their
-    /// atoms open with a re-sync piece (a compressible block may follow an incompressible one:
-    /// see `Layout::draw`).
+    /// The classes of `mix`, calibrated for `codec` ([`mix_class_plan`]), with assignment keyed
+    /// by `salt`.
     pub(crate) fn new(mix: &CompressMix, codec: CompressCodec, salt: u64) -> Self {
         let plans = mix
             .classes()
             .iter()
-            .map(|c| CompressPlan::resync(literal_bytes_for_resync(c.ratio, codec)))
+            .map(|c| mix_class_plan(c.ratio, codec))
             .collect();
         let fractions: Vec<f64> = (0..mix.classes().len()).map(|i| mix.fraction(i)).collect();
         Self::with_plans(plans, &fractions, salt)
@@ -259,18 +274,6 @@ impl Classes {
         self
     }
 
-    /// The ratios of `mix`'s classes whose atoms (calibrated for `codec`) open with a short
-    /// re-sync piece in some layout: laid out otherwise than by a dgen before those.
-    pub(crate) fn short_resync_ratios(mix: &CompressMix, codec: CompressCodec) -> Vec<f64> {
-        mix.classes()
-            .iter()
-            .filter(|c| {
-                CompressPlan::resync(literal_bytes_for_resync(c.ratio, codec)).has_short_resync()
-            })
-            .map(|c| c.ratio)
-            .collect()
-    }
-
     /// The class of `slot`: an index into the mix's classes.
     #[inline]
     pub(crate) fn class_of(&self, slot: u64) -> usize {
@@ -285,11 +288,12 @@ impl Classes {
         if !(from..n).contains(&c) {
             return c;
         }
+        // The slot's own draw.
+        let h = mix64(slot ^ self.salt ^ 0x0062_6c65_6e64);
         let (q, group, strong_share) = self.strong;
         if q > 0 {
-            return self.grouped_blend(slot, c, q, group, strong_share);
+            return self.grouped_blend(slot, h, c, q, group, strong_share);
         }
-        let h = mix64(slot ^ self.salt ^ 0x0062_6c65_6e64);
         if h >= threshold {
             return c;
         }
@@ -297,7 +301,8 @@ impl Classes {
     }
 
     /// [`Classes::class_in_run`] with the blend's `q` most compressible classes drawn per group
-    /// of `group` slots and their runs blended by `strong_share` ([`Classes::with_strong_groups`]).
+    /// of `group` slots and their runs blended by `strong_share` ([`Classes::with_strong_groups`]);
+    /// `h` is the slot's own draw.
     ///
     /// With `m` classes in the blend (of equal shares `s`) and the blend's share `b`, a strong
     /// class loses `s * strong_share` to the weaker ones, so the groups of the `m - q` weaker
@@ -305,14 +310,22 @@ impl Classes {
     /// and their other slots the weaker classes with odds `b (1 - p) / (1 - b p)`: each weaker
     /// class then gains `s b (1 - p) + q s strong_share / (m - q) = s b`, what it loses.
     #[inline]
-    fn grouped_blend(&self, slot: u64, c: usize, q: usize, group: u64, strong_share: f64) -> usize {
+    fn grouped_blend(
+        &self,
+        slot: u64,
+        h: u64,
+        c: usize,
+        q: usize,
+        group: u64,
+        strong_share: f64,
+    ) -> usize {
         let (from, threshold, n) = self.blend;
         // A hash as a number in [0, 1).
         let unit = |h: u64| (h >> 11) as f64 / (1u64 << 53) as f64;
         let weaker = (n - q - from) as f64;
         let weak_class =
             |v: f64, odds: f64| from + ((v / odds * weaker) as usize).min(n - q - from - 1);
-        let v = unit(mix64(slot ^ self.salt ^ 0x0062_6c65_6e64));
+        let v = unit(h);
         if c >= n - q {
             // A strong run: a `strong_share` of its slots take one of the weaker classes.
             return if v < strong_share {

@@ -30,18 +30,10 @@ pub use atom::ATOM;
 pub use calibration::{
     literal_bytes_for, literal_bytes_for_ratio, literal_symbols_for, max_zstd_ratio,
 };
+pub(crate) use classes::short_resync_ratios;
 use header::stream_tag;
 pub use header::{run_tag, AtomHeader, HEADER_LEN};
 pub(crate) use piece::{max_piece_zstd, near_plain, PIECE_UNIT};
-
-/// The ratios of `mix`'s classes laid out with short re-sync pieces (calibrated for `codec`):
-/// data a dgen before those laid out otherwise (the map refuses such a map of theirs).
-pub(crate) fn short_resync_ratios(
-    mix: &crate::compress_mix::CompressMix,
-    codec: crate::params::CompressCodec,
-) -> Vec<f64> {
-    classes::Classes::short_resync_ratios(mix, codec)
-}
 
 /// Which content a dedup block holds: a *slot* (the rank of the unique block the content started
 /// as) at a *generation* (0 for what a fresh write lays down; each overwrite of a block that is
