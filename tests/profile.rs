@@ -313,23 +313,21 @@ fn partial_echoes_gain_in_smaller_steps() {
     assert_eq!(g.first_mismatch(at as u64, &part), Some(4097));
 }
 
+/// `dgen gen --profile PROFILE --size SIZE --seed SEED EXTRA... -o OUT`, which must succeed.
+fn gen_profile(profile: &str, size: &str, seed: &str, extra: &[&str], out: &str) {
+    let mut args = vec!["gen", "--profile", profile, "--size", size, "--seed", seed];
+    args.extend_from_slice(extra);
+    args.extend(["-o", out]);
+    let o = dgen(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn cli_writes_and_verifies_with_a_profile() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("t.bin");
     let f = f.to_str().unwrap();
-    let o = dgen(&[
-        "gen",
-        "--profile",
-        "text",
-        "--size",
-        "8m",
-        "--seed",
-        "4",
-        "-o",
-        f,
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    gen_profile("text", "8m", "4", &[], f);
     let o = dgen(&["verify", "--profile", "text", "--seed", "4", f]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = dgen(&["verify", "--profile", "database", "--seed", "4", f]);
@@ -552,20 +550,7 @@ fn built_in_profiles_match_their_samples_per_chunk() {
     let f = dir.path().join("g.bin");
     let f = f.to_str().unwrap();
     for (name, at_class_unit, above) in BUILT_IN_KS {
-        let o = dgen(&[
-            "gen",
-            "--profile",
-            name,
-            "--size",
-            "256m",
-            "--seed",
-            "1",
-            "--stream-id",
-            "1",
-            "-o",
-            f,
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        gen_profile(name, "256m", "1", &["--stream-id", "1"], f);
         let p = profile::load(name).unwrap();
         let report = dgen::analyze::analyze_file(Path::new(f), &options()).unwrap();
         let c = profile::compare(&p, &report);
@@ -611,18 +596,7 @@ fn analyze_against_marks_the_misses_and_sums_them_up() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("g.bin");
     let f = f.to_str().unwrap();
-    let o = dgen(&[
-        "gen",
-        "--profile",
-        "compressed",
-        "--size",
-        "16m",
-        "--seed",
-        "3",
-        "-o",
-        f,
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    gen_profile("compressed", "16m", "3", &[], f);
     let analyze = |extra: &[&str]| {
         let mut args = vec![
             "analyze",
